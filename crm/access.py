@@ -1,0 +1,123 @@
+"""Who may see what: role levels and the querysets that apply them.
+
+Every list and detail view filters through ``Model.objects.visible_to(user)``; nothing reads a
+record by primary key without it. Levels: ``no`` < ``own`` < ``team`` < ``all``; with several
+roles (direct or through teams) the most permissive wins; superusers see everything.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+if TYPE_CHECKING:
+    from crm.models import User
+
+LEVEL_RANK = {"no": 0, "own": 1, "team": 2, "all": 3}
+_CACHE_ATTR = "_postaci_access_cache"
+
+
+def _cache(user) -> dict:
+    cache = getattr(user, _CACHE_ATTR, None)
+    if cache is None:
+        cache = {}
+        setattr(user, _CACHE_ATTR, cache)
+    return cache
+
+
+def clear_access_cache(user) -> None:
+    """Forget cached roles and teams (after changing a user's roles or teams)."""
+    if hasattr(user, _CACHE_ATTR):
+        delattr(user, _CACHE_ATTR)
+
+
+def user_roles(user: User) -> list:
+    """The user's roles, given directly or through any of their teams."""
+    cache = _cache(user)
+    if "roles" not in cache:
+        from crm.models import Role
+
+        cache["roles"] = list(
+            Role.objects.filter(Q(users=user) | Q(teams__members=user)).distinct()
+        )
+    return cache["roles"]
+
+
+def user_team_ids(user: User) -> frozenset[int]:
+    cache = _cache(user)
+    if "teams" not in cache:
+        from crm.models import TeamMembership
+
+        cache["teams"] = frozenset(
+            TeamMembership.objects.filter(user=user).values_list("team_id", flat=True)
+        )
+    return cache["teams"]
+
+
+def is_admin(user) -> bool:
+    return bool(user and user.is_authenticated and user.is_active and user.is_superuser)
+
+
+def access_level(user, scope: str) -> str:
+    """The user's read level for a record type: ``no``, ``own``, ``team`` or ``all``."""
+    if not (user and user.is_authenticated and user.is_active):
+        return "no"
+    if user.is_superuser:
+        return "all"
+    roles = user_roles(user)
+    if not roles:
+        return settings.POSTACI_DEFAULT_ACCESS_LEVEL
+    return max((getattr(role, f"{scope}_access") for role in roles), key=LEVEL_RANK.__getitem__)
+
+
+def group_email_account_level(user) -> str:
+    """``no``, ``team`` or ``all``: may the user send through shared group accounts."""
+    if not (user and user.is_authenticated and user.is_active):
+        return "no"
+    if user.is_superuser:
+        return "all"
+    levels = [role.group_email_account for role in user_roles(user)] or ["no"]
+    return max(levels, key=LEVEL_RANK.__getitem__)
+
+
+def may_have_personal_accounts(user) -> bool:
+    if is_admin(user):
+        return True
+    roles = user_roles(user)
+    return not roles or any(role.personal_email_accounts for role in roles)
+
+
+def at_least(level: str, minimum: str) -> bool:
+    return LEVEL_RANK[level] >= LEVEL_RANK[minimum]
+
+
+class RecordQuerySet(models.QuerySet):
+    """Queryset of a :class:`crm.models.Record` subclass, filtered by the role levels."""
+
+    def visible_to(self, user) -> RecordQuerySet:
+        level = access_level(user, self.model.access_scope)
+        if level == "all":
+            return self
+        if level == "no":
+            return self.none()
+        condition = Q(assigned_user=user) | Q(created_by=user)
+        if level == "team":
+            teams_field = self.model._meta.get_field("teams")
+            through = teams_field.remote_field.through
+            condition |= Q(
+                pk__in=through.objects.filter(team_id__in=user_team_ids(user)).values(
+                    teams_field.m2m_field_name()
+                )
+            )
+        return self.filter(condition)
+
+    visible_to.queryset_only = True
+
+
+def can_view(user, record) -> bool:
+    """True when ``record`` is in ``visible_to(user)`` of its own type."""
+    manager = type(record)._default_manager
+    return manager.visible_to(user).filter(pk=record.pk).exists()

@@ -1,0 +1,94 @@
+"""Email address rows and their links to records."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from email.utils import parseaddr
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import IntegrityError, transaction
+
+from crm.models import EmailAddress, EmailAddressLink
+
+
+def normalize_address(raw: str) -> str:
+    """Lower-case, trimmed bare address (``"Ayşe <A@X.com>"`` → ``"a@x.com"``); ``""`` when
+    there is no usable address."""
+    _name, address = parseaddr(raw or "")
+    address = address.strip().strip("<>").strip().lower()
+    if "@" not in address or any(ch.isspace() for ch in address):
+        return ""
+    return address[:320]
+
+
+def addresses_get_or_create(addresses: Iterable[str]) -> dict[str, EmailAddress]:
+    """Map each normalized address to its row, creating missing rows in one bulk insert."""
+    wanted = {a for a in (normalize_address(x) for x in addresses) if a}
+    if not wanted:
+        return {}
+    found = {row.address: row for row in EmailAddress.objects.filter(address__in=wanted)}
+    missing = wanted - found.keys()
+    if missing:
+        EmailAddress.objects.bulk_create(
+            [EmailAddress(address=a) for a in missing], ignore_conflicts=True
+        )
+        found.update({row.address: row for row in EmailAddress.objects.filter(address__in=missing)})
+    return found
+
+
+def record_set_addresses(record, addresses: list[str]) -> None:
+    """Give ``record`` exactly these addresses; the first one is primary."""
+    normalized = [a for a in dict.fromkeys(normalize_address(x) for x in addresses) if a]
+    rows = addresses_get_or_create(normalized)
+    content_type = ContentType.objects.get_for_model(record)
+    with transaction.atomic():
+        EmailAddressLink.objects.filter(content_type=content_type, object_id=record.pk).exclude(
+            address__address__in=normalized
+        ).delete()
+        for position, address in enumerate(normalized):
+            try:
+                with transaction.atomic():
+                    EmailAddressLink.objects.update_or_create(
+                        address=rows[address],
+                        content_type=content_type,
+                        object_id=record.pk,
+                        defaults={"primary": position == 0},
+                    )
+            except IntegrityError:  # concurrent writer linked it first; primary flag only
+                EmailAddressLink.objects.filter(
+                    address=rows[address], content_type=content_type, object_id=record.pk
+                ).update(primary=position == 0)
+
+
+def records_for_addresses(addresses: Iterable[str], models: Iterable[type]) -> dict[str, list]:
+    """For each normalized address, the records of the given types carrying it.
+
+    One indexed query for the links plus one per record type that occurs; records come in a
+    deterministic order (primary links first, then oldest record).
+    """
+    wanted = [a for a in (normalize_address(x) for x in addresses) if a]
+    if not wanted:
+        return {}
+    types = ContentType.objects.get_for_models(*models)
+    model_for_type = {ct.pk: model for model, ct in types.items()}
+    links = list(
+        EmailAddressLink.objects.filter(
+            address__address__in=wanted, content_type__in=list(types.values())
+        )
+        .order_by("-primary", "object_id")
+        .values_list("address__address", "content_type_id", "object_id")
+    )
+    ids_by_type: dict[int, set[int]] = {}
+    for _address, type_id, object_id in links:
+        ids_by_type.setdefault(type_id, set()).add(object_id)
+    objects = {
+        (type_id, obj.pk): obj
+        for type_id, ids in ids_by_type.items()
+        for obj in model_for_type[type_id]._default_manager.filter(pk__in=ids)
+    }
+    result: dict[str, list] = {}
+    for address, type_id, object_id in links:
+        obj = objects.get((type_id, object_id))
+        if obj is not None:
+            result.setdefault(address, []).append(obj)
+    return result

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CrmConfig(AppConfig):
+    name = "crm"
+    verbose_name = _("CRM")
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        from . import scheduling
+
+        post_migrate.connect(scheduling.install_default_jobs, sender=self)

@@ -1,0 +1,69 @@
+"""The small objects that travel through the intake pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mailboxes.intake.classify import Classification
+    from mailboxes.intake.parse import ParsedMessage
+    from mailboxes.models import Email, GroupEmailFolder, MailAccount, RawMessage
+
+
+@dataclass
+class FetchRun:
+    """What one fetch of one account shares between its messages.
+
+    Built once per run so per-message steps never re-query settings such as the account's
+    filters (``filters`` is filled by the filters app, ``cache`` by any step that wants a
+    per-run memo).
+    """
+
+    account: MailAccount
+    notify: bool = True
+    filters: Any = None
+    cache: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class UserOutcome:
+    """What a user's own filters decided for their copy of one email (step 8)."""
+
+    folder_id: int | None = None
+    in_trash: bool = False
+    mark_read: bool = False
+    no_notification: bool = False
+    matched_filter_id: int | None = None
+
+
+@dataclass
+class IntakeContext:
+    """One message on its way through the pipeline steps."""
+
+    run: FetchRun
+    folder: str
+    raw: RawMessage
+    parsed: ParsedMessage | None = None
+    classification: Classification | None = None
+    # step 5
+    skipped_by: str = ""
+    group_folder: GroupEmailFolder | None = None
+    # step 6
+    email: Email | None = None
+    is_new_email: bool = False
+    # step 8: users who got the email in this run, and what their filters decided
+    new_user_ids: set[int] = field(default_factory=set)
+    user_outcomes: dict[int, UserOutcome] = field(default_factory=dict)
+    # step 9
+    case: Any = None
+    case_created: bool = False
+    # set by any step to end the message's trip (e.g. Skip)
+    stop: bool = False
+    # work to do once the batch has committed (e.g. enqueue an auto-reply)
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def account(self) -> MailAccount:
+        return self.run.account

@@ -1,0 +1,29 @@
+"""Mail accounts, the intake journal, stored emails and per-user inbox state."""
+
+from .accounts import (
+    CaseDistribution,
+    FolderCursor,
+    GroupEmailAccount,
+    MailAccount,
+    PersonalEmailAccount,
+    Security,
+)
+from .emails import Attachment, Email, EmailRecipient, EmailUser
+from .folders import EmailFolder, GroupEmailFolder
+from .journal import RawMessage
+
+__all__ = [
+    "Attachment",
+    "CaseDistribution",
+    "Email",
+    "EmailFolder",
+    "EmailRecipient",
+    "EmailUser",
+    "FolderCursor",
+    "GroupEmailAccount",
+    "GroupEmailFolder",
+    "MailAccount",
+    "PersonalEmailAccount",
+    "RawMessage",
+    "Security",
+]

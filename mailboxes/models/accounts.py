@@ -1,0 +1,272 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from crm.crypto import EncryptedTextField
+
+
+class Security(models.TextChoices):
+    NONE = "none", _("None")
+    STARTTLS = "starttls", _("STARTTLS")
+    SSL = "ssl", _("SSL/TLS")
+
+
+class CaseDistribution(models.TextChoices):
+    DIRECT = "direct", _("Direct assignment")
+    ROUND_ROBIN = "round_robin", _("Round-robin")
+    LEAST_BUSY = "least_busy", _("Least-busy")
+
+
+class MailAccount(models.Model):
+    """What group and personal accounts share: IMAP and SMTP settings and fetch health.
+
+    Concrete base (multi-table inheritance) so cursors, the journal and emails point at one
+    table whatever the kind of account; ``specific`` gives the group or personal row.
+    """
+
+    class Kind(models.TextChoices):
+        GROUP = "group", _("Group")
+        PERSONAL = "personal", _("Personal")
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        INACTIVE = "inactive", _("Inactive")
+
+    kind = models.CharField(max_length=10, choices=Kind.choices, editable=False)
+    name = models.CharField(_("name"), max_length=150)
+    email_address = models.EmailField(_("email address"), max_length=320)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE, db_index=True
+    )
+
+    # IMAP
+    use_imap = models.BooleanField(_("fetch emails"), default=True)
+    imap_host = models.CharField(_("IMAP host"), max_length=255, blank=True)
+    imap_port = models.PositiveIntegerField(_("IMAP port"), default=993)
+    imap_security = models.CharField(
+        _("IMAP security"), max_length=10, choices=Security.choices, default=Security.SSL
+    )
+    imap_username = models.CharField(_("IMAP username"), max_length=255, blank=True)
+    imap_password = EncryptedTextField(_("IMAP password"), blank=True)
+    monitored_folders = models.JSONField(
+        _("monitored folders"), default=list, blank=True, help_text=_("IMAP folders to fetch.")
+    )
+    fetch_since = models.DateField(
+        _("fetch since"), null=True, blank=True, help_text=_("The first fetch starts here.")
+    )
+    keep_fetched_unread = models.BooleanField(_("keep fetched emails unread"), default=False)
+    store_sent_emails = models.BooleanField(_("store sent emails"), default=False)
+    sent_folder = models.CharField(_("sent folder"), max_length=255, blank=True)
+
+    # SMTP
+    use_smtp = models.BooleanField(_("send emails (SMTP)"), default=False)
+    smtp_host = models.CharField(_("SMTP host"), max_length=255, blank=True)
+    smtp_port = models.PositiveIntegerField(_("SMTP port"), default=587)
+    smtp_security = models.CharField(
+        _("SMTP security"), max_length=10, choices=Security.choices, default=Security.STARTTLS
+    )
+    smtp_auth = models.BooleanField(_("SMTP authentication"), default=True)
+    smtp_username = models.CharField(_("SMTP username"), max_length=255, blank=True)
+    smtp_password = EncryptedTextField(_("SMTP password"), blank=True)
+
+    # Health
+    last_fetch_at = models.DateTimeField(_("last successful fetch"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    last_error_at = models.DateTimeField(_("last error at"), null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(_("consecutive failures"), default=0)
+    failure_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    next_retry_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    modified_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("mail account")
+        verbose_name_plural = _("mail accounts")
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email_address}>"
+
+    def save(self, *args, **kwargs):
+        if not self.kind:
+            self.kind = self.default_kind
+        if not self.monitored_folders and self.use_imap:
+            self.monitored_folders = ["INBOX"]
+        self.email_address = (self.email_address or "").strip().lower()
+        super().save(*args, **kwargs)
+
+    default_kind = ""
+
+    @property
+    def specific(self) -> GroupEmailAccount | PersonalEmailAccount:
+        """The group or personal account this row is the base of."""
+        if isinstance(self, (GroupEmailAccount, PersonalEmailAccount)):
+            return self
+        if self.kind == self.Kind.GROUP:
+            return self.groupemailaccount
+        return self.personalemailaccount
+
+    @property
+    def is_group(self) -> bool:
+        return self.kind == self.Kind.GROUP
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    @property
+    def quarantined_count(self) -> int:
+        from mailboxes.models import RawMessage
+
+        return RawMessage.objects.filter(
+            account_id=self.pk, status=RawMessage.Status.QUARANTINED
+        ).count()
+
+
+class GroupEmailAccount(MailAccount):
+    """A shared mailbox (support@, sales@); administrators only."""
+
+    default_kind = MailAccount.Kind.GROUP
+
+    teams = models.ManyToManyField(
+        "crm.Team",
+        blank=True,
+        related_name="group_email_accounts",
+        verbose_name=_("teams"),
+        help_text=_("Incoming emails are assigned to these teams."),
+    )
+    for_all_team_users = models.BooleanField(
+        _("for all team users"),
+        default=True,
+        help_text=_("Put incoming emails in the Inbox of every active member of the teams."),
+    )
+    assign_to_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("assign to user"),
+    )
+    group_folder = models.ForeignKey(
+        "mailboxes.GroupEmailFolder",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("group folder"),
+        help_text=_("Put incoming emails in this group folder."),
+    )
+    from_name = models.CharField(_("from name"), max_length=255, blank=True)
+    smtp_is_shared = models.BooleanField(
+        _("shared SMTP"),
+        default=False,
+        help_text=_("Users may send from this address, as their role permits."),
+    )
+    exclude_from_reply = models.BooleanField(
+        _("exclude from reply all"), default=True, help_text=_("Never added to Cc on reply all.")
+    )
+
+    # Email-to-case
+    create_case = models.BooleanField(_("create case"), default=False)
+    target_team = models.ForeignKey(
+        "crm.Team",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("target team"),
+    )
+    case_distribution = models.CharField(
+        _("case distribution"),
+        max_length=20,
+        choices=CaseDistribution.choices,
+        default=CaseDistribution.DIRECT,
+    )
+    target_team_role = models.CharField(
+        _("target user role"),
+        max_length=100,
+        blank=True,
+        help_text=_("Only team members with this role in the target team get cases."),
+    )
+    reopen_case_on_reply = models.BooleanField(_("reopen cases on customer reply"), default=True)
+    round_robin_last_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+
+    # Auto-reply
+    auto_reply = models.BooleanField(_("auto-reply"), default=False)
+    auto_reply_subject = models.CharField(_("auto-reply subject"), max_length=255, blank=True)
+    auto_reply_body = models.TextField(_("auto-reply body"), blank=True)
+    auto_reply_from_name = models.CharField(_("auto-reply from name"), max_length=255, blank=True)
+    auto_reply_from_address = models.EmailField(_("auto-reply from address"), blank=True)
+    auto_reply_reply_to = models.EmailField(_("auto-reply Reply-To"), blank=True)
+
+    class Meta:
+        verbose_name = _("group email account")
+        verbose_name_plural = _("group email accounts")
+
+    def get_absolute_url(self) -> str:
+        return reverse("mailboxes:group-account-detail", args=[self.pk])
+
+
+class PersonalEmailAccount(MailAccount):
+    """A user's own mailbox; its mail goes to its owner only."""
+
+    default_kind = MailAccount.Kind.PERSONAL
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="personal_email_accounts",
+        verbose_name=_("owner"),
+    )
+    put_in_folder = models.ForeignKey(
+        "mailboxes.EmailFolder",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("put in folder"),
+    )
+    folder_map = models.JSONField(
+        _("folder map"),
+        default=dict,
+        blank=True,
+        help_text=_("IMAP folder name → personal folder id; overrides “put in folder”."),
+    )
+
+    class Meta:
+        verbose_name = _("personal email account")
+        verbose_name_plural = _("personal email accounts")
+
+    def get_absolute_url(self) -> str:
+        return reverse("mailboxes:personal-account-detail", args=[self.pk])
+
+
+class FolderCursor(models.Model):
+    """Where fetching stands in one IMAP folder: ``(uidvalidity, last_uid)``."""
+
+    account = models.ForeignKey(MailAccount, on_delete=models.CASCADE, related_name="cursors")
+    folder = models.CharField(max_length=255)
+    uidvalidity = models.BigIntegerField(null=True, blank=True)
+    last_uid = models.BigIntegerField(default=0)
+    last_date = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "folder"], name="mailboxes_cursor_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}:{self.folder} {self.uidvalidity}/{self.last_uid}"

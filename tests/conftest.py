@@ -1,0 +1,1 @@
+"""Shared fixtures. Real servers (Dovecot, aiosmtpd, Redis, Chromium) live in tests/servers/."""
