@@ -218,3 +218,5 @@ LOGGING = {
 
 # Record access for users who have no role at all (``no``, ``own``, ``team`` or ``all``).
 POSTACI_DEFAULT_ACCESS_LEVEL = env("POSTACI_DEFAULT_ACCESS_LEVEL", default="own")
+# An extra CA bundle trusted for IMAP and SMTP connections (a private CA); empty: system store.
+POSTACI_MAIL_CA_FILE = env("POSTACI_MAIL_CA_FILE", default="")

@@ -5,3 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class MailboxesConfig(AppConfig):
     name = "mailboxes"
     verbose_name = _("Mailboxes")
+    periodic_jobs = [
+        ("Poll group email accounts", "mailboxes.poll_group_accounts", 60),
+        ("Poll personal email accounts", "mailboxes.poll_personal_accounts", 60),
+    ]

@@ -6,8 +6,16 @@ The parser never raises on bad input: what cannot be decoded gets a safe fallbac
 
 from __future__ import annotations
 
+import codecs
+import hashlib
+import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from email import policy as email_policy
+from email.header import decode_header
+from email.message import Message
+from email.parser import BytesParser
+from email.utils import getaddresses, parsedate_to_datetime
 
 
 @dataclass(frozen=True)
@@ -88,3 +96,300 @@ INTERESTING_HEADERS = (
     "x-mailer",
     "user-agent",
 )
+
+
+_MSGID_RE = re.compile(r"<([^<>\s]+)>")
+_WS_RE = re.compile(r"\s+")
+# compat32 is ~6x faster than policy.default (ARCHITECTURE.md, step 3): only the headers and
+# parts kept are decoded, by the small functions below.
+_PARSER = BytesParser(policy=email_policy.compat32)
+_CHARSET_ALIASES = {
+    "unknown-8bit": "utf-8",
+    "x-unknown": "utf-8",
+    "unknown": "utf-8",
+    "default": "utf-8",
+    "x-user-defined": "windows-1252",
+    "ks_c_5601-1987": "cp949",
+    "iso-8859-8-i": "iso-8859-8",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "us-ascii": "utf-8",
+    "ascii": "utf-8",
+    "ansi_x3.4-1968": "utf-8",
+}
+_ADDRESS_HEADERS = ("from", "to", "cc", "bcc", "reply-to")
+MAX_SUBJECT = 998
+
+
+def decode_bytes(data: bytes, charset: str | None) -> tuple[str, bool]:
+    """Decode with the declared charset, then UTF-8, then Windows-1252; never raises.
+
+    Returns the text and whether a fallback was needed.
+    """
+    name = (charset or "").strip().strip('"').lower()
+    name = _CHARSET_ALIASES.get(name, name) or "utf-8"
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        name = ""
+    if name:
+        try:
+            return data.decode(name), False
+        except (UnicodeDecodeError, LookupError):
+            pass
+    try:
+        return data.decode("utf-8"), bool(charset)
+    except UnicodeDecodeError:
+        return data.decode("windows-1252", errors="replace"), True
+
+
+def decode_header_value(value: str | None) -> str:
+    """RFC 2047 encoded words (any charset), raw 8-bit bytes and folding, to one line."""
+    if not value:
+        return ""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "surrogateescape")
+    text = str(value)
+    if "=?" not in text and not any("\udc80" <= ch <= "\udcff" for ch in text):
+        return _WS_RE.sub(" ", text).strip()
+    try:
+        parts = decode_header(text)
+    except Exception:
+        parts = [(text, None)]
+    out = []
+    for chunk, charset in parts:
+        if isinstance(chunk, bytes):
+            out.append(decode_bytes(chunk, charset)[0])
+        else:
+            out.append(_undo_surrogates(chunk))
+    joined = "".join(out)
+    return _WS_RE.sub(" ", joined).strip()
+
+
+def _undo_surrogates(text: str) -> str:
+    """compat32 keeps raw 8-bit header bytes as surrogates; read them as UTF-8 (or 1252)."""
+    if not any("\udc80" <= ch <= "\udcff" for ch in text):
+        return text
+    raw = text.encode("utf-8", "surrogateescape")
+    return decode_bytes(raw, "utf-8")[0]
+
+
+def normalize_message_id(value: str) -> str:
+    """``<id@host>``; the first bracketed id, or the bare token wrapped, or ``""``."""
+    if not value:
+        return ""
+    match = _MSGID_RE.search(value)
+    if match:
+        return f"<{match.group(1)}>"[:995]
+    token = value.strip().split()[0] if value.strip() else ""
+    return f"<{token.strip('<>')}>"[:995] if token.strip("<>") else ""
+
+
+def message_id_list(value: str) -> list[str]:
+    return [f"<{m}>" for m in _MSGID_RE.findall(value or "")]
+
+
+def _addresses(values: list[str]) -> list[ParsedAddress]:
+    from crm.addresses import normalize_address
+
+    result: list[ParsedAddress] = []
+    seen: set[str] = set()
+    try:
+        pairs = getaddresses([_undo_surrogates(v) for v in values])
+    except Exception:
+        pairs = []
+    for name, address in pairs:
+        normalized = normalize_address(address)
+        if not normalized or normalized in seen:
+            continue
+        seen.add(normalized)
+        result.append(ParsedAddress(normalized, decode_header_value(name).strip("'\" ")[:255]))
+    return result
+
+
+def _part_filename(part: Message) -> str:
+    try:
+        filename = part.get_filename()
+    except Exception:
+        filename = None
+    return decode_header_value(filename)[:255] if filename else ""
+
+
+def _iter_leaves(message: Message):
+    """Leaf parts in order; an attached message (message/rfc822) is one leaf, not descended."""
+    if message.is_multipart() and message.get_content_maintype() == "multipart":
+        for sub in message.get_payload():
+            if isinstance(sub, Message):
+                yield from _iter_leaves(sub)
+    else:
+        yield message
+
+
+def _attached_message_bytes(part: Message) -> bytes:
+    payload = part.get_payload()
+    if isinstance(payload, list):
+        return b"".join(
+            sub.as_bytes(policy=email_policy.compat32) if isinstance(sub, Message) else b""
+            for sub in payload
+        )
+    return part.get_payload(decode=True) or b""
+
+
+def _fingerprint(headers: dict[str, str], raw: bytes) -> str:
+    """A stable id for a message without Message-ID: the same message reaching two
+    mailboxes (different Received lines) gets the same fingerprint."""
+    body_start = raw.find(b"\r\n\r\n")
+    body_start = raw.find(b"\n\n") if body_start < 0 else body_start
+    body = raw[body_start:] if body_start >= 0 else b""
+    digest = hashlib.sha256()
+    for name in ("from", "to", "cc", "date", "subject"):
+        digest.update(headers.get(name, "").encode("utf-8", "replace") + b"\0")
+    digest.update(hashlib.sha256(body.replace(b"\r\n", b"\n")).digest())
+    return f"<{digest.hexdigest()[:40]}@fingerprint.postaci>"
+
+
+def parse_message(raw: bytes, *, headers_only: bool = False) -> ParsedMessage:
+    """Parse raw RFC 822 bytes; never raises on malformed input (see ``defects``)."""
+    defects: list[str] = []
+    message = _PARSER.parsebytes(raw, headersonly=headers_only)
+
+    collected: dict[str, list[str]] = {}
+    for name, value in message.items():
+        collected.setdefault(name.lower(), []).append(value)
+
+    def first(name: str) -> str:
+        values = collected.get(name)
+        return values[0] if values else ""
+
+    headers = {
+        name: "\n".join(decode_header_value(v) for v in collected[name])[:2000]
+        for name in INTERESTING_HEADERS
+        if name in collected
+    }
+    plain_headers = {name: decode_header_value(first(name)) for name in ("from", "to", "cc")}
+
+    subject = decode_header_value(first("subject"))[:MAX_SUBJECT] or "(no subject)"
+    message_id = normalize_message_id(first("message-id"))
+    is_fingerprint = False
+    if not message_id:
+        plain_headers.update(date=first("date"), subject=subject)
+        message_id = _fingerprint(plain_headers, raw)
+        is_fingerprint = True
+
+    date = None
+    date_header = first("date")
+    if date_header:
+        try:
+            date = parsedate_to_datetime(date_header.strip())
+        except (TypeError, ValueError, IndexError, OverflowError):
+            defects.append("unparseable Date header")
+        else:
+            if date is not None and date.tzinfo is None:
+                date = date.replace(tzinfo=UTC)
+
+    senders = _addresses(collected.get("from", []))
+    if not collected.get("from"):
+        defects.append("no From header")
+    parsed = ParsedMessage(
+        message_id=message_id,
+        message_id_is_fingerprint=is_fingerprint,
+        subject=subject,
+        sender=senders[0] if senders else None,
+        to=_addresses(collected.get("to", [])),
+        cc=_addresses(collected.get("cc", [])),
+        bcc=_addresses(collected.get("bcc", [])),
+        reply_to=_addresses(collected.get("reply-to", [])),
+        date=date,
+        in_reply_to=normalize_message_id(first("in-reply-to")),
+        references=message_id_list(" ".join(collected.get("references", []))),
+        headers=headers,
+        content_type=message.get_content_type(),
+        headers_only=headers_only,
+        size=len(raw),
+    )
+    defects.extend(type(defect).__name__ for defect in message.defects)
+    if headers_only:
+        parsed.defects = defects
+        return parsed
+
+    for node in message.walk():
+        if node is not message:
+            defects.extend(type(defect).__name__ for defect in node.defects)
+        if len(node.get_all("content-type") or ()) > 1:
+            defects.append("part with several Content-Type headers")
+
+    texts: list[str] = []
+    htmls: list[str] = []
+    for part in _iter_leaves(message):
+        content_type = part.get_content_type()
+        parsed.part_types.append(content_type)
+        disposition = (part.get("content-disposition") or "").split(";", 1)[0].strip().lower()
+        filename = _part_filename(part)
+        content_id = normalize_message_id(part.get("content-id", "") or "").strip("<>")
+        if content_type == "message/rfc822" or part.get_content_maintype() == "multipart":
+            payload = _attached_message_bytes(part)
+            inner = part.get_payload()
+            if not payload.strip() or (isinstance(inner, list) and inner and not inner[0].keys()):
+                defects.append("attached message without headers")
+            parsed.attachments.append(
+                ParsedAttachment(
+                    filename=filename or f"message-{len(parsed.attachments) + 1}.eml",
+                    content_type="message/rfc822",
+                    payload=payload,
+                )
+            )
+            continue
+        try:
+            payload = part.get_payload(decode=True) or b""
+        except Exception:
+            payload = (part.get_payload() or "").encode("utf-8", "surrogateescape")
+            defects.append(f"undecodable {content_type} part")
+        is_body = (
+            content_type in ("text/plain", "text/html")
+            and disposition != "attachment"
+            and not filename
+        )
+        if is_body:
+            text, fell_back = decode_bytes(payload, part.get_content_charset())
+            if fell_back:
+                defects.append(f"charset {part.get_content_charset()!r} could not decode")
+            (texts if content_type == "text/plain" else htmls).append(text)
+            continue
+        parsed.attachments.append(
+            ParsedAttachment(
+                filename=filename or _default_filename(content_type, len(parsed.attachments)),
+                content_type=content_type,
+                payload=payload,
+                content_id=content_id,
+                is_inline=bool(content_id) and disposition != "attachment",
+            )
+        )
+    parsed.body_text = "\n".join(texts).replace("\x00", "")
+    parsed.body_html = "<br>".join(htmls).replace("\x00", "")
+    parsed.defects = list(dict.fromkeys(defects))
+    return parsed
+
+
+_EXTENSIONS = {
+    "text/plain": "txt",
+    "text/html": "html",
+    "text/calendar": "ics",
+    "image/png": "png",
+    "image/jpeg": "jpg",
+    "image/gif": "gif",
+    "application/pdf": "pdf",
+    "message/delivery-status": "txt",
+    "message/feedback-report": "txt",
+}
+
+
+def _default_filename(content_type: str, index: int) -> str:
+    extension = _EXTENSIONS.get(content_type, "bin")
+    return f"attachment-{index + 1}.{extension}"
+
+
+def parse_step(ctx):
+    """Pipeline step 3."""
+    raw = ctx.raw
+    ctx.parsed = parse_message(bytes(raw.raw), headers_only=raw.headers_only)
+    return ctx

@@ -1,0 +1,404 @@
+"""Steps 1 and 2: fetch new messages from IMAP, journal them, and run each through the pipeline.
+
+Per account and folder a cursor ``(uidvalidity, last_uid)`` says where fetching stands. A
+batch is fetched (sizes — and headers when header-only filters exist — first, then bodies),
+journaled, processed message by message in savepoints, and committed together with the
+cursor. ``\\Seen`` is set on the server only after the commit. A crash anywhere therefore
+leaves either nothing (the batch is fetched again) or everything (cursor past the batch).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
+
+from mailboxes.exceptions import MailConnectionError, MailError
+from mailboxes.intake.context import FetchRun, IntakeContext
+from mailboxes.intake.health import account_record_failure, account_record_success
+from mailboxes.intake.imap import connection_error, imap_session
+from mailboxes.intake.locking import account_fetch_lock
+from mailboxes.intake.parse import parse_message
+from mailboxes.intake.pipeline import run_steps
+from mailboxes.intake.store import forget_run_caches
+from mailboxes.models import FolderCursor, MailAccount, RawMessage
+
+logger = logging.getLogger(__name__)
+
+SEEN = b"\\Seen"
+# Hooks of apps that build on mailboxes, by import path (mailboxes does not import them).
+RUN_PREPARE_HOOKS = ("filters.intake.prepare_run",)
+HEADER_SKIP_HOOK = "filters.intake.headers_skip_reason"
+RUN_FINISH_HOOKS = ("filters.intake.finish_run",)
+
+
+@dataclass
+class FetchSummary:
+    """What one fetch did; printed by ``fetchmail`` and returned by the task."""
+
+    account_id: int
+    fetched: int = 0
+    imported: int = 0
+    duplicates: int = 0
+    skipped: int = 0
+    quarantined: int = 0
+    locked: bool = False
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, other: FetchSummary) -> None:
+        for name in ("fetched", "imported", "duplicates", "skipped", "quarantined"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.errors += other.errors
+
+    def line(self) -> str:
+        text = _(
+            "fetched %(fetched)d, imported %(imported)d, duplicates %(duplicates)d, "
+            "skipped %(skipped)d, quarantined %(quarantined)d"
+        ) % asdict(self)
+        if self.locked:
+            text += " " + _("(another fetch of this account was running)")
+        if self.errors:
+            text += " — " + "; ".join(self.errors)
+        return text
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+ProgressCallback = Callable[[str, int], None]  # ("total"|"advance", n)
+
+
+def _optional_hooks(paths) -> list[Callable]:
+    hooks = []
+    for path in paths:
+        try:
+            hooks.append(import_string(path))
+        except ImportError:
+            continue
+    return hooks
+
+
+def fetch_account(
+    account_id: int,
+    *,
+    notify: bool | None = None,
+    progress: ProgressCallback | None = None,
+) -> FetchSummary:
+    """Fetch every monitored folder of one account, once at a time across all workers.
+
+    ``notify=None`` notifies except on the account's first fetch (a backfill of history).
+    Connection problems are recorded on the account (and retried later with back-off); they
+    never raise, so one broken mailbox cannot stop a poll of the others.
+    """
+    summary = FetchSummary(account_id=account_id)
+    account = MailAccount.objects.filter(pk=account_id).first()
+    if account is None:
+        summary.errors.append(_("The account no longer exists."))
+        return summary
+    account = account.specific
+    with account_fetch_lock(account.pk) as acquired:
+        if not acquired:
+            summary.locked = True
+            return summary
+        if notify is None:
+            notify = FolderCursor.objects.filter(account_id=account.pk).exists()
+        run = FetchRun(account=account, notify=notify)
+        for hook in _optional_hooks(RUN_PREPARE_HOOKS):
+            hook(run)
+        try:
+            with imap_session(account) as client:
+                for folder in account.monitored_folders or ["INBOX"]:
+                    try:
+                        folder_summary = fetch_folder(client, run, folder, progress=progress)
+                    except IMAPClientError as exc:
+                        summary.errors.append(
+                            _("Folder “%(folder)s”: %(error)s") % {"folder": folder, "error": exc}
+                        )
+                        continue
+                    summary.add(folder_summary)
+        except MailError as exc:
+            summary.errors.append(str(exc))
+        except (OSError, IMAPClientError) as exc:
+            summary.errors.append(str(connection_error(exc, account.imap_host)))
+        except Exception as exc:
+            account_record_failure(account, f"{type(exc).__name__}: {exc}")
+            raise
+        finally:
+            for hook in _optional_hooks(RUN_FINISH_HOOKS):
+                hook(run)
+    if summary.errors:
+        account_record_failure(account, "; ".join(summary.errors))
+    else:
+        account_record_success(account)
+    return summary
+
+
+def _search_criteria(account: MailAccount, cursor: FolderCursor, uidvalidity: int) -> list:
+    """What to ask the server for: UIDs past the cursor, or a date window when the cursor
+    is new or no longer valid (UIDVALIDITY changed)."""
+    if cursor.uidvalidity == uidvalidity:
+        return ["UID", f"{cursor.last_uid + 1}:*"]
+    since = None
+    if cursor.uidvalidity is not None and cursor.last_date:
+        # Catch up after UIDVALIDITY changed; Message-ID de-duplication absorbs the overlap.
+        since = (cursor.last_date - timedelta(days=1)).date()
+    elif account.fetch_since:
+        since = account.fetch_since
+    return ["SINCE", since] if since else ["ALL"]
+
+
+def fetch_folder(
+    client: IMAPClient,
+    run: FetchRun,
+    folder: str,
+    *,
+    progress: ProgressCallback | None = None,
+) -> FetchSummary:
+    """Fetch one folder from its cursor onwards, batch by batch."""
+    account = run.account
+    summary = FetchSummary(account_id=account.pk)
+    status = client.select_folder(folder)
+    uidvalidity = int(status[b"UIDVALIDITY"])
+    uidnext = status.get(b"UIDNEXT")
+    cursor, _created = FolderCursor.objects.get_or_create(account_id=account.pk, folder=folder)
+
+    if cursor.uidvalidity == uidvalidity and uidnext is not None and uidnext <= cursor.last_uid + 1:
+        return summary  # nothing new: one SELECT, no message data
+
+    uids = sorted(client.search(_search_criteria(account, cursor, uidvalidity)))
+    if cursor.uidvalidity == uidvalidity:
+        uids = [uid for uid in uids if uid > cursor.last_uid]
+    else:
+        # New cursor or new UIDVALIDITY: start over in this validity epoch.
+        cursor.uidvalidity, cursor.last_uid = uidvalidity, 0
+        if not uids:
+            cursor.save(update_fields=["uidvalidity", "last_uid", "updated_at"])
+    if progress and uids:
+        progress("total", len(uids))
+
+    batch_size = max(1, settings.POSTACI_FETCH_BATCH_SIZE)
+    for start in range(0, len(uids), batch_size):
+        batch = uids[start : start + batch_size]
+        summary.add(fetch_batch(client, run, folder, cursor, batch))
+        if progress:
+            progress("advance", len(batch))
+    return summary
+
+
+@dataclass
+class _Fetched:
+    uid: int
+    raw: bytes
+    headers_only: bool = False
+    skipped_by: str = ""
+    internal_date: datetime | None = None
+
+
+def _download(client: IMAPClient, run: FetchRun, uids: list[int]) -> list[_Fetched]:
+    """Sizes (and headers, when a header-only filter could skip) first; then the bodies of
+    the messages that are kept and within the size limit."""
+    header_skip = None
+    if run.filters is not None:
+        hooks = _optional_hooks([HEADER_SKIP_HOOK])
+        header_skip = hooks[0] if hooks else None
+    first_items = [b"RFC822.SIZE", b"INTERNALDATE"]
+    if header_skip is not None:
+        first_items.append(b"BODY.PEEK[HEADER]")
+    first = client.fetch(uids, first_items)
+
+    max_size = settings.POSTACI_MAX_MESSAGE_SIZE
+    fetched: dict[int, _Fetched] = {}
+    need_body: list[int] = []
+    need_headers: list[int] = []
+    for uid in uids:
+        data = first.get(uid)
+        if data is None:
+            continue  # expunged between SEARCH and FETCH
+        item = _Fetched(uid=uid, raw=b"", internal_date=data.get(b"INTERNALDATE"))
+        header_bytes = data.get(b"BODY[HEADER]")
+        if header_skip is not None and header_bytes is not None:
+            item.skipped_by = header_skip(run, parse_message(header_bytes, headers_only=True))
+            if item.skipped_by:
+                item.raw, item.headers_only = header_bytes, True
+        if not item.skipped_by:
+            if int(data.get(b"RFC822.SIZE", 0)) > max_size:
+                item.headers_only = True
+                if header_bytes is not None:
+                    item.raw = header_bytes
+                else:
+                    need_headers.append(uid)
+            else:
+                need_body.append(uid)
+        fetched[uid] = item
+
+    if need_body:
+        for uid, data in client.fetch(need_body, [b"BODY.PEEK[]"]).items():
+            if uid in fetched:
+                fetched[uid].raw = data.get(b"BODY[]") or b""
+    if need_headers:
+        for uid, data in client.fetch(need_headers, [b"BODY.PEEK[HEADER]"]).items():
+            if uid in fetched:
+                fetched[uid].raw = data.get(b"BODY[HEADER]") or b""
+    return [fetched[uid] for uid in sorted(fetched) if fetched[uid].raw or uid in need_body]
+
+
+def fetch_batch(
+    client: IMAPClient, run: FetchRun, folder: str, cursor: FolderCursor, uids: list[int]
+) -> FetchSummary:
+    """Download, journal and process one batch; commit it with the cursor; then set \\Seen."""
+    summary = FetchSummary(account_id=run.account.pk)
+    items = _download(client, run, uids)
+    summary.fetched = len(items)
+    seen_uids: list[int] = []
+    with transaction.atomic():
+        raws = journal_batch(run.account, folder, cursor.uidvalidity, items)
+        for raw in raws:
+            if raw.status == RawMessage.Status.SKIPPED:
+                summary.skipped += 1
+                continue
+            outcome = process_raw_message(run, raw)
+            setattr(summary, outcome, getattr(summary, outcome) + 1)
+            if outcome in ("imported", "duplicates"):
+                seen_uids.append(raw.uid)
+        RawMessage.objects.bulk_update(
+            raws,
+            ["status", "email", "message_id", "skipped_by", "error", "traceback", "processed_at"],
+        )
+        cursor.last_uid = max([cursor.last_uid, *uids])
+        dates = [i.internal_date for i in items if isinstance(i.internal_date, datetime)]
+        if dates:
+            newest = max(dates)
+            if timezone.is_naive(newest):
+                newest = timezone.make_aware(newest)
+            cursor.last_date = max(cursor.last_date, newest) if cursor.last_date else newest
+        cursor.save(update_fields=["uidvalidity", "last_uid", "last_date", "updated_at"])
+    if seen_uids and not run.account.keep_fetched_unread:
+        try:
+            client.add_flags(seen_uids, [SEEN], silent=True)
+        except IMAPClientError as exc:  # flags are cosmetic; the mail is safely imported
+            logger.warning("Could not set \\Seen on %s/%s: %s", run.account.pk, folder, exc)
+    return summary
+
+
+def journal_batch(
+    account: MailAccount, folder: str, uidvalidity: int, items: list[_Fetched]
+) -> list[RawMessage]:
+    """Step 2: store the raw bytes before anything parses them.
+
+    UIDs already journaled (a cursor reset fetches them again) are left alone.
+    """
+    known = set(
+        RawMessage.objects.filter(
+            account_id=account.pk,
+            folder=folder,
+            uidvalidity=uidvalidity,
+            uid__in=[item.uid for item in items],
+        ).values_list("uid", flat=True)
+    )
+    now = timezone.now()
+    rows = [
+        RawMessage(
+            account_id=account.pk,
+            folder=folder,
+            uidvalidity=uidvalidity,
+            uid=item.uid,
+            sha256=hashlib.sha256(item.raw).hexdigest(),
+            size=len(item.raw),
+            raw=item.raw,
+            headers_only=item.headers_only,
+            status=RawMessage.Status.SKIPPED if item.skipped_by else RawMessage.Status.PENDING,
+            skipped_by=item.skipped_by,
+            processed_at=now if item.skipped_by else None,
+        )
+        for item in items
+        if item.uid not in known
+    ]
+    return RawMessage.objects.bulk_create(rows)
+
+
+def process_raw_message(run: FetchRun, raw: RawMessage) -> str:
+    """Run one journaled message through the pipeline in a savepoint of its own.
+
+    Returns the summary counter to bump: ``imported``, ``duplicates``, ``skipped`` or
+    ``quarantined``. Any failure rolls back only this message, which is quarantined with its
+    error; a unique-constraint race (the same Message-ID imported concurrently through another
+    account) is retried once and then finds the existing Email.
+    """
+    for attempt in (1, 2):
+        ctx = IntakeContext(run=run, folder=raw.folder, raw=raw)
+        try:
+            with transaction.atomic():
+                ctx = run_steps(ctx)
+                for callback in ctx.after_commit:
+                    transaction.on_commit(callback)
+        except IntegrityError as exc:
+            forget_run_caches(run)
+            if attempt == 1:
+                continue
+            return _quarantine(raw, exc)
+        except Exception as exc:  # one bad message must not spoil the batch
+            forget_run_caches(run)
+            return _quarantine(raw, exc)
+        break
+    raw.processed_at = timezone.now()
+    raw.error = raw.traceback = ""
+    raw.message_id = ctx.parsed.message_id if ctx.parsed else ""
+    if ctx.skipped_by:
+        raw.status, raw.skipped_by = RawMessage.Status.SKIPPED, ctx.skipped_by[:255]
+        return "skipped"
+    raw.email = ctx.email
+    if ctx.is_new_email:
+        raw.status = RawMessage.Status.IMPORTED
+        return "imported"
+    raw.status = RawMessage.Status.DUPLICATE
+    return "duplicates"
+
+
+def _quarantine(raw: RawMessage, exc: BaseException) -> str:
+    logger.exception("Message %s quarantined", raw)
+    raw.status = RawMessage.Status.QUARANTINED
+    raw.error = f"{type(exc).__name__}: {exc}"[:2000]
+    raw.traceback = "".join(traceback.format_exception(exc))[-20000:]
+    raw.processed_at = timezone.now()
+    return "quarantined"
+
+
+def raw_message_retry(raw: RawMessage, *, notify: bool = True) -> str:
+    """Retry a quarantined message: the same processing a first-time success gets."""
+    account = raw.account.specific
+    run = FetchRun(account=account, notify=notify)
+    for hook in _optional_hooks(RUN_PREPARE_HOOKS):
+        hook(run)
+    with transaction.atomic():
+        raw = RawMessage.objects.select_for_update().get(pk=raw.pk)
+        if raw.status != RawMessage.Status.QUARANTINED:
+            return raw.status
+        raw.attempts += 1
+        outcome = process_raw_message(run, raw)
+        raw.save()
+    for hook in _optional_hooks(RUN_FINISH_HOOKS):
+        hook(run)
+    return outcome
+
+
+__all__ = [
+    "FetchSummary",
+    "MailConnectionError",
+    "fetch_account",
+    "fetch_batch",
+    "fetch_folder",
+    "journal_batch",
+    "process_raw_message",
+    "raw_message_retry",
+]

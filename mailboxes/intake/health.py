@@ -1,0 +1,90 @@
+"""Fetch health of an account: last success, last error, failures, retry back-off."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from mailboxes.models import MailAccount
+
+MAX_BACKOFF_SECONDS = 3600
+
+
+def retry_delay(failures: int) -> timedelta:
+    """1, 2, 4, … minutes after each consecutive failure, at most an hour."""
+    return timedelta(seconds=min(60 * 2 ** max(failures - 1, 0), MAX_BACKOFF_SECONDS))
+
+
+def account_record_success(account: MailAccount) -> None:
+    MailAccount.objects.filter(pk=account.pk).update(
+        last_fetch_at=timezone.now(),
+        consecutive_failures=0,
+        next_retry_at=None,
+        failure_notified_at=None,
+    )
+
+
+def account_record_failure(account: MailAccount, error: str) -> None:
+    """Store the error, schedule the retry, and tell the people who can fix it once the
+    failures reach ``POSTACI_FAILURE_NOTIFY_THRESHOLD`` (once per outage, not per poll)."""
+    now = timezone.now()
+    MailAccount.objects.filter(pk=account.pk).update(
+        last_error=error[:2000],
+        last_error_at=now,
+        consecutive_failures=F("consecutive_failures") + 1,
+    )
+    account.refresh_from_db(fields=["consecutive_failures", "failure_notified_at"])
+    MailAccount.objects.filter(pk=account.pk).update(
+        next_retry_at=now + retry_delay(account.consecutive_failures)
+    )
+    if (
+        account.consecutive_failures >= settings.POSTACI_FAILURE_NOTIFY_THRESHOLD
+        and account.failure_notified_at is None
+    ):
+        claimed = MailAccount.objects.filter(
+            pk=account.pk, failure_notified_at__isnull=True
+        ).update(failure_notified_at=now)
+        if claimed:
+            _notify_failure(account.specific, error)
+
+
+def _notify_failure(account, error: str) -> None:
+    from crm.models import Notification, User
+
+    if account.is_group:
+        users = list(User.objects.filter(is_superuser=True, is_active=True))
+    else:
+        users = [account.owner] if account.owner.is_active else []
+    message = _(
+        "The mailbox “%(name)s” could not be fetched %(count)d times in a row: %(error)s"
+    ) % {
+        "name": account.name,
+        "count": account.consecutive_failures,
+        "error": error,
+    }
+    from django.contrib.contenttypes.models import ContentType
+
+    account_type = ContentType.objects.get_for_model(type(account))
+    Notification.objects.bulk_create(
+        Notification(
+            user=user,
+            type=Notification.Type.MESSAGE,
+            message=message,
+            related_type=account_type,
+            related_id=account.pk,
+            data={"kind": "fetch_failure"},
+        )
+        for user in users
+    )
+
+
+def accounts_due_for_fetch(kind: str):
+    """Active accounts of one kind whose back-off (if any) has passed."""
+    now = timezone.now()
+    return MailAccount.objects.filter(
+        kind=kind, status=MailAccount.Status.ACTIVE, use_imap=True
+    ).filter(Q(next_retry_at__isnull=True) | Q(next_retry_at__lte=now))

@@ -1,0 +1,54 @@
+"""One fetch per account at a time, across any number of workers and machines.
+
+On PostgreSQL a session-level advisory lock: it does not hold a transaction open during IMAP
+I/O (batches commit while it is held) and the server releases it when the holder's connection
+dies, so a killed worker never leaves a stale lock. On SQLite (one machine by nature) an
+``flock`` on a file under ``var/locks`` has the same two properties.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.conf import settings
+from django.db import connection
+
+_LOCK_NAMESPACE = 0x706F  # "po": keeps Postaci's advisory locks apart from other users'
+
+
+@contextmanager
+def account_fetch_lock(account_id: int) -> Iterator[bool]:
+    """Yield True when this process now holds the account's fetch lock, False if another
+    does (the caller then skips the run)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_LOCK_NAMESPACE, account_id])
+            acquired = cursor.fetchone()[0]
+        try:
+            yield acquired
+        finally:
+            if acquired and connection.connection is not None:
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT pg_advisory_unlock(%s, %s)", [_LOCK_NAMESPACE, account_id]
+                    )
+        return
+
+    lock_dir = settings.VAR_DIR / "locks"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_dir / f"fetch-{account_id}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
