@@ -1,0 +1,42 @@
+"""Keep IMAP IDLE connections open and enqueue a fetch the moment mail arrives."""
+
+from __future__ import annotations
+
+import signal
+
+from django.core.management.base import BaseCommand, CommandError
+
+from mailboxes.watch import WatchSupervisor
+
+
+class Command(BaseCommand):
+    help = "IMAP IDLE on every active account's folders; enqueues fetch_account on new mail."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--shard",
+            default="0/1",
+            help="i/n: watch only accounts whose id modulo n is i (run n watchers)",
+        )
+        parser.add_argument("--reload", type=float, default=60, help="seconds between reloads")
+
+    def handle(self, *args, **options):
+        try:
+            index, count = (int(x) for x in options["shard"].split("/"))
+        except ValueError as exc:
+            raise CommandError("--shard takes i/n, e.g. 0/2") from exc
+        if not 0 <= index < count:
+            raise CommandError("--shard i/n needs 0 <= i < n")
+
+        from mailboxes.tasks import fetch_account
+
+        def enqueue(account_id: int) -> None:
+            fetch_account.delay(account_id)
+
+        supervisor = WatchSupervisor(
+            enqueue, shard=index, shards=count, reload_seconds=options["reload"]
+        )
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: supervisor.stop())
+        self.stdout.write(f"Watching shard {index}/{count} (IMAP IDLE)…")
+        supervisor.run()

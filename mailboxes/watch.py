@@ -1,0 +1,184 @@
+"""IMAP IDLE: hear about new mail the moment the server has it, and enqueue a fetch.
+
+One thread per (account, monitored folder) keeps an IDLE connection (IDLE watches the
+selected folder only). It re-issues IDLE before the 29-minute limit of RFC 2177, reconnects
+with back-off after any error, and the supervisor reloads the account list every minute so
+new, changed and deactivated accounts are picked up. Polling by Celery beat stays the fallback:
+a missed notification only delays mail until the next poll.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import close_old_connections
+from imapclient.exceptions import IMAPClientError
+
+from mailboxes.exceptions import MailError
+from mailboxes.intake.imap import ImapSettings, imap_close, imap_connect
+from mailboxes.models import MailAccount
+
+logger = logging.getLogger(__name__)
+
+IDLE_RENEW_SECONDS = 25 * 60
+IDLE_CHECK_SECONDS = 5
+MAX_BACKOFF_SECONDS = 300
+NEW_MAIL_MARKERS = (b"EXISTS", b"RECENT")
+
+
+@dataclass(frozen=True)
+class WatchTarget:
+    account_id: int
+    folder: str
+    imap: ImapSettings
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes when anything that needs a new connection changes."""
+        text = f"{self.account_id}|{self.folder}|{self.imap}"
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def watch_targets(shard: int = 0, shards: int = 1) -> list[WatchTarget]:
+    """Every active account's monitored folders, for this shard (account id modulo shards)."""
+    targets = []
+    accounts = MailAccount.objects.filter(status=MailAccount.Status.ACTIVE, use_imap=True)
+    for account in accounts.order_by("pk"):
+        if account.pk % shards != shard or not account.imap_host:
+            continue
+        imap = ImapSettings.of(account)
+        for folder in account.monitored_folders or ["INBOX"]:
+            targets.append(WatchTarget(account.pk, folder, imap))
+    return targets
+
+
+class FolderWatcher(threading.Thread):
+    """Keeps one IDLE connection open and calls ``on_new_mail(account_id)``."""
+
+    def __init__(self, target: WatchTarget, on_new_mail: Callable[[int], None]):
+        super().__init__(name=f"idle-{target.account_id}-{target.folder}", daemon=True)
+        self.target = target
+        self.on_new_mail = on_new_mail
+        self.stopping = threading.Event()
+        self.connected = threading.Event()
+        self.failures = 0
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                self._watch_once()
+                self.failures = 0
+            except (MailError, OSError, IMAPClientError) as exc:
+                self.connected.clear()
+                self.failures += 1
+                delay = min(2**self.failures, MAX_BACKOFF_SECONDS)
+                logger.warning(
+                    "IDLE on account %s folder %s failed (%s); retrying in %ss",
+                    self.target.account_id,
+                    self.target.folder,
+                    exc,
+                    delay,
+                )
+                self.stopping.wait(delay)
+
+    def _watch_once(self) -> None:
+        client = imap_connect(self.target.imap)
+        try:
+            if not client.has_capability("IDLE"):
+                logger.info("Account %s has no IDLE; polling covers it", self.target.account_id)
+                self.stopping.wait(IDLE_RENEW_SECONDS)
+                return
+            client.select_folder(self.target.folder, readonly=True)
+            # Mail that arrived while nobody was watching.
+            self.on_new_mail(self.target.account_id)
+            while not self.stopping.is_set():
+                client.idle()
+                self.connected.set()
+                started = time.monotonic()
+                new_mail = False
+                while not self.stopping.is_set():
+                    responses = client.idle_check(timeout=IDLE_CHECK_SECONDS)
+                    if any(len(r) > 1 and r[1] in NEW_MAIL_MARKERS for r in responses):
+                        new_mail = True
+                        break
+                    if time.monotonic() - started > IDLE_RENEW_SECONDS:
+                        break
+                client.idle_done()
+                if new_mail:
+                    self.on_new_mail(self.target.account_id)
+        finally:
+            self.connected.clear()
+            imap_close(client)
+
+
+class Debouncer:
+    """Call ``action(account_id)`` at most once per ``seconds`` per account."""
+
+    def __init__(self, action: Callable[[int], None], seconds: float = 2.0):
+        self.action = action
+        self.seconds = seconds
+        self._last: dict[int, float] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, account_id: int) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if now - self._last.get(account_id, -1e9) < self.seconds:
+                return
+            self._last[account_id] = now
+        self.action(account_id)
+
+
+class WatchSupervisor:
+    """Starts, restarts and stops folder watchers as the account list changes."""
+
+    def __init__(
+        self,
+        on_new_mail: Callable[[int], None],
+        *,
+        shard: int = 0,
+        shards: int = 1,
+        reload_seconds: float = 60,
+    ):
+        self.on_new_mail = Debouncer(on_new_mail)
+        self.shard, self.shards = shard, shards
+        self.reload_seconds = reload_seconds
+        self.watchers: dict[str, FolderWatcher] = {}
+        self.stopping = threading.Event()
+
+    def reload(self) -> None:
+        close_old_connections()
+        wanted = {t.fingerprint: t for t in watch_targets(self.shard, self.shards)}
+        close_old_connections()
+        for fingerprint in list(self.watchers):
+            if fingerprint not in wanted:
+                self.watchers.pop(fingerprint).stop()
+        for fingerprint, target in wanted.items():
+            if fingerprint not in self.watchers:
+                watcher = FolderWatcher(target, self.on_new_mail)
+                self.watchers[fingerprint] = watcher
+                watcher.start()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            self.reload()
+            self.stopping.wait(self.reload_seconds)
+        self.stop_all()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def stop_all(self) -> None:
+        for watcher in self.watchers.values():
+            watcher.stop()
+        for watcher in self.watchers.values():
+            watcher.join(timeout=IDLE_CHECK_SECONDS + 2)
+        self.watchers.clear()
