@@ -220,3 +220,5 @@ LOGGING = {
 POSTACI_DEFAULT_ACCESS_LEVEL = env("POSTACI_DEFAULT_ACCESS_LEVEL", default="own")
 # An extra CA bundle trusted for IMAP and SMTP connections (a private CA); empty: system store.
 POSTACI_MAIL_CA_FILE = env("POSTACI_MAIL_CA_FILE", default="")
+# Charset for mail text whose declared charset is missing or wrong and that is not UTF-8.
+POSTACI_FALLBACK_CHARSET = env("POSTACI_FALLBACK_CHARSET", default="windows-1254")

@@ -17,6 +17,8 @@ from email.message import Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
 
+from django.conf import settings
+
 
 @dataclass(frozen=True)
 class ParsedAddress:
@@ -122,7 +124,8 @@ MAX_SUBJECT = 998
 
 
 def decode_bytes(data: bytes, charset: str | None) -> tuple[str, bool]:
-    """Decode with the declared charset, then UTF-8, then Windows-1252; never raises.
+    """Decode with the declared charset, then UTF-8, then ``POSTACI_FALLBACK_CHARSET``
+    (Windows-1254 by default: Windows-1252 with the Turkish letters); never raises.
 
     Returns the text and whether a fallback was needed.
     """
@@ -140,7 +143,7 @@ def decode_bytes(data: bytes, charset: str | None) -> tuple[str, bool]:
     try:
         return data.decode("utf-8"), bool(charset)
     except UnicodeDecodeError:
-        return data.decode("windows-1252", errors="replace"), True
+        return data.decode(settings.POSTACI_FALLBACK_CHARSET, errors="replace"), True
 
 
 def decode_header_value(value: str | None) -> str:

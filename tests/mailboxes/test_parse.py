@@ -1,0 +1,155 @@
+"""The parser: decoding, fallbacks, fingerprints and MIME structure, never raising."""
+
+from pathlib import Path
+
+import pytest
+
+from mailboxes.intake.parse import parse_message
+
+CORPUS = Path("/work/shared/corpus")
+
+
+def _msg(headers: str, body: bytes = b"Hello\r\n") -> bytes:
+    return headers.replace("\n", "\r\n").encode("latin-1") + b"\r\n" + body
+
+
+def test_rfc2047_subject_and_names_in_turkish_charsets_are_decoded():
+    raw = _msg(
+        "From: =?iso-8859-9?q?=DE=FCkr=FC_=DDnce?= <SUKRU@Example.COM>\n"
+        "To: =?windows-1254?b?wn7+?= <destek@example.com>, b@example.com\n"
+        "Subject: =?utf-8?q?=C4=B0ADE_TALEB=C4=B0?= =?iso-8859-9?q?_=F0=FE?=\n"
+        "Message-ID: <a1@example.com>\n"
+    )
+    parsed = parse_message(raw)
+    assert parsed.subject == "İADE TALEBİ ğş"
+    assert parsed.sender.address == "sukru@example.com"
+    assert parsed.sender.name == "Şükrü İnce"
+    assert [p.address for p in parsed.to] == ["destek@example.com", "b@example.com"]
+    assert not parsed.is_malformed
+
+
+@pytest.mark.parametrize("charset", ["iso-8859-9", "windows-1254", "utf-8"])
+def test_body_in_turkish_charsets_is_decoded(charset):
+    text = "Sipariş iptal edildi: ığüşöçİĞÜŞÖÇ"
+    raw = _msg(
+        f"From: a@example.com\nMessage-ID: <c@x>\nContent-Type: text/plain; charset={charset}\n"
+        "Content-Transfer-Encoding: 8bit\n",
+        text.encode(charset),
+    )
+    assert parse_message(raw).body_text == text
+
+
+def test_unknown_or_lying_charset_falls_back_without_raising():
+    raw = _msg(
+        "From: a@example.com\nMessage-ID: <d@x>\nContent-Type: text/plain; charset=x-klingon\n",
+        "Günaydın".encode("windows-1254"),
+    )
+    parsed = parse_message(raw)
+    assert "G" in parsed.body_text and "nayd" in parsed.body_text
+    raw = _msg(
+        "From: a@example.com\nMessage-ID: <e@x>\nContent-Type: text/plain; charset=utf-8\n",
+        "Günaydın".encode("windows-1254"),
+    )
+    parsed = parse_message(raw)
+    assert parsed.body_text == "Günaydın"
+    assert parsed.is_malformed
+
+
+def test_rfc2231_attachment_filename_is_decoded():
+    raw = _msg(
+        "From: a@example.com\nMessage-ID: <f@x>\nMIME-Version: 1.0\n"
+        'Content-Type: multipart/mixed; boundary="b"\n',
+        b"--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n--b\r\n"
+        b"Content-Type: application/pdf\r\n"
+        b"Content-Disposition: attachment; filename*=utf-8''%C3%96deme%20belgesi.pdf\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b--\r\n",
+    )
+    parsed = parse_message(raw)
+    assert parsed.body_text.strip() == "see attached"
+    [attachment] = parsed.attachments
+    assert attachment.filename == "Ödeme belgesi.pdf"
+    assert attachment.payload == b"%PDF-1.4\n"
+
+
+def test_missing_headers_get_sensible_values():
+    parsed = parse_message(b"\r\njust a body\r\n")
+    assert parsed.subject == "(no subject)"
+    assert parsed.sender is None
+    assert parsed.message_id_is_fingerprint
+    assert parsed.message_id.startswith("<") and parsed.message_id.endswith("@fingerprint.postaci>")
+    assert parsed.date is None
+
+
+def test_fingerprint_is_the_same_for_one_message_in_two_mailboxes():
+    body = "From: a@example.com\nTo: b@example.com\nSubject: no id\nDate: Mon, 2 Mar 2026 10:00:00 +0000\n"
+    first = parse_message(_msg("Received: from one\nDelivered-To: x@example.com\n" + body))
+    second = parse_message(_msg("Received: from two\nDelivered-To: y@example.com\n" + body))
+    other = parse_message(_msg(body.replace("no id", "other")))
+    assert first.message_id == second.message_id != other.message_id
+
+
+def test_references_and_in_reply_to_are_normalized():
+    parsed = parse_message(
+        _msg(
+            "From: a@example.com\nMessage-ID: noangle@x\nIn-Reply-To: <p2@x> (comment)\n"
+            "References: <p1@x>\n <p2@x>\n"
+        )
+    )
+    assert parsed.message_id == "<noangle@x>"
+    assert parsed.in_reply_to == "<p2@x>"
+    assert parsed.references == ["<p1@x>", "<p2@x>"]
+
+
+def test_inline_image_and_html_alternative():
+    raw = _msg(
+        "From: a@example.com\nMessage-ID: <g@x>\nMIME-Version: 1.0\n"
+        'Content-Type: multipart/related; boundary="r"\n',
+        b"--r\r\nContent-Type: multipart/alternative; boundary=\"a\"\r\n\r\n"
+        b"--a\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nplain\r\n"
+        b"--a\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>html <img src=\"cid:logo@x\"></p>\r\n"
+        b"--a--\r\n--r\r\nContent-Type: image/png\r\nContent-ID: <logo@x>\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--r--\r\n",
+    )
+    parsed = parse_message(raw)
+    assert parsed.body_text.strip() == "plain"
+    assert 'src="cid:logo@x"' in parsed.body_html
+    [image] = parsed.attachments
+    assert image.is_inline and image.content_id == "logo@x"
+
+
+def test_attached_message_is_one_attachment_not_part_of_the_body():
+    raw = (CORPUS / "sisimai/not/is-not-bounce-02.eml").read_bytes()
+    parsed = parse_message(raw)
+    assert "message/rfc822" in [a.content_type for a in parsed.attachments]
+    assert not parsed.is_malformed
+
+
+def test_headers_only_parse_keeps_headers_and_no_body():
+    raw = _msg("From: a@example.com\nSubject: big\nMessage-ID: <h@x>\n", b"x" * 1000)
+    header_block = raw.split(b"\r\n\r\n", 1)[0] + b"\r\n\r\n"
+    parsed = parse_message(header_block, headers_only=True)
+    assert parsed.subject == "big" and parsed.headers_only and parsed.body_text == ""
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(p for p in CORPUS.rglob("*.eml")),
+    ids=lambda p: str(p.relative_to(CORPUS)),
+)
+def test_every_corpus_file_parses_in_lf_and_crlf_without_raising(path):
+    raw = path.read_bytes()
+    lf = raw.replace(b"\r\n", b"\n")
+    for variant in (lf, lf.replace(b"\n", b"\r\n")):
+        parsed = parse_message(variant)
+        assert parsed.message_id.startswith("<")
+        assert parsed.subject
+
+
+def test_malformed_corpus_files_are_flagged():
+    flagged = [
+        p.name
+        for p in sorted((CORPUS / "stalwart/malformed").glob("*.eml"))
+        if parse_message(p.read_bytes()).is_malformed
+    ]
+    # 015 is a well-formed multipart/signed with a bogus signature body: nothing to flag.
+    assert len(flagged) == 22 and "015.eml" not in flagged
