@@ -104,9 +104,9 @@ def test_inline_image_and_html_alternative():
     raw = _msg(
         "From: a@example.com\nMessage-ID: <g@x>\nMIME-Version: 1.0\n"
         'Content-Type: multipart/related; boundary="r"\n',
-        b"--r\r\nContent-Type: multipart/alternative; boundary=\"a\"\r\n\r\n"
+        b'--r\r\nContent-Type: multipart/alternative; boundary="a"\r\n\r\n'
         b"--a\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nplain\r\n"
-        b"--a\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>html <img src=\"cid:logo@x\"></p>\r\n"
+        b'--a\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>html <img src="cid:logo@x"></p>\r\n'
         b"--a--\r\n--r\r\nContent-Type: image/png\r\nContent-ID: <logo@x>\r\n"
         b"Content-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--r--\r\n",
     )

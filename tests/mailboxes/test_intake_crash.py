@@ -1,0 +1,85 @@
+"""Crash safety and concurrency with real processes: SIGKILL mid-fetch, two workers at once."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mailboxes.intake.fetch import fetch_account
+from mailboxes.models import Email, RawMessage
+from tests.mailboxes.conftest import make_message, subprocess_env
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+MANAGE = str(Path(__file__).resolve().parents[2] / "manage.py")
+
+
+def _fetchmail(account_id: int, env: dict) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, MANAGE, "fetchmail", "--account", str(account_id), "--json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _fetch_until_done(account_id: int):
+    for _ in range(50):
+        summary = fetch_account(account_id)
+        if not summary.locked:
+            return summary
+        time.sleep(0.1)  # the killed worker's connection is still being torn down
+    raise AssertionError("the fetch lock was never released")
+
+
+def test_sigkill_at_random_points_during_a_large_fetch_leaves_one_email_per_message(
+    dovecot, imap_user, make_group_account
+):
+    total = 1500
+    dovecot.append_many(imap_user, "INBOX", [make_message() for _ in range(total)])
+    account = make_group_account(imap_user)
+    env = subprocess_env() | {"POSTACI_FETCH_BATCH_SIZE": "40"}
+    seed = int(os.environ.get("POSTACI_TEST_SEED", time.time()))
+    rng = random.Random(seed)
+
+    counts = []
+    for _attempt in range(6):
+        process = _fetchmail(account.pk, env)
+        time.sleep(rng.uniform(1.0, 2.5))
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+        process.wait()
+        counts.append(Email.objects.count())
+        if counts[-1] == total:
+            break
+    interrupted = [c for c in counts if 0 < c < total]
+    assert len(interrupted) >= 2, f"kills did not land mid-fetch: {counts} (seed {seed})"
+
+    _fetch_until_done(account.pk)
+    assert Email.objects.count() == total, f"seed {seed}"
+    assert Email.objects.values("message_id").distinct().count() == total
+    assert RawMessage.objects.count() == total
+    assert not RawMessage.objects.exclude(status=RawMessage.Status.IMPORTED).exists()
+
+
+def test_two_workers_fetching_the_same_account_at_once_import_each_message_once(
+    dovecot, imap_user, make_group_account
+):
+    total = 600
+    dovecot.append_many(imap_user, "INBOX", [make_message() for _ in range(total)])
+    account = make_group_account(imap_user)
+    env = subprocess_env() | {"POSTACI_FETCH_BATCH_SIZE": "50"}
+
+    workers = [_fetchmail(account.pk, env) for _ in range(2)]
+    outputs = [w.communicate(timeout=120) for w in workers]
+    assert all(w.returncode == 0 for w in workers), outputs
+
+    assert Email.objects.count() == total
+    assert RawMessage.objects.count() == total
+    assert Email.objects.values("message_id").distinct().count() == total
