@@ -81,7 +81,10 @@ def test_missing_headers_get_sensible_values():
 
 
 def test_fingerprint_is_the_same_for_one_message_in_two_mailboxes():
-    body = "From: a@example.com\nTo: b@example.com\nSubject: no id\nDate: Mon, 2 Mar 2026 10:00:00 +0000\n"
+    body = (
+        "From: a@example.com\nTo: b@example.com\nSubject: no id\n"
+        "Date: Mon, 2 Mar 2026 10:00:00 +0000\n"
+    )
     first = parse_message(_msg("Received: from one\nDelivered-To: x@example.com\n" + body))
     second = parse_message(_msg("Received: from two\nDelivered-To: y@example.com\n" + body))
     other = parse_message(_msg(body.replace("no id", "other")))
@@ -106,7 +109,8 @@ def test_inline_image_and_html_alternative():
         'Content-Type: multipart/related; boundary="r"\n',
         b'--r\r\nContent-Type: multipart/alternative; boundary="a"\r\n\r\n'
         b"--a\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nplain\r\n"
-        b'--a\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>html <img src="cid:logo@x"></p>\r\n'
+        b"--a\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+        b'<p>html <img src="cid:logo@x"></p>\r\n'
         b"--a--\r\n--r\r\nContent-Type: image/png\r\nContent-ID: <logo@x>\r\n"
         b"Content-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--r--\r\n",
     )
