@@ -53,7 +53,8 @@ test: install-dev messages
 # The same suite on the zero-setup SQLite database (Redis still used by the broker tests).
 test-sqlite: install-dev messages
 	@TEST_REDIS_URL=$(TEST_REDIS_URL) scripts/ensure-services
-	DATABASE_URL=sqlite:///$(CURDIR)/var/test.sqlite3 TEST_REDIS_URL=$(TEST_REDIS_URL) \
+	DATABASE_URL=sqlite:///$(CURDIR)/var/postaci-test-main.sqlite3 \
+	  POSTACI_TEST_DB_NAME=$(CURDIR)/var/postaci-test.sqlite3 TEST_REDIS_URL=$(TEST_REDIS_URL) \
 	  $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.stamp-dev
