@@ -42,9 +42,11 @@ def _text_of(part: Message) -> str:
     payload = part.get_payload(decode=True) or b""
     charset = part.get_content_charset() or "utf-8"
     try:
-        return payload.decode(charset, errors="replace")
+        text = payload.decode(charset, errors="replace")
     except LookupError:
-        return payload.decode("utf-8", errors="replace")
+        text = payload.decode("utf-8", errors="replace")
+    # PostgreSQL text cannot hold NUL (lhost-office365-01, lhost-x2-04, rfc3464-66 decode to it)
+    return text.replace("\x00", "")
 
 
 def _walk(part: Message, types: list[str], texts: list[str], htmls: list[str]) -> None:
