@@ -7,8 +7,8 @@ opens a case and never gets an auto-reply.
 The rules are the union of what EspoCRM, Zammad, FreeScout, osTicket, django-helpdesk, Odoo and
 Chatwoot check (research/peers.md §2), plus content checks for bounces whose headers carry no
 marker at all (provider notifications in JSON, list-manager rejections, MTAs that send from an
-ordinary address). Those content checks are *weak*: one alone never flags a message, two
-together do, so a customer who writes "my mail could not be delivered" still opens a case.
+ordinary address). Those content checks are *weak*: wording alone never flags a message; it
+takes wording plus a sign that a machine sent it (a system sender, an attached original).
 
 It runs on every message: only header values, the subject and the first few KB of the body are
 looked at, with precompiled patterns.
@@ -183,8 +183,8 @@ class _Findings:
 
     ``strong`` findings decide alone. ``weak`` ones are *evidence* (wording of a delivery or
     abuse report) or *support* (a system sender, an attached message, no sender at all): a
-    message is flagged on weak findings only with at least one piece of evidence and one more
-    finding of either sort.
+    message is flagged on weak findings only with both evidence and support, so a customer's
+    "my mail could not be delivered" (evidence alone) still opens a case.
     """
 
     def __init__(self) -> None:
