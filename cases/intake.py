@@ -1,11 +1,199 @@
-"""Intake steps of the cases app (pipeline steps 9 and 10). Filled in by the cases issue."""
+"""Intake steps of the cases app (pipeline steps 9 and 10)."""
 
+from __future__ import annotations
+
+from django.contrib.contenttypes.models import ContentType
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+
+from cases.case_tag import case_for_tag
+from cases.distribution import case_assign_by_rule
+from cases.models import Case
+from crm.addresses import normalize_address, records_for_addresses
+from crm.models import Account, Contact, Lead, Note, User
 from mailboxes.intake.context import IntakeContext
+from mailboxes.models import Email, EmailUser, GroupEmailAccount
+
+# Statuses a customer's reply takes a case out of (the account option "reopen on reply").
+REOPEN_FROM = (Case.Status.PENDING, Case.Status.CLOSED)
 
 
 def email_to_case(ctx: IntakeContext) -> IntakeContext:
+    """Step 9: join the case of the email's thread, or open a new case.
+
+    Only for group accounts with "create case". Automatic mail (step 4) never opens a case;
+    when linking already put it on a case (a bounce of our reply, say) it stays there.
+    """
+    email = ctx.email
+    if email is None or not ctx.account.is_group:
+        return ctx
+    account: GroupEmailAccount = ctx.account.specific
+    if not account.create_case:
+        return ctx
+    sender = _sender_address(ctx)
+    case = _thread_case(email, sender)
+    if case is not None:
+        ctx.case = case
+        _join(ctx, case, sender, account)
+        return ctx
+    if _is_automatic(ctx):
+        return ctx
+    ctx.case = case_open_from_email(email=email, account=account, sender=sender)
+    ctx.case_created = True
+    _share_with_case_people(ctx, ctx.case, notify=False)
     return ctx
 
 
 def queue_auto_reply(ctx: IntakeContext) -> IntakeContext:
     return ctx
+
+
+# --- step 9 pieces ----------------------------------------------------------------------------
+
+
+def _sender_address(ctx: IntakeContext) -> str:
+    if ctx.parsed is not None and ctx.parsed.sender is not None:
+        return normalize_address(ctx.parsed.sender.address)
+    return ctx.email.from_email
+
+
+def _is_automatic(ctx: IntakeContext) -> bool:
+    if ctx.classification is not None:
+        return ctx.classification.is_auto_submitted
+    return bool(ctx.email.auto_kind)
+
+
+def _thread_case(email: Email, sender: str) -> Case | None:
+    """The case the email belongs to: its parent (linking), else an authorised ``[#N]`` tag."""
+    case_type = ContentType.objects.get_for_model(Case)
+    if email.parent_type_id == case_type.pk and email.parent_id:
+        case = Case.objects.filter(pk=email.parent_id).first()
+        if case is not None:
+            return case
+    case = case_for_tag(subject=email.subject, sender_address=sender)
+    if case is not None:
+        email.parent_type = case_type
+        email.parent_id = case.pk
+        email.linked_by = Email.LinkedBy.CASE_TAG
+        email.save(update_fields=["parent_type", "parent_id", "linked_by", "modified_at"])
+    return case
+
+
+def _join(ctx: IntakeContext, case: Case, sender: str, account: GroupEmailAccount) -> None:
+    _share_with_case_people(ctx, case)
+    if ctx.is_new_email and account.reopen_case_on_reply and not _is_automatic(ctx):
+        case_reopen_on_reply(case=case, sender=sender, email=ctx.email)
+
+
+def _share_with_case_people(ctx: IntakeContext, case: Case, *, notify: bool = True) -> None:
+    """The case's assignee and teams get the email.
+
+    With ``notify`` a newly added assignee joins ``ctx.new_user_ids`` so step 11 tells them;
+    the assignee of a case opened just now already has its "assigned" notification.
+    """
+    email = ctx.email
+    if case.assigned_user_id:
+        _row, created = EmailUser.objects.get_or_create(email=email, user_id=case.assigned_user_id)
+        if created and notify:
+            ctx.new_user_ids.add(case.assigned_user_id)
+    team_ids = list(case.teams.values_list("pk", flat=True))
+    if team_ids:
+        email.teams.add(*team_ids)
+
+
+def case_reopen_on_reply(*, case: Case, sender: str, email: Email) -> bool:
+    """A customer's reply takes a Pending or Closed case back to Assigned (or New).
+
+    Replies from our own users do not reopen: an agent answering from their mailbox is not
+    the customer coming back. Returns whether the case was reopened.
+    """
+    if case.status not in REOPEN_FROM:
+        return False
+    if sender and User.objects.filter(is_active=True, email__iexact=sender).exists():
+        return False
+    old = case.status
+    case.status = Case.Status.ASSIGNED if case.assigned_user_id else Case.Status.NEW
+    case.save(update_fields=["status", "modified_at"])
+    Note.objects.create(
+        parent_type=ContentType.objects.get_for_model(Case),
+        parent_id=case.pk,
+        type=Note.Type.STATUS,
+        body=str(
+            format_lazy(
+                _("Reopened by a reply from {sender}: {old} → {new}."),
+                sender=sender or _("the customer"),
+                old=Case.Status(old).label,
+                new=case.get_status_display(),
+            )
+        ),
+        data={"from": old, "to": case.status, "email_id": email.pk},
+        related_type=ContentType.objects.get_for_model(Email),
+        related_id=email.pk,
+    )
+    return True
+
+
+def case_open_from_email(*, email: Email, account: GroupEmailAccount, sender: str) -> Case:
+    """Open a case for the first email of a thread, assigned by the account's rule."""
+    contact, crm_account, lead = _sender_records(email, sender)
+    case = Case(
+        name=(email.subject or str(_("(no subject)")))[:255],
+        description=visible_reply_text(email.body_text),
+        status=Case.Status.NEW,
+        account=crm_account,
+        contact=contact,
+        lead=lead,
+        group_account=account,
+    )
+    case.save()
+    if account.target_team_id:
+        case.teams.add(account.target_team_id)
+    case_type = ContentType.objects.get_for_model(Case)
+    Note.objects.create(
+        parent_type=case_type,
+        parent_id=case.pk,
+        type=Note.Type.CREATE,
+        data={"email_id": email.pk, "group_account_id": account.pk},
+        related_type=ContentType.objects.get_for_model(Email),
+        related_id=email.pk,
+    )
+    case_assign_by_rule(case=case, account=account)
+    email.parent_type = case_type
+    email.parent_id = case.pk
+    email.save(update_fields=["parent_type", "parent_id", "modified_at"])
+    return case
+
+
+def _sender_records(
+    email: Email, sender: str
+) -> tuple[Contact | None, Account | None, Lead | None]:
+    """The sender's Contact, Account (the email's, the contact's, or by address) and Lead.
+
+    A Lead only when there is neither a Contact nor an Account (as the incumbent does).
+    """
+    records = records_for_addresses([sender], [Contact, Account, Lead]).get(sender, [])
+    contact = next((r for r in records if isinstance(r, Contact)), None)
+    crm_account = email.account
+    if crm_account is None and contact is not None and contact.account_id:
+        crm_account = contact.account
+    if crm_account is None:
+        crm_account = next((r for r in records if isinstance(r, Account)), None)
+    lead = None
+    if contact is None and crm_account is None:
+        lead = next((r for r in records if isinstance(r, Lead)), None)
+    return contact, crm_account, lead
+
+
+def visible_reply_text(body: str) -> str:
+    """The text the sender wrote, without quoted history and signature; whitespace-only → ""."""
+    from mailparser_reply import EmailReplyParser
+    from mailparser_reply.constants import MAIL_LANGUAGES
+
+    if not body or not body.strip():
+        return ""
+    languages = [code for code in MAIL_LANGUAGES if len(code) == 2]
+    try:
+        text = EmailReplyParser(languages=languages).parse_reply(text=body)
+    except Exception:  # a parser failure must not lose the description
+        text = body
+    return (text or body).strip()

@@ -1,1 +1,208 @@
+"""Cases (support tickets) and the record of every auto-reply sent or refused."""
 
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import IntegrityError, connections, models, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crm.models import Record
+
+CASE_NUMBER_SEQUENCE = "cases_case_number_seq"
+
+
+def case_next_number(using: str = "default") -> int:
+    """The next case number; call inside the transaction that inserts the case.
+
+    PostgreSQL: a sequence (migration 0001). ``nextval`` never blocks and never hands out a
+    number twice, however many workers create cases at once, and it does not hold a lock until
+    the (long) intake batch commits, as a counter row or a unique-index wait would. Numbers
+    stay unique and increasing; a rolled-back case leaves a gap, which is harmless.
+
+    SQLite: ``max + 1``. Safe there because Postaci opens SQLite transactions ``IMMEDIATE``
+    (settings), so the writer holds the database write lock from BEGIN and no other writer
+    can read the same maximum before this insert commits. ``Case.save`` retries on a unique
+    clash anyway (e.g. a number set by hand on PostgreSQL).
+    """
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT nextval(%s)", [CASE_NUMBER_SEQUENCE])
+            return cursor.fetchone()[0]
+    current = Case.objects.using(using).aggregate(top=Max("number"))["top"] or 0
+    return current + 1
+
+
+class Case(Record):
+    """A customer's request, usually opened from an email to a group mailbox."""
+
+    access_scope = "case"
+    url_name = "cases:case-detail"
+
+    class Status(models.TextChoices):
+        NEW = "new", _("New")
+        ASSIGNED = "assigned", _("Assigned")
+        PENDING = "pending", _("Pending")
+        CLOSED = "closed", _("Closed")
+        REJECTED = "rejected", _("Rejected")
+        DUPLICATE = "duplicate", _("Duplicate")
+
+    class Priority(models.TextChoices):
+        LOW = "low", _("Low")
+        NORMAL = "normal", _("Normal")
+        HIGH = "high", _("High")
+        URGENT = "urgent", _("Urgent")
+
+    class Type(models.TextChoices):
+        QUESTION = "question", _("Question")
+        INCIDENT = "incident", _("Incident")
+        PROBLEM = "problem", _("Problem")
+
+    number = models.PositiveBigIntegerField(_("number"), unique=True, editable=False)
+    name = models.CharField(_("subject"), max_length=255)
+    description = models.TextField(_("description"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.NEW, db_index=True
+    )
+    priority = models.CharField(
+        _("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL
+    )
+    type = models.CharField(_("type"), max_length=10, choices=Type.choices, blank=True)
+    account = models.ForeignKey(
+        "crm.Account",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="cases",
+        verbose_name=_("account"),
+    )
+    contact = models.ForeignKey(
+        "crm.Contact",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="cases",
+        verbose_name=_("contact"),
+    )
+    lead = models.ForeignKey(
+        "crm.Lead",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="cases",
+        verbose_name=_("lead"),
+    )
+    group_account = models.ForeignKey(
+        "mailboxes.GroupEmailAccount",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="cases",
+        verbose_name=_("group email account"),
+        help_text=_("The mailbox the case came in through."),
+    )
+    # Set by distribution: why this user got the case, or why nobody did.
+    assignment_reason = models.TextField(_("assignment"), blank=True)
+    # When the current assignee got it; least-busy distribution breaks ties on the latest of
+    # these per user (who was assigned longest ago goes first).
+    assigned_at = models.DateTimeField(_("assigned at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-number"]
+        indexes = [
+            models.Index(fields=["assigned_user", "status"], name="cases_case_user_status"),
+            models.Index(fields=["assigned_user", "assigned_at"], name="cases_case_user_assigned"),
+        ]
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+
+    def __str__(self) -> str:
+        return f"{self.display_number} {self.name}"
+
+    def save(self, *args, **kwargs):
+        if self.number:
+            return super().save(*args, **kwargs)
+        using = kwargs.get("using") or "default"
+        for attempt in range(5):
+            try:
+                with transaction.atomic(using=using):
+                    number = self.number = case_next_number(using)
+                    return super().save(*args, **kwargs)
+            except IntegrityError:
+                self.number = None
+                taken = Case.objects.using(using).filter(number=number).exists()
+                if attempt == 4 or not taken:
+                    raise
+        return None  # pragma: no cover
+
+    @property
+    def display_number(self) -> str:
+        return f"[#{self.number}]"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in settings.POSTACI_CASE_OPEN_STATUSES
+
+
+class AutoReplyLog(models.Model):
+    """One auto-reply decision: sent, or refused with the loop guard's reason.
+
+    Shown on the incoming email; the rate limits count the ``sent`` rows in one indexed query.
+    """
+
+    class Outcome(models.TextChoices):
+        SENT = "sent", _("Sent")
+        REFUSED = "refused", _("Refused")
+
+    email = models.ForeignKey(
+        "mailboxes.Email",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="auto_reply_logs",
+        verbose_name=_("incoming email"),
+    )
+    account = models.ForeignKey(
+        "mailboxes.MailAccount",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("account"),
+    )
+    sender_address = models.CharField(_("sender address"), max_length=320, blank=True)
+    case = models.ForeignKey(
+        Case,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="auto_reply_logs",
+        verbose_name=_("case"),
+    )
+    outcome = models.CharField(_("outcome"), max_length=8, choices=Outcome.choices)
+    reason = models.TextField(_("reason"), blank=True)
+    reply = models.ForeignKey(
+        "mailboxes.Email",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("auto-reply"),
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["sender_address", "outcome", "created_at"], name="cases_autoreply_sender"
+            ),
+            models.Index(fields=["case", "outcome", "created_at"], name="cases_autoreply_case"),
+        ]
+        verbose_name = _("auto-reply log entry")
+        verbose_name_plural = _("auto-reply log")
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()} → {self.sender_address}"

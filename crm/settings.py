@@ -222,3 +222,14 @@ POSTACI_DEFAULT_ACCESS_LEVEL = env("POSTACI_DEFAULT_ACCESS_LEVEL", default="own"
 POSTACI_MAIL_CA_FILE = env("POSTACI_MAIL_CA_FILE", default="")
 # Charset for mail text whose declared charset is missing or wrong and that is not UTF-8.
 POSTACI_FALLBACK_CHARSET = env("POSTACI_FALLBACK_CHARSET", default="windows-1254")
+
+# --- Cases ----------------------------------------------------------------------------------
+# Case statuses that count as open work (least-busy distribution counts these per agent).
+POSTACI_CASE_OPEN_STATUSES = env.list(
+    "POSTACI_CASE_OPEN_STATUSES", default=["new", "assigned", "pending"]
+)
+# Auto-reply loop guard: at most this many auto-replies to one sender address, and to one
+# case, within the period (seconds).
+POSTACI_AUTO_REPLY_LIMIT = env.int("POSTACI_AUTO_REPLY_LIMIT", default=5)
+POSTACI_AUTO_REPLY_CASE_LIMIT = env.int("POSTACI_AUTO_REPLY_CASE_LIMIT", default=1)
+POSTACI_AUTO_REPLY_PERIOD = env.int("POSTACI_AUTO_REPLY_PERIOD", default=2 * 60 * 60)

@@ -1,0 +1,42 @@
+"""Rows the cases tests share: a support team with agents, and a group account."""
+
+from __future__ import annotations
+
+import pytest
+
+from crm.models import Team, TeamMembership, User
+from mailboxes.models import CaseDistribution, GroupEmailAccount
+
+
+def make_user(username: str, *, active: bool = True, email: str = "") -> User:
+    return User.objects.create_user(
+        username=username, email=email or f"{username}@postaci.example", is_active=active
+    )
+
+
+def join(team: Team, user: User, position: str = "") -> User:
+    TeamMembership.objects.create(team=team, user=user, position=position)
+    return user
+
+
+@pytest.fixture
+def team(db) -> Team:
+    return Team.objects.create(name="Support")
+
+
+@pytest.fixture
+def agents(team) -> list[User]:
+    return [join(team, make_user(name)) for name in ("ali", "berna", "cem")]
+
+
+@pytest.fixture
+def make_account(db, team):
+    def make(**fields) -> GroupEmailAccount:
+        fields.setdefault("name", "Support")
+        fields.setdefault("email_address", "support@postaci.example")
+        fields.setdefault("create_case", True)
+        fields.setdefault("target_team", team)
+        fields.setdefault("case_distribution", CaseDistribution.ROUND_ROBIN)
+        return GroupEmailAccount.objects.create(**fields)
+
+    return make
