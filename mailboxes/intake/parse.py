@@ -154,7 +154,7 @@ def decode_header_value(value: str | None) -> str:
         value = value.decode("utf-8", "surrogateescape")
     text = str(value)
     if "=?" not in text and not any("\udc80" <= ch <= "\udcff" for ch in text):
-        return _WS_RE.sub(" ", text).strip()
+        return _WS_RE.sub(" ", text.replace("\x00", "")).strip()
     try:
         parts = decode_header(text)
     except Exception:
@@ -165,7 +165,7 @@ def decode_header_value(value: str | None) -> str:
             out.append(decode_bytes(chunk, charset)[0])
         else:
             out.append(_undo_surrogates(chunk))
-    joined = "".join(out)
+    joined = "".join(out).replace("\x00", "")
     return _WS_RE.sub(" ", joined).strip()
 
 
@@ -208,6 +208,14 @@ def _addresses(values: list[str]) -> list[ParsedAddress]:
         seen.add(normalized)
         result.append(ParsedAddress(normalized, decode_header_value(name).strip("'\" ")[:255]))
     return result
+
+
+def _nameless_sender(values: list[str] | None) -> list[ParsedAddress]:
+    """``From: MAILER-DAEMON <>`` has no usable address, but its name still tells who sent it."""
+    if not values:
+        return []
+    name = decode_header_value(values[0].split("<", 1)[0]).strip("'\" ")
+    return [ParsedAddress("", name[:255])] if name else []
 
 
 def _part_filename(part: Message) -> str:
@@ -290,7 +298,7 @@ def parse_message(raw: bytes, *, headers_only: bool = False) -> ParsedMessage:
             if date is not None and date.tzinfo is None:
                 date = date.replace(tzinfo=UTC)
 
-    senders = _addresses(collected.get("from", []))
+    senders = _addresses(collected.get("from", [])) or _nameless_sender(collected.get("from"))
     if not collected.get("from"):
         defects.append("no From header")
     parsed = ParsedMessage(
@@ -316,6 +324,7 @@ def parse_message(raw: bytes, *, headers_only: bool = False) -> ParsedMessage:
         return parsed
 
     for node in message.walk():
+        parsed.part_types.append(node.get_content_type())
         if node is not message:
             defects.extend(type(defect).__name__ for defect in node.defects)
         if len(node.get_all("content-type") or ()) > 1:
@@ -325,7 +334,6 @@ def parse_message(raw: bytes, *, headers_only: bool = False) -> ParsedMessage:
     htmls: list[str] = []
     for part in _iter_leaves(message):
         content_type = part.get_content_type()
-        parsed.part_types.append(content_type)
         disposition = (part.get("content-disposition") or "").split(";", 1)[0].strip().lower()
         filename = _part_filename(part)
         content_id = normalize_message_id(part.get("content-id", "") or "").strip("<>")
