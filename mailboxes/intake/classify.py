@@ -104,7 +104,7 @@ _BOUNCE_SUBJECT_WEAK = re.compile(
 _OOO_SUBJECT = re.compile(
     r"(?:out of (?:the )?office|\booo\b|away (?:until|from)|on vacation|on holiday|vacation"
     r"|abwesen|absence|absent|ausente|fuera de la oficina|hors du bureau|congés"
-    r"|fuori ufficio|ofis dışı|izindeyim|izinde|不在)",  # noqa: RUF001 (Turkish dotless i)
+    r"|fuori ufficio|ofis dışı|izindeyim|izinde|不在)",
     re.I,
 )
 # Auto-reply subjects: explicit wording only ("Out of office" needs its colon or to stand
@@ -112,8 +112,8 @@ _OOO_SUBJECT = re.compile(
 _AUTO_REPLY_SUBJECT = re.compile(
     r"^(?:auto(?:matic|matische)?[ -]?(?:reply|response|respons|antwort|answer)"
     r"|autoreply|autorespons|r[ée]ponse automatique|respuesta autom[áa]tica"
-    r"|risposta automatica|otomatik (?:yan[ıi]t|cevap)|自動応答|自動返信"  # noqa: RUF001
-    r"|(?:out of (?:the )?office|abwesenheitsnotiz|ofis dışında)"  # noqa: RUF001
+    r"|risposta automatica|otomatik (?:yan[ıi]t|cevap)|自動応答|自動返信"
+    r"|(?:out of (?:the )?office|abwesenheitsnotiz|ofis dışında)"
     r"(?:\s+auto-?reply)?\s*(?::|$))",
     re.I,
 )

@@ -43,7 +43,7 @@ def acme(db):
 
 @pytest.fixture
 def case(acme):
-    contact = Contact.objects.create(last_name="Yılmaz", account=acme)  # noqa: RUF001
+    contact = Contact.objects.create(last_name="Yılmaz", account=acme)
     record_set_addresses(contact, ["ayse@acme.example"])
     return Case.objects.create(name="Printer", account=acme, contact=contact)
 

@@ -41,7 +41,7 @@ def message(**kwargs) -> ParsedMessage:
     defaults = {
         "message_id": "<m1@customer.example>",
         "subject": "Printer on floor 2 is broken",
-        "sender": ParsedAddress("ayse@customer.example", "Ayşe Yılmaz"),  # noqa: RUF001
+        "sender": ParsedAddress("ayse@customer.example", "Ayşe Yılmaz"),
         "body_text": "Hello, the printer does not print since this morning.\nThanks",
     }
     defaults.update(kwargs)
@@ -167,7 +167,7 @@ def test_empty_return_path_with_auto_reply_subject_is_an_auto_reply():
 
 @pytest.mark.parametrize(
     "subject",
-    ["Automatic reply: Printer", "Auto-Reply: hello", "Otomatik yanıt: Yazıcı"],  # noqa: RUF001
+    ["Automatic reply: Printer", "Auto-Reply: hello", "Otomatik yanıt: Yazıcı"],
 )
 def test_auto_reply_subjects_flag(subject):
     assert classify(message(subject=subject)).is_auto_submitted

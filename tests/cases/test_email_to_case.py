@@ -37,7 +37,7 @@ def account(make_account):
 @pytest.fixture
 def contact(db):
     acme = Account.objects.create(name="ACME")
-    person = Contact.objects.create(first_name="Ayşe", last_name="Yılmaz", account=acme)  # noqa: RUF001
+    person = Contact.objects.create(first_name="Ayşe", last_name="Yılmaz", account=acme)
     record_set_addresses(person, [CUSTOMER])
     return person
 
