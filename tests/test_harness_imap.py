@@ -179,3 +179,7 @@ def test_recreated_folder_gets_a_new_uidvalidity(dovecot, imap_user):
     assert dovecot.uidvalidity(imap_user, "Projects") != before
     assert dovecot.folder_uids(imap_user, "Projects") == []
     assert "Projects" in dovecot.folders(imap_user)
+
+
+def test_loopback_mail_hosts_are_allow_listed_for_tests():
+    assert {"127.0.0.1", "localhost"} <= set(settings.POSTACI_MAIL_HOST_ALLOWLIST)

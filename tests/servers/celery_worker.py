@@ -70,6 +70,11 @@ def running_worker(app: Celery, *, shutdown_timeout: float = 30.0) -> Iterator[T
     Tasks run in the worker thread, with their own database connection: the tests that use
     it need ``transactional_db`` so the worker sees their data.
     """
+    if app.tasks["celery.ping"].ignore_result:
+        raise RuntimeError(
+            "Celery tasks were bound before configure_for_tests() ran, so their results are "
+            "ignored; configure the app before anything uses a task (see fixtures.py)."
+        )
     with start_worker(
         app,
         pool="solo",

@@ -1,4 +1,4 @@
-"""A real Dovecot IMAP server for tests: its own config, users, ports and mail, per session.
+"""A real Dovecot IMAP server for tests: its own config, users, ports and mail.
 
     with DovecotServer(make_test_certificate(tmp)) as dovecot:
         alice = dovecot.add_user("alice")
@@ -6,10 +6,15 @@
         with dovecot.client(alice) as imap:       # a logged-in imapclient.IMAPClient
             imap.select_folder("INBOX")
 
-Users live in a passwd-file that Dovecot re-reads whenever it changes, so users can be added
-while the server runs. Mail is stored as maildir under the server's temporary directory;
-everything goes away on ``stop()``. The facts behind the config are in
-/work/shared/SERVICES.md (Dovecot 2.3).
+Behaviour worth knowing when writing tests:
+- Users can be added while the server runs and log in at once (one passwd-file per user).
+- A wrong password is refused at once (Dovecot normally waits 0.5-2 s and more).
+- Folders use ``/`` as separator; Sent, Drafts, Trash, Junk and Archive exist with their
+  SPECIAL-USE flags. Capabilities include IDLE, CONDSTORE, QRESYNC, UIDPLUS, MOVE.
+- IDLE clients hear of new mail (``* N EXISTS``) about 0.5 s after it arrives: Dovecot
+  batches notifications. Wait for it; don't sleep a fixed time.
+- Mail is maildir under the server's temporary directory; ``stop()`` removes everything.
+The facts behind the config are in /work/shared/SERVICES.md (Dovecot 2.3).
 """
 
 from __future__ import annotations
@@ -63,7 +68,7 @@ ssl_cert = <{cert}
 ssl_key = <{key}
 auth_mechanisms = plain login
 disable_plaintext_auth = no
-# Failed logins answer at once instead of after 2-6 s.
+# Failed logins: no 2 s delay and no growing per-IP penalty (anvil-auth-penalty below).
 auth_failure_delay = 0
 # No chroots: the same config then also runs as a normal user (a test server needs no jail).
 service anvil {{
@@ -249,8 +254,12 @@ class DovecotServer:
         assert self.directory is not None
         log_file = self.directory / "dovecot.log"
         log_file.unlink(missing_ok=True)
+        command = ["dovecot", "-F", "-c", self.config_path]
+        if shutil.which("setpriv"):
+            # If the test process dies without stopping the server, Dovecot stops too.
+            command = ["setpriv", "--pdeathsig", "TERM", "--", *command]
         self._process = subprocess.Popen(
-            ["dovecot", "-F", "-c", self.config_path],
+            command,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -274,7 +283,7 @@ class DovecotServer:
     def add_user(self, prefix: str = "u", *, password: str | None = None) -> ImapUser:
         """Create a mailbox with a unique name (``<prefix>-<random>``) and a random password.
 
-        Dovecot notices the changed passwd-file on the next login: no reload needed.
+        The user can log in at once: Dovecot reads a new user's passwd-file on first login.
         """
         username = f"{prefix}-{secrets.token_hex(4)}"
         password = password if password is not None else secrets.token_urlsafe(12)
@@ -329,9 +338,9 @@ class DovecotServer:
     def append_many(
         self, user: ImapUser, folder: str, messages: Iterable[Message], *, batch: int = 500
     ) -> list[int]:
-        """Append many messages with MULTIAPPEND (RFC 3502, about 10x faster than APPEND) and
+        r"""Append many messages with MULTIAPPEND (RFC 3502, about 10x faster than APPEND) and
         return their UIDs in order. Items are bytes or dicts like ``{"msg": b"...",
-        "flags": ["\\\\Seen"], "date": datetime}``.
+        "flags": ["\Seen"], "date": datetime}``.
         """
         uids: list[int] = []
         pending = list(messages)
@@ -374,14 +383,14 @@ class DovecotServer:
             return sorted(imap.search("ALL"))
 
     def flags(self, user: ImapUser, folder: str) -> dict[int, set[str]]:
-        """Return ``{uid: {"\\\\Seen", ...}}`` for every message in *folder*."""
+        r"""Return ``{uid: {"\Seen", ...}}`` for every message in *folder* (no ``\Recent``)."""
         with self.client(user) as imap:
             imap.select_folder(folder, readonly=True)
             uids = imap.search("ALL")
             if not uids:
                 return {}
             fetched = imap.fetch(uids, ["FLAGS"])
-        # \\Recent only says which session saw the message first: not worth asserting on.
+        # \Recent only says which session saw the message first: not worth asserting on.
         return {
             uid: {_text(flag) for flag in data[b"FLAGS"]} - {"\\Recent"}
             for uid, data in fetched.items()

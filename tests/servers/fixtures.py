@@ -1,19 +1,6 @@
 """pytest fixtures for the real servers; loaded by tests/conftest.py through ``pytest_plugins``.
 
-Mail:
-    dovecot            session  DovecotServer: IMAP + IMAPS on 127.0.0.1, one per xdist worker
-    imap_user          function a fresh ImapUser (mailbox) on that server
-    smtp_server        function a fresh SmtpServer (plain, no AUTH) capturing what it accepts
-    smtp_server_factory function make(auth=("user", "pw"), tls="none"|"starttls"|"implicit")
-    system_smtp_server function smtp_server with Django's EMAIL_* settings pointed at it
-    use_as_system_smtp function point(server): point Django's EMAIL_* settings at any server
-    test_certificate   session  the self-signed cert IMAPS and SMTP TLS present; the product
-                                trusts it through settings.POSTACI_MAIL_CA_FILE
-Celery:
-    celery_worker      function a real worker thread on the test Redis (implies transactional_db)
-    celery_test_app    session  (autouse) crm's Celery app on Redis under this run's key prefix
-
-Loopback hosts are allowed as mail hosts for the whole session (POSTACI_MAIL_HOST_ALLOWLIST).
+The list, with what each gives, is in tests/servers/__init__.py.
 """
 
 from __future__ import annotations
