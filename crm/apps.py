@@ -5,6 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class CrmConfig(AppConfig):
     name = "crm"
     verbose_name = _("CRM")
+    # Installed after migrate by crm/scheduling.py: (name, task, every_seconds).
+    periodic_jobs = [
+        ("Clean up old notifications", "crm.tasks.cleanup_notifications", 24 * 60 * 60),
+    ]
 
     def ready(self) -> None:
         from django.db.models.signals import post_migrate

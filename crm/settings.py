@@ -175,6 +175,9 @@ POSTACI_FAILURE_NOTIFY_THRESHOLD = env.int("POSTACI_FAILURE_NOTIFY_THRESHOLD", d
 # Domain used in the Message-IDs Postaci generates.
 POSTACI_MESSAGE_ID_DOMAIN = env("POSTACI_MESSAGE_ID_DOMAIN", default="postaci.local")
 POSTACI_SITE_URL = env("POSTACI_SITE_URL", default="http://127.0.0.1:8000")
+# Extra certificate authorities (a PEM file) trusted for IMAP/SMTP TLS besides the system ones,
+# e.g. a company CA that signed the mail server's certificate. Empty: system CAs only.
+POSTACI_MAIL_CA_FILE = env("POSTACI_MAIL_CA_FILE", default="")
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
@@ -215,6 +218,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Read notifications older than this many days are deleted by a daily job.
+POSTACI_NOTIFICATION_RETENTION_DAYS = env.int("POSTACI_NOTIFICATION_RETENTION_DAYS", default=90)
 
 # Record access for users who have no role at all (``no``, ``own``, ``team`` or ``all``).
 POSTACI_DEFAULT_ACCESS_LEVEL = env("POSTACI_DEFAULT_ACCESS_LEVEL", default="own")

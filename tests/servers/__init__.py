@@ -1,0 +1,32 @@
+"""Real servers for tests: Dovecot (IMAP/IMAPS), aiosmtpd (SMTP) and a Celery worker on Redis.
+
+Tests never mock the mail servers; they use these. The fixtures (tests/servers/fixtures.py,
+loaded by tests/conftest.py) are:
+
+    dovecot              session   DovecotServer, one per pytest-xdist worker
+    imap_user            function  ImapUser(username, password, email) on ``dovecot``
+    smtp_server          function  SmtpServer: plain, no AUTH, captures every message
+    smtp_server_factory  function  make(auth=("user", "pw"), tls="none"|"starttls"|"implicit")
+    system_smtp_server   function  smtp_server, with Django's EMAIL_* settings pointed at it
+    use_as_system_smtp   function  point(server): Django's EMAIL_* settings -> any SmtpServer
+    test_certificate     session   the self-signed cert (localhost, 127.0.0.1) of IMAPS/SMTP TLS
+    celery_worker        function  a real worker thread; implies ``transactional_db``
+    celery_test_app      session   crm's Celery app on the test Redis (autouse)
+
+For the whole session, ``settings.POSTACI_MAIL_HOST_ALLOWLIST`` includes 127.0.0.1 and
+localhost, and ``settings.POSTACI_MAIL_CA_FILE`` names the test certificate as soon as a
+server fixture is used: product code that builds its TLS context from that setting trusts
+the test servers, and nothing else needs patching.
+
+A typical intake test::
+
+    def test_new_mail_is_imported(dovecot, imap_user, db):
+        dovecot.deliver(imap_user, raw_message)
+        account = make_account(host=dovecot.host, port=dovecot.imap_port,
+                               username=imap_user.username, password=imap_user.password)
+        ...
+        assert dovecot.flags(imap_user, "INBOX") == {1: {"\\\\Seen"}}
+
+The server classes know nothing of pytest and can be used from scripts (bench/) as context
+managers: ``with DovecotServer(make_test_certificate(dir)) as dovecot: ...``.
+"""

@@ -1,0 +1,439 @@
+"""A real Dovecot IMAP server for tests: its own config, users, ports and mail.
+
+    with DovecotServer(make_test_certificate(tmp)) as dovecot:
+        alice = dovecot.add_user("alice")
+        uid = dovecot.append(alice, "INBOX", b"Subject: hi\\r\\n\\r\\nHello")
+        with dovecot.client(alice) as imap:       # a logged-in imapclient.IMAPClient
+            imap.select_folder("INBOX")
+
+Behaviour worth knowing when writing tests:
+- Users can be added while the server runs and log in at once (one passwd-file per user).
+- A wrong password is refused at once (Dovecot normally waits 0.5-2 s and more).
+- Folders use ``/`` as separator; Sent, Drafts, Trash, Junk and Archive exist with their
+  SPECIAL-USE flags. Capabilities include IDLE, CONDSTORE, QRESYNC, UIDPLUS, MOVE.
+- IDLE clients hear of new mail (``* N EXISTS``) about 0.5 s after it arrives: Dovecot
+  batches notifications. Wait for it; don't sleep a fixed time.
+- Mail is maildir under the server's temporary directory; ``stop()`` removes everything.
+The facts behind the config are in /work/shared/SERVICES.md (Dovecot 2.3).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import grp
+import os
+import pwd
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from imapclient import IMAPClient
+
+from .ports import free_port
+from .tls import TestCertificate
+
+# A message to append: raw bytes, or a dict in imapclient's MULTIAPPEND form
+# ({"msg": bytes, "flags": (...), "date": datetime}).
+Message = bytes | dict[str, Any]
+
+SPECIAL_USE_FOLDERS = {
+    "Sent": "\\Sent",
+    "Drafts": "\\Drafts",
+    "Trash": "\\Trash",
+    "Junk": "\\Junk",
+    "Archive": "\\Archive",
+}
+
+CONFIG_TEMPLATE = """\
+# Written by tests/servers/dovecot.py for one test session.
+base_dir = {dir}/run
+state_dir = {dir}/state
+log_path = {dir}/dovecot.log
+instance_name = postaci-test-{token}
+listen = 127.0.0.1
+protocols = imap
+{users_section}
+ssl = yes
+ssl_cert = <{cert}
+ssl_key = <{key}
+auth_mechanisms = plain login
+disable_plaintext_auth = no
+# Failed logins: no 2 s delay and no growing per-IP penalty (anvil-auth-penalty below).
+auth_failure_delay = 0
+# No chroots: the same config then also runs as a normal user (a test server needs no jail).
+service anvil {{
+  chroot =
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {imap_port}
+  }}
+  inet_listener imaps {{
+    address = 127.0.0.1
+    port = {imaps_port}
+    ssl = yes
+  }}
+}}
+protocol imap {{
+  mail_max_userip_connections = 1000
+}}
+# Answer failed logins at once (instead of on Dovecot's 0.5 s failure timer): a first passdb
+# that authenticates nobody but sets the nodelay field, which failures keep.
+passdb {{
+  driver = static
+  args = noauthenticate nodelay=yes
+}}
+# One passwd-file per user: Dovecot checks a passwd-file for changes at most once a second,
+# but reads a file it has not seen before at once, so new users can log in immediately.
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {dir}/users/%u
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={dir}/mail/%u
+}}
+mail_location = maildir:~/Maildir
+mail_fsync = never
+namespace inbox {{
+  inbox = yes
+  separator = /
+  prefix =
+{special_use}
+}}
+"""
+
+
+@dataclass(frozen=True)
+class ImapUser:
+    """A mailbox on the test server."""
+
+    username: str
+    password: str
+
+    @property
+    def email(self) -> str:
+        return f"{self.username}@example.test"
+
+
+class DovecotError(RuntimeError):
+    """The test Dovecot did not start or a helper command failed."""
+
+
+class DovecotServer:
+    """One Dovecot instance on free loopback ports, plain IMAP and IMAPS.
+
+    Not thread-safe for ``start``/``stop``; the helpers may be called from several threads.
+    """
+
+    host = "127.0.0.1"
+
+    def __init__(self, certificate: TestCertificate, *, start_timeout: float = 10.0) -> None:
+        self.certificate = certificate
+        self.start_timeout = start_timeout
+        self.directory: Path | None = None
+        self.imap_port = 0
+        self.imaps_port = 0
+        self._process: subprocess.Popen[bytes] | None = None
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    @property
+    def cert_path(self) -> str:
+        """The PEM certificate IMAPS presents; trust it to verify the server."""
+        return self.certificate.cert_path
+
+    @property
+    def config_path(self) -> str:
+        assert self.directory is not None, "server not started"
+        return str(self.directory / "dovecot.conf")
+
+    def start(self) -> DovecotServer:
+        # mkdtemp gives a short path in the system temp dir: Dovecot's unix sockets live in
+        # base_dir, and socket paths are limited to about 100 bytes.
+        self.directory = Path(tempfile.mkdtemp(prefix="postaci-dovecot-"))
+        self.directory.chmod(0o755)  # the auth process (user dovecot) reads the users file
+        mail = self.directory / "mail"
+        mail.mkdir()
+        uid, gid = self._mail_owner()
+        os.chown(mail, uid, gid)
+        (self.directory / "users").mkdir(mode=0o755)
+        last_error: Exception | None = None
+        for _attempt in range(3):  # a free port may be taken between choosing and binding it
+            self.imap_port, self.imaps_port = free_port(), free_port()
+            self._write_config(uid, gid)
+            try:
+                self._launch()
+                return self
+            except DovecotError as error:
+                last_error = error
+                if "Address already in use" not in str(error):
+                    break
+        self.stop()
+        raise last_error or DovecotError("Dovecot did not start")
+
+    def stop(self) -> None:
+        if self._process is not None:
+            if self._process.poll() is None:
+                self._process.send_signal(signal.SIGTERM)
+                try:
+                    self._process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    self._process.kill()
+                    self._process.wait()
+            self._process = None
+        if self.directory is not None:
+            shutil.rmtree(self.directory, ignore_errors=True)
+            self.directory = None
+
+    def __enter__(self) -> DovecotServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def log(self) -> str:
+        """Return Dovecot's log so far (handy in assertion messages)."""
+        assert self.directory is not None, "server not started"
+        path = self.directory / "dovecot.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def _mail_owner(self) -> tuple[int, int]:
+        # Dovecot refuses to store mail as root; as a normal user it uses that user.
+        if os.geteuid() == 0:
+            nobody = pwd.getpwnam("nobody")
+            return nobody.pw_uid, nobody.pw_gid
+        return os.geteuid(), os.getegid()
+
+    def _write_config(self, uid: int, gid: int) -> None:
+        assert self.directory is not None
+        if os.geteuid() == 0:
+            users_section = ""
+        else:
+            # Everything runs as the current user instead of dovecot/dovenull.
+            me = pwd.getpwuid(os.geteuid()).pw_name
+            group = grp.getgrgid(os.getegid()).gr_name
+            users_section = (
+                f"default_internal_user = {me}\ndefault_internal_group = {group}\n"
+                f"default_login_user = {me}\n"
+            )
+        special_use = "\n".join(
+            f"  mailbox {name} {{\n    special_use = {flag}\n    auto = subscribe\n  }}"
+            for name, flag in SPECIAL_USE_FOLDERS.items()
+        )
+        config = CONFIG_TEMPLATE.format(
+            dir=self.directory,
+            token=self.directory.name.rsplit("-", 1)[-1],
+            users_section=users_section,
+            cert=self.certificate.cert_path,
+            key=self.certificate.key_path,
+            imap_port=self.imap_port,
+            imaps_port=self.imaps_port,
+            uid=uid,
+            gid=gid,
+            special_use=special_use,
+        )
+        Path(self.config_path).write_text(config)
+
+    def _launch(self) -> None:
+        assert self.directory is not None
+        log_file = self.directory / "dovecot.log"
+        log_file.unlink(missing_ok=True)
+        command = ["dovecot", "-F", "-c", self.config_path]
+        if shutil.which("setpriv"):
+            # If the test process dies without stopping the server, Dovecot stops too.
+            command = ["setpriv", "--pdeathsig", "TERM", "--", *command]
+        self._process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                output = self._process.stdout.read().decode(errors="replace")  # type: ignore[union-attr]
+                self._process = None
+                raise DovecotError(f"Dovecot exited at start-up:\n{output}\n{self.log()}")
+            if _greets(self.host, self.imap_port):
+                return
+            time.sleep(0.02)
+        self._process.kill()
+        self._process.wait()
+        self._process = None
+        raise DovecotError(f"Dovecot did not answer within {self.start_timeout} s:\n{self.log()}")
+
+    # --- users ------------------------------------------------------------------------------
+
+    def add_user(self, prefix: str = "u", *, password: str | None = None) -> ImapUser:
+        """Create a mailbox with a unique name (``<prefix>-<random>``) and a random password.
+
+        The user can log in at once: Dovecot reads a new user's passwd-file on first login.
+        """
+        username = f"{prefix}-{secrets.token_hex(4)}"
+        password = password if password is not None else secrets.token_urlsafe(12)
+        if ":" in password or "\n" in password:
+            raise ValueError("passwd-file passwords cannot contain ':' or newlines")
+        assert self.directory is not None, "server not started"
+        path = self.directory / "users" / username
+        temporary = path.with_name(f".{username}.new")
+        temporary.write_text(f"{username}:{{PLAIN}}{password}\n")
+        temporary.chmod(0o644)
+        os.replace(temporary, path)  # atomic: Dovecot never reads a half-written file
+        return ImapUser(username=username, password=password)
+
+    # --- IMAP helpers -----------------------------------------------------------------------
+
+    def client(self, user: ImapUser, *, ssl: bool = False, timeout: float = 10.0) -> IMAPClient:
+        """Return an ``IMAPClient`` logged in as *user* (plain IMAP, or IMAPS verifying the
+        test certificate). The caller closes it, or uses it as a context manager::
+
+            with dovecot.client(user) as imap: ...
+        """
+        if ssl:
+            client = IMAPClient(
+                self.host,
+                port=self.imaps_port,
+                ssl=True,
+                ssl_context=self.certificate.client_context(),
+                timeout=timeout,
+            )
+        else:
+            client = IMAPClient(self.host, port=self.imap_port, ssl=False, timeout=timeout)
+        try:
+            client.login(user.username, user.password)
+        except Exception:
+            client.shutdown()
+            raise
+        return client
+
+    def append(
+        self,
+        user: ImapUser,
+        folder: str,
+        message: bytes,
+        flags: Sequence[str | bytes] = (),
+        msg_time: datetime | None = None,
+    ) -> int:
+        """APPEND one message and return its UID."""
+        with self.client(user) as imap:
+            response = imap.append(folder, message, flags=flags, msg_time=msg_time)
+        return _appended_uids(response)[0]
+
+    def append_many(
+        self, user: ImapUser, folder: str, messages: Iterable[Message], *, batch: int = 500
+    ) -> list[int]:
+        r"""Append many messages with MULTIAPPEND (RFC 3502, about 10x faster than APPEND) and
+        return their UIDs in order. Items are bytes or dicts like ``{"msg": b"...",
+        "flags": ["\Seen"], "date": datetime}``.
+        """
+        uids: list[int] = []
+        pending = list(messages)
+        with self.client(user) as imap:
+            for start in range(0, len(pending), batch):
+                # imapclient 4.1 returns (typ, data) here without checking typ.
+                typ, data = imap.multiappend(folder, pending[start : start + batch])
+                if typ != "OK":
+                    raise DovecotError(f"MULTIAPPEND to {folder!r} failed: {typ} {data!r}")
+                uids.extend(_appended_uids(data[0]))
+        return uids
+
+    def deliver(self, user: ImapUser, message: bytes, folder: str = "INBOX") -> None:
+        """Deliver *message* the way an MTA would (``doveadm save``), not through IMAP."""
+        result = subprocess.run(
+            ["doveadm", "-c", self.config_path, "save", "-u", user.username, "-m", folder],
+            input=message,
+            capture_output=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise DovecotError(f"doveadm save failed: {result.stderr.decode(errors='replace')}")
+
+    def create_folder(self, user: ImapUser, folder: str) -> None:
+        with self.client(user) as imap:
+            imap.create_folder(folder)
+
+    def delete_folder(self, user: ImapUser, folder: str) -> None:
+        with self.client(user) as imap:
+            imap.delete_folder(folder)
+
+    def folders(self, user: ImapUser) -> list[str]:
+        """Return the names of all folders, as the server lists them."""
+        with self.client(user) as imap:
+            return [name for _flags, _delimiter, name in imap.list_folders()]
+
+    def folder_uids(self, user: ImapUser, folder: str) -> list[int]:
+        with self.client(user) as imap:
+            imap.select_folder(folder, readonly=True)
+            return sorted(imap.search("ALL"))
+
+    def flags(self, user: ImapUser, folder: str) -> dict[int, set[str]]:
+        r"""Return ``{uid: {"\Seen", ...}}`` for every message in *folder* (no ``\Recent``)."""
+        with self.client(user) as imap:
+            imap.select_folder(folder, readonly=True)
+            uids = imap.search("ALL")
+            if not uids:
+                return {}
+            fetched = imap.fetch(uids, ["FLAGS"])
+        # \Recent only says which session saw the message first: not worth asserting on.
+        return {
+            uid: {_text(flag) for flag in data[b"FLAGS"]} - {"\\Recent"}
+            for uid, data in fetched.items()
+        }
+
+    def fetch(self, user: ImapUser, folder: str) -> dict[int, bytes]:
+        """Return ``{uid: raw message bytes}`` for every message in *folder* (flags untouched)."""
+        with self.client(user) as imap:
+            imap.select_folder(folder, readonly=True)
+            uids = imap.search("ALL")
+            if not uids:
+                return {}
+            fetched = imap.fetch(uids, ["BODY.PEEK[]"])
+        return {uid: data[b"BODY[]"] for uid, data in fetched.items()}
+
+    def uidvalidity(self, user: ImapUser, folder: str) -> int:
+        with self.client(user) as imap:
+            return imap.folder_status(folder, ["UIDVALIDITY"])[b"UIDVALIDITY"]
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+_APPENDUID = re.compile(rb"\[APPENDUID \d+ ([\d:,]+)\]")
+
+
+def _appended_uids(response: bytes) -> list[int]:
+    """Read the UIDs from an APPEND response (UIDPLUS: ``[APPENDUID <validity> <uid-set>]``)."""
+    match = _APPENDUID.search(response)
+    if not match:
+        raise DovecotError(f"no APPENDUID in {response!r}")
+    uids: list[int] = []
+    for part in match.group(1).split(b","):
+        first, _, last = part.partition(b":")
+        uids.extend(range(int(first), int(last or first) + 1))
+    return uids
+
+
+def _greets(host: str, port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=1) as conn:
+        return conn.recv(64).startswith(b"* OK")
+    return False
+
+
+__all__ = ["DovecotError", "DovecotServer", "ImapUser"]

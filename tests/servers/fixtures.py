@@ -1,0 +1,166 @@
+"""pytest fixtures for the real servers; loaded by tests/conftest.py through ``pytest_plugins``.
+
+The list, with what each gives, is in tests/servers/__init__.py.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import suppress
+
+import pytest
+import redis
+from celery import Celery
+from django.conf import settings as django_settings
+
+from . import celery_worker as celery_testing
+from .dovecot import DovecotServer, ImapUser
+from .smtp import SmtpServer, TlsMode
+from .tls import TestCertificate, make_test_certificate
+
+LOOPBACK_MAIL_HOSTS = ["127.0.0.1", "localhost"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _allow_loopback_mail_hosts() -> Iterator[None]:
+    """The product refuses loopback mail hosts unless allow-listed; the test servers are one."""
+    previous = django_settings.POSTACI_MAIL_HOST_ALLOWLIST
+    django_settings.POSTACI_MAIL_HOST_ALLOWLIST = [*previous, *LOOPBACK_MAIL_HOSTS]
+    yield
+    django_settings.POSTACI_MAIL_HOST_ALLOWLIST = previous
+
+
+@pytest.fixture(scope="session")
+def test_certificate() -> Iterator[TestCertificate]:
+    """The certificate of every test mail server; the product is told to trust it."""
+    directory = tempfile.mkdtemp(prefix="postaci-cert-")
+    certificate = make_test_certificate(directory)
+    previous = django_settings.POSTACI_MAIL_CA_FILE
+    django_settings.POSTACI_MAIL_CA_FILE = certificate.cert_path
+    yield certificate
+    django_settings.POSTACI_MAIL_CA_FILE = previous
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+# --- IMAP -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def dovecot(test_certificate: TestCertificate) -> Iterator[DovecotServer]:
+    """A Dovecot for this session (each xdist worker has its own); see tests/servers/dovecot.py."""
+    with DovecotServer(test_certificate) as server:
+        yield server
+
+
+@pytest.fixture
+def imap_user(dovecot: DovecotServer) -> ImapUser:
+    """A new, empty mailbox (INBOX plus Sent, Drafts, Trash, Junk, Archive)."""
+    return dovecot.add_user()
+
+
+# --- SMTP -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def smtp_server_factory(
+    test_certificate: TestCertificate,
+) -> Iterator[Callable[..., SmtpServer]]:
+    """Start SMTP servers with AUTH and/or TLS: ``make(auth=("u", "pw"), tls="starttls")``."""
+    servers: list[SmtpServer] = []
+
+    def make(*, auth: tuple[str, str] | None = None, tls: TlsMode = "none") -> SmtpServer:
+        server = SmtpServer(auth=auth, tls=tls, certificate=test_certificate).start()
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A plain SMTP server (no AUTH, no TLS) that captures every message it accepts."""
+    with SmtpServer() as server:
+        yield server
+
+
+@pytest.fixture
+def use_as_system_smtp(
+    settings, monkeypatch: pytest.MonkeyPatch, test_certificate: TestCertificate
+) -> Callable[[SmtpServer], SmtpServer]:
+    """Return ``point(server)``, which sends Django's system email (``send_mail``) to *server*.
+
+    Django's SMTP backend verifies certificates against the system CAs only, so for a TLS
+    server ``SSL_CERT_FILE`` points at the test certificate for the rest of the test.
+    """
+
+    def point(server: SmtpServer) -> SmtpServer:
+        for name, value in server.django_email_settings().items():
+            setattr(settings, name, value)
+        if server.tls != "none":
+            monkeypatch.setenv("SSL_CERT_FILE", test_certificate.cert_path)
+        return server
+
+    return point
+
+
+@pytest.fixture
+def system_smtp_server(
+    smtp_server: SmtpServer, use_as_system_smtp: Callable[[SmtpServer], SmtpServer]
+) -> SmtpServer:
+    """``smtp_server``, with Django's system email settings (EMAIL_*) pointed at it."""
+    return use_as_system_smtp(smtp_server)
+
+
+# --- Celery ---------------------------------------------------------------------------------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Point crm's Celery app at the test Redis, under a key prefix of this session only.
+
+    Done before collection: importing a module that uses a task can bind the tasks, and a
+    task reads settings such as ``task_ignore_result`` when it is bound.
+    """
+    from crm.celery import app
+
+    label = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    prefix = celery_testing.new_key_prefix(label)
+    celery_testing.configure_for_tests(app, url=celery_testing.redis_url(), key_prefix=prefix)
+    django_settings.CELERY_TASK_ALWAYS_EAGER = False
+
+
+@pytest.fixture(scope="session", autouse=True)
+def celery_test_app() -> Iterator[Celery]:
+    """crm's Celery app, sending to the test Redis under this session's own key prefix.
+
+    Applies to the whole suite, so a ``.delay()`` anywhere can never reach a real queue (such
+    as the ``var/broker`` one ``make run`` consumes). Connecting is lazy: tests that send
+    nothing do not need Redis. This session's keys are deleted at the end.
+    """
+    from crm.celery import app
+
+    yield app
+    app.close()
+    # Redis may be down when no test needed it; then there is nothing to delete either.
+    with suppress(redis.exceptions.ConnectionError):
+        celery_testing.delete_keys(
+            app.conf.broker_url, app.conf.broker_transport_options["global_keyprefix"]
+        )
+
+
+@pytest.fixture
+def celery_worker(transactional_db, celery_test_app: Celery):
+    """A real Celery worker thread consuming this session's queue for the test's duration.
+
+    Send tasks as the product does (``task.delay(...)``) and wait with
+    ``result.get(timeout=10)``, which re-raises the task's exception. The worker has its own
+    database connection, hence ``transactional_db``: the data a test creates is committed.
+    Messages left in the queue by earlier tests are purged first.
+    """
+    celery_test_app.control.purge()
+    with celery_testing.running_worker(celery_test_app) as worker:
+        yield worker

@@ -1,0 +1,258 @@
+"""A real SMTP server for tests (aiosmtpd in a thread) that captures everything it accepts.
+
+    with SmtpServer(auth=("sender", "secret"), tls="starttls", certificate=cert) as smtp:
+        ...  # the code under test sends to smtp.host:smtp.port
+        [captured] = smtp.wait_for_messages(1)
+        assert captured.message["Subject"] == "Hello"
+
+``smtp.fail_next(2, code=451)`` makes the server refuse the next two messages, like a real
+server that is busy (4xx, try again later) or refuses for good (5xx).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any, Literal
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP as SMTPProtocol
+from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
+
+from .ports import free_port
+from .tls import TestCertificate
+
+TlsMode = Literal["none", "starttls", "implicit"]
+Stage = Literal["mail", "rcpt", "data"]
+
+
+@dataclass(frozen=True)
+class CapturedMessage:
+    """One message the server accepted."""
+
+    mail_from: str  # envelope sender (MAIL FROM)
+    rcpt_tos: list[str]  # envelope recipients (RCPT TO), including Bcc
+    original_content: bytes  # the exact bytes received, CRLF line ends, dot-unstuffed
+    message: EmailMessage  # original_content parsed with email.policy.default
+    auth_login: str | None  # the user name the client authenticated as, if it did
+    tls: bool  # whether the session was encrypted (STARTTLS or implicit TLS)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """An injected failure the server answered (see ``SmtpServer.fail_next``)."""
+
+    stage: Stage
+    reply: str
+    mail_from: str | None
+    rcpt_tos: list[str]
+
+
+class SmtpServer:
+    """aiosmtpd on a free loopback port; optional AUTH, STARTTLS or implicit TLS (SMTPS).
+
+    With ``auth`` the server accepts mail only from clients that logged in with that user
+    name and password. With ``tls="starttls"`` it behaves like a submission server on port
+    587: it offers STARTTLS and refuses MAIL and AUTH until the client has used it.
+    """
+
+    host = "127.0.0.1"
+
+    def __init__(
+        self,
+        *,
+        auth: tuple[str, str] | None = None,
+        tls: TlsMode = "none",
+        certificate: TestCertificate | None = None,
+    ) -> None:
+        if tls != "none" and certificate is None:
+            raise ValueError("a TLS mode needs a certificate")
+        self.auth = auth
+        self.tls = tls
+        self.certificate = certificate
+        self.port = 0
+        self._messages: list[CapturedMessage] = []
+        self._rejections: list[Rejection] = []
+        self._failures: dict[str, deque[str]] = {"mail": deque(), "rcpt": deque(), "data": deque()}
+        self._changed = threading.Condition()
+        self._controller: Controller | None = None
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> SmtpServer:
+        kwargs: dict[str, Any] = {}
+        if self.auth is not None:
+            kwargs["authenticator"] = self._authenticate
+            kwargs["auth_required"] = True  # like a submission server: no AUTH, no MAIL
+            # Plain and SMTPS sessions may AUTH at once; STARTTLS sessions only after it.
+            kwargs["auth_require_tls"] = self.tls == "starttls"
+        if self.tls == "starttls":
+            assert self.certificate is not None
+            kwargs["tls_context"] = self.certificate.server_context()
+            kwargs["require_starttls"] = True
+        elif self.tls == "implicit":
+            assert self.certificate is not None
+            kwargs["ssl_context"] = self.certificate.server_context()
+        self.port = free_port()
+        self._controller = Controller(
+            _Handler(self),
+            hostname=self.host,
+            port=self.port,
+            server_hostname="localhost",
+            ready_timeout=10.0,
+            **kwargs,
+        )
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def __enter__(self) -> SmtpServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # --- what tests use ---------------------------------------------------------------------
+
+    @property
+    def messages(self) -> list[CapturedMessage]:
+        """Messages accepted so far, oldest first."""
+        with self._changed:
+            return list(self._messages)
+
+    @property
+    def rejections(self) -> list[Rejection]:
+        """Injected failures answered so far, oldest first."""
+        with self._changed:
+            return list(self._rejections)
+
+    def wait_for_messages(self, count: int = 1, timeout: float = 5.0) -> list[CapturedMessage]:
+        """Wait until at least *count* messages arrived; return all of them.
+
+        Raises AssertionError (saying how many came) if they do not arrive in time.
+        """
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while len(self._messages) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(
+                        f"expected {count} message(s) within {timeout} s, got {len(self._messages)}"
+                    )
+                self._changed.wait(remaining)
+            return list(self._messages)
+
+    def fail_next(
+        self, count: int = 1, *, code: int = 451, text: str | None = None, at: Stage = "data"
+    ) -> None:
+        """Answer the next *count* MAIL, RCPT or DATA commands (``at``) with an error.
+
+        4xx codes mean "try again later" (SMTPDataError/SMTPSenderRefused/...
+        with that code in smtplib), 5xx a permanent refusal. At ``rcpt`` each recipient
+        counts as one.
+        """
+        if not 400 <= code <= 599:
+            raise ValueError("SMTP error codes are 4xx or 5xx")
+        if text is None:
+            text = "4.3.0 Temporary failure (test)" if code < 500 else "5.7.1 Refused (test)"
+        with self._changed:
+            self._failures[at].extend([f"{code} {text}"] * count)
+
+    def clear(self) -> None:
+        """Forget captured messages, rejections and pending failures."""
+        with self._changed:
+            self._messages.clear()
+            self._rejections.clear()
+            for queue in self._failures.values():
+                queue.clear()
+
+    def django_email_settings(self) -> dict[str, Any]:
+        """Django's ``EMAIL_*`` settings for sending through this server."""
+        user, password = self.auth or ("", "")
+        return {
+            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "EMAIL_HOST": self.host,
+            "EMAIL_PORT": self.port,
+            "EMAIL_HOST_USER": user,
+            "EMAIL_HOST_PASSWORD": password,
+            "EMAIL_USE_TLS": self.tls == "starttls",
+            "EMAIL_USE_SSL": self.tls == "implicit",
+            "EMAIL_TIMEOUT": 10,
+        }
+
+    # --- called from the server thread ------------------------------------------------------
+
+    def _authenticate(
+        self,
+        server: SMTPProtocol,
+        session: Session,
+        envelope: Envelope,
+        mechanism: str,
+        auth_data: Any,
+    ) -> AuthResult:
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and self.auth is not None
+            and (auth_data.login.decode(), auth_data.password.decode()) == self.auth
+        )
+        return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
+
+    def _take_failure(self, stage: Stage, envelope: Envelope, rcpt: str | None = None) -> str:
+        with self._changed:
+            if not self._failures[stage]:
+                return ""
+            reply = self._failures[stage].popleft()
+            rcpt_tos = [*envelope.rcpt_tos, *([rcpt] if rcpt else [])]
+            self._rejections.append(Rejection(stage, reply, envelope.mail_from, rcpt_tos))
+            self._changed.notify_all()
+            return reply
+
+    def _capture(self, session: Session, envelope: Envelope) -> None:
+        content = envelope.original_content or b""
+        auth = session.auth_data if session.authenticated else None
+        captured = CapturedMessage(
+            mail_from=envelope.mail_from or "",
+            rcpt_tos=list(envelope.rcpt_tos),
+            original_content=content,
+            message=message_from_bytes(content, policy=policy.default),  # type: ignore[arg-type]
+            auth_login=auth.login.decode() if isinstance(auth, LoginPassword) else None,
+            tls=self.tls == "implicit" or session.ssl is not None,
+        )
+        with self._changed:
+            self._messages.append(captured)
+            self._changed.notify_all()
+
+
+class _Handler:
+    """aiosmtpd handler hooks; MAIL and RCPT hooks must record the envelope themselves."""
+
+    def __init__(self, server: SmtpServer) -> None:
+        self.server = server
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options) -> str:
+        if reply := self.server._take_failure("mail", envelope):
+            return reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if reply := self.server._take_failure("rcpt", envelope, address):
+            return reply
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        if reply := self.server._take_failure("data", envelope):
+            return reply
+        self.server._capture(session, envelope)
+        return "250 Message accepted for delivery"
