@@ -224,8 +224,6 @@ POSTACI_NOTIFICATION_RETENTION_DAYS = env.int("POSTACI_NOTIFICATION_RETENTION_DA
 
 # Record access for users who have no role at all (``no``, ``own``, ``team`` or ``all``).
 POSTACI_DEFAULT_ACCESS_LEVEL = env("POSTACI_DEFAULT_ACCESS_LEVEL", default="own")
-# An extra CA bundle trusted for IMAP and SMTP connections (a private CA); empty: system store.
-POSTACI_MAIL_CA_FILE = env("POSTACI_MAIL_CA_FILE", default="")
 # Charset for mail text whose declared charset is missing or wrong and that is not UTF-8.
 POSTACI_FALLBACK_CHARSET = env("POSTACI_FALLBACK_CHARSET", default="windows-1254")
 
