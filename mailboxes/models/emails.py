@@ -28,8 +28,6 @@ class EmailQuerySet(models.QuerySet):
             )
         return self.filter(condition)
 
-    visible_to.queryset_only = True
-
 
 class Email(models.Model):
     """One message, shared by every account, user and team it reached.
