@@ -138,9 +138,10 @@ def test_every_corpus_file_is_imported_or_quarantined_with_its_raw_bytes(
 
     assert summary.fetched == len(files) and not summary.errors
     assert summary.imported + summary.duplicates + summary.quarantined == len(files)
-    stored = {bytes(r.raw).replace(b"\r\n", b"\n") for r in RawMessage.objects.all()}
-    for path in files:
-        assert path.read_bytes().replace(b"\r\n", b"\n") in stored, path
+    # Byte for byte what the server holds (Dovecot itself rewrites a NUL byte or a bare CR
+    # in three of the files on APPEND, so compare with what it serves, not with the files).
+    stored = {r.uid: bytes(r.raw) for r in RawMessage.objects.all()}
+    assert stored == dovecot.fetch(imap_user, "INBOX")
     assert not RawMessage.objects.filter(status=RawMessage.Status.PENDING).exists()
     malformed = Email.objects.filter(is_malformed=True).count()
     assert malformed >= 20  # the stalwart/malformed files are flagged, not dropped
