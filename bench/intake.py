@@ -7,14 +7,16 @@ Starts a private Dovecot (the test suite's), appends N messages of about 3 KB, t
    recipients, cases, notify — committed to the database named by DATABASE_URL (a
    throw-away database ``<name>_bench`` is created next to it and migrated).
 
-Prints both rates and their ratio. Usage (PostgreSQL, as in production)::
+Prints both rates and their ratio (``BENCH_PROFILE=1`` adds a profile of the import). Usage (PostgreSQL, as in production)::
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postaci .venv/bin/python bench/intake.py 2000
 """
 
 from __future__ import annotations
 
+import cProfile
 import os
+import pstats
 import sys
 import tempfile
 import time
@@ -89,9 +91,15 @@ def main(count: int) -> None:
             imap_username=user.username,
             imap_password=user.password,
         )
+        profiler = cProfile.Profile() if os.environ.get("BENCH_PROFILE") else None
         started = time.perf_counter()
+        if profiler:
+            profiler.enable()
         summary = fetch_account(account.pk)
         import_seconds = time.perf_counter() - started
+        if profiler:
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_PROFILE_SORT", "cumulative")).print_stats(40)
         assert summary.imported == count == Email.objects.count(), summary.line()
 
     raw_rate = count / raw_seconds

@@ -9,7 +9,6 @@ leaves either nothing (the batch is fetched again) or everything (cursor past th
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import traceback
 from collections.abc import Callable
@@ -24,10 +23,11 @@ from django.utils.translation import gettext as _
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
-from mailboxes.exceptions import MailConnectionError, MailError
+from mailboxes.exceptions import MailError
 from mailboxes.intake.context import FetchRun, IntakeContext
 from mailboxes.intake.health import account_record_failure, account_record_success
 from mailboxes.intake.imap import connection_error, imap_session
+from mailboxes.intake.journal import FetchedMessage, journal_batch, journal_record_outcomes
 from mailboxes.intake.locking import account_fetch_lock
 from mailboxes.intake.parse import parse_message
 from mailboxes.intake.pipeline import run_steps
@@ -196,16 +196,7 @@ def fetch_folder(
     return summary
 
 
-@dataclass
-class _Fetched:
-    uid: int
-    raw: bytes
-    headers_only: bool = False
-    skipped_by: str = ""
-    internal_date: datetime | None = None
-
-
-def _download(client: IMAPClient, run: FetchRun, uids: list[int]) -> list[_Fetched]:
+def _download(client: IMAPClient, run: FetchRun, uids: list[int]) -> list[FetchedMessage]:
     """Sizes (and headers, when a header-only filter could skip) first; then the bodies of
     the messages that are kept and within the size limit."""
     header_skip = None
@@ -218,14 +209,14 @@ def _download(client: IMAPClient, run: FetchRun, uids: list[int]) -> list[_Fetch
     first = client.fetch(uids, first_items)
 
     max_size = settings.POSTACI_MAX_MESSAGE_SIZE
-    fetched: dict[int, _Fetched] = {}
+    fetched: dict[int, FetchedMessage] = {}
     need_body: list[int] = []
     need_headers: list[int] = []
     for uid in uids:
         data = first.get(uid)
         if data is None:
             continue  # expunged between SEARCH and FETCH
-        item = _Fetched(uid=uid, raw=b"", internal_date=data.get(b"INTERNALDATE"))
+        item = FetchedMessage(uid=uid, raw=b"", internal_date=data.get(b"INTERNALDATE"))
         header_bytes = data.get(b"BODY[HEADER]")
         if header_skip is not None and header_bytes is not None:
             item.skipped_by = header_skip(run, parse_message(header_bytes, headers_only=True))
@@ -260,21 +251,13 @@ def fetch_batch(
     summary = FetchSummary(account_id=run.account.pk)
     items = _download(client, run, uids)
     summary.fetched = len(items)
-    seen_uids: list[int] = []
     with transaction.atomic():
         raws = journal_batch(run.account, folder, cursor.uidvalidity, items)
-        for raw in raws:
-            if raw.status == RawMessage.Status.SKIPPED:
-                summary.skipped += 1
-                continue
-            outcome = process_raw_message(run, raw)
+        pending = [raw for raw in raws if raw.status == RawMessage.Status.PENDING]
+        summary.skipped += len(raws) - len(pending)
+        for outcome in process_batch(run, pending):
             setattr(summary, outcome, getattr(summary, outcome) + 1)
-            if outcome in ("imported", "duplicates"):
-                seen_uids.append(raw.uid)
-        RawMessage.objects.bulk_update(
-            raws,
-            ["status", "email", "message_id", "skipped_by", "error", "traceback", "processed_at"],
-        )
+        journal_record_outcomes(pending)
         cursor.last_uid = max([cursor.last_uid, *uids])
         dates = [i.internal_date for i in items if isinstance(i.internal_date, datetime)]
         if dates:
@@ -283,6 +266,11 @@ def fetch_batch(
                 newest = timezone.make_aware(newest)
             cursor.last_date = max(cursor.last_date, newest) if cursor.last_date else newest
         cursor.save(update_fields=["uidvalidity", "last_uid", "last_date", "updated_at"])
+    seen_uids = [
+        raw.uid
+        for raw in pending
+        if raw.status in (RawMessage.Status.IMPORTED, RawMessage.Status.DUPLICATE)
+    ]
     if seen_uids and not run.account.keep_fetched_unread:
         try:
             client.add_flags(seen_uids, [SEEN], silent=True)
@@ -291,55 +279,43 @@ def fetch_batch(
     return summary
 
 
-def journal_batch(
-    account: MailAccount, folder: str, uidvalidity: int, items: list[_Fetched]
-) -> list[RawMessage]:
-    """Step 2: store the raw bytes before anything parses them.
+def process_batch(run: FetchRun, raws: list[RawMessage]) -> list[str]:
+    """Run journaled messages through the pipeline; return each one's summary counter.
 
-    UIDs already journaled (a cursor reset fetches them again) are left alone.
+    The whole batch goes through the steps at once, in one savepoint, so the database work
+    is a few bulk statements. If anything fails, that savepoint is rolled back and every
+    message runs alone in a savepoint of its own: the bad one is quarantined, the others are
+    imported exactly as in the fast path.
     """
-    known = set(
-        RawMessage.objects.filter(
-            account_id=account.pk,
-            folder=folder,
-            uidvalidity=uidvalidity,
-            uid__in=[item.uid for item in items],
-        ).values_list("uid", flat=True)
-    )
-    now = timezone.now()
-    rows = [
-        RawMessage(
-            account_id=account.pk,
-            folder=folder,
-            uidvalidity=uidvalidity,
-            uid=item.uid,
-            sha256=hashlib.sha256(item.raw).hexdigest(),
-            size=len(item.raw),
-            raw=item.raw,
-            headers_only=item.headers_only,
-            status=RawMessage.Status.SKIPPED if item.skipped_by else RawMessage.Status.PENDING,
-            skipped_by=item.skipped_by,
-            processed_at=now if item.skipped_by else None,
-        )
-        for item in items
-        if item.uid not in known
-    ]
-    return RawMessage.objects.bulk_create(rows)
+    if not raws:
+        return []
+    if len(raws) > 1:
+        contexts = [IntakeContext(run=run, folder=raw.folder, raw=raw) for raw in raws]
+        try:
+            with transaction.atomic():
+                run_steps(contexts)
+                for ctx in contexts:
+                    for callback in ctx.after_commit:
+                        transaction.on_commit(callback)
+        except Exception:
+            forget_run_caches(run)
+        else:
+            return [_record_outcome(ctx) for ctx in contexts]
+    return [process_raw_message(run, raw) for raw in raws]
 
 
 def process_raw_message(run: FetchRun, raw: RawMessage) -> str:
     """Run one journaled message through the pipeline in a savepoint of its own.
 
-    Returns the summary counter to bump: ``imported``, ``duplicates``, ``skipped`` or
-    ``quarantined``. Any failure rolls back only this message, which is quarantined with its
-    error; a unique-constraint race (the same Message-ID imported concurrently through another
+    Any failure rolls back only this message, which is quarantined with its error; a
+    unique-constraint race (the same Message-ID imported at this moment through another
     account) is retried once and then finds the existing Email.
     """
     for attempt in (1, 2):
         ctx = IntakeContext(run=run, folder=raw.folder, raw=raw)
         try:
             with transaction.atomic():
-                ctx = run_steps(ctx)
+                run_steps([ctx])
                 for callback in ctx.after_commit:
                     transaction.on_commit(callback)
         except IntegrityError as exc:
@@ -351,6 +327,11 @@ def process_raw_message(run: FetchRun, raw: RawMessage) -> str:
             forget_run_caches(run)
             return _quarantine(raw, exc)
         break
+    return _record_outcome(ctx)
+
+
+def _record_outcome(ctx: IntakeContext) -> str:
+    raw = ctx.raw
     raw.processed_at = timezone.now()
     raw.error = raw.traceback = ""
     raw.message_id = ctx.parsed.message_id if ctx.parsed else ""
@@ -391,14 +372,3 @@ def raw_message_retry(raw: RawMessage, *, notify: bool = True) -> str:
         hook(run)
     return outcome
 
-
-__all__ = [
-    "FetchSummary",
-    "MailConnectionError",
-    "fetch_account",
-    "fetch_batch",
-    "fetch_folder",
-    "journal_batch",
-    "process_raw_message",
-    "raw_message_retry",
-]

@@ -5,5 +5,5 @@ from __future__ import annotations
 from mailboxes.intake.context import IntakeContext
 
 
-def link_step(ctx: IntakeContext) -> IntakeContext:
-    return ctx
+def link_batch(batch: list[IntakeContext]) -> None:
+    return None

@@ -5,5 +5,5 @@ from __future__ import annotations
 from mailboxes.intake.context import IntakeContext
 
 
-def notify_step(ctx: IntakeContext) -> IntakeContext:
-    return ctx
+def notify_batch(batch: list[IntakeContext]) -> None:
+    return None

@@ -69,43 +69,49 @@ def personal_folder_id(run: FetchRun, imap_folder: str) -> int | None:
     return account.put_in_folder_id
 
 
-def recipients_step(ctx: IntakeContext) -> IntakeContext:
-    """Pipeline step 8: give the email to its users; ``ctx.new_user_ids`` are the ones who
-    did not have it yet (user filters and notifications only concern them)."""
-    email = ctx.email
-    parsed = ctx.parsed
-    run = ctx.run
+def recipients_batch(batch: list[IntakeContext]) -> None:
+    """Pipeline step 8: give each email to its users; ``ctx.new_user_ids`` are the ones who
+    did not have it yet (user filters and notifications concern only them)."""
+    run = batch[0].run
     by_address = active_user_ids_by_address(run)
-
-    user_ids = set(account_user_ids(run, ctx.group_folder))
-    sender_id = by_address.get(parsed.sender.address) if parsed.sender else None
-    for person in ([parsed.sender] if parsed.sender else []) + parsed.to + parsed.cc:
-        user_id = by_address.get(person.address)
-        if user_id:
-            user_ids.add(user_id)
-    if not user_ids:
-        return ctx
-
-    existing = set(
-        EmailUser.objects.filter(email=email, user_id__in=user_ids).values_list(
-            "user_id", flat=True
-        )
-    )
-    new_ids = user_ids - existing
     account = run.account.specific
     owner_id = getattr(account, "owner_id", None)
-    owner_folder = personal_folder_id(run, ctx.folder) if owner_id else None
-    EmailUser.objects.bulk_create(
-        [
+
+    wanted: dict[int, tuple[IntakeContext, set[int], int | None]] = {}
+    for ctx in batch:
+        parsed = ctx.parsed
+        user_ids = set(account_user_ids(run, ctx.group_folder))
+        sender_id = by_address.get(parsed.sender.address) if parsed.sender else None
+        for person in ([parsed.sender] if parsed.sender else []) + parsed.to + parsed.cc:
+            user_id = by_address.get(person.address)
+            if user_id:
+                user_ids.add(user_id)
+        previous = wanted.get(ctx.email.pk)
+        if previous is not None:  # the same message twice in one batch
+            previous[1].update(user_ids)
+            continue
+        wanted[ctx.email.pk] = (ctx, user_ids, sender_id)
+
+    # Only emails that existed before this batch can already have users.
+    old = [pk for pk, (ctx, _users, _sender) in wanted.items() if not ctx.is_new_email]
+    existing: set[tuple[int, int]] = set()
+    if old:
+        existing = set(
+            EmailUser.objects.filter(email_id__in=old).values_list("email_id", "user_id")
+        )
+    rows = []
+    for pk, (ctx, user_ids, sender_id) in wanted.items():
+        new_ids = {u for u in user_ids if (pk, u) not in existing}
+        ctx.new_user_ids = new_ids
+        owner_folder = personal_folder_id(run, ctx.folder) if owner_id in new_ids else None
+        rows += [
             EmailUser(
-                email=email,
+                email_id=pk,
                 user_id=user_id,
                 folder_id=owner_folder if user_id == owner_id else None,
                 is_read=user_id == sender_id,
             )
             for user_id in sorted(new_ids)
-        ],
-        ignore_conflicts=True,
-    )
-    ctx.new_user_ids = new_ids
-    return ctx
+        ]
+    if rows:
+        EmailUser.objects.bulk_create(rows, ignore_conflicts=True)

@@ -59,17 +59,16 @@ def attachment_store(email: Email, part: ParsedAttachment) -> Attachment:
     return attachment
 
 
-def email_create(
-    *, parsed: ParsedMessage, run: FetchRun, auto_kind: str = "", group_folder=None
+def email_build(
+    *, parsed: ParsedMessage, auto_kind: str = "", group_folder=None, from_address=None
 ) -> Email:
-    """Insert a new Email with its recipients and attachments (a few bulk statements)."""
-    rows = run_addresses(run, _all_addresses(parsed))
+    """An unsaved Email for a parsed message."""
     sender = parsed.sender
-    email = Email.objects.create(
+    return Email(
         message_id=parsed.message_id,
         message_id_is_fingerprint=parsed.message_id_is_fingerprint,
         subject=parsed.subject,
-        from_address=rows.get(sender.address) if sender else None,
+        from_address=from_address,
         from_name=sender.name if sender else "",
         date_sent=parsed.date or timezone.now(),
         in_reply_to=parsed.in_reply_to,
@@ -86,6 +85,9 @@ def email_create(
         headers_only=parsed.headers_only,
         group_folder=group_folder,
     )
+
+
+def recipients_build(email: Email, parsed: ParsedMessage, rows: dict) -> list[EmailRecipient]:
     recipients = []
     for kind, people in (
         (EmailRecipient.Kind.TO, parsed.to),
@@ -98,11 +100,7 @@ def email_create(
             for i, p in enumerate(people)
             if p.address in rows
         ]
-    if recipients:
-        EmailRecipient.objects.bulk_create(recipients)
-    if parsed.attachments:
-        Attachment.objects.bulk_create(attachment_store(email, a) for a in parsed.attachments)
-    return email
+    return recipients
 
 
 def account_team_ids(run: FetchRun) -> list[int]:
@@ -121,42 +119,73 @@ def account_team_ids(run: FetchRun) -> list[int]:
     return run.cache["store.team_ids"]
 
 
-def store_step(ctx: IntakeContext) -> IntakeContext:
-    """Pipeline step 6: find the Email by Message-ID or create it; link account and teams.
+def store_batch(batch: list[IntakeContext]) -> None:
+    """Pipeline step 6: find each message's Email by Message-ID or create it; link the
+    account and teams. A handful of statements for the whole batch.
 
     A concurrent import of the same Message-ID through another account makes the insert fail
-    on the unique constraint; ``process_message`` then runs the message again and it is found
-    here as a duplicate.
+    on the unique constraint; the batch is then run again message by message and the message
+    is found here as a duplicate.
     """
-    parsed = ctx.parsed
-    run = ctx.run
+    run = batch[0].run
     account = run.account.specific
-    group_folder = ctx.group_folder or getattr(account, "group_folder", None)
-    email = Email.objects.filter(message_id=parsed.message_id).first()
-    if email is None:
-        classification = ctx.classification
-        email = email_create(
-            parsed=parsed,
-            run=run,
-            auto_kind=classification.kind if classification else "",
-            group_folder=group_folder,
-        )
-        ctx.is_new_email = True
-    elif group_folder is not None and email.group_folder_id is None:
-        email.group_folder = group_folder
-        email.save(update_fields=["group_folder", "modified_at"])
-    ctx.email = email
+    rows = run_addresses(
+        run, list(dict.fromkeys(a for c in batch for a in _all_addresses(c.parsed)))
+    )
+    message_ids = [ctx.parsed.message_id for ctx in batch]
+    known = {e.message_id: e for e in Email.objects.filter(message_id__in=message_ids)}
 
+    new: list[IntakeContext] = []
+    moved: list[Email] = []
+    for ctx in batch:
+        parsed = ctx.parsed
+        group_folder = ctx.group_folder or getattr(account, "group_folder", None)
+        email = known.get(parsed.message_id)
+        if email is None:
+            sender = parsed.sender
+            email = email_build(
+                parsed=parsed,
+                auto_kind=ctx.classification.kind if ctx.classification else "",
+                group_folder=group_folder,
+                from_address=rows.get(sender.address) if sender else None,
+            )
+            known[parsed.message_id] = email
+            ctx.is_new_email = True
+            new.append(ctx)
+        elif group_folder is not None and email.group_folder_id is None:
+            email.group_folder = group_folder
+            moved.append(email)
+        ctx.email = email
+
+    if new:
+        Email.objects.bulk_create([ctx.email for ctx in new])
+        EmailRecipient.objects.bulk_create(
+            [r for ctx in new for r in recipients_build(ctx.email, ctx.parsed, rows)]
+        )
+        Attachment.objects.bulk_create(
+            attachment_store(ctx.email, part) for ctx in new for part in ctx.parsed.attachments
+        )
+    for email in {e.pk: e for e in moved}.values():
+        email.save(update_fields=["group_folder", "modified_at"])
+
+    emails = {ctx.email.pk: ctx for ctx in batch}
     Email.accounts.through.objects.bulk_create(
-        [Email.accounts.through(email_id=email.pk, mailaccount_id=account.pk)],
+        [Email.accounts.through(email_id=pk, mailaccount_id=account.pk) for pk in emails],
         ignore_conflicts=True,
     )
-    team_ids = set(account_team_ids(run))
-    if ctx.group_folder is not None:
-        team_ids.update(ctx.group_folder.teams.values_list("id", flat=True))
-    if team_ids:
-        Email.teams.through.objects.bulk_create(
-            [Email.teams.through(email_id=email.pk, team_id=t) for t in sorted(team_ids)],
-            ignore_conflicts=True,
-        )
-    return ctx
+    team_links = []
+    base_teams = account_team_ids(run)
+    for pk, ctx in emails.items():
+        team_ids = set(base_teams)
+        if ctx.group_folder is not None:
+            team_ids.update(group_folder_team_ids(run, ctx.group_folder))
+        team_links += [Email.teams.through(email_id=pk, team_id=t) for t in sorted(team_ids)]
+    if team_links:
+        Email.teams.through.objects.bulk_create(team_links, ignore_conflicts=True)
+
+
+def group_folder_team_ids(run: FetchRun, folder) -> list[int]:
+    key = ("store.folder_teams", folder.pk)
+    if key not in run.cache:
+        run.cache[key] = list(folder.teams.values_list("id", flat=True))
+    return run.cache[key]

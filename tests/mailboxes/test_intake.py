@@ -152,14 +152,14 @@ def test_a_message_failing_in_a_step_is_quarantined_and_retry_gives_the_same_ema
 ):
     from mailboxes.intake import recipients
 
-    original = recipients.recipients_step
+    original = recipients.recipients_batch
 
-    def broken(ctx):
-        if "poison" in ctx.parsed.subject:
+    def broken(batch):
+        if any("poison" in ctx.parsed.subject for ctx in batch):
             raise RuntimeError("disk on fire")
-        return original(ctx)
+        return original(batch)
 
-    monkeypatch.setattr(recipients, "recipients_step", broken)
+    monkeypatch.setattr(recipients, "recipients_batch", broken)
     from mailboxes.intake import pipeline
 
     pipeline._step_functions.cache_clear()
@@ -185,7 +185,7 @@ def test_a_message_failing_in_a_step_is_quarantined_and_retry_gives_the_same_ema
     assert not Attachment.objects.exists()
     assert MailAccount.objects.get(pk=account.pk).quarantined_count == 1
 
-    monkeypatch.setattr(recipients, "recipients_step", original)
+    monkeypatch.setattr(recipients, "recipients_batch", original)
     pipeline._step_functions.cache_clear()
     assert raw_message_retry(bad) == "imported"
     email = Email.objects.get(subject="poison pill")

@@ -41,25 +41,28 @@ def _fetch_until_done(account_id: int):
 def test_sigkill_at_random_points_during_a_large_fetch_leaves_one_email_per_message(
     dovecot, imap_user, make_group_account
 ):
-    total = 1500
+    total = 3000
     dovecot.append_many(imap_user, "INBOX", [make_message() for _ in range(total)])
     account = make_group_account(imap_user)
     env = subprocess_env() | {"POSTACI_FETCH_BATCH_SIZE": "40"}
     seed = int(os.environ.get("POSTACI_TEST_SEED", time.time()))
     rng = random.Random(seed)
 
-    counts = []
-    for _attempt in range(6):
+    counts = [0]
+    for _attempt in range(5):
         process = _fetchmail(account.pk, env)
-        time.sleep(rng.uniform(1.0, 2.5))
-        if process.poll() is None:
-            process.send_signal(signal.SIGKILL)
+        # Wait until this worker is committing batches, then kill it at a random moment.
+        deadline = time.monotonic() + 30
+        while Email.objects.count() == counts[-1] and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0, 0.4))
+        process.send_signal(signal.SIGKILL)
         process.wait()
         counts.append(Email.objects.count())
         if counts[-1] == total:
             break
-    interrupted = [c for c in counts if 0 < c < total]
-    assert len(interrupted) >= 2, f"kills did not land mid-fetch: {counts} (seed {seed})"
+    interrupted = [c for c in counts[1:] if 0 < c < total]
+    assert len(interrupted) >= 3, f"kills did not land mid-fetch: {counts} (seed {seed})"
 
     _fetch_until_done(account.pk)
     assert Email.objects.count() == total, f"seed {seed}"
