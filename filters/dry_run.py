@@ -56,7 +56,8 @@ def filter_dry_run(
 
 
 def _candidates(user, filter_obj: EmailFilter, compiled: CompiledFilter) -> QuerySet[Email]:
-    emails = Email.objects.visible_to(user).filter(status=Email.Status.IMPORTED)
+    # .all(): EmailQuerySet.visible_to is marked queryset_only, so the manager lacks it
+    emails = Email.objects.all().visible_to(user).filter(status=Email.Status.IMPORTED)
     if filter_obj.scope == Scope.USER_INBOX:
         emails = emails.filter(email_users__user_id=filter_obj.user_id)
     elif filter_obj.scope == Scope.PERSONAL_ACCOUNT:

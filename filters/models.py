@@ -27,8 +27,6 @@ class EmailFilterQuerySet(models.QuerySet):
             | Q(scope=EmailFilter.Scope.PERSONAL_ACCOUNT, personal_account__owner=user)
         )
 
-    visible_to.queryset_only = True
-
 
 class EmailFilter(models.Model):
     """One filter; where it applies is its ``scope``.

@@ -103,6 +103,12 @@ def context(run: FetchRun, message: ParsedMessage | None, **fields) -> IntakeCon
     return IntakeContext(run=run, folder="INBOX", raw=raw, parsed=message, **fields)
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2 costs ~0.3 s per user created; these tests never check passwords
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def admin(db) -> User:
     return User.objects.create_superuser("admin", "admin@acme.test", "pw")
