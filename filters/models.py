@@ -40,7 +40,7 @@ class EmailFilter(models.Model):
         GLOBAL = "global", _("Global")
         GROUP_ACCOUNT = "group_account", _("Group email account")
         PERSONAL_ACCOUNT = "personal_account", _("Personal email account")
-        USER_INBOX = "user_inbox", _("My inbox")
+        USER_INBOX = "user_inbox", _("User inbox")
 
     class Action(models.TextChoices):
         SKIP = "skip", _("Skip")
@@ -205,11 +205,7 @@ class EmailFilter(models.Model):
 
         allowed = self.ALLOWED_ACTIONS.get(self.scope, ())
         if self.scope and self.action not in allowed:
-            error(
-                "action",
-                _("“%(action)s” is not available for %(scope)s filters.")
-                % {"action": self.get_action_display(), "scope": self.get_scope_display()},
-            )
+            error("action", _("This action is not available for this kind of filter."))
 
         # The folder fields only mean something with their action (EspoCRM nulls them too).
         if self.action != self.Action.MOVE_TO_GROUP_FOLDER:
@@ -258,8 +254,4 @@ class EmailFilter(models.Model):
                 if not (field == "user" and self.scope == self.Scope.PERSONAL_ACCOUNT):
                     error(field, missing[field])
             elif field not in owner_fields and is_set:
-                error(
-                    field,
-                    _("This field must be empty for %(scope)s filters.")
-                    % {"scope": self.get_scope_display()},
-                )
+                error(field, _("Leave this empty for this kind of filter."))
