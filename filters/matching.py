@@ -19,7 +19,8 @@ Wildcards are matched by locating the literal pieces with ``str.find`` (leftmost
 is exact for patterns whose only operator is ``*``) rather than by a regular expression:
 with a backtracking regex engine a pattern like ``*a*a*a*a*a*a*b`` takes time growing as the
 subject's length to the power of its number of stars (``re`` had not finished one
-200-character subject after ten minutes), and filters are written by ordinary users and run inside the intake worker.
+200-character subject after ten minutes), and filters are written by ordinary users and run
+inside the intake worker.
 """
 
 from __future__ import annotations
