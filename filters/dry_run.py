@@ -97,6 +97,11 @@ def describe_effects(filter_obj: EmailFilter) -> list[str]:
     if filter_obj.scope == Scope.USER_INBOX:
         if filter_obj.mark_as_read:
             effects.append(_("Mark as read"))
-        if filter_obj.no_notification or action == Action.SKIP:
+        folder_skips = action == Action.MOVE_TO_FOLDER and filter_obj.folder_id is not None
+        if (
+            filter_obj.no_notification
+            or action == Action.SKIP
+            or (folder_skips and filter_obj.folder.skip_notifications)
+        ):
             effects.append(_("No notification"))
     return effects

@@ -122,14 +122,15 @@ def user_outcome(compiled: CompiledFilter) -> UserOutcome:
 
     Skip puts the copy in the user's Trash (others still see the email) and, since nobody
     wants to hear about mail their own filter threw away, also silences its notification.
-    A Move whose folder has been deleted leaves the copy where it is.
+    A Move to a folder marked "skip notifications" silences it too; a Move whose folder has
+    been deleted leaves the copy where it is.
     """
     is_skip = compiled.action == Action.SKIP
     return UserOutcome(
-        folder_id=compiled.folder_id if compiled.action == Action.MOVE_TO_FOLDER else None,
+        folder_id=compiled.folder_id,
         in_trash=is_skip,
         mark_read=compiled.mark_as_read,
-        no_notification=compiled.no_notification or is_skip,
+        no_notification=compiled.no_notification or is_skip or compiled.folder_skips_notifications,
         matched_filter_id=compiled.id,
     )
 

@@ -168,15 +168,20 @@ class CompiledFilter:
     body_all: tuple[str, ...] = ()
     group_folder: GroupEmailFolder | None = None
     folder_id: int | None = None
+    folder_skips_notifications: bool = False  # EmailFolder.skip_notifications of the target
     mark_as_read: bool = False
     no_notification: bool = False
 
     @classmethod
     def from_model(cls, obj: EmailFilter) -> CompiledFilter:
-        """Compile a filter row (saved or not); reads ``group_folder`` if it is selected."""
+        """Compile a filter row (saved or not); reads the target folder of a Move (select it
+        with the row)."""
         group_folder = None
         if obj.action == Action.MOVE_TO_GROUP_FOLDER and obj.group_folder_id is not None:
             group_folder = obj.group_folder
+        folder_id, folder_skips_notifications = None, False
+        if obj.action == Action.MOVE_TO_FOLDER and obj.folder_id is not None:
+            folder_id, folder_skips_notifications = obj.folder_id, obj.folder.skip_notifications
         return cls(
             id=obj.pk,
             name=obj.name,
@@ -189,7 +194,8 @@ class CompiledFilter:
             body_any=_phrases(obj.body_contains_any),
             body_all=_phrases(obj.body_contains_all),
             group_folder=group_folder,
-            folder_id=obj.folder_id if obj.action == Action.MOVE_TO_FOLDER else None,
+            folder_id=folder_id,
+            folder_skips_notifications=folder_skips_notifications,
             mark_as_read=obj.mark_as_read,
             no_notification=obj.no_notification,
         )
@@ -344,9 +350,11 @@ class UserFilters:
         if not missing:
             return
         by_user: dict[int, list[CompiledFilter]] = {uid: [] for uid in missing}
-        rows = EmailFilter.objects.filter(
-            is_active=True, scope=Scope.USER_INBOX, user_id__in=missing
-        ).order_by("order", "id")
+        rows = (
+            EmailFilter.objects.filter(is_active=True, scope=Scope.USER_INBOX, user_id__in=missing)
+            .select_related("folder")
+            .order_by("order", "id")
+        )
         for row in rows:
             compiled = CompiledFilter.from_model(row)
             if compiled.is_effective:

@@ -14,7 +14,7 @@ from filters.intake import (
 )
 from filters.models import EmailFilter
 from mailboxes.intake.context import FetchRun, UserOutcome
-from mailboxes.models import EmailUser
+from mailboxes.models import EmailFolder, EmailUser
 
 from .conftest import context, parsed, save_filter, store_email
 
@@ -379,6 +379,18 @@ def test_mark_as_read_and_no_notification(group_account, alice, bob):
     assert (bob_copy.is_read, bob_copy.skip_notification) == (False, True)
     assert ctx.user_outcomes[alice.pk].mark_read
     assert ctx.user_outcomes[bob.pk].no_notification
+
+
+@pytest.mark.django_db
+def test_move_to_a_folder_that_skips_notifications_silences_the_email(group_account, alice):
+    quiet = EmailFolder.objects.create(user=alice, name="Quiet", skip_notifications=True)
+    save_filter(user=alice, subject_pattern="*", action=Action.MOVE_TO_FOLDER, folder=quiet)
+    message = parsed()
+    email = store_email(message, users=[alice])
+    ctx = user_step(FetchRun(group_account), message, email, [alice])
+    assert ctx.user_outcomes[alice.pk].no_notification
+    copy = copy_of(email, alice)
+    assert (copy.folder, copy.skip_notification) == (quiet, True)
 
 
 @pytest.mark.django_db
