@@ -1,0 +1,84 @@
+"""Writing filters on behalf of a user: every change goes through the access rules."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+
+from filters.access import check_can_manage_filter
+from filters.models import EmailFilter
+
+# Where a filter applies; fixed once it exists (as in EspoCRM), so a filter can never be
+# moved out of its owner's reach, or into someone else's.
+_PLACEMENT_FIELDS = ("scope", "group_account_id", "personal_account_id")
+
+
+def filter_save(*, user, filter_obj: EmailFilter) -> EmailFilter:
+    """Validate and save ``filter_obj`` for ``user``.
+
+    Raises ``PermissionDenied`` when the user may not manage the filter (as it is, or as it
+    was stored), ``ValidationError`` when it is invalid or its scope or owner changed.
+    A new filter without an order goes last in its list.
+    """
+    stored = None
+    if filter_obj.pk is not None:
+        stored = EmailFilter.objects.filter(pk=filter_obj.pk).first()
+    if stored is not None:
+        check_can_manage_filter(user, stored)
+        changed = [
+            f
+            for f in (*_PLACEMENT_FIELDS, "user_id")
+            if getattr(stored, f) != getattr(filter_obj, f)
+            and not (f == "user_id" and stored.scope == EmailFilter.Scope.PERSONAL_ACCOUNT)
+        ]
+        if changed:
+            raise ValidationError(_("A filter's scope and owner cannot change once it exists."))
+    check_can_manage_filter(user, filter_obj)
+    filter_obj.full_clean()
+    if stored is None and not filter_obj.order:
+        filter_obj.order = _next_order(filter_obj)
+    filter_obj.save()
+    return filter_obj
+
+
+def _next_order(filter_obj: EmailFilter) -> int:
+    siblings = EmailFilter.objects.filter(
+        scope=filter_obj.scope,
+        group_account_id=filter_obj.group_account_id,
+        personal_account_id=filter_obj.personal_account_id,
+        user_id=filter_obj.user_id,
+    )
+    highest = siblings.aggregate(highest=Max("order"))["highest"]
+    return 0 if highest is None else highest + 1
+
+
+def filter_delete(*, user, filter_obj: EmailFilter) -> None:
+    check_can_manage_filter(user, filter_obj)
+    filter_obj.delete()
+
+
+def filter_reorder(*, user, ordered_ids: Sequence[int]) -> None:
+    """Give the listed filters the orders 0, 1, 2… in the given sequence.
+
+    ``Http404`` if any of them is not visible to ``user``; ``PermissionDenied`` if any may
+    not be managed by them. Filters not listed keep their order.
+    """
+    ordered_ids = list(dict.fromkeys(ordered_ids))
+    filters = {
+        f.pk: f
+        for f in EmailFilter.objects.visible_to(user)
+        .filter(pk__in=ordered_ids)
+        .select_related("personal_account")
+    }
+    if len(filters) != len(ordered_ids):
+        raise Http404
+    for position, pk in enumerate(ordered_ids):
+        check_can_manage_filter(user, filters[pk])
+        filters[pk].order = position
+    with transaction.atomic():
+        EmailFilter.objects.bulk_update(filters.values(), ["order"])
