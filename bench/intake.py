@@ -7,7 +7,8 @@ Starts a private Dovecot (the test suite's), appends N messages of about 3 KB, t
    recipients, cases, notify — committed to the database named by DATABASE_URL (a
    throw-away database ``<name>_bench`` is created next to it and migrated).
 
-Prints both rates and their ratio (``BENCH_PROFILE=1`` adds a profile of the import). Usage (PostgreSQL, as in production)::
+Prints both rates and their ratio (``BENCH_PROFILE=1`` adds a profile of the import,
+``BENCH_PROFILE_SORT=tottime`` sorts it by own time). Usage (PostgreSQL, as in production)::
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postaci .venv/bin/python bench/intake.py 2000
 """
@@ -99,7 +100,8 @@ def main(count: int) -> None:
         import_seconds = time.perf_counter() - started
         if profiler:
             profiler.disable()
-            pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_PROFILE_SORT", "cumulative")).print_stats(40)
+            order = os.environ.get("BENCH_PROFILE_SORT", "cumulative")
+            pstats.Stats(profiler).sort_stats(order).print_stats(40)
         assert summary.imported == count == Email.objects.count(), summary.line()
 
     raw_rate = count / raw_seconds

@@ -14,6 +14,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -37,10 +38,12 @@ from mailboxes.models import FolderCursor, MailAccount, RawMessage
 logger = logging.getLogger(__name__)
 
 SEEN = b"\\Seen"
-# Hooks of apps that build on mailboxes, by import path (mailboxes does not import them).
-RUN_PREPARE_HOOKS = ("filters.intake.prepare_run",)
-HEADER_SKIP_HOOK = "filters.intake.headers_skip_reason"
-RUN_FINISH_HOOKS = ("filters.intake.finish_run",)
+# What the filters app does around a fetch run, by import path (mailboxes does not import
+# the apps built on it): compile the run's filters once, skip on headers before bodies are
+# downloaded, and write match counts after each batch commits.
+PREPARE_RUN = "filters.intake.account_filters"
+HEADERS_SKIP_REASON = "filters.intake.headers_skip_reason"
+AFTER_BATCH = "filters.intake.flush_filter_stats"
 
 
 @dataclass
@@ -79,14 +82,15 @@ class FetchSummary:
 ProgressCallback = Callable[[str, int], None]  # ("total"|"advance", n)
 
 
-def _optional_hooks(paths) -> list[Callable]:
-    hooks = []
-    for path in paths:
-        try:
-            hooks.append(import_string(path))
-        except ImportError:
-            continue
-    return hooks
+@cache
+def _hook(path: str) -> Callable:
+    return import_string(path)
+
+
+def run_prepare(account: MailAccount, *, notify: bool) -> FetchRun:
+    run = FetchRun(account=account, notify=notify)
+    _hook(PREPARE_RUN)(run)
+    return run
 
 
 def fetch_account(
@@ -113,9 +117,7 @@ def fetch_account(
             return summary
         if notify is None:
             notify = FolderCursor.objects.filter(account_id=account.pk).exists()
-        run = FetchRun(account=account, notify=notify)
-        for hook in _optional_hooks(RUN_PREPARE_HOOKS):
-            hook(run)
+        run = run_prepare(account, notify=notify)
         try:
             with imap_session(account) as client:
                 for folder in account.monitored_folders or ["INBOX"]:
@@ -134,9 +136,6 @@ def fetch_account(
         except Exception as exc:
             account_record_failure(account, f"{type(exc).__name__}: {exc}")
             raise
-        finally:
-            for hook in _optional_hooks(RUN_FINISH_HOOKS):
-                hook(run)
     if summary.errors:
         account_record_failure(account, "; ".join(summary.errors))
     else:
@@ -199,10 +198,7 @@ def fetch_folder(
 def _download(client: IMAPClient, run: FetchRun, uids: list[int]) -> list[FetchedMessage]:
     """Sizes (and headers, when a header-only filter could skip) first; then the bodies of
     the messages that are kept and within the size limit."""
-    header_skip = None
-    if run.filters is not None:
-        hooks = _optional_hooks([HEADER_SKIP_HOOK])
-        header_skip = hooks[0] if hooks else None
+    header_skip = _hook(HEADERS_SKIP_REASON) if run.filters.can_skip_on_headers else None
     first_items = [b"RFC822.SIZE", b"INTERNALDATE"]
     if header_skip is not None:
         first_items.append(b"BODY.PEEK[HEADER]")
@@ -266,6 +262,7 @@ def fetch_batch(
                 newest = timezone.make_aware(newest)
             cursor.last_date = max(cursor.last_date, newest) if cursor.last_date else newest
         cursor.save(update_fields=["uidvalidity", "last_uid", "last_date", "updated_at"])
+    _hook(AFTER_BATCH)(run)
     seen_uids = [
         raw.uid
         for raw in pending
@@ -357,10 +354,7 @@ def _quarantine(raw: RawMessage, exc: BaseException) -> str:
 
 def raw_message_retry(raw: RawMessage, *, notify: bool = True) -> str:
     """Retry a quarantined message: the same processing a first-time success gets."""
-    account = raw.account.specific
-    run = FetchRun(account=account, notify=notify)
-    for hook in _optional_hooks(RUN_PREPARE_HOOKS):
-        hook(run)
+    run = run_prepare(raw.account.specific, notify=notify)
     with transaction.atomic():
         raw = RawMessage.objects.select_for_update().get(pk=raw.pk)
         if raw.status != RawMessage.Status.QUARANTINED:
@@ -368,7 +362,5 @@ def raw_message_retry(raw: RawMessage, *, notify: bool = True) -> str:
         raw.attempts += 1
         outcome = process_raw_message(run, raw)
         raw.save()
-    for hook in _optional_hooks(RUN_FINISH_HOOKS):
-        hook(run)
+    _hook(AFTER_BATCH)(run)
     return outcome
-
