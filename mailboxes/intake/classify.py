@@ -329,13 +329,15 @@ def _check_body(parsed: ParsedMessage, found: _Findings) -> None:
     head = _body_head(parsed)
     if not head:
         return
-    ses = _SES_JSON.search(head)
+    ses = _SES_JSON.search(head) if "notificationType" in head else None
     if ses:
         kind = {"Bounce": AutoKind.BOUNCE, "Complaint": AutoKind.FEEDBACK}.get(
             ses.group(1), AutoKind.AUTO_REPLY
         )
         found.strong(kind, format_lazy(_("Amazon SES notification ({})"), ses.group(1)))
         return
+    if not found.support:
+        return  # bounce wording alone never flags (see _Findings): skip the costly scan
     match = _BOUNCE_BODY.search(head)
     if match:
         found.weak(

@@ -192,15 +192,45 @@ def message_id_list(value: str) -> list[str]:
     return [f"<{m}>" for m in _MSGID_RE.findall(value or "")]
 
 
+_SIMPLE_ADDRESS = re.compile(
+    r"\s*([^<>@]*?)\s*<([^<>\s@]+@[^<>\s@]+)>\s*|\s*([^<>\s@]+@[^<>\s@]+)\s*"
+)
+_COMPLEX_ADDRESS_CHARS = frozenset('"():;\\[]')
+
+
+def _address_pairs(values: list[str]) -> list[tuple[str, str]]:
+    """``getaddresses`` with a fast path for the plain forms (``a@b``, ``Name <a@b>``) that
+    make up nearly all real headers; RFC 5322's quoting, comments and groups go to the
+    stdlib parser."""
+    texts = [_undo_surrogates(v) for v in values]
+    pairs: list[tuple[str, str]] = []
+    for text in texts:
+        if _COMPLEX_ADDRESS_CHARS.intersection(text):
+            break
+        for part in text.split(","):
+            if not part.strip():
+                continue
+            match = _SIMPLE_ADDRESS.fullmatch(part)
+            if match is None:
+                break
+            pairs.append((match.group(1) or "", match.group(2) or match.group(3)))
+        else:
+            continue
+        break
+    else:
+        return pairs
+    try:
+        return getaddresses(texts)
+    except Exception:
+        return []
+
+
 def _addresses(values: list[str]) -> list[ParsedAddress]:
     from crm.addresses import normalize_address
 
     result: list[ParsedAddress] = []
     seen: set[str] = set()
-    try:
-        pairs = getaddresses([_undo_surrogates(v) for v in values])
-    except Exception:
-        pairs = []
+    pairs = _address_pairs(values)
     for name, address in pairs:
         normalized = normalize_address(address)
         if not normalized or normalized in seen:
