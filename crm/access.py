@@ -114,8 +114,6 @@ class RecordQuerySet(models.QuerySet):
             )
         return self.filter(condition)
 
-    visible_to.queryset_only = True
-
 
 def can_view(user, record) -> bool:
     """True when ``record`` is in ``visible_to(user)`` of its own type."""

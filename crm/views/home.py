@@ -1,0 +1,56 @@
+"""The dashboard: the user's open records and latest notifications."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from crm.models import Account, Contact, Lead, Opportunity
+from crm.notifications import notifications_for_user
+from crm.views.records import SCREENS
+
+OPEN_LEAD_STATUSES = [Lead.Status.NEW, Lead.Status.ASSIGNED, Lead.Status.IN_PROCESS]
+CLOSED_STAGES = [Opportunity.Stage.CLOSED_WON, Opportunity.Stage.CLOSED_LOST]
+
+
+def my_open_records(user) -> list[dict]:
+    """How many open records of each type are assigned to ``user`` (one query per type)."""
+    querysets = {
+        "account": Account.objects.visible_to(user),
+        "contact": Contact.objects.visible_to(user),
+        "lead": Lead.objects.visible_to(user).filter(status__in=OPEN_LEAD_STATUSES),
+        "opportunity": Opportunity.objects.visible_to(user).exclude(stage__in=CLOSED_STAGES),
+    }
+    rows = []
+    for name, queryset in querysets.items():
+        screen = SCREENS[name]
+        rows.append(
+            {
+                "label": screen.model._meta.verbose_name_plural,
+                "count": queryset.filter(assigned_user=user).count(),
+                "url_name": screen.url_name("list"),
+            }
+        )
+    return rows
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    latest = list(notifications_for_user(request.user).filter(read_at__isnull=True)[:5])
+    recent_opportunities = (
+        Opportunity.objects.visible_to(request.user)
+        .filter(assigned_user=request.user)
+        .exclude(stage__in=CLOSED_STAGES)
+        .select_related("account")
+        .order_by("close_date", "-created_at")[:8]
+    )
+    return render(
+        request,
+        "home.html",
+        {
+            "open_records": my_open_records(request.user),
+            "latest_notifications": latest,
+            "open_opportunities": recent_opportunities,
+        },
+    )
