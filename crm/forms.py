@@ -101,6 +101,9 @@ class RecordForm(forms.ModelForm):
 
 class AccountForm(RecordForm):
     has_addresses = True
+    website = forms.URLField(
+        label=_("website"), max_length=200, required=False, assume_scheme="https"
+    )
     field_order = [
         "name",
         "type",

@@ -101,16 +101,32 @@ def note_create(
     return note
 
 
-def stream_for(record: Model) -> QuerySet[Note]:
-    """Notes of ``record``'s stream, newest first; an Account's stream includes its children's.
+def stream_for(record: Model, user: User) -> QuerySet[Note]:
+    """Notes of ``record``'s stream as ``user`` may see it, newest first.
 
-    Authors and content types are joined, ``related`` objects prefetched (one query per
-    type), so rendering a page costs the same number of queries whatever its length.
+    An Account's stream also holds the notes of its children (contacts, opportunities, cases)
+    that ``user`` may see. Authors and content types are joined and ``related`` objects
+    prefetched (one query per type), so rendering a page costs the same number of queries
+    whatever its length.
     """
     content_type = ContentType.objects.get_for_model(record)
     condition = Q(parent_type=content_type, parent_id=record.pk)
     if getattr(record, "account_record", None) is record:
-        condition |= Q(super_parent_type=content_type, super_parent_id=record.pk)
+        children = Note.objects.filter(super_parent_type=content_type, super_parent_id=record.pk)
+        child_type_ids = children.order_by().values_list("parent_type_id", flat=True).distinct()
+        for type_id in child_type_ids:
+            model = ContentType.objects.get_for_id(type_id).model_class()
+            if model is None:
+                continue
+            candidates = model._default_manager.all()
+            if hasattr(candidates, "visible_to"):
+                candidates = candidates.visible_to(user)
+            condition |= Q(
+                super_parent_type=content_type,
+                super_parent_id=record.pk,
+                parent_type_id=type_id,
+                parent_id__in=candidates.values("pk"),
+            )
     return (
         Note.objects.filter(condition)
         .select_related("author", "parent_type", "related_type")
@@ -129,7 +145,7 @@ def stream_page(
     note's text, or the related object's ``body_text`` when visible) and ``is_own_record``
     (the note belongs to ``record`` itself rather than to a child record).
     """
-    page = Paginator(stream_for(record), per_page).get_page(number)
+    page = Paginator(stream_for(record, user), per_page).get_page(number)
     notes = list(page.object_list)
     page.object_list = notes
     content_type = ContentType.objects.get_for_model(record)
