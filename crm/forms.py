@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db.models import Q
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from crm.addresses import normalize_address
@@ -102,7 +103,10 @@ class RecordForm(forms.ModelForm):
 class AccountForm(RecordForm):
     has_addresses = True
     website = forms.URLField(
-        label=_("website"), max_length=200, required=False, assume_scheme="https"
+        label=capfirst(Account._meta.get_field("website").verbose_name),
+        max_length=200,
+        required=False,
+        assume_scheme="https",
     )
     field_order = [
         "name",

@@ -137,10 +137,9 @@ def field_label(note) -> str:
 @register.filter
 def initials(user) -> str:
     """One or two letters for an avatar."""
-    if user is None:
-        return "?"
-    first, last = (user.first_name or "").strip(), (user.last_name or "").strip()
-    letters = (first[:1] + last[:1]) or (user.username or "?")[:2]
+    first = (getattr(user, "first_name", "") or "").strip()
+    last = (getattr(user, "last_name", "") or "").strip()
+    letters = (first[:1] + last[:1]) or (getattr(user, "username", "") or "?")[:2]
     return letters.upper()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 
 from crm.models import Account, Contact, Lead, Opportunity
 from crm.notifications import notifications_for_user
@@ -16,23 +17,29 @@ CLOSED_STAGES = [Opportunity.Stage.CLOSED_WON, Opportunity.Stage.CLOSED_LOST]
 
 def my_open_records(user) -> list[dict]:
     """How many open records of each type are assigned to ``user`` (one query per type)."""
-    querysets = {
-        "account": Account.objects.visible_to(user),
-        "contact": Contact.objects.visible_to(user),
-        "lead": Lead.objects.visible_to(user).filter(status__in=OPEN_LEAD_STATUSES),
-        "opportunity": Opportunity.objects.visible_to(user).exclude(stage__in=CLOSED_STAGES),
-    }
-    rows = []
-    for name, queryset in querysets.items():
-        screen = SCREENS[name]
-        rows.append(
-            {
-                "label": screen.model._meta.verbose_name_plural,
-                "count": queryset.filter(assigned_user=user).count(),
-                "url_name": screen.url_name("list"),
-            }
-        )
-    return rows
+    querysets = [
+        ("account", _("My accounts"), Account.objects.visible_to(user)),
+        ("contact", _("My contacts"), Contact.objects.visible_to(user)),
+        (
+            "lead",
+            _("My open leads"),
+            Lead.objects.visible_to(user).filter(status__in=OPEN_LEAD_STATUSES),
+        ),
+        (
+            "opportunity",
+            _("My open opportunities"),
+            Opportunity.objects.visible_to(user).exclude(stage__in=CLOSED_STAGES),
+        ),
+    ]
+    return [
+        {
+            "name": name,
+            "label": label,
+            "count": queryset.filter(assigned_user=user).count(),
+            "url_name": SCREENS[name].url_name("list"),
+        }
+        for name, label, queryset in querysets
+    ]
 
 
 @login_required

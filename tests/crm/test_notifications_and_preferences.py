@@ -178,3 +178,10 @@ def test_placeholder_email_and_case_pages_need_login(make_user, logged_in, clien
     client = logged_in(make_user("me"))
     assert client.get(reverse("mailboxes:inbox")).status_code == 200
     assert client.get(reverse("cases:case-list")).status_code == 200
+
+
+def test_not_found_page_renders_for_anonymous_and_logged_in(make_user, logged_in, client):
+    assert client.get("/no-such-page/").status_code == 404
+    response = logged_in(make_user("me")).get("/no-such-page/")
+    assert response.status_code == 404
+    assert "Page not found" in response.content.decode()

@@ -312,6 +312,6 @@ def test_home_counts_my_open_records(make_user, make_record, logged_in):
 
     response = logged_in(me).get(reverse("home"))
 
-    counts = {str(row["label"]): row["count"] for row in response.context["open_records"]}
-    assert counts == {"accounts": 0, "contacts": 0, "leads": 1, "opportunities": 1}
+    counts = {row["name"]: row["count"] for row in response.context["open_records"]}
+    assert counts == {"account": 0, "contact": 0, "lead": 1, "opportunity": 1}
     assert "Big deal" in response.content.decode()
