@@ -51,7 +51,6 @@ class TeamAdmin(admin.ModelAdmin):
     inlines = [MembershipInline]
 
 
-
 @admin.register(Role)
 class RoleAdmin(admin.ModelAdmin):
     search_fields = ["name"]

@@ -294,4 +294,6 @@ class PreferencesForm(forms.ModelForm):
 
 
 class LanguageForm(forms.Form):
-    language = forms.ChoiceField(choices=[("", _("Browser default")), *User._meta.get_field("language").choices])
+    language = forms.ChoiceField(
+        choices=[("", _("Browser default")), *User._meta.get_field("language").choices]
+    )

@@ -111,4 +111,3 @@ def status_label(record: Record, value: str) -> str:
         return value
     choices = dict(record._meta.get_field(field_name).flatchoices)
     return str(choices.get(value, value))
-

@@ -28,9 +28,7 @@ urlpatterns = [
     path("stream/<str:label>/<int:pk>/follow/", stream.follow, name="record-follow"),
     path("stream/<str:label>/<int:pk>/unfollow/", stream.unfollow, name="record-unfollow"),
     path("stream/<str:label>/<int:pk>/post/", stream.note_post, name="record-note"),
-    path(
-        "leads/<int:pk>/convert/", records.LeadConvertView.as_view(), name="lead-convert"
-    ),
+    path("leads/<int:pk>/convert/", records.LeadConvertView.as_view(), name="lead-convert"),
 ]
 
 for _prefix, _screen in (

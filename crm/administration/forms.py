@@ -179,7 +179,9 @@ class JobForm(forms.Form):
     minute = forms.CharField(
         label=_("Minute"), initial="*", validators=[minute_validator], required=False
     )
-    hour = forms.CharField(label=_("Hour"), initial="*", validators=[hour_validator], required=False)
+    hour = forms.CharField(
+        label=_("Hour"), initial="*", validators=[hour_validator], required=False
+    )
     day_of_month = forms.CharField(
         label=_("Day of month"), initial="*", validators=[day_of_month_validator], required=False
     )
@@ -221,4 +223,3 @@ class JobForm(forms.Form):
         if data["kind"] == self.KIND_INTERVAL:
             return {"interval": (data["every"], data["period"])}
         return {"crontab": {name: data[name] for name in self.CRON_FIELDS}}
-

@@ -54,9 +54,7 @@ def job_set_schedule(
     task.interval = task.crontab = task.solar = task.clocked = None
     if interval is not None:
         every, period = interval
-        task.interval, _created = IntervalSchedule.objects.get_or_create(
-            every=every, period=period
-        )
+        task.interval, _created = IntervalSchedule.objects.get_or_create(every=every, period=period)
     else:
         schedule = CrontabSchedule.objects.filter(**crontab).first()
         task.crontab = schedule or CrontabSchedule.objects.create(**crontab)

@@ -43,7 +43,7 @@ def admin_link_register(
 
 def admin_links() -> list[AdminLink]:
     """Registered links whose page exists, in menu order."""
-    return [link for link in sorted(_LINKS.values(), key=lambda l: l.order) if link.url]
+    return [link for link in sorted(_LINKS.values(), key=lambda link: link.order) if link.url]
 
 
 def admin_link_groups() -> list[tuple[str, list[AdminLink]]]:

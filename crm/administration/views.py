@@ -146,8 +146,7 @@ def role_list(request: HttpRequest) -> HttpResponse:
     )
     access_labels = [Role._meta.get_field(name).verbose_name for name in ACCESS_FIELDS]
     rows = [
-        (role, [getattr(role, f"get_{name}_display")() for name in ACCESS_FIELDS])
-        for role in roles
+        (role, [getattr(role, f"get_{name}_display")() for name in ACCESS_FIELDS]) for role in roles
     ]
     return render(
         request,

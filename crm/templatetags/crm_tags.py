@@ -43,7 +43,9 @@ def display(value) -> SafeString:
         return format_html("{}", _("Yes") if value else _("No"))
     if isinstance(value, datetime.datetime):
         return format_html(
-            '<time datetime="{}">{}</time>', value.isoformat(), date_filter(value, "DATETIME_FORMAT")
+            '<time datetime="{}">{}</time>',
+            value.isoformat(),
+            date_filter(value, "DATETIME_FORMAT"),
         )
     if isinstance(value, datetime.date):
         return format_html(
@@ -92,10 +94,9 @@ def sort_header(context, column, current: str) -> SafeString:
     else:
         state, arrow = "none", ""
     return format_html(
-        '<a class="sort sort-{}" href="?{}" aria-sort="{}">{}<span aria-hidden="true">{}</span></a>',
+        '<a class="sort sort-{}" href="?{}">{}<span aria-hidden="true">{}</span></a>',
         state,
         query.urlencode(),
-        state,
         column.label,
         arrow,
     )

@@ -202,11 +202,7 @@ def test_list_query_count_does_not_grow_with_rows(
 def test_new_contact_from_account_page_is_prefilled(make_user, make_record, logged_in):
     me = make_user("me", level="own")
     account = make_record("account", me)
-    form = (
-        logged_in(me)
-        .get(reverse("crm:contact-create"), {"account": account.pk})
-        .context["form"]
-    )
+    form = logged_in(me).get(reverse("crm:contact-create"), {"account": account.pk}).context["form"]
     assert form.initial["account"] == account.pk
     assert form.initial["assigned_user"] == me.pk
 
@@ -262,9 +258,7 @@ def test_lead_convert_creates_account_contact_and_opportunity(
     assert Contact.objects.count() == 1
 
 
-def test_lead_convert_into_existing_account_without_opportunity(
-    make_user, make_record, logged_in
-):
+def test_lead_convert_into_existing_account_without_opportunity(make_user, make_record, logged_in):
     me = make_user("me", level="own")
     account = make_record("account", me, name="Existing")
     lead = make_record("lead", me, last_name="Solo")
@@ -279,9 +273,7 @@ def test_lead_convert_into_existing_account_without_opportunity(
     assert not Opportunity.objects.exists()
 
 
-def test_lead_convert_refuses_new_and_existing_account_together(
-    make_user, make_record, logged_in
-):
+def test_lead_convert_refuses_new_and_existing_account_together(make_user, make_record, logged_in):
     me = make_user("me", level="own")
     account = make_record("account", me)
     lead = make_record("lead", me)
