@@ -5,6 +5,7 @@ Other apps protect their own Administration pages with :func:`admin_required`.
 
 from __future__ import annotations
 
+import logging
 from functools import wraps
 
 from django.contrib import messages
@@ -18,6 +19,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_celery_beat.models import PeriodicTask
+from kombu.exceptions import OperationalError
 
 from crm.access import is_admin
 from crm.administration.forms import (
@@ -34,6 +36,7 @@ from crm.administration.menu import admin_link_groups
 from crm.models import Role, Team, TeamMembership, User
 
 USERS_PAGE_SIZE = 50
+logger = logging.getLogger(__name__)
 
 
 def admin_required(view):
@@ -215,7 +218,15 @@ def job_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @admin_required
 def job_run(request: HttpRequest, pk: int) -> HttpResponse:
     task = get_object_or_404(PeriodicTask, pk=pk)
-    job_run_now(task)
+    try:
+        job_run_now(task)
+    except OperationalError:
+        logger.exception("run now: the broker refused %s", task.task)
+        messages.error(
+            request,
+            _("The task queue is not reachable; %(job)s was not started.") % {"job": task.name},
+        )
+        return redirect("administration:job-list")
     messages.success(
         request, _("%(job)s was sent to the workers; it runs shortly.") % {"job": task.name}
     )

@@ -40,6 +40,8 @@ def test_user_follows_account_and_posts_a_note(
     page.get_by_role("link", name="Acme Corp").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Acme Corp")
 
+    # htmx swaps the panels in place: a marker set now survives unless the page reloads
+    page.evaluate("window.postaciMarker = 'still here'")
     follow = page.get_by_test_id("follow-button")
     expect(follow).to_have_text("Follow")
     follow.click()
@@ -52,6 +54,7 @@ def test_user_follows_account_and_posts_a_note(
     expect(notes.locator("li").first).to_contain_text("Called Acme: they want a demo on Friday.")
     expect(notes.locator("li").first).to_contain_text("Ayşe Yılmaz")
     expect(page.get_by_placeholder("Write a post…")).to_have_value("")
+    assert page.evaluate("window.postaciMarker") == "still here"
 
     # the page survives a reload: both changes are stored, not only swapped in
     page.reload()

@@ -313,3 +313,17 @@ def test_django_admin_lists_crm_and_beat_models(make_user, logged_in):
         "/django-admin/django_celery_beat/periodictask/",
     ):
         assert path in body
+
+
+def test_run_now_reports_an_unreachable_broker(make_user, logged_in, job, monkeypatch):
+    from kombu.exceptions import OperationalError
+
+    def send_task(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(current_app, "send_task", send_task)
+    response = logged_in(make_user("root", admin=True)).post(
+        reverse("administration:job-run", args=[job.pk]), follow=True
+    )
+    assert response.status_code == 200
+    assert "The task queue is not reachable" in response.content.decode()
