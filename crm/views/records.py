@@ -71,7 +71,12 @@ class RecordScreen:
         return {c.key: c.sort for c in self.columns if c.sort} | self.extra_sorts
 
 
-_assigned = Column("assigned", gettext_lazy("Assigned user"), "assigned_user", ("assigned_user",))
+_assigned = Column(
+    "assigned",
+    gettext_lazy("Assigned user"),
+    "assigned_user",
+    ("assigned_user__first_name", "assigned_user__last_name", "assigned_user__username"),
+)
 _created = Column("created", gettext_lazy("Created"), "created_at", ("created_at",))
 _email = Column("email", gettext_lazy("Email"), "primary_email")
 
@@ -183,9 +188,8 @@ class ScreenMixin(LoginRequiredMixin):
         context["meta"] = self.screen.model._meta
         context["list_url"] = reverse(self.screen.url_name("list"))
         context["create_url"] = reverse(self.screen.url_name("create"))
-        context["may_create"] = access_level(self.request.user, self.screen.model.access_scope) != (
-            "no"
-        )
+        level = access_level(self.request.user, self.screen.model.access_scope)
+        context["may_create"] = level != "no"
         return context
 
 

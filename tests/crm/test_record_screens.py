@@ -307,3 +307,13 @@ def test_home_counts_my_open_records(make_user, make_record, logged_in):
     counts = {row["name"]: row["count"] for row in response.context["open_records"]}
     assert counts == {"account": 0, "contact": 0, "lead": 1, "opportunity": 1}
     assert "Big deal" in response.content.decode()
+
+
+def test_list_sorts_by_assigned_user_name(make_user, make_record, logged_in):
+    me = make_user("me", level="all")
+    zed = make_user("zed", first_name="Zeynep")
+    ali = make_user("ali", first_name="Ali")
+    make_record("account", me, name="For Zeynep", assigned_user=zed)
+    make_record("account", me, name="For Ali", assigned_user=ali)
+    response = logged_in(me).get(reverse("crm:account-list"), {"sort": "assigned"})
+    assert [a.name for a in response.context["object_list"]] == ["For Ali", "For Zeynep"]
