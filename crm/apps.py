@@ -14,5 +14,44 @@ class CrmConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from . import scheduling
+        from .administration.menu import admin_link_register
 
         post_migrate.connect(scheduling.install_default_jobs, sender=self)
+
+        people = _("Users and permissions")
+        system = _("System")
+        admin_link_register(
+            group=people,
+            label=_("Users"),
+            url_name="administration:user-list",
+            description=_("Accounts of the people who use Postaci, their roles and teams."),
+            order=10,
+        )
+        admin_link_register(
+            group=people,
+            label=_("Teams"),
+            url_name="administration:team-list",
+            description=_("Groups of users; a team's roles apply to all its members."),
+            order=20,
+        )
+        admin_link_register(
+            group=people,
+            label=_("Roles"),
+            url_name="administration:role-list",
+            description=_("What users may see and do, per type of record."),
+            order=30,
+        )
+        admin_link_register(
+            group=system,
+            label=_("Scheduled Jobs"),
+            url_name="administration:job-list",
+            description=_("Periodic jobs such as fetching email; enable, reschedule, run now."),
+            order=900,
+        )
+        admin_link_register(
+            group=system,
+            label=_("Django admin"),
+            url_name="admin:index",
+            description=_("Raw access to every table, for power users."),
+            order=990,
+        )

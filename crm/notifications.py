@@ -1,12 +1,80 @@
-"""Services for in-app notifications."""
+"""In-app notifications: creating them, counting and marking them read.
+
+Mail intake and cases create notifications through these functions too, so the bell, the
+notifications page and the digest see one consistent kind of row.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import Notification
+from crm.models import Note, Notification, User
+
+
+def notification_create(
+    *,
+    user: User,
+    type: str,
+    related=None,
+    note: Note | None = None,
+    message: str = "",
+    data: dict | None = None,
+) -> Notification:
+    """One notification for one user; ``related`` is what a click on it opens."""
+    return Notification.objects.create(
+        user=user,
+        type=type,
+        note=note,
+        related_type=ContentType.objects.get_for_model(related) if related is not None else None,
+        related_id=related.pk if related is not None else None,
+        message=message,
+        data=data or {},
+    )
+
+
+def notifications_for_note(note: Note, user_ids: Iterable[int]) -> list[Notification]:
+    """Tell these users about a new stream note (one bulk insert; the author is left out)."""
+    targets = sorted(set(user_ids) - {note.author_id})
+    if not targets:
+        return []
+    return Notification.objects.bulk_create(
+        [
+            Notification(
+                user_id=user_id,
+                type=Notification.Type.NOTE,
+                note=note,
+                related_type_id=note.parent_type_id,
+                related_id=note.parent_id,
+            )
+            for user_id in targets
+        ]
+    )
+
+
+def unread_count(user: User) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+def notifications_for_user(user: User) -> QuerySet[Notification]:
+    """The user's notifications, newest first, with what the page renders prefetched."""
+    return (
+        Notification.objects.filter(user=user)
+        .select_related("note__author", "note__parent_type", "related_type")
+        .prefetch_related("related", "note__parent")
+    )
+
+
+def notifications_mark_read(user: User, ids: Iterable[int] | None = None) -> int:
+    """Mark the user's unread notifications read (only ``ids`` when given); returns how many."""
+    unread = Notification.objects.filter(user=user, read_at__isnull=True)
+    if ids is not None:
+        unread = unread.filter(pk__in=list(ids))
+    return unread.update(read_at=timezone.now())
 
 
 def notifications_delete_old(*, older_than_days: int) -> int:

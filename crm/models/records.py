@@ -43,6 +43,12 @@ class Record(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
     modified_at = models.DateTimeField(_("modified"), auto_now=True)
     email_links = GenericRelation("crm.EmailAddressLink")
+    # Deleting a record deletes its followers and its own stream (not the Account stream
+    # entries of its children, which keep their own parent).
+    follows = GenericRelation("crm.Follow")
+    notes = GenericRelation(
+        "crm.Note", content_type_field="parent_type", object_id_field="parent_id"
+    )
 
     objects = RecordQuerySet.as_manager()
 

@@ -1,0 +1,1 @@
+"""Administration pages (users, teams, roles, scheduled jobs) and the menu other apps extend."""

@@ -1,0 +1,233 @@
+"""Administration pages: users, teams, roles and scheduled jobs. Administrators only.
+
+Other apps protect their own Administration pages with :func:`admin_required`.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Count, Prefetch, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from django_celery_beat.models import PeriodicTask
+from kombu.exceptions import OperationalError
+
+from crm.access import is_admin
+from crm.administration.forms import (
+    ACCESS_FIELDS,
+    JobForm,
+    RoleForm,
+    TeamForm,
+    TeamMembershipFormSet,
+    UserForm,
+    UserMembershipFormSet,
+)
+from crm.administration.jobs import job_run_now, job_schedule_display, job_set_schedule
+from crm.administration.menu import admin_link_groups
+from crm.models import Role, Team, TeamMembership, User
+
+USERS_PAGE_SIZE = 50
+logger = logging.getLogger(__name__)
+
+
+def admin_required(view):
+    """Log in first; then administrators only (403 for everybody else)."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not is_admin(request.user):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@admin_required
+def index(request: HttpRequest) -> HttpResponse:
+    return render(request, "administration/index.html", {"groups": admin_link_groups()})
+
+
+# --- Users ----------------------------------------------------------------------------------
+
+
+@admin_required
+def user_list(request: HttpRequest) -> HttpResponse:
+    users = User.objects.prefetch_related(
+        "roles", Prefetch("memberships", queryset=TeamMembership.objects.select_related("team"))
+    ).order_by("username")
+    query = request.GET.get("q", "").strip()
+    if query:
+        users = users.filter(
+            Q(username__icontains=query)
+            | Q(first_name__icontains=query)
+            | Q(last_name__icontains=query)
+            | Q(email__icontains=query)
+        )
+    page = Paginator(users, USERS_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "administration/user_list.html", {"page_obj": page, "q": query})
+
+
+@admin_required
+def user_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    user = get_object_or_404(User, pk=pk) if pk else User()
+    form = UserForm(request.POST or None, instance=user)
+    formset = UserMembershipFormSet(request.POST or None, instance=user, prefix="teams")
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        if user.pk == request.user.pk and not (
+            form.cleaned_data["is_active"] and form.cleaned_data["is_superuser"]
+        ):
+            form.add_error(None, _("You cannot remove your own administrator access."))
+        else:
+            with transaction.atomic():
+                user = form.save()
+                formset.instance = user
+                formset.save()
+            messages.success(request, _("User %(user)s was saved.") % {"user": user})
+            return redirect("administration:user-list")
+    return render(
+        request, "administration/user_form.html", {"form": form, "formset": formset, "obj": user}
+    )
+
+
+# --- Teams ----------------------------------------------------------------------------------
+
+
+@admin_required
+def team_list(request: HttpRequest) -> HttpResponse:
+    teams = Team.objects.annotate(member_count=Count("memberships")).prefetch_related("roles")
+    return render(request, "administration/team_list.html", {"teams": teams})
+
+
+@admin_required
+def team_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    team = get_object_or_404(Team, pk=pk) if pk else Team()
+    form = TeamForm(request.POST or None, instance=team)
+    formset = TeamMembershipFormSet(request.POST or None, instance=team, prefix="members")
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        with transaction.atomic():
+            team = form.save()
+            formset.instance = team
+            formset.save()
+        messages.success(request, _("Team %(team)s was saved.") % {"team": team})
+        return redirect("administration:team-list")
+    return render(
+        request, "administration/team_form.html", {"form": form, "formset": formset, "obj": team}
+    )
+
+
+@admin_required
+def team_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    team = get_object_or_404(Team, pk=pk)
+    if request.method == "POST":
+        team.delete()
+        messages.success(request, _("Team %(team)s was deleted.") % {"team": team})
+        return redirect("administration:team-list")
+    return render(
+        request,
+        "administration/confirm_delete.html",
+        {"obj": team, "cancel_url": "administration:team-list"},
+    )
+
+
+# --- Roles ----------------------------------------------------------------------------------
+
+
+@admin_required
+def role_list(request: HttpRequest) -> HttpResponse:
+    roles = Role.objects.annotate(
+        user_count=Count("users", distinct=True), team_count=Count("teams", distinct=True)
+    )
+    access_labels = [Role._meta.get_field(name).verbose_name for name in ACCESS_FIELDS]
+    rows = [
+        (role, [getattr(role, f"get_{name}_display")() for name in ACCESS_FIELDS]) for role in roles
+    ]
+    return render(
+        request,
+        "administration/role_list.html",
+        {"rows": rows, "access_labels": access_labels},
+    )
+
+
+@admin_required
+def role_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    role = get_object_or_404(Role, pk=pk) if pk else Role()
+    form = RoleForm(request.POST or None, instance=role)
+    if request.method == "POST" and form.is_valid():
+        role = form.save()
+        messages.success(request, _("Role %(role)s was saved.") % {"role": role})
+        return redirect("administration:role-list")
+    return render(
+        request,
+        "administration/role_form.html",
+        {"form": form, "obj": role, "access_fields": ACCESS_FIELDS},
+    )
+
+
+@admin_required
+def role_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    role = get_object_or_404(Role, pk=pk)
+    if request.method == "POST":
+        role.delete()
+        messages.success(request, _("Role %(role)s was deleted.") % {"role": role})
+        return redirect("administration:role-list")
+    return render(
+        request,
+        "administration/confirm_delete.html",
+        {"obj": role, "cancel_url": "administration:role-list"},
+    )
+
+
+# --- Scheduled jobs -------------------------------------------------------------------------
+
+
+@admin_required
+def job_list(request: HttpRequest) -> HttpResponse:
+    tasks = PeriodicTask.objects.select_related("interval", "crontab", "solar", "clocked").order_by(
+        "name"
+    )
+    rows = [(task, job_schedule_display(task)) for task in tasks]
+    return render(request, "administration/job_list.html", {"rows": rows})
+
+
+@admin_required
+def job_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    task = get_object_or_404(PeriodicTask, pk=pk)
+    form = JobForm(request.POST or None, initial=JobForm.initial_for(task))
+    if request.method == "POST" and form.is_valid():
+        job_set_schedule(task, enabled=form.cleaned_data["enabled"], **form.schedule())
+        messages.success(request, _("Scheduled job %(job)s was saved.") % {"job": task.name})
+        return redirect("administration:job-list")
+    return render(
+        request,
+        "administration/job_form.html",
+        {"form": form, "task": task, "schedule": job_schedule_display(task)},
+    )
+
+
+@require_POST
+@admin_required
+def job_run(request: HttpRequest, pk: int) -> HttpResponse:
+    task = get_object_or_404(PeriodicTask, pk=pk)
+    try:
+        job_run_now(task)
+    except OperationalError:
+        logger.exception("run now: the broker refused %s", task.task)
+        messages.error(
+            request,
+            _("The task queue is not reachable; %(job)s was not started.") % {"job": task.name},
+        )
+        return redirect("administration:job-list")
+    messages.success(
+        request, _("%(job)s was sent to the workers; it runs shortly.") % {"job": task.name}
+    )
+    return redirect("administration:job-list")

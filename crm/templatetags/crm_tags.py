@@ -1,0 +1,156 @@
+"""Template helpers of the record screens: table cells, sortable headers, values, notes."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django import template
+from django.db.models import Model
+from django.template.defaultfilters import date as date_filter
+from django.urls import NoReverseMatch
+from django.utils.formats import number_format
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+
+from crm.records import status_label as record_status_label
+
+register = template.Library()
+
+EMPTY = "—"
+
+
+def _url_of(obj) -> str:
+    get_url = getattr(obj, "get_absolute_url", None)
+    if get_url is None:
+        return ""
+    try:
+        return get_url()
+    except NoReverseMatch:  # that kind of page is not installed (yet)
+        return ""
+
+
+@register.filter
+def display(value) -> SafeString:
+    """A field value for a detail page or a table: links records, formats dates and money."""
+    if value is None or value == "" or value == []:
+        return format_html('<span class="muted">{}</span>', EMPTY)
+    if isinstance(value, Model):
+        url = _url_of(value)
+        return format_html('<a href="{}">{}</a>', url, value) if url else format_html("{}", value)
+    if isinstance(value, bool):
+        return format_html("{}", _("Yes") if value else _("No"))
+    if isinstance(value, datetime.datetime):
+        return format_html(
+            '<time datetime="{}">{}</time>',
+            value.isoformat(),
+            date_filter(value, "DATETIME_FORMAT"),
+        )
+    if isinstance(value, datetime.date):
+        return format_html(
+            '<time datetime="{}">{}</time>', value.isoformat(), date_filter(value, "DATE_FORMAT")
+        )
+    if isinstance(value, Decimal):
+        return format_html(
+            '<span class="num">{}</span>', number_format(value, 2, force_grouping=True)
+        )
+    if isinstance(value, list | tuple):
+        return format_html_join(", ", "{}", ((item,) for item in value))
+    return format_html("{}", value)
+
+
+@register.simple_tag
+def cell(record, column) -> SafeString:
+    """The content of one list cell (``column`` is a crm.views.records.Column)."""
+    value = getattr(record, column.attr, None)
+    display_method = getattr(record, f"get_{column.attr}_display", None)
+    if display_method is not None and value:
+        value = display_method()
+    if isinstance(value, datetime.datetime):
+        value = value.date() if column.attr == "created_at" else value
+    if column.link:
+        return format_html('<a class="row-link" href="{}">{}</a>', record.get_absolute_url(), value)
+    if column.attr == "primary_email" and value:
+        return format_html('<span class="email">{}</span>', value)
+    return display(value)
+
+
+@register.simple_tag(takes_context=True)
+def sort_header(context, column, current: str) -> SafeString:
+    """A column header; sortable columns link to themselves, toggling the direction."""
+    if not column.sort:
+        return format_html("{}", column.label)
+    request = context["request"]
+    query = request.GET.copy()
+    query.pop("page", None)
+    ascending = current == column.key
+    descending = current == f"-{column.key}"
+    query["sort"] = f"-{column.key}" if ascending else column.key
+    if ascending:
+        state, arrow = "ascending", "▲"
+    elif descending:
+        state, arrow = "descending", "▼"
+    else:
+        state, arrow = "none", ""
+    return format_html(
+        '<a class="sort sort-{}" href="?{}">{}<span aria-hidden="true">{}</span></a>',
+        state,
+        query.urlencode(),
+        column.label,
+        arrow,
+    )
+
+
+@register.filter
+def record_label(record: Model) -> str:
+    return record._meta.label_lower
+
+
+@register.filter
+def verbose_name(obj) -> str:
+    return obj._meta.verbose_name
+
+
+@register.filter
+def verbose_name_plural(obj) -> str:
+    return obj._meta.verbose_name_plural
+
+
+@register.filter
+def status_label(note) -> str:
+    """A status note's new value, as the record's field would display it."""
+    value = note.data.get("value", "")
+    parent = note.parent
+    return record_status_label(parent, value) if parent is not None else value
+
+
+@register.filter
+def field_label(note) -> str:
+    """A status note's field name, as the record's model names it ("status", "stage")."""
+    parent = note.parent
+    name = note.data.get("field", "")
+    if parent is None or not name:
+        return name
+    return str(parent._meta.get_field(name).verbose_name)
+
+
+@register.filter
+def initials(user) -> str:
+    """One or two letters for an avatar."""
+    first = (getattr(user, "first_name", "") or "").strip()
+    last = (getattr(user, "last_name", "") or "").strip()
+    letters = (first[:1] + last[:1]) or (getattr(user, "username", "") or "?")[:2]
+    return letters.upper()
+
+
+@register.simple_tag
+def page_range(page) -> list:
+    """Page numbers around the current page, with ellipses (``paginator.ELLIPSIS``)."""
+    return list(page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1))
+
+
+@register.filter
+def url_of(obj) -> str:
+    """``obj.get_absolute_url()``, or "" when it has none or its page is not installed."""
+    return _url_of(obj)

@@ -1,0 +1,96 @@
+"""The signed-in user's own pages: notifications, preferences and language."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from crm.forms import LanguageForm, PreferencesForm
+from crm.notifications import notifications_for_user, notifications_mark_read
+
+NOTIFICATIONS_PAGE_SIZE = 50
+
+
+def _next_or(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+@login_required
+def notification_list(request: HttpRequest) -> HttpResponse:
+    notifications = notifications_for_user(request.user)
+    if request.GET.get("unread"):
+        notifications = notifications.filter(read_at__isnull=True)
+    page = Paginator(notifications, NOTIFICATIONS_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "crm/notifications.html",
+        {"page_obj": page, "only_unread": bool(request.GET.get("unread"))},
+    )
+
+
+@require_POST
+@login_required
+def notification_mark_read(request: HttpRequest, pk: int) -> HttpResponse:
+    notifications_mark_read(request.user, [pk])
+    return HttpResponseRedirect(_next_or(request, reverse("crm:notifications")))
+
+
+@require_POST
+@login_required
+def notification_mark_all_read(request: HttpRequest) -> HttpResponse:
+    count = notifications_mark_read(request.user)
+    if count:
+        messages.success(request, _("All notifications are marked as read."))
+    return HttpResponseRedirect(_next_or(request, reverse("crm:notifications")))
+
+
+@login_required
+def preferences(request: HttpRequest) -> HttpResponse:
+    form = PreferencesForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        response = redirect("crm:preferences")
+        _remember_language(response, request.user.language)
+        messages.success(request, _("Your preferences were saved."))
+        return response
+    return render(request, "crm/preferences.html", {"form": form})
+
+
+@require_POST
+@login_required
+def language_set(request: HttpRequest) -> HttpResponse:
+    """Save the language chosen in the user menu on the user (and in the language cookie, so
+    the login page speaks it too after logging out)."""
+    form = LanguageForm(request.POST)
+    response = HttpResponseRedirect(_next_or(request, reverse("home")))
+    if form.is_valid():
+        request.user.language = form.cleaned_data["language"]
+        request.user.save(update_fields=["language"])
+        _remember_language(response, request.user.language)
+    return response
+
+
+def _remember_language(response: HttpResponse, language: str) -> None:
+    if language:
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            language,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            samesite="Lax",
+            secure=settings.SESSION_COOKIE_SECURE,
+        )
+    else:
+        response.delete_cookie(settings.LANGUAGE_COOKIE_NAME)
