@@ -16,6 +16,7 @@ from contextlib import contextmanager, suppress
 import celery.contrib.testing.tasks  # noqa: F401  (registers celery.ping, start_worker's check)
 import redis
 from celery import Celery
+from celery._state import _register_app
 from celery.contrib.testing.worker import TestWorkController, start_worker
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -34,6 +35,9 @@ def new_key_prefix(label: str = "") -> str:
 def configure_for_tests(app: Celery, *, url: str, key_prefix: str) -> None:
     """Point *app* at Redis under *key_prefix*, with results stored, never eager."""
     app.close()  # drop connection pools made with an earlier configuration
+    # close() also forgets the app, after which a shared task imported later would never be
+    # registered on it (celery._state); the app stays in use, so register it again.
+    _register_app(app)
     app.conf.update(
         broker_url=url,
         # polling_interval is also the BRPOP timeout: a worker stops within it.
