@@ -9,6 +9,7 @@ from datetime import datetime
 from django.db import connection
 from django.utils import timezone
 
+from mailboxes.intake.bulk import bulk_insert
 from mailboxes.models import MailAccount, RawMessage
 
 OUTCOME_FIELDS = (
@@ -67,7 +68,7 @@ def journal_batch(
         for item in items
         if item.uid not in known
     ]
-    return RawMessage.objects.bulk_create(rows)
+    return list(bulk_insert(rows))
 
 
 def journal_record_outcomes(raws: list[RawMessage]) -> None:

@@ -292,10 +292,11 @@ def _fingerprint(headers: dict[str, str], raw: bytes) -> str:
 def parse_message(raw: bytes, *, headers_only: bool = False) -> ParsedMessage:
     """Parse raw RFC 822 bytes; never raises on malformed input (see ``defects``)."""
     defects: list[str] = []
-    message = _PARSER.parsebytes(raw, headersonly=headers_only)
+    # Headers first; the body of a single-part message then needs no MIME walk at all.
+    message = _PARSER.parsebytes(raw, headersonly=True)
 
     collected: dict[str, list[str]] = {}
-    for name, value in message.items():
+    for name, value in message.raw_items():  # strings as received (8-bit bytes as surrogates)
         collected.setdefault(name.lower(), []).append(value)
 
     def first(name: str) -> str:
@@ -352,6 +353,9 @@ def parse_message(raw: bytes, *, headers_only: bool = False) -> ParsedMessage:
     if headers_only:
         parsed.defects = defects
         return parsed
+    if message.get_content_maintype() in ("multipart", "message"):
+        message = _PARSER.parsebytes(raw)
+        defects.extend(type(defect).__name__ for defect in message.defects)
 
     for node in message.walk():
         parsed.part_types.append(node.get_content_type())
@@ -364,9 +368,9 @@ def parse_message(raw: bytes, *, headers_only: bool = False) -> ParsedMessage:
     htmls: list[str] = []
     for part in _iter_leaves(message):
         content_type = part.get_content_type()
-        disposition = (part.get("content-disposition") or "").split(";", 1)[0].strip().lower()
+        disposition = str(part.get("content-disposition") or "").split(";", 1)[0].strip().lower()
         filename = _part_filename(part)
-        content_id = normalize_message_id(part.get("content-id", "") or "").strip("<>")
+        content_id = normalize_message_id(str(part.get("content-id") or "")).strip("<>")
         if content_type == "message/rfc822" or part.get_content_maintype() == "multipart":
             payload = _attached_message_bytes(part)
             inner = part.get_payload()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.contenttypes.models import ContentType
 
 from crm.models import EmailAddressLink, TeamMembership, User
+from mailboxes.intake.bulk import bulk_insert
 from mailboxes.intake.context import FetchRun, IntakeContext
 from mailboxes.models import EmailUser, MailAccount
 
@@ -99,12 +100,12 @@ def recipients_batch(batch: list[IntakeContext]) -> None:
         existing = set(
             EmailUser.objects.filter(email_id__in=old).values_list("email_id", "user_id")
         )
-    rows = []
+    rows, rows_of_old = [], []
     for pk, (ctx, user_ids, sender_id) in wanted.items():
         new_ids = {u for u in user_ids if (pk, u) not in existing}
         ctx.new_user_ids = new_ids
         owner_folder = personal_folder_id(run, ctx.folder) if owner_id in new_ids else None
-        rows += [
+        (rows if ctx.is_new_email else rows_of_old).extend(
             EmailUser(
                 email_id=pk,
                 user_id=user_id,
@@ -112,6 +113,9 @@ def recipients_batch(batch: list[IntakeContext]) -> None:
                 is_read=user_id == sender_id,
             )
             for user_id in sorted(new_ids)
-        ]
-    if rows:
-        EmailUser.objects.bulk_create(rows, ignore_conflicts=True)
+        )
+    # Rows of emails made in this batch cannot exist yet; another account's fetch may be
+    # adding the same user to an older email at this moment, hence ignore_conflicts there.
+    bulk_insert(rows)
+    if rows_of_old:
+        EmailUser.objects.bulk_create(rows_of_old, ignore_conflicts=True)

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from crm.addresses import addresses_get_or_create
 from crm.models import EmailAddress
+from mailboxes.intake.bulk import bulk_insert
 from mailboxes.intake.context import FetchRun, IntakeContext
 from mailboxes.intake.parse import ParsedAttachment, ParsedMessage
 from mailboxes.models import Attachment, Email, EmailRecipient, MailAccount
@@ -158,12 +159,10 @@ def store_batch(batch: list[IntakeContext]) -> None:
         ctx.email = email
 
     if new:
-        Email.objects.bulk_create([ctx.email for ctx in new])
-        EmailRecipient.objects.bulk_create(
-            [r for ctx in new for r in recipients_build(ctx.email, ctx.parsed, rows)]
-        )
-        Attachment.objects.bulk_create(
-            attachment_store(ctx.email, part) for ctx in new for part in ctx.parsed.attachments
+        bulk_insert([ctx.email for ctx in new])
+        bulk_insert([r for ctx in new for r in recipients_build(ctx.email, ctx.parsed, rows)])
+        bulk_insert(
+            [attachment_store(ctx.email, part) for ctx in new for part in ctx.parsed.attachments]
         )
     for email in {e.pk: e for e in moved}.values():
         email.save(update_fields=["group_folder", "modified_at"])

