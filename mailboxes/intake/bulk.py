@@ -31,6 +31,8 @@ def _prepare(field: models.Field, obj: models.Model):
     value = getattr(obj, field.attname)
     if isinstance(field, models.JSONField):
         return Jsonb(value)
+    if isinstance(field, models.FileField):
+        return value.name or ""
     return value
 
 
