@@ -253,7 +253,7 @@ def fetch_batch(
         summary.skipped += len(raws) - len(pending)
         for outcome in process_batch(run, pending):
             setattr(summary, outcome, getattr(summary, outcome) + 1)
-        journal_record_outcomes(pending)
+        journal_record_outcomes(raws)
         cursor.last_uid = max([cursor.last_uid, *uids])
         dates = [i.internal_date for i in items if isinstance(i.internal_date, datetime)]
         if dates:

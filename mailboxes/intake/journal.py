@@ -40,16 +40,30 @@ def journal_batch(
 ) -> list[RawMessage]:
     """Store the raw bytes before anything parses them (one INSERT for the batch).
 
-    UIDs already journaled (a cursor reset fetches them again) are left alone.
+    UIDs journaled before (only after "reset fetch cursor") keep their row, which goes
+    through the pipeline again: an email deleted since comes back, the others are found
+    by Message-ID.
     """
-    known = set(
-        RawMessage.objects.filter(
+    known = {
+        raw.uid: raw
+        for raw in RawMessage.objects.filter(
             account_id=account.pk,
             folder=folder,
             uidvalidity=uidvalidity,
             uid__in=[item.uid for item in items],
-        ).values_list("uid", flat=True)
-    )
+        ).only("id", "uid", "folder", "attempts", "account_id")
+    }
+    for item in items:
+        raw = known.get(item.uid)
+        if raw is not None:
+            raw.raw, raw.headers_only, raw.status = (
+                item.raw,
+                item.headers_only,
+                RawMessage.Status.PENDING,
+            )
+            raw.skipped_by = item.skipped_by
+            if item.skipped_by:
+                raw.status = RawMessage.Status.SKIPPED
     now = timezone.now()
     rows = [
         RawMessage(
@@ -68,7 +82,7 @@ def journal_batch(
         for item in items
         if item.uid not in known
     ]
-    return list(bulk_insert(rows))
+    return list(known.values()) + list(bulk_insert(rows))
 
 
 def journal_record_outcomes(raws: list[RawMessage]) -> None:

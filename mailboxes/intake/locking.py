@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -20,9 +21,20 @@ _LOCK_NAMESPACE = 0x706F  # "po": keeps Postaci's advisory locks apart from othe
 
 
 @contextmanager
-def account_fetch_lock(account_id: int) -> Iterator[bool]:
+def account_fetch_lock(account_id: int, *, wait: float = 0) -> Iterator[bool]:
     """Yield True when this process now holds the account's fetch lock, False if another
-    does (the caller then skips the run)."""
+    does (the caller then skips the run). ``wait`` seconds to wait for it, polling."""
+    deadline = time.monotonic() + wait
+    while True:
+        with _try_lock(account_id) as acquired:
+            if acquired or time.monotonic() >= deadline:
+                yield acquired
+                return
+        time.sleep(0.2)
+
+
+@contextmanager
+def _try_lock(account_id: int) -> Iterator[bool]:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_LOCK_NAMESPACE, account_id])

@@ -258,3 +258,45 @@ def test_passwords_are_encrypted_at_rest(dovecot, imap_user, make_group_account)
     assert imap_user.password not in stored[0] and "smtp-secret-123" not in stored[1]
     account = MailAccount.objects.get(pk=account.pk)
     assert account.imap_password == imap_user.password
+
+
+def test_reset_cursor_refetches_from_a_date_without_duplicates(
+    dovecot, imap_user, make_group_account
+):
+    import datetime
+
+    from mailboxes.intake.cursors import account_reset_cursor
+
+    for _ in range(3):
+        dovecot.append(imap_user, "INBOX", make_message())
+    account = make_group_account(imap_user)
+    assert fetch_account(account.pk).imported == 3
+    Email.objects.filter(pk=Email.objects.order_by("pk").first().pk).delete()
+
+    assert account_reset_cursor(account, since=datetime.date(2000, 1, 1)) == 1
+    summary = fetch_account(account.pk)
+    # The deleted email comes back; the two others are recognised, not imported twice.
+    assert (summary.fetched, summary.imported, summary.duplicates) == (3, 1, 2)
+    assert Email.objects.count() == 3
+
+
+def test_attachments_and_inline_images_are_stored_once_and_readable(
+    dovecot, imap_user, make_group_account
+):
+    pdf = b"%PDF-1.4 fake invoice"
+    for n in range(2):
+        dovecot.append(
+            imap_user,
+            "INBOX",
+            make_message(
+                subject=f"invoice {n}",
+                attachments=[("Fatura Şubat.pdf", "application/pdf", pdf)],
+            ),
+        )
+    fetch_account(make_group_account(imap_user).pk)
+    attachments = list(Attachment.objects.order_by("pk"))
+    assert [a.filename for a in attachments] == ["Fatura Şubat.pdf"] * 2
+    assert all(a.email.has_attachments for a in attachments)
+    assert attachments[0].file.name == attachments[1].file.name  # same bytes, one file
+    with attachments[0].file.open("rb") as handle:
+        assert handle.read() == pdf
