@@ -1,0 +1,81 @@
+"""IMAP IDLE and the Celery tasks, with the real Dovecot, Redis and a real worker."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from mailboxes.models import Email
+from mailboxes.watch import WatchSupervisor
+from tests.mailboxes.conftest import make_message
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _wait_for(condition, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_idle_reports_new_mail_within_seconds(dovecot, imap_user, make_group_account):
+    account = make_group_account(imap_user)
+    heard: list[int] = []
+    supervisor = WatchSupervisor(heard.append, reload_seconds=3600)
+    supervisor.on_new_mail.seconds = 0  # no debounce: count every report
+    thread = threading.Thread(target=supervisor.run, daemon=True)
+    thread.start()
+    try:
+        assert _wait_for(lambda: heard == [account.pk])  # catch-up report at connect
+        assert _wait_for(lambda: all(w.connected.is_set() for w in supervisor.watchers.values()))
+        dovecot.deliver(imap_user, make_message())
+        started = time.monotonic()
+        assert _wait_for(lambda: len(heard) == 2, timeout=5)
+        assert time.monotonic() - started < 3
+    finally:
+        supervisor.stop()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+
+
+def test_watcher_follows_account_changes(dovecot, make_group_account):
+    first, second = dovecot.add_user("one"), dovecot.add_user("two")
+    account = make_group_account(first)
+    supervisor = WatchSupervisor(lambda _id: None, reload_seconds=3600)
+    supervisor.reload()
+    try:
+        assert [w.target.account_id for w in supervisor.watchers.values()] == [account.pk]
+        other = make_group_account(second, monitored_folders=["INBOX", "Sent"])
+        account.status = "inactive"
+        account.save()
+        supervisor.reload()
+        watched = sorted(
+            (w.target.account_id, w.target.folder) for w in supervisor.watchers.values()
+        )
+        assert watched == [(other.pk, "INBOX"), (other.pk, "Sent")]
+    finally:
+        supervisor.stop_all()
+
+
+def test_poll_task_fetches_through_a_real_worker(
+    dovecot, imap_user, make_group_account, make_personal_account, celery_worker
+):
+    from crm.models import User
+    from mailboxes.tasks import poll_group_accounts, poll_personal_accounts
+
+    owner = User.objects.create_user("owner", email="owner@example.test")
+    group_user, personal_user = imap_user, dovecot.add_user("mine")
+    dovecot.append(group_user, "INBOX", make_message(subject="to the group"))
+    dovecot.append(personal_user, "INBOX", make_message(subject="to me"))
+    make_group_account(group_user)
+    make_personal_account(owner, personal_user)
+
+    poll_group_accounts.delay()
+    poll_personal_accounts.delay()
+    assert _wait_for(lambda: Email.objects.count() == 2, timeout=20)
+    assert set(Email.objects.values_list("subject", flat=True)) == {"to the group", "to me"}
