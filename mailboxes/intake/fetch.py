@@ -196,48 +196,42 @@ def fetch_folder(
 
 
 def _download(client: IMAPClient, run: FetchRun, uids: list[int]) -> list[FetchedMessage]:
-    """Sizes (and headers, when a header-only filter could skip) first; then the bodies of
-    the messages that are kept and within the size limit."""
-    header_skip = _hook(HEADERS_SKIP_REASON) if run.filters.can_skip_on_headers else None
-    first_items = [b"RFC822.SIZE", b"INTERNALDATE"]
-    if header_skip is not None:
-        first_items.append(b"BODY.PEEK[HEADER]")
-    first = client.fetch(uids, first_items)
-
+    """Bodies of the messages that are kept and within the size limit; headers only for the
+    rest. Which messages are too large is one SEARCH; headers are fetched first only when a
+    header-only filter could skip a message (so its body is never downloaded)."""
     max_size = settings.POSTACI_MAX_MESSAGE_SIZE
+    too_large = set(client.search(["UID", f"{uids[0]}:{uids[-1]}", "LARGER", str(max_size)]))
+    header_skip = _hook(HEADERS_SKIP_REASON) if run.filters.can_skip_on_headers else None
     fetched: dict[int, FetchedMessage] = {}
-    need_body: list[int] = []
-    need_headers: list[int] = []
-    for uid in uids:
-        data = first.get(uid)
-        if data is None:
-            continue  # expunged between SEARCH and FETCH
-        item = FetchedMessage(uid=uid, raw=b"", internal_date=data.get(b"INTERNALDATE"))
-        header_bytes = data.get(b"BODY[HEADER]")
-        if header_skip is not None and header_bytes is not None:
-            item.skipped_by = header_skip(run, parse_message(header_bytes, headers_only=True))
-            if item.skipped_by:
-                item.raw, item.headers_only = header_bytes, True
-        if not item.skipped_by:
-            if int(data.get(b"RFC822.SIZE", 0)) > max_size:
-                item.headers_only = True
-                if header_bytes is not None:
-                    item.raw = header_bytes
-                else:
-                    need_headers.append(uid)
-            else:
-                need_body.append(uid)
-        fetched[uid] = item
-
+    if header_skip is not None:
+        for uid, data in client.fetch(uids, [b"BODY.PEEK[HEADER]", b"INTERNALDATE"]).items():
+            header_bytes = data.get(b"BODY[HEADER]") or b""
+            reason = header_skip(run, parse_message(header_bytes, headers_only=True))
+            if reason or uid in too_large:
+                fetched[uid] = FetchedMessage(
+                    uid=uid,
+                    raw=header_bytes,
+                    headers_only=True,
+                    skipped_by=reason,
+                    internal_date=data.get(b"INTERNALDATE"),
+                )
+    elif too_large & set(uids):
+        wanted = sorted(too_large & set(uids))
+        for uid, data in client.fetch(wanted, [b"BODY.PEEK[HEADER]", b"INTERNALDATE"]).items():
+            fetched[uid] = FetchedMessage(
+                uid=uid,
+                raw=data.get(b"BODY[HEADER]") or b"",
+                headers_only=True,
+                internal_date=data.get(b"INTERNALDATE"),
+            )
+    need_body = [uid for uid in uids if uid not in fetched and uid not in too_large]
     if need_body:
-        for uid, data in client.fetch(need_body, [b"BODY.PEEK[]"]).items():
-            if uid in fetched:
-                fetched[uid].raw = data.get(b"BODY[]") or b""
-    if need_headers:
-        for uid, data in client.fetch(need_headers, [b"BODY.PEEK[HEADER]"]).items():
-            if uid in fetched:
-                fetched[uid].raw = data.get(b"BODY[HEADER]") or b""
-    return [fetched[uid] for uid in sorted(fetched) if fetched[uid].raw or uid in need_body]
+        for uid, data in client.fetch(need_body, [b"BODY.PEEK[]", b"INTERNALDATE"]).items():
+            fetched[uid] = FetchedMessage(
+                uid=uid, raw=data.get(b"BODY[]") or b"", internal_date=data.get(b"INTERNALDATE")
+            )
+    # UIDs missing from the answers were expunged meanwhile: there is nothing to import.
+    return [fetched[uid] for uid in sorted(fetched)]
 
 
 def fetch_batch(

@@ -51,7 +51,7 @@ def journal_batch(
             folder=folder,
             uidvalidity=uidvalidity,
             uid__in=[item.uid for item in items],
-        ).only("id", "uid", "folder", "attempts", "account_id")
+        ).defer("raw")  # the bytes come fresh from the server
     }
     for item in items:
         raw = known.get(item.uid)
