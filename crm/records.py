@@ -17,7 +17,7 @@ from crm.notifications import notification_create
 from crm.stream import note_create, record_follow
 
 # The field whose changes the stream reports, per model ("status changed to ...").
-STATUS_FIELDS = {"lead": "status", "opportunity": "stage"}
+STATUS_FIELDS = {"lead": "status", "opportunity": "stage", "case": "status"}
 
 
 def status_field_of(record: Record) -> str | None:

@@ -55,6 +55,7 @@ class RecordScreen:
     select_related: tuple[str, ...] = ()
     icon: str = ""
     extra_sorts: dict = field(default_factory=dict)
+    namespace: str = "crm"  # URL namespace and template folder of the record's app
 
     @property
     def name(self) -> str:
@@ -65,7 +66,7 @@ class RecordScreen:
         return self.form_class.has_addresses
 
     def url_name(self, action: str) -> str:
-        return f"crm:{self.name}-{action}"
+        return f"{self.namespace}:{self.name}-{action}"
 
     def sorts(self) -> dict[str, tuple[str, ...]]:
         return {c.key: c.sort for c in self.columns if c.sort} | self.extra_sorts
@@ -231,7 +232,7 @@ class RecordDetailView(ScreenMixin, DetailView):
         return self.visible_records()
 
     def get_template_names(self) -> list[str]:
-        return [f"crm/{self.screen.name}_detail.html", self.template_name]
+        return [f"{self.screen.namespace}/{self.screen.name}_detail.html", self.template_name]
 
     def get_context_data(self, **kwargs) -> dict:
         context = super().get_context_data(**kwargs)

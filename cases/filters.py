@@ -1,0 +1,61 @@
+"""Filters of the case list."""
+
+from __future__ import annotations
+
+import django_filters
+from django import forms
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from cases.models import Case
+from crm.filters import RecordFilterSet, _visible_accounts
+
+
+class CaseFilterSet(RecordFilterSet):
+    search_fields = ("name", "account__name")
+    search_addresses = False
+    status = django_filters.MultipleChoiceFilter(
+        choices=Case.Status.choices, label=_("Status"), widget=forms.CheckboxSelectMultiple
+    )
+    open = django_filters.BooleanFilter(
+        method="filter_open", label=_("Only open cases"), widget=forms.CheckboxInput
+    )
+    priority = django_filters.ChoiceFilter(
+        choices=Case.Priority.choices, label=_("Priority"), empty_label=_("Any priority")
+    )
+    account = django_filters.ModelChoiceFilter(
+        queryset=_visible_accounts, label=_("Account"), empty_label=_("Any account")
+    )
+    unassigned = django_filters.BooleanFilter(
+        method="filter_unassigned", label=_("Unassigned"), widget=forms.CheckboxInput
+    )
+
+    class Meta:
+        model = Case
+        fields = [
+            "q",
+            "status",
+            "open",
+            "priority",
+            "account",
+            "assigned_user",
+            "team",
+            "mine",
+            "unassigned",
+        ]
+
+    def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        """Case number (``123`` or ``#123``) or words of the subject / account."""
+        number = value.strip().lstrip("#")
+        if number.isdigit():
+            return queryset.filter(Q(number=int(number)) | Q(name__icontains=number))
+        return super().filter_search(queryset, name, value)
+
+    def filter_open(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        if not value:
+            return queryset
+        return queryset.filter(status__in=settings.POSTACI_CASE_OPEN_STATUSES)
+
+    def filter_unassigned(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        return queryset.filter(assigned_user__isnull=True) if value else queryset
