@@ -14,9 +14,10 @@ from crm.filters import RecordFilterSet, _visible_accounts
 
 class CaseFilterSet(RecordFilterSet):
     search_fields = ("name", "account__name")
+    search_placeholder = _("Number or subject")
     search_addresses = False
-    status = django_filters.MultipleChoiceFilter(
-        choices=Case.Status.choices, label=_("Status"), widget=forms.CheckboxSelectMultiple
+    status = django_filters.ChoiceFilter(
+        choices=Case.Status.choices, label=_("Status"), empty_label=_("Any status")
     )
     open = django_filters.BooleanFilter(
         method="filter_open", label=_("Only open cases"), widget=forms.CheckboxInput

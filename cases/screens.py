@@ -35,6 +35,7 @@ CASES = RecordScreen(
         "contact",
         "lead",
         "group_account",
+        "assignment_reason",
         "description",
     ),
     default_sort="-number",
