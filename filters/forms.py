@@ -137,9 +137,8 @@ class EmailFilterForm(forms.ModelForm):
         for name in [n for n in self.fields if n in _SCOPED_FIELDS and n not in keep]:
             del self.fields[name]
 
-        self.fields["action"].choices = [
-            (action, ACTION_LABELS[(scope, action)]) for action in EmailFilter.ALLOWED_ACTIONS[scope]
-        ]
+        allowed = EmailFilter.ALLOWED_ACTIONS[scope]
+        self.fields["action"].choices = [(a, ACTION_LABELS[(scope, a)]) for a in allowed]
         if dry_run:
             self.fields["name"].required = False  # a dry run needs no name yet
         if "personal_account" in self.fields:
@@ -208,4 +207,3 @@ class EmailFilterForm(forms.ModelForm):
             target = field if field in self.fields and field != NON_FIELD_ERRORS else None
             for error in errors:
                 self.add_error(target, error)
-

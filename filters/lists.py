@@ -128,9 +128,7 @@ def my_filter_lists(user) -> list[FilterList]:
                     description=_(
                         "Run when mail is fetched from this account, before it is imported."
                     ),
-                    create_url=create_url(Scope.PERSONAL_ACCOUNT, account.pk)
-                    if may_create
-                    else "",
+                    create_url=create_url(Scope.PERSONAL_ACCOUNT, account.pk) if may_create else "",
                 ),
                 filters,
             )

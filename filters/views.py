@@ -175,10 +175,7 @@ def filter_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     filter_obj = get_filter_for(request.user, pk)
     active = request.POST.get("active") == "1"
     filter_set_active(user=request.user, filter_obj=filter_obj, active=active)
-    if active:
-        message = _("Filter “%(name)s” is on.")
-    else:
-        message = _("Filter “%(name)s” is off.")
+    message = _("Filter “%(name)s” is on.") if active else _("Filter “%(name)s” is off.")
     messages.success(request, message % {"name": filter_obj.name})
     return redirect(_next_url(request, filter_obj))
 

@@ -9,10 +9,7 @@ from crm.models import Team
 from filters.models import EmailFilter
 from mailboxes.intake.fetch import fetch_account
 from mailboxes.models import EmailUser
-from tests.mailboxes.conftest import (  # noqa: F401  (fixtures)
-    make_group_account,
-    make_message,
-)
+from tests.mailboxes.conftest import make_message
 
 pytestmark = pytest.mark.browser
 

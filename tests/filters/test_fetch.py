@@ -10,11 +10,7 @@ from crm.models import Team, TeamMembership, User
 from filters.models import EmailFilter
 from mailboxes.intake.fetch import fetch_account
 from mailboxes.models import Email, EmailFolder, EmailUser, GroupEmailFolder, RawMessage
-from tests.mailboxes.conftest import (  # noqa: F401  (fixtures)
-    make_group_account,
-    make_message,
-    make_personal_account,
-)
+from tests.mailboxes.conftest import make_message
 
 from .conftest import save_filter
 

@@ -93,9 +93,7 @@ def test_my_filters_lists_own_inbox_and_account_filters_only(client, alice, filt
         assert name not in page
 
 
-def test_my_filters_shows_criteria_action_match_count_and_last_matched(
-    client, alice, alice_folder
-):
+def test_my_filters_shows_criteria_action_match_count_and_last_matched(client, alice, alice_folder):
     save_filter(
         name="Invoices",
         user=alice,
@@ -254,7 +252,7 @@ def test_new_filters_go_last_in_their_list(client, alice, filters):
 
 
 def test_up_and_down_buttons_reorder_within_the_list(client, alice):
-    first, second, third = (
+    first, _second, third = (
         save_filter(name=name, user=alice, subject_pattern=name, order=0)
         for name in ("first", "second", "third")
     )
@@ -296,9 +294,7 @@ def test_active_toggle_turns_a_filter_off_and_on(client, alice, filters):
     assert own.is_active
 
 
-def test_filter_whose_folder_was_deleted_says_so_and_can_be_turned_off(
-    client, alice, alice_folder
-):
+def test_filter_whose_folder_was_deleted_says_so_and_can_be_turned_off(client, alice, alice_folder):
     broken = save_filter(
         user=alice, subject_pattern="x", action=Action.MOVE_TO_FOLDER, folder=alice_folder
     )
