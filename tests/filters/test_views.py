@@ -513,3 +513,17 @@ def test_dry_run_button_is_offered_on_the_form(client, alice):
     client.force_login(alice)
     page = text(client.get(CREATE))
     assert re.search(r'<button[^>]*name="dry_run"[^>]*>\s*Test against my last 200 emails', page)
+
+
+def test_turkish_user_sees_the_filter_screens_in_turkish(client, alice, alice_mail):
+    alice.language = "tr"
+    alice.save()
+    client.force_login(alice)
+    listing = text(client.get(MY_LIST))
+    assert "Filtrelerim" in listing and "Gelen kutum" in listing and "Yeni filtre" in listing
+    form = text(client.get(CREATE))
+    assert "Son 200 e-postamda dene" in form and "Bir klasöre taşı" in form
+    results = text(
+        client.post(CREATE, form_data(action=Action.NONE, dry_run="1"), HTTP_HX_REQUEST="true")
+    )
+    assert "Son 2 e-postadan 1 tanesi eşleşirdi." in results
