@@ -13,6 +13,7 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("emails/", include("mailboxes.urls")),
     path("cases/", include("cases.urls")),
+    path("filters/", include("filters.urls")),
     path("administration/", include("crm.administration.urls")),
     path("django-admin/", admin.site.urls),
     path("", include("crm.web_urls")),

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
@@ -82,3 +82,41 @@ def filter_reorder(*, user, ordered_ids: Sequence[int]) -> None:
         filters[pk].order = position
     with transaction.atomic():
         EmailFilter.objects.bulk_update(filters.values(), ["order"])
+
+
+def filter_siblings(filter_obj: EmailFilter) -> QuerySet[EmailFilter]:
+    """The filters of the same list as ``filter_obj`` (same scope and owner), in run order.
+
+    Orders only compare within such a list: global filters, one group account's, one personal
+    account's, one user's inbox filters.
+    """
+    siblings = EmailFilter.objects.filter(scope=filter_obj.scope)
+    if filter_obj.scope == EmailFilter.Scope.GROUP_ACCOUNT:
+        siblings = siblings.filter(group_account_id=filter_obj.group_account_id)
+    elif filter_obj.scope == EmailFilter.Scope.PERSONAL_ACCOUNT:
+        siblings = siblings.filter(personal_account_id=filter_obj.personal_account_id)
+    elif filter_obj.scope == EmailFilter.Scope.USER_INBOX:
+        siblings = siblings.filter(user_id=filter_obj.user_id)
+    return siblings.order_by("order", "id")
+
+
+def filter_move(*, user, filter_obj: EmailFilter, step: int) -> None:
+    """Move ``filter_obj`` ``step`` places within its list (-1 earlier, 1 later).
+
+    The whole list is renumbered 0, 1, 2… so equal or sparse orders become a clean sequence.
+    Moving past either end does nothing. Access as for ``filter_reorder``.
+    """
+    check_can_manage_filter(user, filter_obj)
+    ids = list(filter_siblings(filter_obj).values_list("pk", flat=True))
+    position = ids.index(filter_obj.pk)
+    target = max(0, min(len(ids) - 1, position + step))
+    ids.insert(target, ids.pop(position))
+    filter_reorder(user=user, ordered_ids=ids)
+
+
+def filter_set_active(*, user, filter_obj: EmailFilter, active: bool) -> None:
+    """Turn a filter on or off without validating the rest of it again (a filter whose
+    folder was deleted can still be turned off)."""
+    check_can_manage_filter(user, filter_obj)
+    filter_obj.is_active = active
+    EmailFilter.objects.filter(pk=filter_obj.pk).update(is_active=active)

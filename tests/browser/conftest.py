@@ -21,6 +21,10 @@ from tests.crm.conftest import (  # noqa: F401  (fixtures shared with the view t
     make_record,
     make_user,
 )
+from tests.mailboxes.conftest import (  # noqa: F401  (mail accounts on the test Dovecot)
+    make_group_account,
+    make_personal_account,
+)
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM refuses to run
 # in a thread with a running loop unless told it is safe (the test thread is not async).

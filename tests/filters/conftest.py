@@ -22,6 +22,10 @@ from mailboxes.models import (
     PersonalEmailAccount,
     RawMessage,
 )
+from tests.mailboxes.conftest import (  # noqa: F401  (fixtures for the fetch tests)
+    make_group_account,
+    make_personal_account,
+)
 
 _counter = itertools.count(1)
 

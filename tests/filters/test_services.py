@@ -7,7 +7,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
 from filters.models import EmailFilter
-from filters.services import filter_delete, filter_reorder, filter_save
+from filters.services import (
+    filter_delete,
+    filter_move,
+    filter_reorder,
+    filter_save,
+    filter_set_active,
+    filter_siblings,
+)
 
 from .conftest import make_filter, save_filter
 
@@ -88,3 +95,65 @@ def test_reorder_sets_the_given_order(alice, bob):
     bobs = save_filter(user=bob, subject_pattern="x")
     with pytest.raises(Http404):
         filter_reorder(user=alice, ordered_ids=[a.pk, bobs.pk])
+
+
+@pytest.mark.django_db
+def test_siblings_are_the_filters_of_the_same_list(
+    alice, bob, alice_account, group_account, other_group_account
+):
+    inbox = [save_filter(user=alice, subject_pattern=x) for x in "ab"]
+    save_filter(user=bob, subject_pattern="x")
+    account = save_filter(
+        scope=Scope.PERSONAL_ACCOUNT,
+        personal_account=alice_account,
+        action=Action.SKIP,
+        subject_pattern="x",
+    )
+    group = save_filter(
+        scope=Scope.GROUP_ACCOUNT,
+        group_account=group_account,
+        action=Action.SKIP,
+        subject_pattern="x",
+    )
+    save_filter(
+        scope=Scope.GROUP_ACCOUNT,
+        group_account=other_group_account,
+        action=Action.SKIP,
+        subject_pattern="x",
+    )
+    assert list(filter_siblings(inbox[1])) == inbox
+    assert list(filter_siblings(account)) == [account]
+    assert list(filter_siblings(group)) == [group]
+
+
+@pytest.mark.django_db
+def test_move_swaps_with_the_neighbour_and_renumbers_the_list(alice):
+    _a, b, c = (save_filter(user=alice, subject_pattern=x, order=5) for x in "abc")
+    filter_move(user=alice, filter_obj=c, step=-1)
+    assert list(EmailFilter.objects.values_list("subject_pattern", "order")) == [
+        ("a", 0),
+        ("c", 1),
+        ("b", 2),
+    ]
+    filter_move(user=alice, filter_obj=b, step=1)  # already last: stays
+    assert list(EmailFilter.objects.values_list("subject_pattern", flat=True)) == ["a", "c", "b"]
+
+
+@pytest.mark.django_db
+def test_move_and_set_active_check_access(alice, bob):
+    bobs = save_filter(user=bob, subject_pattern="x")
+    with pytest.raises(PermissionDenied):
+        filter_move(user=alice, filter_obj=bobs, step=1)
+    with pytest.raises(PermissionDenied):
+        filter_set_active(user=alice, filter_obj=bobs, active=False)
+    assert EmailFilter.objects.get(pk=bobs.pk).is_active
+
+
+@pytest.mark.django_db
+def test_set_active_needs_no_valid_filter(alice, alice_folder):
+    broken = save_filter(
+        user=alice, subject_pattern="x", action=Action.MOVE_TO_FOLDER, folder=alice_folder
+    )
+    alice_folder.delete()
+    filter_set_active(user=alice, filter_obj=broken, active=False)
+    assert not EmailFilter.objects.get(pk=broken.pk).is_active

@@ -1,0 +1,246 @@
+"""Filter screens: "My filters" for everyone, Email Filters in Administration, and the form
+with its dry run.
+
+Access: a filter the user cannot see answers 404 (``filters.access.get_filter_for``); one they
+can see but not manage, or a scope they may not create in, answers 403.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from crm.access import is_admin
+from crm.administration.views import admin_required
+from filters.access import check_can_manage_filter, filter_scopes_for, get_filter_for
+from filters.dry_run import DEFAULT_LIMIT, filter_dry_run
+from filters.forms import EmailFilterForm
+from filters.lists import admin_filter_lists, create_url, my_filter_lists
+from filters.models import EmailFilter
+from filters.services import filter_delete, filter_move, filter_save, filter_set_active
+from mailboxes.models import EmailFolder, PersonalEmailAccount
+
+Action = EmailFilter.Action
+Scope = EmailFilter.Scope
+
+SHARED_SCOPES = (Scope.GLOBAL, Scope.GROUP_ACCOUNT)
+DRY_RUN = "dry_run"
+
+
+@login_required
+def my_filters(request: HttpRequest) -> HttpResponse:
+    return render(request, "filters/my_filters.html", {"lists": my_filter_lists(request.user)})
+
+
+@admin_required
+def admin_filters(request: HttpRequest) -> HttpResponse:
+    shared, users = admin_filter_lists()
+    return render(
+        request,
+        "filters/admin_filters.html",
+        {"shared_lists": shared, "user_lists": users, "nav_section": "administration"},
+    )
+
+
+@login_required
+def filter_create(request: HttpRequest) -> HttpResponse:
+    """A new filter of the scope in ``?scope=`` (an inbox filter by default)."""
+    scope = request.GET.get("scope") or Scope.USER_INBOX
+    if scope not in Scope.values:
+        raise Http404
+    if scope not in filter_scopes_for(request.user):
+        check_can_manage_filter(request.user, EmailFilter(scope=scope))  # explains the 403
+        raise PermissionDenied
+    filter_obj = EmailFilter(
+        scope=scope,
+        user=request.user if scope == Scope.USER_INBOX else None,
+        action=Action.MOVE_TO_FOLDER if scope == Scope.USER_INBOX else Action.SKIP,
+    )
+    initial = {}
+    if request.GET.get("account", "").isdigit():
+        field = "group_account" if scope == Scope.GROUP_ACCOUNT else "personal_account"
+        initial[field] = int(request.GET["account"])
+    return _filter_form(request, filter_obj, initial=initial)
+
+
+@login_required
+def filter_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    filter_obj = get_filter_for(request.user, pk)
+    check_can_manage_filter(request.user, filter_obj)
+    return _filter_form(request, filter_obj)
+
+
+def _filter_form(request: HttpRequest, filter_obj: EmailFilter, *, initial=None) -> HttpResponse:
+    """The form of a new or existing filter: Save, or try it with a dry run (saves nothing)."""
+    is_new = filter_obj.pk is None
+    stored_name = filter_obj.name
+    dry_run = request.method == "POST" and DRY_RUN in request.POST
+    form = EmailFilterForm(
+        request.POST or None,
+        instance=filter_obj,
+        initial=initial,
+        user=request.user,
+        dry_run=dry_run,
+    )
+    results = None
+    if request.method == "POST" and form.is_valid():
+        filter_obj = form.instance
+        if dry_run:
+            results = _dry_run(request, form, filter_obj)
+        elif _save(request, form, filter_obj):
+            if is_new:
+                message = _("Filter “%(name)s” was created.")
+            else:
+                message = _("Filter “%(name)s” was saved.")
+            messages.success(request, message % {"name": filter_obj.name})
+            return redirect(_list_url(request.user, filter_obj))
+    context = {
+        "form": form,
+        "filter": filter_obj,
+        "is_new": is_new,
+        "stored_name": stored_name,
+        "results": results,
+        "matched_count": sum(r.matched for r in results or []),
+        "dry_run_limit": DEFAULT_LIMIT,
+        "list_url": _list_url(request.user, filter_obj),
+        "in_administration": _in_administration(request.user, filter_obj),
+        "scope_tabs": _scope_tabs(request.user, filter_obj) if is_new else [],
+    }
+    if dry_run and request.headers.get("HX-Request"):
+        return render(request, "filters/_dry_run.html", context)
+    if context["in_administration"]:
+        context["nav_section"] = "administration"
+    return render(request, "filters/filter_form.html", context)
+
+
+def _with_new_folder(form: EmailFilterForm, filter_obj: EmailFilter) -> None:
+    """Create the folder typed in "Or a new folder" (or reuse one of that name) for a Move.
+
+    Call inside the transaction that saves the filter, so a refused filter leaves no folder.
+    """
+    name = form.cleaned_data.get("new_folder")
+    if name and filter_obj.action == Action.MOVE_TO_FOLDER and filter_obj.user_id is not None:
+        filter_obj.folder, _created = EmailFolder.objects.get_or_create(
+            user_id=filter_obj.user_id, name=name
+        )
+
+
+def _save(request: HttpRequest, form: EmailFilterForm, filter_obj: EmailFilter) -> bool:
+    try:
+        with transaction.atomic():
+            _with_new_folder(form, filter_obj)
+            filter_save(user=request.user, filter_obj=filter_obj)
+    except ValidationError as exc:
+        form.add_model_errors(exc)
+        return False
+    return True
+
+
+def _dry_run(request: HttpRequest, form: EmailFilterForm, filter_obj: EmailFilter):
+    """What the unsaved filter would do; nothing is written (a new folder is rolled back)."""
+    check_can_manage_filter(request.user, filter_obj)
+    try:
+        with transaction.atomic():
+            _with_new_folder(form, filter_obj)
+            filter_obj.full_clean(exclude=["name"])
+            results = filter_dry_run(user=request.user, filter_obj=filter_obj)
+            transaction.set_rollback(True)
+    except ValidationError as exc:
+        form.add_model_errors(exc)
+        return None
+    return results
+
+
+@login_required
+@require_POST
+def filter_move_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Up and down buttons: ``step`` is -1 (earlier) or 1 (later)."""
+    filter_obj = get_filter_for(request.user, pk)
+    step = -1 if request.POST.get("step") == "-1" else 1
+    filter_move(user=request.user, filter_obj=filter_obj, step=step)
+    return redirect(_next_url(request, filter_obj))
+
+
+@login_required
+@require_POST
+def filter_toggle(request: HttpRequest, pk: int) -> HttpResponse:
+    filter_obj = get_filter_for(request.user, pk)
+    active = request.POST.get("active") == "1"
+    filter_set_active(user=request.user, filter_obj=filter_obj, active=active)
+    message = _("Filter “%(name)s” is on.") if active else _("Filter “%(name)s” is off.")
+    messages.success(request, message % {"name": filter_obj.name})
+    return redirect(_next_url(request, filter_obj))
+
+
+@login_required
+def filter_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    filter_obj = get_filter_for(request.user, pk)
+    check_can_manage_filter(request.user, filter_obj)
+    if request.method == "POST":
+        filter_delete(user=request.user, filter_obj=filter_obj)
+        messages.success(request, _("Filter “%(name)s” was deleted.") % {"name": filter_obj.name})
+        return redirect(_list_url(request.user, filter_obj))
+    in_administration = _in_administration(request.user, filter_obj)
+    return render(
+        request,
+        "filters/filter_confirm_delete.html",
+        {
+            "filter": filter_obj,
+            "list_url": _list_url(request.user, filter_obj),
+            "in_administration": in_administration,
+            **({"nav_section": "administration"} if in_administration else {}),
+        },
+    )
+
+
+def _in_administration(user, filter_obj: EmailFilter) -> bool:
+    """Shared filters and other people's filters live in Administration; own ones in My
+    filters."""
+    return is_admin(user) and (filter_obj.scope in SHARED_SCOPES or filter_obj.user_id != user.pk)
+
+
+def _list_url(user, filter_obj: EmailFilter) -> str:
+    if _in_administration(user, filter_obj):
+        return reverse("filters:admin-list")
+    return reverse("filters:my-list")
+
+
+def _next_url(request: HttpRequest, filter_obj: EmailFilter) -> str:
+    url = request.POST.get("next", "")
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return _list_url(request.user, filter_obj)
+
+
+def _scope_tabs(user, filter_obj: EmailFilter) -> list[dict]:
+    """The kinds of filter a new one can be, among those of the same screen."""
+    labels = {
+        Scope.USER_INBOX: _("Inbox filter"),
+        Scope.PERSONAL_ACCOUNT: _("Personal account filter"),
+        Scope.GROUP_ACCOUNT: _("Group account filter"),
+        Scope.GLOBAL: _("Global filter"),
+    }
+    shared = filter_obj.scope in SHARED_SCOPES
+    tabs = []
+    for scope in filter_scopes_for(user):
+        if (scope in SHARED_SCOPES) != shared:
+            continue
+        if (
+            scope == Scope.PERSONAL_ACCOUNT
+            and not PersonalEmailAccount.objects.filter(owner=user).exists()
+        ):
+            continue
+        tabs.append(
+            {"label": labels[scope], "url": create_url(scope), "current": scope == filter_obj.scope}
+        )
+    return tabs if len(tabs) > 1 else []
