@@ -65,12 +65,13 @@ from mailboxes.sending.compose import (
     forward_subject,
     html_to_text,
     message_build,
+    parse_addresses,
     quote_text,
     reply_subject,
     sanitize_html,
     text_to_html,
 )
-from mailboxes.sending.exceptions import DeliveryError, NotSendable, SendError
+from mailboxes.sending.exceptions import DeliveryError, InvalidAddress, NotSendable, SendError
 from mailboxes.sending.linking import message_id_new, note_email_sent
 from mailboxes.sending.permissions import SendingIdentity, sending_identities, sending_identity_for
 from mailboxes.sending.smtp import SmtpSettings, smtp_deliver
@@ -832,7 +833,10 @@ def account_send_test(account: MailAccount, *, to: str, user: User | None = None
     """Send a short test email through ``account``'s SMTP, now (the "Send test email"
     button); raises ``DeliveryError`` with the server's words when it fails."""
     account = account.specific
-    check_header_value(to, field="to")
+    recipients = parse_addresses(to, field="to")
+    if len(recipients) != 1:
+        raise InvalidAddress(field="to")
+    to = recipients[0].address
     name = account.from_name if isinstance(account, GroupEmailAccount) else ""
     raw = message_build(
         MessageSpec(
