@@ -23,7 +23,7 @@ def message_id_new(parent=None) -> str:
     local = token
     if parent is not None:
         local = f"{token}.{parent._meta.app_label}-{parent._meta.model_name}.{parent.pk}"
-    signature = signing.Signer(salt=_SALT).signature(local)
+    signature = signing.Signer(salt=_SALT).signature(local)[:16]
     return f"<{local}.{signature}@{settings.POSTACI_MESSAGE_ID_DOMAIN}>"
 
 
