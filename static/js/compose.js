@@ -11,7 +11,7 @@
     ["underline", "U", "underline"],
     ["insertUnorderedList", "•", "bullets"],
     ["insertOrderedList", "1.", "numbers"],
-    ["createLink", "🔗", "link"],
+    ["createLink", null, "link"],
     ["removeFormat", "⌫", "clear"]
   ];
 
@@ -54,7 +54,7 @@
     COMMANDS.forEach(function (command) {
       var button = document.createElement("button");
       button.type = "button";
-      button.textContent = command[1];
+      button.textContent = command[1] || t(command[2]);
       button.title = t(command[2]);
       button.setAttribute("aria-label", t(command[2]));
       button.addEventListener("click", function () {
