@@ -332,3 +332,18 @@ def test_send_test_email_button(make_user, make_smtp_group, make_smtp_personal, 
     )
     assert "could not be sent" in response.content.decode()
     assert "5.7.8 Authentication failed" in response.content.decode()
+
+
+def test_compose_page_and_errors_in_turkish(make_user, make_smtp_group, smtp_server, logged_in):
+    agent = make_user("agent", roles=[role("all")], language="tr")
+    support = make_smtp_group(smtp_server)
+    client = logged_in(agent)
+    html = client.get(reverse("mailboxes:compose")).content.decode()
+    assert "Yeni e-posta" in html and "Kimden" in html and "Taslağı kaydet" in html
+    response = client.post(
+        reverse("mailboxes:compose"),
+        {"from_account": support.pk + 1000, "to": "kötü adres", "action": "send"},
+    )
+    html = response.content.decode()
+    assert "Bu adresten gönderme yetkiniz yok." in html
+    assert "geçerli bir e-posta adresi değil" in html
