@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from mailboxes.models import Email
-from tests.mailboxes.sending.conftest import make_smtp_group, role  # noqa: F401  (fixture)
+from mailboxes.models import Email, GroupEmailAccount
+from tests.mailboxes.sending.conftest import role, smtp_fields
 
 pytestmark = pytest.mark.browser
 
@@ -27,10 +27,17 @@ def _wait_sent(timeout: float = 15.0) -> Email:
 
 
 def test_compose_with_turkish_subject_and_attachment(
-    page, app_url, login_as, make_user, make_smtp_group, smtp_server, celery_worker, screenshot
+    page, app_url, login_as, make_user, smtp_server, celery_worker, screenshot
 ):
     agent = make_user("ayse", first_name="Ayşe", last_name="Yılmaz", roles=[role("all")])
-    support = make_smtp_group(smtp_server, from_name="Müşteri Hizmetleri")
+    support = GroupEmailAccount.objects.create(
+        name="Support",
+        email_address="support@example.test",
+        use_imap=False,
+        smtp_is_shared=True,
+        from_name="Müşteri Hizmetleri",
+        **smtp_fields(smtp_server),
+    )
 
     login_as(agent)
     page.goto(app_url("/emails/compose/"))

@@ -179,9 +179,7 @@ def test_line_break_in_the_from_name_is_refused(agent, make_smtp_group, smtp_ser
 
 
 @pytest.mark.parametrize("field", ["to", "cc", "bcc", "subject"])
-def test_line_breaks_posted_to_the_compose_view_are_a_form_error(
-    agent, support, logged_in, field
-):
+def test_line_breaks_posted_to_the_compose_view_are_a_form_error(agent, support, logged_in, field):
     data = {
         "from_account": support.pk,
         "to": "customer@example.com",
@@ -311,9 +309,7 @@ def test_recover_fails_stale_claims_and_requeues_overdue_sends(agent, support, s
 
 
 def test_partly_refused_recipients_are_reported_on_the_sent_email(agent, support, smtp_server):
-    email = _send(
-        agent, support, to=[Mailbox("customer@example.com"), Mailbox("gone@example.com")]
-    )
+    email = _send(agent, support, to=[Mailbox("customer@example.com"), Mailbox("gone@example.com")])
     smtp_server.fail_next(1, code=550, text="5.1.1 No such user", at="rcpt")
     assert email_deliver(email.pk).status == "sent"
     email.refresh_from_db()
@@ -367,9 +363,7 @@ def test_after_sending_the_sender_follows_the_parent_and_the_stream_says_email_s
     assert (note.parent, note.related, note.author) == (contact, Email.objects.get(), agent)
 
 
-def test_case_parent_sets_reply_to_to_the_group_address(
-    agent, support, smtp_server, make_user
-):
+def test_case_parent_sets_reply_to_to_the_group_address(agent, support, smtp_server, make_user):
     from cases.models import Case
 
     case = Case.objects.create(name="Printer", group_account=support)

@@ -64,9 +64,7 @@ def test_group_address_matrix_enforced_on_post(
         with pytest.raises(FromNotAllowed):
             email_send(
                 user=agent,
-                data=ComposeData(
-                    from_account_id=account.pk, to=[Mailbox("customer@example.com")]
-                ),
+                data=ComposeData(from_account_id=account.pk, to=[Mailbox("customer@example.com")]),
             )
         assert not Email.objects.exists()
 
@@ -107,9 +105,7 @@ def test_personal_address_only_for_its_owner_not_even_an_admin(
     assert _post(logged_in(owner), account.pk).status_code == 302
 
 
-def test_team_level_needs_a_shared_team_with_the_account(
-    make_user, make_smtp_group, smtp_server
-):
+def test_team_level_needs_a_shared_team_with_the_account(make_user, make_smtp_group, smtp_server):
     sales, support = Team.objects.create(name="Sales"), Team.objects.create(name="Support")
     account = make_smtp_group(smtp_server, teams=[support])
     agent = make_user(roles=[role("team")], teams=[sales])
@@ -119,9 +115,7 @@ def test_team_level_needs_a_shared_team_with_the_account(
     assert [i.account_id for i in sending_identities(agent)] == [account.pk]
 
 
-def test_retry_rechecks_the_sender_permission(
-    make_user, make_smtp_group, smtp_server
-):
+def test_retry_rechecks_the_sender_permission(make_user, make_smtp_group, smtp_server):
     from mailboxes.sending.service import email_deliver, email_retry
 
     team = Team.objects.create(name="Support")

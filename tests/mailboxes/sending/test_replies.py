@@ -59,7 +59,12 @@ def test_reply_subject_never_doubles_the_prefix(subject, expected):
 
 @pytest.mark.parametrize(
     "subject, expected",
-    [("Order", "Fwd: Order"), ("Fwd: Order", "Fwd: Order"), ("FW: x", "FW: x"), ("İLT: x", "İLT: x")],
+    [
+        ("Order", "Fwd: Order"),
+        ("Fwd: Order", "Fwd: Order"),
+        ("FW: x", "FW: x"),
+        ("İLT: x", "İLT: x"),
+    ],
 )
 def test_forward_subject_never_doubles_the_prefix(subject, expected):
     assert forward_subject(subject) == expected
@@ -104,9 +109,7 @@ def test_reply_goes_to_reply_to_when_the_original_has_one(make_user, make_smtp_g
     assert reply_initial(email, agent, mode="reply")["to"] == "orders@shop.example.com"
 
 
-def test_reply_view_threads_the_sent_reply(
-    make_user, make_smtp_group, smtp_server, logged_in
-):
+def test_reply_view_threads_the_sent_reply(make_user, make_smtp_group, smtp_server, logged_in):
     agent = make_user("agent", roles=[role("all")])
     support = make_smtp_group(smtp_server)
     email = _incoming(
@@ -197,8 +200,13 @@ def test_case_reply_initial_defaults(make_user, make_smtp_group, smtp_server, ma
     team = Team.objects.create(name="Support")
     agent = make_user("agent", roles=[role("team")], teams=[team])
     support = make_smtp_group(smtp_server, teams=[team])
-    contact = make_record("contact", agent, first_name="Ayşe", last_name="Yılmaz",
-                          addresses=["ayse@customer.example.com"])
+    contact = make_record(
+        "contact",
+        agent,
+        first_name="Ayşe",
+        last_name="Yılmaz",
+        addresses=["ayse@customer.example.com"],
+    )
     case = Case.objects.create(name="Printer broken", group_account=support, contact=contact)
 
     initial = case_reply_initial(case, agent)
@@ -292,15 +300,25 @@ def test_case_reply_end_to_end_customer_answer_joins_the_case(
 def test_address_suggestions_only_show_visible_records(make_user, make_record, logged_in):
     agent = make_user("agent", roles=[role("all", contact_access="own")])
     other = make_user("other")
-    make_record("contact", agent, first_name="Ayşe", last_name="Yılmaz",
-                addresses=["ayse@customer.example.com"])
-    make_record("contact", other, first_name="Ayşegül", last_name="Gizli",
-                addresses=["secret@customer.example.com"])
+    make_record(
+        "contact",
+        agent,
+        first_name="Ayşe",
+        last_name="Yılmaz",
+        addresses=["ayse@customer.example.com"],
+    )
+    make_record(
+        "contact",
+        other,
+        first_name="Ayşegül",
+        last_name="Gizli",
+        addresses=["secret@customer.example.com"],
+    )
     client = logged_in(agent)
 
-    data = client.get(
-        reverse("mailboxes:address-suggest"), {"q": "ayş", "format": "json"}
-    ).json()["results"]
+    data = client.get(reverse("mailboxes:address-suggest"), {"q": "ayş", "format": "json"}).json()[
+        "results"
+    ]
     assert [r["address"] for r in data] == ["ayse@customer.example.com"]
 
     html = client.get(
@@ -312,7 +330,9 @@ def test_address_suggestions_only_show_visible_records(make_user, make_record, l
     assert "secret@" not in html
 
 
-def test_send_test_email_button(make_user, make_smtp_group, make_smtp_personal, smtp_server, logged_in):
+def test_send_test_email_button(
+    make_user, make_smtp_group, make_smtp_personal, smtp_server, logged_in
+):
     admin = make_user("admin", admin=True)
     owner = make_user("owner")
     group = make_smtp_group(smtp_server)

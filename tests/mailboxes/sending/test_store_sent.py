@@ -1,4 +1,4 @@
-""""Store sent emails" against the real Dovecot: the exact bytes land in Sent flagged \\Seen,
+""" "Store sent emails" against the real Dovecot: the exact bytes land in Sent flagged \\Seen,
 and fetching the Sent folder afterwards imports nothing twice."""
 
 from __future__ import annotations
@@ -77,9 +77,7 @@ def test_sent_copy_is_the_exact_bytes_seen_and_a_fetch_of_sent_imports_nothing_n
 
 
 @pytest.mark.django_db
-def test_storing_again_does_not_append_a_second_copy(
-    owner, storing_account, imap_user, dovecot
-):
+def test_storing_again_does_not_append_a_second_copy(owner, storing_account, imap_user, dovecot):
     email = _send(owner, storing_account)
     assert email_store_sent_copy(email.pk).status == "stored"
     assert email_store_sent_copy(email.pk).status == "skipped"
@@ -99,9 +97,7 @@ def test_accounts_without_store_sent_keep_no_copy(
 
 
 @pytest.mark.django_db
-def test_imap_failure_is_recorded_and_retried(
-    owner, storing_account, imap_user, dovecot, settings
-):
+def test_imap_failure_is_recorded_and_retried(owner, storing_account, imap_user, dovecot, settings):
     email = _send(owner, storing_account)
     storing_account.imap_password = "wrong"
     storing_account.save()
@@ -114,12 +110,12 @@ def test_imap_failure_is_recorded_and_retried(
     assert email_store_sent_copy(email.pk).status == "retry"
 
 
-def test_worker_sends_then_stores_the_copy(celery_worker, owner, storing_account, dovecot, imap_user):
+def test_worker_sends_then_stores_the_copy(
+    celery_worker, owner, storing_account, dovecot, imap_user
+):
     _send_through_worker = email_send(
         user=owner,
-        data=ComposeData(
-            from_account_id=storing_account.pk, to=[Mailbox("customer@example.com")]
-        ),
+        data=ComposeData(from_account_id=storing_account.pk, to=[Mailbox("customer@example.com")]),
     )
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and not dovecot.fetch(imap_user, "Sent"):

@@ -65,9 +65,7 @@ def test_temporary_failure_is_retried_by_the_worker(
     assert len(smtp_server.rejections) == 2 and len(smtp_server.wait_for_messages(1)) == 1
 
 
-def test_the_same_task_queued_twice_sends_once(
-    celery_worker, agent, make_smtp_group, smtp_server
-):
+def test_the_same_task_queued_twice_sends_once(celery_worker, agent, make_smtp_group, smtp_server):
     account = make_smtp_group(smtp_server)
     email = email_send(
         user=agent,
