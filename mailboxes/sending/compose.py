@@ -218,6 +218,17 @@ def reply_subject(subject: str) -> str:
     return subject if _REPLY_PREFIX.match(subject) else f"Re: {subject}".strip()
 
 
+def subject_with_tag(subject: str, tag: str) -> str:
+    """``subject`` carrying ``tag`` (a case's ``[#N]``) right after any reply prefix."""
+    subject = (subject or "").strip()
+    if tag in subject:
+        return subject
+    prefix = _REPLY_PREFIX.match(subject)
+    if prefix is None:
+        return f"{tag} {subject}".strip()
+    return f"{subject[: prefix.end()]} {tag} {subject[prefix.end() :].strip()}".strip()
+
+
 def forward_subject(subject: str) -> str:
     """``Fwd: subject``, unless it already carries a forward prefix."""
     subject = (subject or "").strip()

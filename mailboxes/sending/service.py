@@ -69,6 +69,7 @@ from mailboxes.sending.compose import (
     quote_text,
     reply_subject,
     sanitize_html,
+    subject_with_tag,
     text_to_html,
 )
 from mailboxes.sending.exceptions import DeliveryError, InvalidAddress, NotSendable, SendError
@@ -809,9 +810,10 @@ def case_reply_initial(case, user: User) -> dict:
         .first()
     )
     tag = case.display_number
-    subject = reply_subject(latest.subject) if latest is not None else f"{tag} {case.name}"
-    if tag not in subject:
-        subject = reply_subject(f"{tag} {subject}") if latest is not None else f"{tag} {subject}"
+    if latest is not None:
+        subject = subject_with_tag(reply_subject(latest.subject), tag)
+    else:
+        subject = subject_with_tag(case.name, tag)
     if customer is None and latest is not None and latest.from_email:
         customer = Mailbox(address=latest.from_email, name=latest.from_name)
     reply_to = _automatic_reply_to(case)

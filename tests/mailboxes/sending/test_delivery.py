@@ -429,3 +429,21 @@ def test_retry_of_a_sent_email_is_refused(agent, support, smtp_server):
 def test_incoming_message_fixture_is_unaffected(agent):
     # make_message stays importable for the store-sent tests
     assert b"Subject" in make_message()
+
+
+def test_system_smtp_for_notifications_uses_the_same_backend_and_trusted_ca(
+    smtp_server_factory, settings
+):
+    """Django's send_mail (notifications, digests) goes through MailSmtpBackend, which
+    trusts POSTACI_MAIL_CA_FILE like the account connections (no SSL_CERT_FILE needed)."""
+    from django.core.mail import send_mail
+
+    server = smtp_server_factory(auth=("system", "pw"), tls="starttls")
+    for name, value in server.django_email_settings().items():
+        setattr(settings, name, value)
+    settings.EMAIL_HOST = "localhost"
+    settings.EMAIL_BACKEND = "mailboxes.sending.smtp.MailSmtpBackend"
+    assert send_mail("Bildirim", "Gövde", "postaci@example.test", ["user@example.com"]) == 1
+    [captured] = server.wait_for_messages(1)
+    assert captured.tls and captured.auth_login == "system"
+    assert captured.message["Subject"] == "Bildirim"

@@ -13,7 +13,7 @@ from crm.addresses import addresses_get_or_create
 from crm.models import Team
 from mailboxes.intake.fetch import fetch_account
 from mailboxes.models import Attachment, Email, EmailRecipient, EmailUser
-from mailboxes.sending.compose import forward_subject, reply_subject
+from mailboxes.sending.compose import forward_subject, reply_subject, subject_with_tag
 from mailboxes.sending.service import case_reply_initial, email_deliver, reply_initial
 from tests.mailboxes.conftest import make_message
 from tests.mailboxes.sending.conftest import role, smtp_fields
@@ -68,6 +68,19 @@ def test_reply_subject_never_doubles_the_prefix(subject, expected):
 )
 def test_forward_subject_never_doubles_the_prefix(subject, expected):
     assert forward_subject(subject) == expected
+
+
+@pytest.mark.parametrize(
+    "subject, expected",
+    [
+        ("Printer", "[#7] Printer"),
+        ("Re: Printer", "Re: [#7] Printer"),
+        ("Re: [#7] Printer", "Re: [#7] Printer"),
+        ("", "[#7]"),
+    ],
+)
+def test_case_tag_goes_after_the_reply_prefix(subject, expected):
+    assert subject_with_tag(subject, "[#7]") == expected
 
 
 def test_reply_all_leaves_out_our_own_and_excluded_group_addresses(
@@ -274,7 +287,7 @@ def test_case_reply_end_to_end_customer_answer_joins_the_case(
     sent = captured.message
     assert sent["From"].addresses[0].addr_spec == support.email_address
     assert sent["Reply-To"].addresses[0].addr_spec == support.email_address
-    assert f"[#{case.number}]" in sent["Subject"]
+    assert sent["Subject"] == f"Re: [#{case.number}] Yazıcı çalışmıyor"
     assert sent["In-Reply-To"] == "<first@customer.example.com>"
     reply.refresh_from_db()
     assert reply.parent == case
