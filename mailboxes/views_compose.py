@@ -66,7 +66,10 @@ def reply_form_context(request: HttpRequest, *, initial: dict, next_url: str) ->
     """
     identities = sending_identities(request.user)
     return {
-        "reply_form": ComposeForm(user=request.user, identities=identities, initial=initial),
+        # own ids: the page may hold other forms (the stream's note form has a "body" too)
+        "reply_form": ComposeForm(
+            user=request.user, identities=identities, initial=initial, auto_id="reply_%s"
+        ),
         "reply_next": next_url,
         "reply_identities": identities,
         "reply_to_display": initial.get("reply_to", ""),

@@ -7,6 +7,7 @@ import re
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from cases.models import Case
 from crm.addresses import addresses_get_or_create
@@ -380,3 +381,52 @@ def test_compose_page_and_errors_in_turkish(make_user, make_smtp_group, smtp_ser
     html = response.content.decode()
     assert "Bu adresten gönderme yetkiniz yok." in html
     assert "geçerli bir e-posta adresi değil" in html
+
+
+def test_reply_box_include_renders_the_case_defaults_and_posts_back(
+    make_user, make_smtp_group, smtp_server, make_record, logged_in
+):
+    from django.template.loader import render_to_string
+    from django.test import RequestFactory
+
+    from mailboxes.views_compose import reply_form_context
+
+    team = Team.objects.create(name="Support")
+    agent = make_user("agent", roles=[role("team")], teams=[team])
+    support = make_smtp_group(smtp_server, teams=[team])
+    contact = make_record(
+        "contact", agent, first_name="Can", last_name="Er", addresses=["can@example.com"]
+    )
+    case = Case.objects.create(name="Login", group_account=support, contact=contact)
+    request = RequestFactory().get("/cases/1/")
+    request.user = agent
+    context = reply_form_context(
+        request, initial=case_reply_initial(case, agent), next_url="/cases/1/"
+    )
+    with translation.override("en"):
+        html = render_to_string("mailboxes/_reply_form.html", context, request=request)
+
+    assert f'action="{reverse("mailboxes:compose")}"' in html
+    assert 'name="next" value="/cases/1/"' in html
+    assert re.search(rf'<option value="{support.pk}" selected', html)
+    assert 'value="Can Er &lt;can@example.com&gt;"' in html
+    assert f"[#{case.number}] Login" in html
+    assert 'name="parent_type" value="cases.case"' in html
+    assert 'id="reply_body"' in html and 'id="id_body"' not in html
+    assert f"Answers go to {support.name} &lt;{support.email_address}&gt;." in html
+
+    response = logged_in(agent).post(
+        reverse("mailboxes:compose"),
+        {
+            "from_account": support.pk,
+            "to": "Can Er <can@example.com>",
+            "subject": f"[#{case.number}] Login",
+            "body": "Fixed.",
+            "parent_type": "cases.case",
+            "parent_id": case.pk,
+            "next": "/cases/1/",
+            "action": "send",
+        },
+    )
+    assert response["Location"] == "/cases/1/"
+    assert Email.objects.get().parent == case
