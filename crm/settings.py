@@ -161,7 +161,8 @@ SECURE_PROXY_SSL_HEADER = (
 
 # --- Mail -----------------------------------------------------------------------------------
 # System SMTP, used for notifications and digests (accounts carry their own SMTP settings).
-EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+# Django's SMTP backend, trusting POSTACI_MAIL_CA_FILE like the account connections do.
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="mailboxes.sending.smtp.MailSmtpBackend")
 EMAIL_HOST = env("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
@@ -184,6 +185,15 @@ POSTACI_SITE_URL = env("POSTACI_SITE_URL", default="http://127.0.0.1:8000")
 # Extra certificate authorities (a PEM file) trusted for IMAP/SMTP TLS besides the system ones,
 # e.g. a company CA that signed the mail server's certificate. Empty: system CAs only.
 POSTACI_MAIL_CA_FILE = env("POSTACI_MAIL_CA_FILE", default="")
+# Sending (mailboxes/sending): SMTP timeout, automatic attempts on temporary failures (4xx,
+# connection errors) with exponential back-off, and how long an SMTP attempt may run before
+# a message whose attempt never reported back is marked failed ("may have been sent").
+POSTACI_SMTP_TIMEOUT = env.float("POSTACI_SMTP_TIMEOUT", default=30.0)
+POSTACI_SEND_MAX_ATTEMPTS = env.int("POSTACI_SEND_MAX_ATTEMPTS", default=5)
+POSTACI_SEND_RETRY_DELAY = env.float("POSTACI_SEND_RETRY_DELAY", default=60.0)
+POSTACI_SEND_RETRY_MAX_DELAY = env.float("POSTACI_SEND_RETRY_MAX_DELAY", default=3600.0)
+POSTACI_SEND_CLAIM_LEASE = env.float("POSTACI_SEND_CLAIM_LEASE", default=900.0)
+POSTACI_MAX_RECIPIENTS = env.int("POSTACI_MAX_RECIPIENTS", default=100)
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")

@@ -31,3 +31,37 @@ def poll_group_accounts() -> int:
 @shared_task(name="mailboxes.poll_personal_accounts", ignore_result=True)
 def poll_personal_accounts() -> int:
     return _fan_out(MailAccount.Kind.PERSONAL)
+
+
+# --- sending (mailboxes/sending/) -------------------------------------------------------------
+
+
+@shared_task(bind=True, name="mailboxes.send_email", ignore_result=True, max_retries=None)
+def send_email(self, email_id: int) -> str:
+    """One delivery attempt; temporary failures come back here after the back-off. Safe to
+    run twice: see the guarantee in mailboxes/sending/service.py."""
+    from mailboxes.sending.service import email_deliver
+
+    outcome = email_deliver(email_id)
+    if outcome.retry_in is not None:
+        raise self.retry(countdown=outcome.retry_in)
+    return outcome.status
+
+
+@shared_task(bind=True, name="mailboxes.store_sent_email", ignore_result=True, max_retries=None)
+def store_sent_email(self, email_id: int) -> str:
+    """APPEND the sent bytes to the account's Sent folder ("store sent emails")."""
+    from mailboxes.sending.store_sent import email_store_sent_copy
+
+    outcome = email_store_sent_copy(email_id, attempt=self.request.retries + 1)
+    if outcome.retry_in is not None:
+        raise self.retry(countdown=outcome.retry_in)
+    return outcome.status
+
+
+@shared_task(name="mailboxes.sending_recover", ignore_result=True)
+def sending_recover() -> dict:
+    """Periodic: fail sends whose worker never reported back, re-queue overdue ones."""
+    from mailboxes.sending.service import sending_recover as recover
+
+    return recover()

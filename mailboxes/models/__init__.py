@@ -11,6 +11,7 @@ from .accounts import (
 from .emails import Attachment, Email, EmailRecipient, EmailUser
 from .folders import EmailFolder, GroupEmailFolder
 from .journal import RawMessage
+from .outgoing import OutgoingMessage
 
 __all__ = [
     "Attachment",
@@ -23,6 +24,7 @@ __all__ = [
     "GroupEmailAccount",
     "GroupEmailFolder",
     "MailAccount",
+    "OutgoingMessage",
     "PersonalEmailAccount",
     "RawMessage",
     "Security",

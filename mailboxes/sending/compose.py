@@ -1,0 +1,365 @@
+"""Building the message: checked header values, addresses, bodies, quoting, and the MIME bytes.
+
+Pure functions, no database. The bytes come from the standard library's modern email API
+(``policy.SMTP``): non-ASCII display names and subjects are RFC 2047 encoded words,
+attachment file names RFC 2231 parameters, lines end in CRLF and every part is 7-bit clean,
+so no server needs 8BITMIME or SMTPUTF8.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from email import policy as email_policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, getaddresses
+from html import escape
+from html.parser import HTMLParser
+
+import nh3
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils.translation import gettext as _
+
+from mailboxes.sending.exceptions import HeaderInjection, InvalidAddress
+
+POLICY = email_policy.SMTP
+_LINE_BREAKS = ("\r", "\n", "\x00", "\u2028", "\u2029", "\x0b", "\x0c", "\x85")
+
+# Reply and forward prefixes already on a subject (English, German, Nordic, Turkish Outlook).
+_REPLY_PREFIX = re.compile(r"^\s*(?:re|aw|sv|vs|ynt|yanıt|antw)\s*(?:\[\d+\])?\s*:", re.I)
+_FORWARD_PREFIX = re.compile(r"^\s*(?:fwd?|wg|vs|ilt|i̇lt|fw|tr|rv|enc)\s*(?:\[\d+\])?\s*:", re.I)
+
+
+# --- header values and addresses ------------------------------------------------------------
+
+
+def check_header_value(value: str, *, field: str = "") -> str:
+    """Return ``value`` unless it holds a line break (CR, LF or another line separator),
+    which could end the header and smuggle others in: then raise ``HeaderInjection``."""
+    if any(ch in value for ch in _LINE_BREAKS):
+        raise HeaderInjection(field=field)
+    return value
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    """A display name and an address (lower-cased domain and local part kept as given)."""
+
+    address: str
+    name: str = ""
+
+    def header(self) -> Address:
+        username, _at, domain = self.address.rpartition("@")
+        return Address(display_name=self.name, username=username, domain=domain)
+
+    def display(self) -> str:
+        return format_address(self.name, self.address)
+
+
+def format_address(name: str, address: str) -> str:
+    """``Name <address>`` as typed in the compose form (quoted when the name needs it)."""
+    name = " ".join((name or "").replace('"', "").split())
+    if not name:
+        return address
+    if re.search(r'[,;:<>@()\[\]\\."]', name):
+        name = f'"{name}"'
+    return f"{name} <{address}>"
+
+
+def parse_addresses(value: str, *, field: str = "") -> list[Mailbox]:
+    """Addresses typed in To/Cc/Bcc (``Name <a@b>, c@d``); raises ``HeaderInjection`` for
+    line breaks and ``InvalidAddress`` naming the first address that is not valid."""
+    value = check_header_value(value or "", field=field).strip().strip(",;").strip()
+    if not value:
+        return []
+    pieces = [p for p in re.split(r",(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)|;", value) if p.strip()]
+    mailboxes: list[Mailbox] = []
+    seen: set[str] = set()
+    for piece in pieces:
+        parsed = getaddresses([piece])
+        if len(parsed) != 1 or not parsed[0][1]:
+            raise InvalidAddress(
+                _("“%(value)s” is not a valid email address.") % {"value": piece.strip()},
+                field=field,
+            )
+        name, address = parsed[0]
+        address = address.strip()
+        try:
+            validate_email(address)
+        except ValidationError:
+            raise InvalidAddress(
+                _("“%(value)s” is not a valid email address.") % {"value": piece.strip()},
+                field=field,
+            ) from None
+        if address.lower() in seen:
+            continue
+        seen.add(address.lower())
+        mailboxes.append(Mailbox(address=address, name=name.strip()))
+    return mailboxes
+
+
+# --- bodies -----------------------------------------------------------------------------------
+
+_ALLOWED_TAGS = {
+    "a", "b", "blockquote", "br", "code", "div", "em", "h1", "h2", "h3", "h4", "hr", "i",
+    "li", "ol", "p", "pre", "s", "span", "strong", "sub", "sup", "table", "tbody", "td",
+    "th", "thead", "tr", "u", "ul", "img", "font", "small", "big", "center",
+}  # fmt: skip
+_ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "width", "height"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan"},
+    "font": {"color"},
+}
+
+
+def sanitize_html(html: str) -> str:
+    """The HTML body as it is stored and sent: only harmless tags and links (nh3)."""
+    return nh3.clean(
+        html or "",
+        tags=_ALLOWED_TAGS,
+        attributes=_ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto", "tel", "cid"},
+        link_rel="noopener noreferrer",
+    ).strip()
+
+
+_PARAGRAPHS = {"p", "h1", "h2", "h3", "h4", "table", "ul", "ol", "pre", "hr", "blockquote"}
+_LINES = {"div", "tr", "li", "br", "center"}
+
+
+class _TextExtractor(HTMLParser):
+    """HTML → readable plain text: paragraphs apart, list items "- ", quotes "> "."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.lines: list[tuple[int, str]] = []  # (quote depth, text); "" is a blank line
+        self.current = ""
+        self.depth = 0
+        self.pre = 0
+        self.links: list[tuple[str, str]] = []  # (href, text so far) of open <a> tags
+
+    def _break(self, *, blank: bool = False) -> None:
+        text = self.current.rstrip() if self.pre else " ".join(self.current.split())
+        if text:
+            self.lines.append((self.depth, text))
+        if blank and self.lines and self.lines[-1][1]:
+            self.lines.append((self.depth, ""))
+        self.current = ""
+
+    def handle_starttag(self, tag, attrs):
+        if tag in _PARAGRAPHS:
+            self._break(blank=True)
+        elif tag in _LINES:
+            self._break()
+        if tag == "blockquote":
+            self.depth += 1
+        elif tag == "pre":
+            self.pre += 1
+        elif tag == "li":
+            self.current = "- "
+        elif tag == "a":
+            self.links.append((dict(attrs).get("href") or "", ""))
+        elif tag in ("td", "th"):
+            self.current += " "
+
+    def handle_endtag(self, tag):
+        if tag in _PARAGRAPHS:
+            self._break(blank=True)
+        elif tag in _LINES:
+            self._break()
+        if tag == "blockquote":
+            self.depth = max(0, self.depth - 1)
+        elif tag == "pre":
+            self.pre = max(0, self.pre - 1)
+        elif tag == "a" and self.links:
+            href, text = self.links.pop()
+            if href.startswith(("http:", "https:")) and href != " ".join(text.split()):
+                self.current += f" ({href})"
+
+    def handle_data(self, data):
+        self.current += data
+        self.links = [(href, text + data) for href, text in self.links]
+
+    def text(self) -> str:
+        self._break()
+        out = [(("> " * depth) + line).rstrip() for depth, line in self.lines]
+        return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip() + "\n"
+
+
+def html_to_text(html: str) -> str:
+    """The text/plain alternative of an HTML body."""
+    parser = _TextExtractor()
+    parser.feed(html or "")
+    parser.close()
+    return parser.text()
+
+
+def text_to_html(text: str) -> str:
+    """Plain text as HTML paragraphs (for quoting a text-only email in an HTML reply)."""
+    paragraphs = re.split(r"\n\s*\n", (text or "").strip())
+    return "".join(
+        "<p>" + "<br>".join(escape(line) for line in p.split("\n")) + "</p>"
+        for p in paragraphs
+        if p.strip()
+    )
+
+
+# --- subjects and quoting ---------------------------------------------------------------------
+
+
+def reply_subject(subject: str) -> str:
+    """``Re: subject``, unless it already carries a reply prefix (never ``Re: Re:``)."""
+    subject = (subject or "").strip()
+    return subject if _REPLY_PREFIX.match(subject) else f"Re: {subject}".strip()
+
+
+def subject_with_tag(subject: str, tag: str) -> str:
+    """``subject`` carrying ``tag`` (a case's ``[#N]``) right after any reply prefix."""
+    subject = (subject or "").strip()
+    if tag in subject:
+        return subject
+    prefix = _REPLY_PREFIX.match(subject)
+    if prefix is None:
+        return f"{tag} {subject}".strip()
+    return f"{subject[: prefix.end()]} {tag} {subject[prefix.end() :].strip()}".strip()
+
+
+def forward_subject(subject: str) -> str:
+    """``Fwd: subject``, unless it already carries a forward prefix."""
+    subject = (subject or "").strip()
+    return subject if _FORWARD_PREFIX.match(subject) else f"Fwd: {subject}".strip()
+
+
+def quote_text(text: str) -> str:
+    return "\n".join(f"> {line}" if line else ">" for line in (text or "").rstrip().split("\n"))
+
+
+# --- the message ------------------------------------------------------------------------------
+
+
+@dataclass
+class AttachmentPart:
+    filename: str
+    content_type: str
+    payload: bytes
+    content_id: str = ""  # inline parts referenced as cid: from the HTML
+    inline: bool = False
+
+
+@dataclass
+class MessageSpec:
+    """Everything the bytes are built from."""
+
+    message_id: str
+    sender: Mailbox
+    date: datetime
+    to: list[Mailbox] = field(default_factory=list)
+    cc: list[Mailbox] = field(default_factory=list)
+    reply_to: list[Mailbox] = field(default_factory=list)
+    subject: str = ""
+    body_text: str = ""
+    body_html: str = ""
+    in_reply_to: str = ""
+    references: list[str] = field(default_factory=list)
+    attachments: list[AttachmentPart] = field(default_factory=list)
+    extra_headers: dict[str, str] = field(default_factory=dict)
+
+    def check(self) -> None:
+        """Refuse a line break in any value that becomes a header."""
+        check_header_value(self.subject, field="subject")
+        check_header_value(self.message_id, field="message_id")
+        check_header_value(self.in_reply_to, field="in_reply_to")
+        for ref in self.references:
+            check_header_value(ref, field="references")
+        for name, mailboxes in (
+            ("from_account", [self.sender]),
+            ("to", self.to),
+            ("cc", self.cc),
+            ("reply_to", self.reply_to),
+        ):
+            for mailbox in mailboxes:
+                check_header_value(mailbox.name, field=name)
+                check_header_value(mailbox.address, field=name)
+        for part in self.attachments:
+            check_header_value(part.filename, field="attachments")
+            check_header_value(part.content_type, field="attachments")
+            check_header_value(part.content_id, field="attachments")
+        for name, value in self.extra_headers.items():
+            check_header_value(name)
+            check_header_value(value)
+
+
+def _text_cte(text: str) -> str:
+    return "7bit" if text.isascii() else "quoted-printable"
+
+
+def _split_type(content_type: str) -> tuple[str, str]:
+    maintype, _slash, subtype = (content_type or "").partition("/")
+    if not maintype or not subtype or not re.fullmatch(r"[\w.+-]+", maintype + subtype):
+        return "application", "octet-stream"
+    return maintype.lower(), subtype.lower()
+
+
+def message_build(spec: MessageSpec) -> bytes:
+    """The RFC 5322 bytes of the message (CRLF line ends); raises ``HeaderInjection``.
+
+    text/plain alone, or multipart/alternative text + HTML (the text made from the HTML
+    when only HTML is given); attachments make it multipart/mixed; inline images referenced
+    from the HTML go in a multipart/related beside it.
+    """
+    spec.check()
+    message = EmailMessage(policy=POLICY)
+    message["Date"] = format_datetime(spec.date)
+    message["From"] = spec.sender.header()
+    if spec.to:
+        message["To"] = [m.header() for m in spec.to]
+    if spec.cc:
+        message["Cc"] = [m.header() for m in spec.cc]
+    if spec.reply_to:
+        message["Reply-To"] = [m.header() for m in spec.reply_to]
+    message["Subject"] = spec.subject
+    message["Message-ID"] = spec.message_id
+    if spec.in_reply_to:
+        message["In-Reply-To"] = spec.in_reply_to
+    if spec.references:
+        message["References"] = " ".join(spec.references)
+    for name, value in spec.extra_headers.items():
+        message[name] = value
+
+    text = spec.body_text
+    if spec.body_html and not text.strip():
+        text = html_to_text(spec.body_html)
+    message.set_content(text or "\n", cte=_text_cte(text or "\n"))
+    if spec.body_html:
+        message.add_alternative(spec.body_html, subtype="html", cte=_text_cte(spec.body_html))
+        html_part = message.get_body(("html",))
+        for part in spec.attachments:
+            if part.inline and part.content_id and f"cid:{part.content_id}" in spec.body_html:
+                maintype, subtype = _split_type(part.content_type)
+                html_part.add_related(
+                    part.payload,
+                    maintype=maintype,
+                    subtype=subtype,
+                    cid=f"<{part.content_id}>",
+                    filename=part.filename or None,
+                    disposition="inline",
+                )
+    for part in spec.attachments:
+        if part.inline and part.content_id and f"cid:{part.content_id}" in spec.body_html:
+            continue
+        maintype, subtype = _split_type(part.content_type)
+        message.add_attachment(
+            part.payload,
+            maintype=maintype,
+            subtype=subtype,
+            filename=part.filename or "attachment",
+        )
+    for part in message.walk():
+        if part is not message:
+            del part["MIME-Version"]  # the stdlib repeats it on parts; once is enough
+    return message.as_bytes(policy=POLICY)

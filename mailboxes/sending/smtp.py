@@ -1,0 +1,250 @@
+"""SMTP connections: Django's SMTP backend per account, errors in plain words.
+
+No SMTP is written by hand: ``MailSmtpBackend`` is Django's ``EmailBackend`` with a TLS
+context that also trusts ``POSTACI_MAIL_CA_FILE`` (like the IMAP side), and with a ``_send``
+that hands the server prebuilt bytes (``PreparedEmail``) so every attempt and the Sent copy
+are identical. It is also the system backend (``EMAIL_BACKEND``) for notifications.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import ssl
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email import policy as email_policy
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.core.mail.backends.smtp import EmailBackend
+from django.core.mail.message import sanitize_address
+from django.utils.functional import cached_property
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
+
+from mailboxes.exceptions import MailError
+from mailboxes.hosts import check_mail_host
+from mailboxes.intake.imap import mail_ssl_context
+from mailboxes.models import MailAccount, Security
+from mailboxes.sending.exceptions import DeliveryError
+
+
+class PreparedEmail(EmailMessage):
+    """A Django email whose RFC 5322 bytes are already built (mailboxes/sending/compose.py).
+
+    ``recipients()`` is the SMTP envelope (To, Cc and Bcc); Bcc never appears in ``raw``.
+    """
+
+    def __init__(self, raw: bytes, *, envelope_from: str, envelope_to: list[str]):
+        super().__init__(from_email=envelope_from, to=list(envelope_to))
+        self.raw = raw
+
+    def message(self, *, policy=None):
+        return message_from_bytes(self.raw, policy=email_policy.SMTP)
+
+
+class MailSmtpBackend(EmailBackend):
+    """Django's SMTP backend; trusts ``POSTACI_MAIL_CA_FILE`` and sends ``PreparedEmail``
+    bytes unchanged, remembering recipients the server refused while accepting others."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.refused: dict[str, tuple[int, str]] = {}
+
+    @cached_property
+    def ssl_context(self) -> ssl.SSLContext:
+        if self.ssl_certfile or self.ssl_keyfile:
+            context = mail_ssl_context()
+            context.load_cert_chain(self.ssl_certfile, self.ssl_keyfile)
+            return context
+        return mail_ssl_context()
+
+    def _send(self, email_message) -> bool:
+        raw = getattr(email_message, "raw", None)
+        if raw is None:
+            return super()._send(email_message)
+        if not email_message.recipients():
+            return False
+        encoding = email_message.encoding or settings.DEFAULT_CHARSET
+        from_email = sanitize_address(email_message.from_email, encoding)
+        recipients = [sanitize_address(a, encoding) for a in email_message.recipients()]
+        refused = self.connection.sendmail(from_email, recipients, raw)
+        for address, (code, reply) in (refused or {}).items():
+            self.refused[address] = (code, _reply_text(reply))
+        return True
+
+    def close_quietly(self) -> None:
+        """Close; a server that already hung up is not an error worth reporting."""
+        try:
+            self.close()
+        except (smtplib.SMTPException, OSError):
+            self.connection = self._partial_connection = None
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: str = Security.NONE
+    username: str = ""
+    password: str = field(default="", repr=False)
+
+    @classmethod
+    def of(cls, account: MailAccount) -> SmtpSettings:
+        auth = account.smtp_auth
+        return cls(
+            host=(account.smtp_host or "").strip(),
+            port=account.smtp_port,
+            security=account.smtp_security,
+            username=(account.smtp_username or account.email_address) if auth else "",
+            password=account.smtp_password if auth else "",
+        )
+
+
+@sensitive_variables("smtp")
+def smtp_backend(smtp: SmtpSettings, *, timeout: float | None = None) -> MailSmtpBackend:
+    """A backend for one account's server; the SSRF guard runs first.
+
+    Host and port are always passed, so Django's ``EMAIL_*`` settings never stand in for an
+    account's missing values.
+    """
+    check_mail_host(smtp.host, smtp.port)
+    return MailSmtpBackend(
+        host=smtp.host,
+        port=smtp.port,
+        username=smtp.username,
+        password=smtp.password,
+        use_tls=smtp.security == Security.STARTTLS,
+        use_ssl=smtp.security == Security.SSL,
+        timeout=timeout if timeout is not None else settings.POSTACI_SMTP_TIMEOUT,
+    )
+
+
+def smtp_deliver(
+    smtp: SmtpSettings, raw: bytes, *, envelope_from: str, envelope_to: list[str]
+) -> dict[str, tuple[int, str]]:
+    """Hand ``raw`` to the server; return the recipients it refused while accepting the rest.
+
+    Raises ``DeliveryError``: ``transient`` when a later attempt may succeed, ``uncertain``
+    when the connection broke during the mail transaction (it may have been delivered).
+    """
+    try:
+        backend = smtp_backend(smtp)
+    except MailError as exc:
+        raise DeliveryError(str(exc), code=exc.code) from exc
+    try:
+        backend.open()
+    except (smtplib.SMTPException, OSError) as exc:
+        backend.close_quietly()
+        raise delivery_error(exc, smtp.host, during_transaction=False) from exc
+    try:
+        backend.send_messages(
+            [PreparedEmail(raw, envelope_from=envelope_from, envelope_to=envelope_to)]
+        )
+    except (smtplib.SMTPException, OSError) as exc:
+        raise delivery_error(exc, smtp.host, during_transaction=True) from exc
+    finally:
+        backend.close_quietly()
+    return backend.refused
+
+
+def _reply_text(reply: bytes | str) -> str:
+    if isinstance(reply, bytes):
+        reply = reply.decode("utf-8", "replace")
+    return " ".join(reply.split())
+
+
+def _server_said(code: int, reply: bytes | str) -> str:
+    return f"{code} {_reply_text(reply)}".strip()
+
+
+def delivery_error(exc: BaseException, host: str, *, during_transaction: bool) -> DeliveryError:
+    """Translate smtplib/socket/TLS exceptions into a ``DeliveryError`` with a plain sentence
+    and the server's own words (``detail``). 4xx replies and connection problems before the
+    transaction are transient; 5xx are final."""
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return DeliveryError(
+            _("The SMTP server refused the user name or password (%(reply)s).")
+            % {"reply": _server_said(exc.smtp_code, exc.smtp_error)},
+            code="auth",
+            detail=str(exc),
+        )
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        replies = {a: (code, _reply_text(r)) for a, (code, r) in exc.recipients.items()}
+        transient = all(400 <= code < 500 for code, _r in replies.values())
+        listed = "; ".join(f"{a}: {code} {r}" for a, (code, r) in replies.items())
+        return DeliveryError(
+            _("The server refused the recipients: %(list)s") % {"list": listed},
+            transient=transient,
+            code="recipients",
+            detail=str(exc),
+        )
+    if isinstance(exc, smtplib.SMTPResponseException):
+        said = _server_said(exc.smtp_code, exc.smtp_error)
+        if 400 <= exc.smtp_code < 500:
+            message = _("The server asked to try again later: %(reply)s") % {"reply": said}
+            return DeliveryError(message, transient=True, code="temporary", detail=str(exc))
+        return DeliveryError(
+            _("The server refused the email: %(reply)s") % {"reply": said},
+            code="refused",
+            detail=str(exc),
+        )
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return DeliveryError(
+            _("The server does not support what the account settings ask for: %(reason)s")
+            % {"reason": exc},
+            code="protocol",
+            detail=str(exc),
+        )
+    if during_transaction and isinstance(exc, (smtplib.SMTPServerDisconnected, OSError)):
+        return DeliveryError(
+            _(
+                "The connection to the server broke while the email was being handed over "
+                "(%(reason)s). It may or may not have been delivered."
+            )
+            % {"reason": exc or type(exc).__name__},
+            uncertain=True,
+            code="interrupted",
+            detail=str(exc),
+        )
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return DeliveryError(
+            _("The server's certificate is not trusted: %(reason)s")
+            % {"reason": exc.verify_message or exc.reason},
+            code="tls",
+            detail=str(exc),
+        )
+    if isinstance(exc, ssl.SSLError):
+        return DeliveryError(
+            _("The secure connection failed (check the port and security setting)."),
+            code="tls",
+            detail=str(exc),
+        )
+    if isinstance(exc, socket.gaierror):
+        return DeliveryError(
+            _("The host name “%(host)s” was not found.") % {"host": host},
+            transient=True,
+            code="dns",
+            detail=str(exc),
+        )
+    if isinstance(exc, (TimeoutError, socket.timeout)):
+        return DeliveryError(
+            _("The server did not answer in time."), transient=True, code="timeout"
+        )
+    if isinstance(exc, ConnectionRefusedError):
+        return DeliveryError(
+            _("The server refused the connection (check host and port)."),
+            transient=True,
+            code="refused_connection",
+            detail=str(exc),
+        )
+    if isinstance(exc, (smtplib.SMTPException, OSError)):
+        return DeliveryError(
+            _("The server could not be reached: %(reason)s")
+            % {"reason": getattr(exc, "strerror", None) or exc},
+            transient=True,
+            code="connection",
+            detail=str(exc),
+        )
+    return DeliveryError(str(exc), detail=repr(exc))

@@ -1,0 +1,296 @@
+"""Compose, reply, forward, drafts, retry, address suggestions and "Send test email".
+
+Thin views over mailboxes/sending/service.py. Every email is read through
+``Email.objects.visible_to(user)`` (404 otherwise); the From is limited to the user's
+allowed addresses in the form and checked again by the service.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from crm.access import is_admin
+from crm.models import Account, Contact, EmailAddressLink, Lead, User
+from mailboxes.models import Email, MailAccount
+from mailboxes.sending.compose import format_address
+from mailboxes.sending.exceptions import SendError
+from mailboxes.sending.forms import ComposeForm, draft_initial
+from mailboxes.sending.permissions import sending_identities
+from mailboxes.sending.service import (
+    account_send_test,
+    email_retry,
+    email_save_draft,
+    email_send,
+    reply_initial,
+)
+
+SUGGESTION_LIMIT = 10
+
+
+def email_url(email: Email) -> str:
+    """The email's page (the Emails pages may not be installed yet: then the inbox)."""
+    try:
+        return email.get_absolute_url()
+    except NoReverseMatch:
+        return reverse("mailboxes:inbox")
+
+
+def _next_url(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return ""
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def reply_form_context(request: HttpRequest, *, initial: dict, next_url: str) -> dict:
+    """What ``mailboxes/_reply_form.html`` needs, e.g. on a case page::
+
+    context.update(reply_form_context(
+        request, initial=case_reply_initial(case, request.user),
+        next_url=case.get_absolute_url()))
+    """
+    identities = sending_identities(request.user)
+    return {
+        # own ids: the page may hold other forms (the stream's note form has a "body" too)
+        "reply_form": ComposeForm(
+            user=request.user, identities=identities, initial=initial, auto_id="reply_%s"
+        ),
+        "reply_next": next_url,
+        "reply_identities": identities,
+        "reply_to_display": initial.get("reply_to", ""),
+    }
+
+
+def _compose_page(request, form, *, draft=None, mode="", source=None, status=200):
+    return render(
+        request,
+        "mailboxes/compose.html",
+        {
+            "form": form,
+            "draft": draft,
+            "mode": mode,
+            "source": source,
+            "has_identities": bool(form.identities),
+            "action_url": reverse("mailboxes:compose-draft", args=[draft.pk])
+            if draft
+            else reverse("mailboxes:compose"),
+            "next_url": _next_url(request),
+            "nav_section": "emails",
+        },
+        status=status,
+    )
+
+
+def _own_draft(request, pk) -> Email:
+    return get_object_or_404(
+        Email.objects.visible_to(request.user).prefetch_related("recipients__address"),
+        pk=pk,
+        status=Email.Status.DRAFT,
+        created_by=request.user,
+    )
+
+
+@login_required
+def compose(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """New email (GET with optional ``to``, ``subject``, ``parent_type``, ``parent_id``), or
+    a draft (``pk``). POST ``action=send`` sends, ``action=draft`` saves the draft."""
+    draft = _own_draft(request, pk) if pk is not None else None
+    identities = sending_identities(request.user)
+    if request.method != "POST":
+        if draft is not None:
+            initial = draft_initial(draft)
+        else:
+            initial = {
+                key: request.GET[key]
+                for key in ("to", "cc", "subject", "parent_type", "parent_id")
+                if request.GET.get(key)
+            }
+            if identities:
+                initial["from_account"] = identities[0].account_id
+        form = ComposeForm(user=request.user, identities=identities, draft=draft, initial=initial)
+        return _compose_page(request, form, draft=draft)
+
+    form = ComposeForm(
+        request.POST, request.FILES, user=request.user, identities=identities, draft=draft
+    )
+    saving = request.POST.get("action") == "draft"
+    if form.is_valid():
+        try:
+            if saving:
+                email = email_save_draft(user=request.user, data=form.compose_data(), draft=draft)
+            else:
+                email = email_send(user=request.user, data=form.compose_data(), draft=draft)
+        except SendError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+        else:
+            if saving:
+                messages.success(request, _("Draft saved."))
+                return redirect(
+                    _next_url(request) or reverse("mailboxes:compose-draft", args=[email.pk])
+                )
+            messages.success(request, _("Sending your email…"))
+            return redirect(_next_url(request) or email_url(email))
+    return _compose_page(request, form, draft=draft, status=200)
+
+
+def _reply(request: HttpRequest, pk: int, mode: str) -> HttpResponse:
+    source = get_object_or_404(Email.objects.visible_to(request.user), pk=pk)
+    identities = sending_identities(request.user)
+    initial = reply_initial(source, request.user, mode=mode)
+    form = ComposeForm(user=request.user, identities=identities, initial=initial)
+    return _compose_page(request, form, mode=mode, source=source)
+
+
+@login_required
+@require_GET
+def compose_reply(request: HttpRequest, pk: int) -> HttpResponse:
+    return _reply(request, pk, "reply")
+
+
+@login_required
+@require_GET
+def compose_reply_all(request: HttpRequest, pk: int) -> HttpResponse:
+    return _reply(request, pk, "reply_all")
+
+
+@login_required
+@require_GET
+def compose_forward(request: HttpRequest, pk: int) -> HttpResponse:
+    return _reply(request, pk, "forward")
+
+
+@login_required
+@require_POST
+def retry(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send a failed email again."""
+    email = get_object_or_404(Email.objects.visible_to(request.user), pk=pk)
+    try:
+        email_retry(email=email, user=request.user)
+    except SendError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Sending your email again…"))
+    return redirect(_next_url(request) or email_url(email))
+
+
+# --- address suggestions ----------------------------------------------------------------------
+
+
+def address_suggestions(user, term: str, *, limit: int = SUGGESTION_LIMIT) -> list[tuple[str, str]]:
+    """``(name, address)`` of contacts, accounts, leads and users matching ``term`` by name
+    or address — only records ``user`` can see."""
+    term = term.strip()
+    if len(term) < 2:
+        return []
+    found: dict[str, str] = {}
+    for model, name_fields in (
+        (Contact, ("first_name", "last_name")),
+        (Lead, ("first_name", "last_name")),
+        (Account, ("name",)),
+    ):
+        content_type = ContentType.objects.get_for_model(model)
+        records = model.objects.visible_to(user)
+        by_name = Q()
+        for name_field in name_fields:
+            by_name |= Q(**{f"{name_field}__icontains": term})
+        matching_ids = records.filter(by_name).values("pk")
+        address_ids = EmailAddressLink.objects.filter(
+            content_type=content_type, address__address__icontains=term
+        ).values("object_id")
+        links = (
+            EmailAddressLink.objects.filter(content_type=content_type)
+            .filter(Q(object_id__in=matching_ids) | Q(object_id__in=address_ids))
+            .filter(object_id__in=records.values("pk"))
+            .select_related("address")
+            .order_by("-primary", "address__address")[: limit * 2]
+        )
+        names = {
+            r.pk: str(r) for r in model.objects.filter(pk__in=[link.object_id for link in links])
+        }
+        for link in links:
+            if link.address.is_invalid:
+                continue
+            found.setdefault(link.address.address, names.get(link.object_id, ""))
+    users = User.objects.filter(is_active=True).exclude(email="")
+    users = users.filter(
+        Q(first_name__icontains=term)
+        | Q(last_name__icontains=term)
+        | Q(username__icontains=term)
+        | Q(email__icontains=term)
+    )[:limit]
+    for person in users:
+        found.setdefault(person.email.lower(), person.get_full_name() or person.username)
+    ranked = sorted(found.items(), key=lambda item: (not item[0].startswith(term.lower()), item))
+    return [(name, address) for address, name in ranked[:limit]]
+
+
+@login_required
+@require_GET
+def address_suggest(request: HttpRequest) -> HttpResponse:
+    """Suggestions for the address being typed (the part after the last comma).
+
+    htmx gets ``<option>`` elements for the field's ``<datalist>``, each holding the whole
+    field value with the suggestion completed; ``?format=json`` gets a JSON list.
+    """
+    field = next((f for f in ("to", "cc", "bcc", "q") if f in request.GET), "q")
+    value = request.GET.get(field, "")
+    head, _sep, term = value.rpartition(",")
+    suggestions = address_suggestions(request.user, term)
+    prefix = f"{head.strip()}, " if head.strip() else ""
+    items = [
+        {"name": name, "address": address, "value": prefix + format_address(name, address) + ", "}
+        for name, address in suggestions
+    ]
+    if request.GET.get("format") == "json" or "application/json" in request.headers.get(
+        "Accept", ""
+    ):
+        return JsonResponse({"results": items})
+    return render(request, "mailboxes/_address_options.html", {"items": items})
+
+
+# --- "Send test email" ------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def account_send_test_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send a test email through an account's SMTP: group accounts by administrators,
+    personal accounts by their owner (or an administrator)."""
+    account = get_object_or_404(MailAccount, pk=pk).specific
+    owner_id = getattr(account, "owner_id", None)
+    if not (is_admin(request.user) or (owner_id is not None and owner_id == request.user.pk)):
+        raise Http404
+    to = (request.POST.get("to") or request.user.email or account.email_address).strip()
+    ok, text = True, ""
+    try:
+        if not account.use_smtp:
+            raise SendError(_("Sending (SMTP) is switched off for this account."))
+        account_send_test(account, to=to, user=request.user)
+        text = _("A test email was sent to %(to)s.") % {"to": to}
+    except SendError as exc:
+        ok, text = False, _("The test email could not be sent: %(error)s") % {"error": exc}
+    if _is_htmx(request):
+        return render(request, "mailboxes/_send_test_result.html", {"ok": ok, "text": text})
+    (messages.success if ok else messages.error)(request, text)
+    target = _next_url(request)
+    if not target:
+        try:
+            target = account.get_absolute_url()
+        except NoReverseMatch:
+            target = reverse("mailboxes:inbox")
+    return redirect(target)

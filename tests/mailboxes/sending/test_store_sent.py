@@ -1,0 +1,126 @@
+""" "Store sent emails" against the real Dovecot: the exact bytes land in Sent flagged \\Seen,
+and fetching the Sent folder afterwards imports nothing twice."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from mailboxes.intake.fetch import fetch_account
+from mailboxes.models import Email, OutgoingMessage, RawMessage
+from mailboxes.sending.compose import AttachmentPart, Mailbox
+from mailboxes.sending.service import ComposeData, email_deliver, email_send
+from mailboxes.sending.store_sent import email_store_sent_copy
+from tests.mailboxes.sending.conftest import smtp_fields
+
+
+@pytest.fixture
+def owner(make_user):
+    return make_user("owner", first_name="Gülşen", last_name="Öztürk")
+
+
+@pytest.fixture
+def storing_account(owner, imap_user, make_personal_account, smtp_server):
+    return make_personal_account(
+        owner,
+        imap_user,
+        store_sent_emails=True,
+        sent_folder="Sent",
+        **smtp_fields(smtp_server),
+    )
+
+
+def _send(owner, account) -> Email:
+    email = email_send(
+        user=owner,
+        data=ComposeData(
+            from_account_id=account.pk,
+            to=[Mailbox("customer@example.com", "Müşteri")],
+            subject="Teklif: ığüşöç",
+            body_html="<p>Ekte teklifimiz var.</p>",
+            uploads=[AttachmentPart("Teklif Şubat.pdf", "application/pdf", b"%PDF-1.4")],
+        ),
+    )
+    assert email_deliver(email.pk).status == "sent"
+    return Email.objects.get(pk=email.pk)
+
+
+@pytest.mark.django_db
+def test_sent_copy_is_the_exact_bytes_seen_and_a_fetch_of_sent_imports_nothing_new(
+    owner, storing_account, imap_user, dovecot, smtp_server
+):
+    email = _send(owner, storing_account)
+    assert email_store_sent_copy(email.pk).status == "stored"
+
+    [captured] = smtp_server.wait_for_messages(1)
+    [(uid, stored)] = dovecot.fetch(imap_user, "Sent").items()
+    assert stored == bytes(email.outgoing.raw)
+    assert stored.rstrip(b"\r\n") == captured.original_content.rstrip(b"\r\n")
+    assert dovecot.flags(imap_user, "Sent") == {uid: {"\\Seen"}}
+    assert OutgoingMessage.objects.get(pk=email.pk).sent_copy_at is not None
+
+    storing_account.monitored_folders = ["INBOX", "Sent"]
+    storing_account.save()
+    summary = fetch_account(storing_account.pk)
+    assert (summary.fetched, summary.imported, summary.duplicates, summary.errors) == (
+        1,
+        0,
+        1,
+        [],
+    )
+    assert Email.objects.count() == 1
+    raw = RawMessage.objects.get(folder="Sent")
+    assert (raw.status, raw.email_id) == (RawMessage.Status.DUPLICATE, email.pk)
+    email.refresh_from_db()
+    assert email.status == Email.Status.SENT
+
+
+@pytest.mark.django_db
+def test_storing_again_does_not_append_a_second_copy(owner, storing_account, imap_user, dovecot):
+    email = _send(owner, storing_account)
+    assert email_store_sent_copy(email.pk).status == "stored"
+    assert email_store_sent_copy(email.pk).status == "skipped"
+    OutgoingMessage.objects.filter(pk=email.pk).update(sent_copy_at=None)  # answer lost
+    assert email_store_sent_copy(email.pk).status == "present"
+    assert len(dovecot.fetch(imap_user, "Sent")) == 1
+
+
+@pytest.mark.django_db
+def test_accounts_without_store_sent_keep_no_copy(
+    owner, imap_user, make_personal_account, smtp_server, dovecot
+):
+    account = make_personal_account(owner, imap_user, **smtp_fields(smtp_server))
+    email = _send(owner, account)
+    assert email_store_sent_copy(email.pk).status == "skipped"
+    assert dovecot.fetch(imap_user, "Sent") == {}
+
+
+@pytest.mark.django_db
+def test_imap_failure_is_recorded_and_retried(owner, storing_account, imap_user, dovecot, settings):
+    email = _send(owner, storing_account)
+    storing_account.imap_password = "wrong"
+    storing_account.save()
+    outcome = email_store_sent_copy(email.pk)
+    assert outcome.status == "failed"  # a refused password is not worth retrying
+    assert "password" in OutgoingMessage.objects.get(pk=email.pk).sent_copy_error
+    storing_account.imap_password = imap_user.password
+    storing_account.imap_port = 1  # nothing listens there: retried later
+    storing_account.save()
+    assert email_store_sent_copy(email.pk).status == "retry"
+
+
+def test_worker_sends_then_stores_the_copy(
+    celery_worker, owner, storing_account, dovecot, imap_user
+):
+    _send_through_worker = email_send(
+        user=owner,
+        data=ComposeData(from_account_id=storing_account.pk, to=[Mailbox("customer@example.com")]),
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not dovecot.fetch(imap_user, "Sent"):
+        time.sleep(0.1)
+    [stored] = dovecot.fetch(imap_user, "Sent").values()
+    email = Email.objects.get(pk=_send_through_worker.pk)
+    assert email.status == Email.Status.SENT
+    assert stored == bytes(email.outgoing.raw)
