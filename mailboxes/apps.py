@@ -8,4 +8,5 @@ class MailboxesConfig(AppConfig):
     periodic_jobs = [
         ("Poll group email accounts", "mailboxes.poll_group_accounts", 60),
         ("Poll personal email accounts", "mailboxes.poll_personal_accounts", 60),
+        ("Recover stuck outgoing email", "mailboxes.sending_recover", 300),
     ]
