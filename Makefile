@@ -13,7 +13,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postaci
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 # A test database of its own per checkout, so two checkouts can test at the same time.
 TEST_DB_NAME ?= test_postaci_$(shell printf '%s' "$(CURDIR)" | md5sum | cut -c1-8)
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n 2
 
 .PHONY: run test test-sqlite lint format messages install install-dev clean
 
