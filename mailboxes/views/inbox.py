@@ -109,14 +109,14 @@ def folder_updates(request: HttpRequest, folder: str = INBOX) -> HttpResponse:
     mailbox = UserMailbox.of(request.user)
     current = mailbox.resolve(folder)
     try:
-        email_mark = int(request.GET.get("after_email", 0))
-        row_mark = int(request.GET.get("after_row", 0))
-    except ValueError:
-        email_mark = row_mark = 0
+        email_mark = int(request.GET["after_email"])
+        row_mark = int(request.GET["after_row"])
+    except (KeyError, ValueError):
+        email_mark = row_mark = None  # no cursor: only refresh the counts
     _filterset, emails = _filtered(request, mailbox, current)
     new_rows = []
     new_marks = newest_marks(request.user)
-    if email_mark or row_mark:
+    if email_mark is not None and row_mark is not None:
         new_rows = list(
             _rows(emails_newer_than(emails, email_mark=email_mark, row_mark=row_mark), current)[
                 :MAX_NEW_ROWS
