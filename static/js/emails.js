@@ -81,7 +81,8 @@
       data.append("csrfmiddlewaretoken", form.querySelector("[name=csrfmiddlewaretoken]").value);
       data.append("action", action);
       ids.forEach(function (id) { data.append("ids", id); });
-      return fetch(form.action, {
+      // (form.action would be the button named "action": read the attribute)
+      return fetch(form.getAttribute("action"), {
         method: "POST",
         body: data,
         headers: { "HX-Request": "true" },
@@ -106,6 +107,10 @@
       if (!targets.length) return;
       var ids = targets.map(function (row) { return row.dataset.id; });
       post(ids, action).then(function () { removeRows(targets); }, function () {
+        targets.forEach(function (row) {
+          var box = row.querySelector("input[name=ids]");
+          if (box) box.checked = true;
+        });
         var button = form.querySelector('button[name=action][value="' + action + '"]');
         if (button) button.click();
       });
