@@ -85,7 +85,7 @@ class EmailFilterSet(django_filters.FilterSet):
     account = django_filters.ModelChoiceFilter(
         field_name="accounts",
         queryset=_accounts,
-        label=_("Account"),
+        label=_("Mail account"),
         empty_label=_("Any account"),
     )
     linked = django_filters.ChoiceFilter(

@@ -36,7 +36,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Substr
 from django.http import Http404
 from django.utils.functional import cached_property
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.access import access_level, is_admin, user_team_ids
 from crm.models import EmailAddress, User
@@ -58,13 +58,13 @@ INBOX, IMPORTANT, SENT, DRAFTS, ARCHIVE, TRASH, ALL = (
     "all",
 )
 SYSTEM_FOLDERS: dict[str, str] = {
-    INBOX: _("Inbox"),
-    IMPORTANT: _("Important"),
-    SENT: _("Sent"),
-    DRAFTS: _("Drafts"),
-    ARCHIVE: _("Archive"),
-    TRASH: _("Trash"),
-    ALL: _("All emails"),
+    INBOX: pgettext_lazy("email folder", "Inbox"),
+    IMPORTANT: pgettext_lazy("email folder", "Important"),
+    SENT: pgettext_lazy("email folder", "Sent"),
+    DRAFTS: pgettext_lazy("email folder", "Drafts"),
+    ARCHIVE: pgettext_lazy("email folder", "Archive"),
+    TRASH: pgettext_lazy("email folder", "Trash"),
+    ALL: pgettext_lazy("email folder", "All emails"),
 }
 # Statuses that belong in the Inbox (drafts and outgoing mail do not).
 INBOX_STATUSES = (Email.Status.IMPORTED, Email.Status.SENT)
