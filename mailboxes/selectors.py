@@ -313,4 +313,3 @@ def visible_emails(user: User, ids: Iterable[int] | None = None) -> QuerySet[Ema
     if ids is not None:
         emails = emails.filter(pk__in=list(ids))
     return emails
-

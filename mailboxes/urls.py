@@ -37,9 +37,7 @@ urlpatterns = [
     path("group-folders/", folders.group_folder_list, name="group-folder-list"),
     path("group-folders/new/", folders.group_folder_edit, name="group-folder-create"),
     path("group-folders/<int:pk>/", folders.group_folder_edit, name="group-folder-edit"),
-    path(
-        "group-folders/<int:pk>/delete/", folders.group_folder_delete, name="group-folder-delete"
-    ),
+    path("group-folders/<int:pk>/delete/", folders.group_folder_delete, name="group-folder-delete"),
     path(
         "personal-accounts/",
         accounts.admin_personal_account_list,
@@ -73,6 +71,10 @@ for _prefix, _kind in (("accounts", accounts.PERSONAL), ("group-accounts", accou
             _kw,
             name=f"{_kind}-account-test",
         ),
-        path(f"{_prefix}/<int:pk>/fetch/", accounts.account_fetch, _kw, name=f"{_kind}-account-fetch"),
-        path(f"{_prefix}/<int:pk>/reset/", accounts.account_reset, _kw, name=f"{_kind}-account-reset"),
+        path(
+            f"{_prefix}/<int:pk>/fetch/", accounts.account_fetch, _kw, name=f"{_kind}-account-fetch"
+        ),
+        path(
+            f"{_prefix}/<int:pk>/reset/", accounts.account_reset, _kw, name=f"{_kind}-account-reset"
+        ),
     ]

@@ -85,9 +85,9 @@ def emails_move_to_folder(user: User, emails, folder: EmailFolder | None) -> int
         if folder is None:
             from mailboxes.selectors import visible_group_folders
 
-            Email.objects.filter(
-                pk__in=ids, group_folder__in=visible_group_folders(user)
-            ).update(group_folder=None)
+            Email.objects.filter(pk__in=ids, group_folder__in=visible_group_folders(user)).update(
+                group_folder=None
+            )
     return count
 
 

@@ -309,7 +309,9 @@ def account_test(request: HttpRequest, kind: str, pk: int | None = None) -> Http
         result = (
             connection_test(imap_form)
             if imap_form.is_valid()
-            else ConnectionResult(False, _("Cannot test yet"), " ".join(imap_form.non_field_errors()))
+            else ConnectionResult(
+                False, _("Cannot test yet"), " ".join(imap_form.non_field_errors())
+            )
         )
         if result.ok:
             messages.success(
@@ -356,7 +358,7 @@ def account_delete(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def account_fetch(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
-    """"Fetch now": queue a fetch of the account for a worker."""
+    """ "Fetch now": queue a fetch of the account for a worker."""
     from mailboxes.tasks import fetch_account
 
     account = _account(request, kind, pk)
@@ -369,7 +371,8 @@ def account_fetch(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
         )
     else:
         messages.success(
-            request, _("Fetching “%(name)s” now; new mail appears in a moment.") % {"name": account.name}
+            request,
+            _("Fetching “%(name)s” now; new mail appears in a moment.") % {"name": account.name},
         )
     return redirect(_url(kind, "detail", account.pk))
 
@@ -377,7 +380,7 @@ def account_fetch(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def account_reset(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
-    """"Reset fetch cursor from date": the next fetch starts again at that date."""
+    """ "Reset fetch cursor from date": the next fetch starts again at that date."""
     account = _account(request, kind, pk)
     form = ResetCursorForm(request.POST)
     if not form.is_valid():
@@ -397,4 +400,3 @@ def account_reset(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
             % {"date": formats.date_format(form.cleaned_data["since"], "DATE_FORMAT")},
         )
     return redirect(_url(kind, "detail", account.pk))
-

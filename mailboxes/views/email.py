@@ -121,7 +121,9 @@ def _sanitized(request: HttpRequest, email: Email, *, show_images: bool):
 def email_detail(request: HttpRequest, pk: int) -> HttpResponse:
     emails = with_user_state(Email.objects.visible_to(request.user), request.user)
     email = get_object_or_404(
-        emails.select_related("from_address", "parent_type", "group_folder", "replied").prefetch_related(
+        emails.select_related(
+            "from_address", "parent_type", "group_folder", "replied"
+        ).prefetch_related(
             Prefetch("recipients", queryset=EmailRecipient.objects.select_related("address")),
             "attachments",
             Prefetch(
@@ -142,9 +144,11 @@ def email_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = mailbox_context(request, folder_key, mailbox)
     show_images = request.GET.get("images") == "1"
     sanitized = _sanitized(request, email, show_images=show_images) if email.body_html else None
-    referenced = {
-        a.content_id for a in email.attachments.all() if a.content_id and a.is_inline
-    } if email.body_html else set()
+    referenced = (
+        {a.content_id for a in email.attachments.all() if a.content_id and a.is_inline}
+        if email.body_html
+        else set()
+    )
     newer, older = _neighbours(mailbox, folder_key, email)
     body_query = {"images": "1"} if show_images else {}
     context.update(
@@ -158,7 +162,9 @@ def email_detail(request: HttpRequest, pk: int) -> HttpResponse:
         attachments=[
             a
             for a in email.attachments.all()
-            if not (a.is_inline and a.content_id in referenced and a.content_type.startswith("image/"))
+            if not (
+                a.is_inline and a.content_id in referenced and a.content_type.startswith("image/")
+            )
         ],
         accounts=accounts_shown_to(request.user, list(email.accounts.all())),
         sanitized=sanitized,
@@ -215,7 +221,9 @@ def email_action(request: HttpRequest, pk: int) -> HttpResponse:
     detail = reverse("mailboxes:email-detail", args=[email.pk])
     if action in ("archive", "trash", "move", "unread"):
         return HttpResponseRedirect(safe_next(request, reverse("mailboxes:inbox")))
-    return HttpResponseRedirect(detail + (f"?folder={request.POST['folder']}" if request.POST.get("folder") else ""))
+    return HttpResponseRedirect(
+        detail + (f"?folder={request.POST['folder']}" if request.POST.get("folder") else "")
+    )
 
 
 # --- Files ----------------------------------------------------------------------------------

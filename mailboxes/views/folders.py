@@ -96,12 +96,14 @@ def group_folder_delete(request: HttpRequest, pk: int) -> HttpResponse:
     folder = get_object_or_404(GroupEmailFolder, pk=pk)
     if request.method == "POST":
         folder.delete()
-        messages.success(
-            request, _("Group folder “%(name)s” was deleted.") % {"name": folder.name}
-        )
+        messages.success(request, _("Group folder “%(name)s” was deleted.") % {"name": folder.name})
         return redirect("mailboxes:group-folder-list")
     return render(
         request,
         "administration/confirm_delete.html",
-        {"obj": folder, "cancel_url": "mailboxes:group-folder-list", "nav_section": "administration"},
+        {
+            "obj": folder,
+            "cancel_url": "mailboxes:group-folder-list",
+            "nav_section": "administration",
+        },
     )

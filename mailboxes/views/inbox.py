@@ -167,9 +167,9 @@ def apply_action(request: HttpRequest, emails, action: str, target: str = "") ->
         ) % {"count": count}
     if action == "archive":
         emails_archive(user, emails)
-        return ngettext(
-            "%(count)d email archived.", "%(count)d emails archived.", count
-        ) % {"count": count}
+        return ngettext("%(count)d email archived.", "%(count)d emails archived.", count) % {
+            "count": count
+        }
     if action == "trash":
         emails_trash(user, emails)
         return ngettext(

@@ -13,7 +13,7 @@ from mailboxes.intake.fetch import fetch_account
 from mailboxes.models import EmailFolder, EmailUser, GroupEmailAccount, PersonalEmailAccount
 from tests.crm.conftest import team  # noqa: F401  (fixture)
 from tests.emails_ui.conftest import email_create, media_root  # noqa: F401  (fixture)
-from tests.mailboxes.conftest import make_message
+from tests.mailboxes.conftest import make_message, make_personal_account  # noqa: F401
 
 pytestmark = pytest.mark.browser
 REPORT = b"%PDF-1.4\nquarterly numbers\n%%EOF\n"
@@ -35,7 +35,14 @@ def fill_account_form(page, dovecot, imap_user, name: str) -> None:
 
 
 def test_user_adds_a_personal_account_and_reads_and_files_its_mail(
-    page, app_url, login_as, make_user, dovecot, imap_user, celery_worker, fast_polling,
+    page,
+    app_url,
+    login_as,
+    make_user,
+    dovecot,
+    imap_user,
+    celery_worker,
+    fast_polling,
     screenshot,
 ):
     ayse = make_user("ayse", first_name="Ayşe", last_name="Yılmaz")
@@ -159,6 +166,41 @@ RUN = (
     "window.__xss=1;document.documentElement.setAttribute('data-xss','1');"
     "top.postMessage('xss','*');console.log('xss ran');alert('xss')"
 )
+
+
+def test_new_mail_appears_in_an_open_inbox_and_the_counts_follow(
+    page,
+    app_url,
+    login_as,
+    make_user,
+    dovecot,
+    imap_user,
+    fast_polling,
+    make_personal_account,  # noqa: F811  (the fixture imported above)
+):
+    ayse = make_user("ayse")
+    account = make_personal_account(ayse, imap_user)
+    email_create(users=[ayse], subject="Yesterday's mail")
+    login_as(ayse)
+    page.goto(app_url("/emails/"))
+    rows = page.get_by_test_id("email-row")
+    expect(rows).to_have_count(1)
+    expect(page.get_by_test_id("unread-inbox")).to_have_text("1")
+    page.evaluate("window.stillTheSamePage = true")
+
+    dovecot.deliver(imap_user, make_message(subject="Just arrived", to=imap_user.email))
+    assert fetch_account(account.pk).imported == 1
+    expect(rows).to_have_count(2, timeout=10_000)
+    expect(rows.first).to_contain_text("Just arrived")
+    expect(page.get_by_test_id("unread-inbox")).to_have_text("2")
+    expect(page).to_have_title(re.compile(r"^\(2\) Inbox"))
+    assert page.evaluate("window.stillTheSamePage") is True
+
+    # read elsewhere (another tab): the count here follows
+    EmailUser.objects.filter(user=ayse).update(is_read=True)
+    expect(page.get_by_test_id("unread-inbox")).to_have_count(0, timeout=10_000)
+
+
 XSS_HTML = f"""
 <p id="greeting">Hello from the attacker</p>
 <script>{RUN}</script>
@@ -178,7 +220,10 @@ XSS_HTML = f"""
 <details open ontoggle="{RUN}"><summary>Details</summary></details>
 <img src="https://attacker.example/track.gif">
 """
-LISTEN = "window.addEventListener('message', e => { window.__xssMessages = (window.__xssMessages || []).concat([String(e.data)]) })"
+LISTEN = (
+    "window.addEventListener('message', e => { window.__xssMessages = "
+    "(window.__xssMessages || []).concat([String(e.data)]) })"
+)
 
 
 def test_html_email_with_xss_payloads_runs_no_script(page, app_url, login_as, make_user):
@@ -243,6 +288,7 @@ def test_keyboard_moves_opens_and_archives(page, app_url, login_as, make_user):
     expect(page.get_by_test_id("unread-inbox")).to_have_text("1")
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(rf"/emails/{older.pk}/"))
+    page.wait_for_load_state()
     page.keyboard.press("#")
     expect(page).to_have_url(re.compile(r"/emails/folder/inbox/$|/emails/$"))
     assert EmailUser.objects.get(user=ayse, email=older).in_trash
@@ -250,24 +296,41 @@ def test_keyboard_moves_opens_and_archives(page, app_url, login_as, make_user):
 
 @pytest.mark.parametrize("language", ["en", "tr"])
 def test_screenshots_of_the_emails_area(
-    page, app_url, login_as, make_user, dovecot, imap_user, screenshot, language, team
+    page,
+    app_url,
+    login_as,
+    make_user,
+    dovecot,
+    imap_user,
+    screenshot,
+    language,
+    team,  # noqa: F811  (the fixture imported above)
 ):
-    ayse = make_user(
-        "ayse", first_name="Ayşe", last_name="Yılmaz", language=language, teams=[team]
-    )
+    ayse = make_user("ayse", first_name="Ayşe", last_name="Yılmaz", language=language, teams=[team])
     EmailFolder.objects.create(user=ayse, name="Müşteriler")
     PersonalEmailAccount.objects.create(
-        owner=ayse, name="Ayşe's mailbox", email_address=imap_user.email,
-        imap_host=dovecot.host, imap_port=dovecot.imap_port, imap_security="none",
-        imap_username=imap_user.username, imap_password=imap_user.password,
+        owner=ayse,
+        name="Ayşe's mailbox",
+        email_address=imap_user.email,
+        imap_host=dovecot.host,
+        imap_port=dovecot.imap_port,
+        imap_security="none",
+        imap_username=imap_user.username,
+        imap_password=imap_user.password,
     )
     subjects = [
-        "Sipariş #1042 kargoya verildi", "Quarterly report", "Toplantı notları",
-        "Re: Fiyat teklifi", "Invoice 2025-118", "Yeni müşteri kaydı",
+        "Sipariş #1042 kargoya verildi",
+        "Quarterly report",
+        "Toplantı notları",
+        "Re: Fiyat teklifi",
+        "Invoice 2025-118",
+        "Yeni müşteri kaydı",
     ]
     for n, subject in enumerate(subjects):
         email = email_create(
-            users=[ayse], subject=subject, read=n % 2 == 1,
+            users=[ayse],
+            subject=subject,
+            read=n % 2 == 1,
             sender_name=["Ali Veli", "Zeynep Kaya", "Acme Billing"][n % 3],
             body_text="Merhaba, ekte bilgileri bulabilirsiniz. Teşekkürler.",
             body_html="<p>Merhaba <b>Ayşe</b>,</p><p>Ekte bilgileri bulabilirsiniz.</p>"
@@ -282,7 +345,9 @@ def test_screenshots_of_the_emails_area(
     expect(page.get_by_test_id("email-row")).to_have_count(6)
     screenshot(f"emails-inbox-{language}")
     page.get_by_test_id("email-row").first.get_by_role("link").click()
-    expect(page.frame_locator("[data-testid=email-body]").get_by_text("Ekte bilgileri")).to_be_visible()
+    expect(
+        page.frame_locator("[data-testid=email-body]").get_by_text("Ekte bilgileri")
+    ).to_be_visible()
     screenshot(f"emails-email-{language}", full_page=False)
     page.goto(app_url("/emails/accounts/new/"))
     fill_account_form(page, dovecot, imap_user, "Ayşe's mailbox")

@@ -71,12 +71,17 @@ def test_user_adds_a_personal_account_after_testing_the_connection(
     assert account.owner == ayse
     assert account.monitored_folders == ["INBOX", "Projects/2025"]
     assert account.imap_password == imap_user.password
-    assert imap_user.password not in client.get(
-        reverse("mailboxes:personal-account-edit", args=[account.pk])
-    ).content.decode()
+    assert (
+        imap_user.password
+        not in client.get(
+            reverse("mailboxes:personal-account-edit", args=[account.pk])
+        ).content.decode()
+    )
 
 
-def test_connection_test_by_htmx_returns_the_folder_picker(make_user, logged_in, dovecot, imap_user):
+def test_connection_test_by_htmx_returns_the_folder_picker(
+    make_user, logged_in, dovecot, imap_user
+):
     client = logged_in(make_user("ayse"))
     response = client.post(
         reverse("mailboxes:personal-account-test-new"), account_data(dovecot, imap_user), **HTMX
@@ -97,7 +102,9 @@ def test_connection_test_by_htmx_returns_the_folder_picker(make_user, logged_in,
         ({"imap_security": "ssl"}, "tls", "Secure connection failed"),
     ],
 )
-def test_connection_errors_in_plain_words(make_user, logged_in, dovecot, imap_user, overrides, code, title):
+def test_connection_errors_in_plain_words(
+    make_user, logged_in, dovecot, imap_user, overrides, code, title
+):
     client = logged_in(make_user("ayse"))
     response = client.post(
         reverse("mailboxes:personal-account-test-new"),
@@ -144,12 +151,16 @@ def test_test_connection_on_edit_uses_the_stored_password(
     )
     assert response.context["connection"].ok
     # and saving with the password left empty keeps it
-    client.post(reverse("mailboxes:personal-account-edit", args=[account.pk]), {**data, "name": "Renamed"})
+    client.post(
+        reverse("mailboxes:personal-account-edit", args=[account.pk]), {**data, "name": "Renamed"}
+    )
     account.refresh_from_db()
     assert account.name == "Renamed" and account.imap_password == imap_user.password
 
 
-def test_detail_page_test_button_reports_in_a_message(make_user, logged_in, make_personal_account, imap_user):
+def test_detail_page_test_button_reports_in_a_message(
+    make_user, logged_in, make_personal_account, imap_user
+):
     ayse = make_user("ayse")
     account = make_personal_account(ayse, imap_user)
     response = logged_in(ayse).post(
@@ -158,7 +169,9 @@ def test_detail_page_test_button_reports_in_a_message(make_user, logged_in, make
     assert "Connected. The server has 6 folders." in response.content.decode()
 
 
-def test_folder_map_and_put_in_folder_are_saved(make_user, logged_in, dovecot, imap_user, make_personal_account):
+def test_folder_map_and_put_in_folder_are_saved(
+    make_user, logged_in, dovecot, imap_user, make_personal_account
+):
     ayse = make_user("ayse")
     work = EmailFolder.objects.create(user=ayse, name="Work")
     news = EmailFolder.objects.create(user=ayse, name="News")
@@ -189,7 +202,9 @@ def test_folder_map_and_put_in_folder_are_saved(make_user, logged_in, dovecot, i
     assert account.folder_map == {"Archive": news.pk} and account.put_in_folder == work
 
 
-def test_another_users_personal_account_answers_404(make_user, logged_in, make_personal_account, imap_user):
+def test_another_users_personal_account_answers_404(
+    make_user, logged_in, make_personal_account, imap_user
+):
     ayse, bora = make_user("ayse"), make_user("bora")
     account = make_personal_account(bora, imap_user)
     client = logged_in(ayse)
@@ -199,12 +214,16 @@ def test_another_users_personal_account_answers_404(make_user, logged_in, make_p
     for name in ("fetch", "reset", "test", "delete", "edit"):
         url = reverse(f"mailboxes:personal-account-{name}", args=[account.pk])
         assert client.post(url, {"since": "2024-01-01", "name": "x"}).status_code == 404, name
-    assert account.name not in client.get(reverse("mailboxes:personal-account-list")).content.decode()
+    assert (
+        account.name not in client.get(reverse("mailboxes:personal-account-list")).content.decode()
+    )
     account.refresh_from_db()
     assert PersonalEmailAccount.objects.filter(pk=account.pk).exists()
 
 
-def test_group_account_pages_are_for_administrators(make_user, logged_in, make_group_account, imap_user):
+def test_group_account_pages_are_for_administrators(
+    make_user, logged_in, make_group_account, imap_user
+):
     account = make_group_account(imap_user)
     client = logged_in(make_user("ayse"))
     urls = [
@@ -275,7 +294,9 @@ def test_admin_sees_and_manages_everybodys_personal_accounts(
     assert "Group Email Accounts" in page and "Personal Email Accounts" in page
 
 
-def test_health_is_shown_in_the_list_and_on_the_page(make_user, logged_in, make_personal_account, imap_user):
+def test_health_is_shown_in_the_list_and_on_the_page(
+    make_user, logged_in, make_personal_account, imap_user
+):
     ayse = make_user("ayse")
     account = make_personal_account(ayse, imap_user)
     MailAccount.objects.filter(pk=account.pk).update(
@@ -284,8 +305,14 @@ def test_health_is_shown_in_the_list_and_on_the_page(make_user, logged_in, make_
         last_error_at="2025-01-01T10:00:00Z",
     )
     RawMessage.objects.create(
-        account=account, folder="INBOX", uidvalidity=1, uid=7, sha256="x", raw=b"x",
-        status=RawMessage.Status.QUARANTINED, error="ValueError: bad",
+        account=account,
+        folder="INBOX",
+        uidvalidity=1,
+        uid=7,
+        sha256="x",
+        raw=b"x",
+        status=RawMessage.Status.QUARANTINED,
+        error="ValueError: bad",
     )
     client = logged_in(ayse)
     listing = client.get(reverse("mailboxes:personal-account-list")).content.decode()
@@ -316,9 +343,12 @@ def test_delete_keeps_the_mail(make_user, logged_in, make_personal_account, imap
     account = make_personal_account(ayse, imap_user)
     email = make_email(users=[ayse], accounts=[account])
     client = logged_in(ayse)
-    assert "stays where it is" in client.get(
-        reverse("mailboxes:personal-account-delete", args=[account.pk])
-    ).content.decode()
+    assert (
+        "stays where it is"
+        in client.get(
+            reverse("mailboxes:personal-account-delete", args=[account.pk])
+        ).content.decode()
+    )
     client.post(reverse("mailboxes:personal-account-delete", args=[account.pk]))
     assert not PersonalEmailAccount.objects.exists()
     assert client.get(reverse("mailboxes:email-detail", args=[email.pk])).status_code == 200

@@ -110,7 +110,9 @@ def test_badges_for_automatic_malformed_and_oversized_mail(make_user, make_email
     assert "Body not downloaded" in page and "larger than the size limit" in page
 
 
-def test_html_is_framed_in_a_sandbox_without_scripts_or_same_origin(make_user, make_email, logged_in):
+def test_html_is_framed_in_a_sandbox_without_scripts_or_same_origin(
+    make_user, make_email, logged_in
+):
     ayse = make_user("ayse")
     email = make_email(users=[ayse], body_html="<p>Hi <script>alert(1)</script></p>")
     page = detail(logged_in(ayse), email).content.decode()
@@ -157,7 +159,9 @@ def test_remote_images_wait_for_the_user(make_user, make_email, logged_in):
 def test_inline_image_is_served_through_a_signed_link(make_user, make_email, logged_in, team):
     ayse = make_user("ayse")
     email = make_email(users=[ayse], body_html='<p>Logo:</p><img src="cid:logo@x">')
-    image = attachment_create(email, "logo.png", PNG, "image/png", content_id="logo@x", is_inline=True)
+    image = attachment_create(
+        email, "logo.png", PNG, "image/png", content_id="logo@x", is_inline=True
+    )
     client = logged_in(ayse)
     body = client.get(reverse("mailboxes:email-body", args=[email.pk])).content.decode()
     src = re.search(r'<img src="([^"]+)"', body).group(1).replace("&amp;", "&")
@@ -188,7 +192,14 @@ def test_inline_image_is_served_through_a_signed_link(make_user, make_email, log
 def test_svg_is_never_served_inline(make_user, make_email, logged_in):
     ayse = make_user("ayse")
     email = make_email(users=[ayse], body_html='<img src="cid:pic">')
-    attachment_create(email, "pic.svg", b"<svg onload=alert(1)>", "image/svg+xml", content_id="pic", is_inline=True)
+    attachment_create(
+        email,
+        "pic.svg",
+        b"<svg onload=alert(1)>",
+        "image/svg+xml",
+        content_id="pic",
+        is_inline=True,
+    )
     body = logged_in(ayse).get(reverse("mailboxes:email-body", args=[email.pk])).content.decode()
     assert "attachments/" not in body
 
@@ -207,13 +218,21 @@ def test_attachment_download_names_the_file_and_forbids_sniffing(make_user, make
     assert b"".join(response.streaming_content) == b"<script>x</script>"
 
 
-def test_raw_source_is_for_administrators(make_user, make_email, logged_in, make_group_account, imap_user):
+def test_raw_source_is_for_administrators(
+    make_user, make_email, logged_in, make_group_account, imap_user
+):
     ayse, admin = make_user("ayse"), make_user("root", admin=True)
     account = make_group_account(imap_user)
     email = make_email(users=[ayse])
     RawMessage.objects.create(
-        account=account, folder="INBOX", uidvalidity=1, uid=1, sha256="x", raw=b"Subject: hi\r\n\r\nbody",
-        status=RawMessage.Status.IMPORTED, email=email,
+        account=account,
+        folder="INBOX",
+        uidvalidity=1,
+        uid=1,
+        sha256="x",
+        raw=b"Subject: hi\r\n\r\nbody",
+        status=RawMessage.Status.IMPORTED,
+        email=email,
     )
     url = reverse("mailboxes:email-raw", args=[email.pk])
     assert logged_in(ayse).get(url).status_code == 403

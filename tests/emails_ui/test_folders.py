@@ -36,7 +36,7 @@ def test_inbox_holds_received_mail_only(make_user, make_email):
     make_email(users=[], subject="not hers")
 
     assert listed(ayse, "inbox") == ["plain"]
-    assert listed(ayse, "f%d" % projects.pk) == ["filed"]
+    assert listed(ayse, f"f{projects.pk}") == ["filed"]
     assert listed(ayse, "archive") == ["archived"]
     assert listed(ayse, "trash") == ["trashed"]
     assert listed(ayse, "sent") == ["mine"]

@@ -36,7 +36,8 @@ def test_user_creates_renames_and_deletes_a_folder(make_user, make_email, logged
 def test_admin_manages_group_folders(make_user, logged_in, team):
     client = logged_in(make_user("root", admin=True))
     client.post(
-        reverse("mailboxes:group-folder-create"), {"name": "Support", "order": 0, "teams": [team.pk]}
+        reverse("mailboxes:group-folder-create"),
+        {"name": "Support", "order": 0, "teams": [team.pk]},
     )
     folder = GroupEmailFolder.objects.get()
     assert list(folder.teams.all()) == [team]
