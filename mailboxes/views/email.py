@@ -218,12 +218,11 @@ def email_action(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _("That action is not available."))
     else:
         messages.success(request, text)
-    detail = reverse("mailboxes:email-detail", args=[email.pk])
-    if action in ("archive", "trash", "move", "unread"):
+    if action in ("archive", "trash", "move", "unread"):  # the email leaves the view
         return HttpResponseRedirect(safe_next(request, reverse("mailboxes:inbox")))
-    return HttpResponseRedirect(
-        detail + (f"?folder={request.POST['folder']}" if request.POST.get("folder") else "")
-    )
+    detail = reverse("mailboxes:email-detail", args=[email.pk])
+    folder = request.POST.get("folder", "")
+    return HttpResponseRedirect(f"{detail}?{urlencode({'folder': folder})}" if folder else detail)
 
 
 # --- Files ----------------------------------------------------------------------------------
@@ -238,7 +237,7 @@ def _file_response(attachment: Attachment, *, inline: bool) -> FileResponse:
         handle,
         as_attachment=not inline,
         filename=attachment.filename or "attachment",
-        content_type=attachment.content_type if inline else attachment.content_type or None,
+        content_type=attachment.content_type or "application/octet-stream",
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"

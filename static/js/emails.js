@@ -76,11 +76,12 @@
     function open(row) {
       if (row && row.dataset.href) window.location.href = row.dataset.href;
     }
-    function post(ids, action) {
+    function post(ids, action, extra) {
       var data = new FormData();
       data.append("csrfmiddlewaretoken", form.querySelector("[name=csrfmiddlewaretoken]").value);
-      data.append("action", action);
+      if (action) data.append("action", action);
       ids.forEach(function (id) { data.append("ids", id); });
+      Object.keys(extra || {}).forEach(function (key) { data.append(key, extra[key]); });
       // (form.action would be the button named "action": read the attribute)
       return fetch(form.getAttribute("action"), {
         method: "POST",
@@ -125,7 +126,24 @@
       }
       updateSelection();
     });
+    function toggleStar(star) {
+      var on = star.classList.contains("on");
+      var id = star.value.split("|")[0];
+      post([], "", { star: star.value }).then(function () {
+        star.classList.toggle("on", !on);
+        star.setAttribute("aria-pressed", String(!on));
+        star.value = id + "|" + (on ? "important" : "unimportant");
+        refreshCounts();
+      }, function () { star.form.requestSubmit(star); });
+    }
+
     form.addEventListener("click", function (event) {
+      var star = event.target.closest("button.star");
+      if (star) {
+        event.preventDefault();
+        toggleStar(star);
+        return;
+      }
       var row = event.target.closest("tr.mail-row");
       if (!row || event.target.closest("a, button, input, label")) return;
       if (event.metaKey || event.ctrlKey) {
@@ -150,7 +168,7 @@
         if (box) { box.checked = !box.checked; updateSelection(); }
       } else if (key === "s" && current) {
         var star = current.querySelector("button.star");
-        if (star) star.click();
+        if (star) toggleStar(star);
       } else if (key === "e") actOn("archive");
       else if (key === "#") actOn("trash");
       else if (key === "/") {

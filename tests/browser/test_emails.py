@@ -280,6 +280,8 @@ def test_keyboard_moves_opens_and_archives(page, app_url, login_as, make_user):
     expect(rows.nth(0)).to_have_class(re.compile("is-current"))
     page.keyboard.press("j")
     expect(rows.nth(1)).to_have_class(re.compile("is-current"))
+    page.keyboard.press("s")  # star "Older mail" without leaving the page
+    expect(rows.nth(1).locator("button.star")).to_have_attribute("aria-pressed", "true")
     page.keyboard.press("k")
     page.keyboard.press("e")  # archive "Newer mail"
     expect(rows).to_have_count(1)
@@ -291,7 +293,8 @@ def test_keyboard_moves_opens_and_archives(page, app_url, login_as, make_user):
     page.wait_for_load_state()
     page.keyboard.press("#")
     expect(page).to_have_url(re.compile(r"/emails/folder/inbox/$|/emails/$"))
-    assert EmailUser.objects.get(user=ayse, email=older).in_trash
+    row = EmailUser.objects.get(user=ayse, email=older)
+    assert row.in_trash and row.is_important
 
 
 @pytest.mark.parametrize("language", ["en", "tr"])
