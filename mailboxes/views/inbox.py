@@ -48,7 +48,7 @@ MAX_NEW_ROWS = 50  # per poll; more than that and the user reloads anyway
 
 
 def poll_seconds() -> int:
-    return int(getattr(settings, "POSTACI_INBOX_POLL_SECONDS", 10))
+    return max(1, int(settings.POSTACI_INBOX_POLL_SECONDS))
 
 
 def _filtered(request: HttpRequest, mailbox: UserMailbox, folder: Folder):
