@@ -11,8 +11,13 @@ class MailboxesConfig(AppConfig):
     ]
 
     def ready(self) -> None:
+        from django.db.backends.signals import connection_created
+
         from crm.administration.menu import admin_link_register
         from mailboxes.navigation import emails_link_register
+        from mailboxes.search import register_sqlite_functions
+
+        connection_created.connect(register_sqlite_functions, dispatch_uid="postaci-fold")
 
         email = _("Email")
         admin_link_register(

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.access import is_admin, user_team_ids
 from mailboxes.models import Email, EmailRecipient, GroupEmailAccount, MailAccount
+from mailboxes.search import words_in_fields
 
 # Record types an email can be linked to, as "app_label.model"; types whose app is not
 # installed are left out.
@@ -49,21 +50,13 @@ def _accounts(request) -> QuerySet[MailAccount]:
     return accounts_visible_to(request.user)
 
 
-def email_search(queryset: QuerySet[Email], text: str) -> QuerySet[Email]:
-    """Every word must occur in the subject, the sender (name or address) or the text body.
+SEARCH_FIELDS = ["subject", "from_name", "from_address__address", "body_text"]
 
-    ``icontains`` is case-insensitive for every alphabet on PostgreSQL (``UPPER … LIKE``
-    with the database's Unicode rules, so "şikayet" finds "Şikayet"); on SQLite it folds
-    ASCII letters only.
-    """
-    for word in text.split()[:10]:
-        queryset = queryset.filter(
-            Q(subject__icontains=word)
-            | Q(from_name__icontains=word)
-            | Q(from_address__address__icontains=word)
-            | Q(body_text__icontains=word)
-        )
-    return queryset
+
+def email_search(queryset: QuerySet[Email], text: str) -> QuerySet[Email]:
+    """Every word must occur in the subject, the sender (name or address) or the text body,
+    in any letter case (Turkish included, on PostgreSQL and SQLite: mailboxes/search.py)."""
+    return words_in_fields(queryset, text, SEARCH_FIELDS)
 
 
 class EmailFilterSet(django_filters.FilterSet):
@@ -128,18 +121,18 @@ class EmailFilterSet(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(
-            Q(from_name__icontains=value) | Q(from_address__address__icontains=value)
-        )
+        return words_in_fields(queryset, value, ["from_name", "from_address__address"])
 
     def filter_recipient(self, queryset, name, value):
         value = value.strip()
         if not value:
             return queryset
-        matching = EmailRecipient.objects.filter(
-            Q(name__icontains=value) | Q(address__address__icontains=value),
-            kind__in=[EmailRecipient.Kind.TO, EmailRecipient.Kind.CC],
-        ).values("email_id")
+        recipients = EmailRecipient.objects.filter(
+            kind__in=[EmailRecipient.Kind.TO, EmailRecipient.Kind.CC]
+        )
+        matching = words_in_fields(recipients, value, ["name", "address__address"]).values(
+            "email_id"
+        )
         return queryset.filter(pk__in=matching)
 
     def filter_linked(self, queryset, name, value):

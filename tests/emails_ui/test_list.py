@@ -45,6 +45,16 @@ def test_search_matches_subject_sender_and_text_in_any_case(make_user, make_emai
     assert subjects(client.get(url, {"q": "shipment paris"})) == []
 
 
+def test_search_treats_dotted_and_dotless_i_alike(make_user, make_email, logged_in):
+    ayse = make_user("ayse")
+    make_email(users=[ayse], subject="KIRMIZI KALEM SİPARİŞİ")
+    make_email(users=[ayse], subject="Mavi defter")
+    client = logged_in(ayse)
+    url = reverse("mailboxes:inbox")
+    assert subjects(client.get(url, {"q": "kırmızı sipariş"})) == ["KIRMIZI KALEM SİPARİŞİ"]
+    assert subjects(client.get(url, {"q": "Kirmizi"})) == ["KIRMIZI KALEM SİPARİŞİ"]
+
+
 def test_filters_narrow_the_folder(
     make_user, make_email, logged_in, make_record, make_group_account, imap_user
 ):
