@@ -179,6 +179,8 @@ POSTACI_FETCH_BATCH_SIZE = env.int("POSTACI_FETCH_BATCH_SIZE", default=200)
 POSTACI_MAX_MESSAGE_SIZE = env.int("POSTACI_MAX_MESSAGE_SIZE", default=25 * 1024 * 1024)
 POSTACI_IMAP_TIMEOUT = env.float("POSTACI_IMAP_TIMEOUT", default=30.0)
 POSTACI_FAILURE_NOTIFY_THRESHOLD = env.int("POSTACI_FAILURE_NOTIFY_THRESHOLD", default=3)
+# How often an open email list asks for new mail and fresh unread counts (seconds).
+POSTACI_INBOX_POLL_SECONDS = env.int("POSTACI_INBOX_POLL_SECONDS", default=10)
 # Domain used in the Message-IDs Postaci generates.
 POSTACI_MESSAGE_ID_DOMAIN = env("POSTACI_MESSAGE_ID_DOMAIN", default="postaci.local")
 POSTACI_SITE_URL = env("POSTACI_SITE_URL", default="http://127.0.0.1:8000")

@@ -10,3 +10,47 @@ class MailboxesConfig(AppConfig):
         ("Poll personal email accounts", "mailboxes.poll_personal_accounts", 60),
         ("Recover stuck outgoing email", "mailboxes.sending_recover", 300),
     ]
+
+    def ready(self) -> None:
+        from django.db.backends.signals import connection_created
+
+        from crm.administration.menu import admin_link_register
+        from mailboxes.navigation import emails_link_register
+        from mailboxes.search import register_sqlite_functions
+
+        connection_created.connect(register_sqlite_functions, dispatch_uid="postaci-fold")
+
+        email = _("Email")
+        admin_link_register(
+            group=email,
+            label=_("Group Email Accounts"),
+            url_name="mailboxes:group-account-list",
+            description=_("Shared mailboxes such as support@: teams, cases, auto-reply."),
+            order=200,
+        )
+        admin_link_register(
+            group=email,
+            label=_("Personal Email Accounts"),
+            url_name="mailboxes:admin-personal-account-list",
+            description=_("Every user's own mailboxes, with their fetch health."),
+            order=210,
+        )
+        admin_link_register(
+            group=email,
+            label=_("Group Email Folders"),
+            url_name="mailboxes:group-folder-list",
+            description=_("Shared folders; members of their teams see the emails in them."),
+            order=220,
+        )
+        admin_link_register(
+            group=email,
+            label=_("Email Quarantine"),
+            url_name="mailboxes:quarantine",
+            description=_("Messages that could not be imported, with Retry."),
+            order=230,
+        )
+        emails_link_register(
+            label=_("Personal Email Accounts"), url_name="mailboxes:personal-account-list", order=10
+        )
+        emails_link_register(label=_("Folders"), url_name="mailboxes:folder-manage", order=20)
+        emails_link_register(label=_("Quarantine"), url_name="mailboxes:quarantine", order=90)

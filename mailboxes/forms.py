@@ -1,13 +1,35 @@
-"""Forms for mail accounts; passwords are write-only (never rendered back)."""
+"""Forms for mail accounts, folders and the Emails screens.
+
+Passwords are write-only: never rendered back, and an empty password field keeps the stored
+one (also for "Test connection" on an edited, unsaved form).
+"""
 
 from __future__ import annotations
 
+import json
+
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from mailboxes.models import GroupEmailAccount, PersonalEmailAccount
+from crm.models import Team, User
+from mailboxes.exceptions import MailConnectionError, MailHostNotAllowed
+from mailboxes.hosts import check_mail_host
+from mailboxes.intake.imap import ImapSettings
+from mailboxes.models import (
+    EmailFolder,
+    GroupEmailAccount,
+    GroupEmailFolder,
+    MailAccount,
+    PersonalEmailAccount,
+    Security,
+)
 
 SECRET_FIELDS = ("imap_password", "smtp_password")
+DEFAULT_PORTS = {
+    "imap": {Security.SSL: 993, Security.STARTTLS: 143, Security.NONE: 143},
+    "smtp": {Security.SSL: 465, Security.STARTTLS: 587, Security.NONE: 25},
+}
 
 
 class SecretFieldsMixin:
@@ -47,3 +69,398 @@ class PersonalEmailAccountAdminForm(SecretFieldsMixin, forms.ModelForm):
     class Meta:
         model = PersonalEmailAccount
         fields = "__all__"  # noqa: DJ007 - the ModelAdmin chooses the fields
+
+
+# --- Account forms of the web UI ------------------------------------------------------------
+
+IMAP_FIELDS = [
+    "use_imap",
+    "imap_host",
+    "imap_port",
+    "imap_security",
+    "imap_username",
+    "imap_password",
+]
+FOLDER_FIELDS = [
+    "monitored_folders",
+    "fetch_since",
+    "keep_fetched_unread",
+    "store_sent_emails",
+    "sent_folder",
+]
+SMTP_FIELDS = [
+    "use_smtp",
+    "smtp_host",
+    "smtp_port",
+    "smtp_security",
+    "smtp_auth",
+    "smtp_username",
+    "smtp_password",
+]
+
+
+def _folder_names(values) -> list[str]:
+    names = []
+    for value in values or []:
+        name = str(value).strip()
+        if name and name not in names and len(name) <= 255:
+            names.append(name)
+    return names
+
+
+class FolderPickerField(forms.MultipleChoiceField):
+    """Monitored IMAP folders as checkboxes; the choices are the folders the server listed
+    (carried in the form as ``known_folders``) plus those already chosen. Any folder name is
+    valid: a folder the server does not have shows up as an error of the fetch."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def valid_value(self, value) -> bool:
+        return bool(str(value).strip())
+
+
+class MailAccountForm(SecretFieldsMixin, forms.ModelForm):
+    """What group and personal account forms share: panels, folder picker, host guard."""
+
+    known_folders = forms.CharField(widget=forms.HiddenInput, required=False)
+    monitored_folders = FolderPickerField(
+        label=_("Monitored folders"),
+        required=False,
+        help_text=_("Test the connection to list the server's folders."),
+    )
+
+    panels: list[tuple[str, list[str]]] = []
+
+    class Meta:
+        widgets = {
+            "fetch_since": forms.DateInput(attrs={"type": "date"}),
+            "auto_reply_body": forms.Textarea(attrs={"rows": 5}),
+            "imap_host": forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+            "smtp_host": forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+            "imap_username": forms.TextInput(attrs={"autocomplete": "off"}),
+            "smtp_username": forms.TextInput(attrs={"autocomplete": "off"}),
+        }
+
+    def __init__(self, *args, server_folders: list[str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if server_folders is not None:
+            self.server_folders = _folder_names(server_folders)
+        else:
+            self.server_folders = self._posted_known_folders()
+        chosen = (
+            self.data.getlist("monitored_folders")
+            if self.is_bound and hasattr(self.data, "getlist")
+            else self.instance.monitored_folders or ["INBOX"]
+        )
+        choices = _folder_names([*self.server_folders, *chosen])
+        self.fields["monitored_folders"].choices = [(name, name) for name in choices]
+        if not self.is_bound:
+            self.initial["monitored_folders"] = _folder_names(chosen)
+            self.initial["known_folders"] = json.dumps(self.server_folders)
+        self.fields["sent_folder"].widget.attrs["list"] = "server-folders"
+
+    def _posted_known_folders(self) -> list[str]:
+        if not self.is_bound:
+            return []
+        try:
+            value = json.loads(self.data.get("known_folders") or "[]")
+        except ValueError:
+            return []
+        return _folder_names(value) if isinstance(value, list) else []
+
+    def set_server_folders(self, folders: list[str]) -> None:
+        """After a successful connection test: offer the server's folders as choices."""
+        self.server_folders = _folder_names(folders)
+        current = [value for value, _label in self.fields["monitored_folders"].choices]
+        self.fields["monitored_folders"].choices = [
+            (name, name) for name in _folder_names([*self.server_folders, *current])
+        ]
+        # the hidden field renders from data when bound: keep the list for the next submit
+        if self.is_bound:
+            self.data = self.data.copy()
+            self.data["known_folders"] = json.dumps(self.server_folders)
+        else:
+            self.initial["known_folders"] = json.dumps(self.server_folders)
+
+    def panel_list(self) -> list[tuple[str, str, list]]:
+        """``(slug, title, bound fields)`` per panel, in order."""
+        return [
+            (slug, title, [self[name] for name in names if name in self.fields])
+            for slug, title, names in self.panels
+        ]
+
+    def clean_monitored_folders(self) -> list[str]:
+        folders = _folder_names(self.cleaned_data.get("monitored_folders"))
+        if self.cleaned_data.get("use_imap", True) and not folders:
+            return ["INBOX"]
+        return folders
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("use_imap"):
+            if not cleaned.get("imap_host"):
+                self.add_error("imap_host", _("Enter the IMAP server to fetch from."))
+            if not cleaned.get("imap_password"):
+                self.add_error("imap_password", _("Enter the password of the mailbox."))
+        if cleaned.get("use_smtp") and not cleaned.get("smtp_host"):
+            self.add_error("smtp_host", _("Enter the SMTP server to send through."))
+        for prefix in ("imap", "smtp"):
+            host = (cleaned.get(f"{prefix}_host") or "").strip()
+            port = cleaned.get(f"{prefix}_port")
+            if host and port and not self.has_error(f"{prefix}_host"):
+                try:
+                    check_mail_host(host, port)
+                except MailHostNotAllowed as exc:
+                    self.add_error(f"{prefix}_host", ValidationError(str(exc), code=exc.code))
+                except MailConnectionError:
+                    pass  # a name that does not resolve today may tomorrow; the test says so
+        return cleaned
+
+
+class GroupEmailAccountForm(MailAccountForm):
+    panels = [
+        ("main", _("Main"), ["name", "email_address", "status", "from_name"]),
+        (
+            "teams",
+            _("Teams"),
+            ["teams", "for_all_team_users", "assign_to_user", "group_folder"],
+        ),
+        ("imap", _("IMAP"), IMAP_FIELDS),
+        ("folders", _("Folders"), FOLDER_FIELDS),
+        ("smtp", _("SMTP"), [*SMTP_FIELDS, "smtp_is_shared", "exclude_from_reply"]),
+        (
+            "case",
+            _("Email-to-case"),
+            [
+                "create_case",
+                "target_team",
+                "case_distribution",
+                "target_team_role",
+                "reopen_case_on_reply",
+            ],
+        ),
+        (
+            "auto_reply",
+            _("Auto-reply"),
+            [
+                "auto_reply",
+                "auto_reply_subject",
+                "auto_reply_body",
+                "auto_reply_from_name",
+                "auto_reply_from_address",
+                "auto_reply_reply_to",
+            ],
+        ),
+    ]
+
+    class Meta(MailAccountForm.Meta):
+        model = GroupEmailAccount
+        fields = [
+            "name",
+            "email_address",
+            "status",
+            "from_name",
+            "teams",
+            "for_all_team_users",
+            "assign_to_user",
+            "group_folder",
+            *IMAP_FIELDS,
+            *FOLDER_FIELDS,
+            *SMTP_FIELDS,
+            "smtp_is_shared",
+            "exclude_from_reply",
+            "create_case",
+            "target_team",
+            "case_distribution",
+            "target_team_role",
+            "reopen_case_on_reply",
+            "auto_reply",
+            "auto_reply_subject",
+            "auto_reply_body",
+            "auto_reply_from_name",
+            "auto_reply_from_address",
+            "auto_reply_reply_to",
+        ]
+        widgets = {**MailAccountForm.Meta.widgets, "teams": forms.CheckboxSelectMultiple}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assign_to_user"].queryset = User.objects.filter(is_active=True)
+        self.fields["teams"].queryset = Team.objects.all()
+
+
+class PersonalEmailAccountForm(MailAccountForm):
+    """A user's own mailbox; administrators also choose the owner."""
+
+    panels = [
+        ("main", _("Main"), ["name", "email_address", "status", "owner"]),
+        ("imap", _("IMAP"), IMAP_FIELDS),
+        ("folders", _("Folders"), [*FOLDER_FIELDS, "put_in_folder"]),
+        ("smtp", _("SMTP"), SMTP_FIELDS),
+    ]
+
+    class Meta(MailAccountForm.Meta):
+        model = PersonalEmailAccount
+        fields = [
+            "name",
+            "email_address",
+            "status",
+            "owner",
+            *IMAP_FIELDS,
+            *FOLDER_FIELDS,
+            "put_in_folder",
+            *SMTP_FIELDS,
+        ]
+
+    def __init__(self, *args, user: User, admin: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        if admin:
+            self.fields["owner"].queryset = User.objects.filter(is_active=True)
+            if not self.instance.pk:
+                self.initial.setdefault("owner", user.pk)
+        else:
+            del self.fields["owner"]
+        owner = self.owner
+        self.fields["put_in_folder"].queryset = EmailFolder.objects.filter(user=owner)
+        self.fields["put_in_folder"].empty_label = _("Inbox")
+        self.owner_folders = list(EmailFolder.objects.filter(user=owner))
+        self.folder_map = self._initial_folder_map()
+
+    @property
+    def owner(self) -> User:
+        if self.instance.pk:
+            return self.instance.owner
+        if "owner" in self.fields and self.is_bound:
+            owner_id = self.data.get("owner")
+            if owner_id and str(owner_id).isdigit():
+                owner = User.objects.filter(pk=owner_id).first()
+                if owner is not None:
+                    return owner
+        return self.user
+
+    def _initial_folder_map(self) -> dict[str, int | None]:
+        if self.is_bound and hasattr(self.data, "getlist"):
+            names = self.data.getlist("folder_map_folder")
+            targets = self.data.getlist("folder_map_target")
+            return {
+                name: int(target) if str(target).isdigit() else None
+                for name, target in zip(names, targets, strict=False)
+                if name
+            }
+        return {name: int(pk) for name, pk in (self.instance.folder_map or {}).items() if pk}
+
+    def folder_map_rows(self) -> list[tuple[str, int | None]]:
+        """One row per monitored folder: the IMAP folder and the personal folder it files
+        into (``None``: the account's default)."""
+        folders = self.data.getlist("monitored_folders") if self.is_bound else None
+        if not folders:
+            folders = self.instance.monitored_folders or ["INBOX"]
+        return [(name, self.folder_map.get(name)) for name in _folder_names(folders)]
+
+    def clean(self):
+        cleaned = super().clean()
+        owner = cleaned.get("owner") or self.owner
+        folder = cleaned.get("put_in_folder")
+        if folder is not None and folder.user_id != owner.pk:
+            self.add_error("put_in_folder", _("Choose one of the owner's folders."))
+        allowed = set(EmailFolder.objects.filter(user=owner).values_list("pk", flat=True))
+        monitored = set(cleaned.get("monitored_folders") or [])
+        mapping = {}
+        for name, target in self.folder_map.items():
+            if target is None or name not in monitored:
+                continue
+            if target not in allowed:
+                raise ValidationError(_("Choose one of the owner's folders."), code="folder")
+            mapping[name] = target
+        cleaned["folder_map"] = mapping
+        return cleaned
+
+    def save(self, commit: bool = True) -> PersonalEmailAccount:
+        account = super().save(commit=False)
+        if not account.pk and "owner" not in self.fields:
+            account.owner = self.user
+        account.folder_map = self.cleaned_data.get("folder_map", {})
+        if commit:
+            account.save()
+        return account
+
+
+class ImapTestForm(forms.Form):
+    """The IMAP part of an account form, read leniently for "Test connection"."""
+
+    imap_host = forms.CharField(max_length=255, required=False)
+    imap_port = forms.IntegerField(min_value=1, max_value=65535, required=False)
+    imap_security = forms.ChoiceField(choices=Security.choices, required=False)
+    imap_username = forms.CharField(max_length=255, required=False)
+    imap_password = forms.CharField(strip=False, required=False)
+    email_address = forms.CharField(max_length=320, required=False)
+
+    def __init__(self, *args, account: MailAccount | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.account = account
+
+    def clean(self):
+        cleaned = super().clean()
+        if not (cleaned.get("imap_host") or "").strip():
+            raise ValidationError(_("Enter the IMAP server first."), code="host")
+        if not cleaned.get("imap_password") and not (self.account and self.account.imap_password):
+            raise ValidationError(_("Enter the password of the mailbox first."), code="password")
+        return cleaned
+
+    def imap_settings(self) -> ImapSettings:
+        data = self.cleaned_data
+        security = data.get("imap_security") or Security.SSL
+        password = data.get("imap_password") or (self.account.imap_password if self.account else "")
+        return ImapSettings(
+            host=data["imap_host"].strip(),
+            port=data.get("imap_port") or DEFAULT_PORTS["imap"][security],
+            security=security,
+            username=(data.get("imap_username") or data.get("email_address") or "").strip(),
+            password=password,
+        )
+
+
+class ResetCursorForm(forms.Form):
+    since = forms.DateField(
+        label=_("Fetch again from"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Messages already imported are recognised and not imported twice."),
+    )
+
+
+class EmailFolderForm(forms.ModelForm):
+    class Meta:
+        model = EmailFolder
+        fields = ["name", "order", "skip_notifications"]
+        help_texts = {
+            "skip_notifications": _("No notifications for emails filed here (by your filters)."),
+        }
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        clash = EmailFolder.objects.filter(user=self.user, name__iexact=name)
+        if self.instance.pk:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise ValidationError(_("You already have a folder with this name."), code="unique")
+        return name
+
+    def save(self, commit: bool = True) -> EmailFolder:
+        folder = super().save(commit=False)
+        folder.user = self.user
+        if commit:
+            folder.save()
+        return folder
+
+
+class GroupEmailFolderForm(forms.ModelForm):
+    class Meta:
+        model = GroupEmailFolder
+        fields = ["name", "order", "teams"]
+        widgets = {"teams": forms.CheckboxSelectMultiple}
+        help_texts = {"teams": _("Members of these teams see the folder and its emails.")}

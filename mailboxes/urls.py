@@ -1,24 +1,96 @@
-"""Placeholder: the Emails pages come with the mailboxes work and replace this file."""
+"""URLs of the Emails area (mounted at /emails/) and of mailbox management.
+
+Folder keys: inbox, important, sent, drafts, archive, trash, all; ``f<id>`` for a personal
+folder and ``g<id>`` for a group folder.
+"""
 
 from django.urls import path
 
-from mailboxes import views, views_compose
+from mailboxes.views import accounts, compose, email, folders, inbox, quarantine
 
 app_name = "mailboxes"
-urlpatterns = [path("", views.inbox, name="inbox")]
 
-# Sending (views_compose.py)
+urlpatterns = [
+    # Lists
+    path("", inbox.folder_list, name="inbox"),
+    path("folder/<str:folder>/", inbox.folder_list, name="folder"),
+    path("folder/<str:folder>/updates/", inbox.folder_updates, name="folder-updates"),
+    path("bulk/", inbox.bulk_action, name="bulk-action"),
+    # One email
+    path("<int:pk>/", email.email_detail, name="email-detail"),
+    path("<int:pk>/body/", email.email_body, name="email-body"),
+    path("<int:pk>/action/", email.email_action, name="email-action"),
+    path("<int:pk>/raw/", email.email_raw, name="email-raw"),
+    path("attachments/<int:pk>/", email.attachment_download, name="attachment"),
+    path("attachments/<int:pk>/inline/", email.attachment_inline, name="attachment-inline"),
+    # Personal folders
+    path("folders/", folders.folder_manage, name="folder-manage"),
+    path("folders/<int:pk>/edit/", folders.folder_edit, name="folder-edit"),
+    path("folders/<int:pk>/delete/", folders.folder_delete, name="folder-delete"),
+    # Quarantine
+    path("quarantine/", quarantine.quarantine_list, name="quarantine"),
+    path("quarantine/retry-all/", quarantine.quarantine_retry_all, name="quarantine-retry-all"),
+    path("quarantine/<int:pk>/", quarantine.quarantine_detail, name="quarantine-detail"),
+    path("quarantine/<int:pk>/raw/", quarantine.raw_message_download, name="raw-message"),
+    path("quarantine/<int:pk>/retry/", quarantine.quarantine_retry, name="quarantine-retry"),
+    # Administration: group folders, everybody's personal accounts
+    path("group-folders/", folders.group_folder_list, name="group-folder-list"),
+    path("group-folders/new/", folders.group_folder_edit, name="group-folder-create"),
+    path("group-folders/<int:pk>/", folders.group_folder_edit, name="group-folder-edit"),
+    path("group-folders/<int:pk>/delete/", folders.group_folder_delete, name="group-folder-delete"),
+    path(
+        "personal-accounts/",
+        accounts.admin_personal_account_list,
+        name="admin-personal-account-list",
+    ),
+]
+
+# Personal accounts at accounts/…, group accounts at group-accounts/…; the same views.
+for _prefix, _kind in (("accounts", accounts.PERSONAL), ("group-accounts", accounts.GROUP)):
+    _kw = {"kind": _kind}
+    urlpatterns += [
+        path(f"{_prefix}/", accounts.account_list, _kw, name=f"{_kind}-account-list"),
+        path(f"{_prefix}/new/", accounts.account_edit, _kw, name=f"{_kind}-account-create"),
+        path(
+            f"{_prefix}/test-connection/",
+            accounts.account_test,
+            _kw,
+            name=f"{_kind}-account-test-new",
+        ),
+        path(f"{_prefix}/<int:pk>/", accounts.account_detail, _kw, name=f"{_kind}-account-detail"),
+        path(f"{_prefix}/<int:pk>/edit/", accounts.account_edit, _kw, name=f"{_kind}-account-edit"),
+        path(
+            f"{_prefix}/<int:pk>/delete/",
+            accounts.account_delete,
+            _kw,
+            name=f"{_kind}-account-delete",
+        ),
+        path(
+            f"{_prefix}/<int:pk>/test-connection/",
+            accounts.account_test,
+            _kw,
+            name=f"{_kind}-account-test",
+        ),
+        path(
+            f"{_prefix}/<int:pk>/fetch/", accounts.account_fetch, _kw, name=f"{_kind}-account-fetch"
+        ),
+        path(
+            f"{_prefix}/<int:pk>/reset/", accounts.account_reset, _kw, name=f"{_kind}-account-reset"
+        ),
+    ]
+
+# Sending: compose, replies, retry (views/compose.py)
 urlpatterns += [
-    path("compose/", views_compose.compose, name="compose"),
-    path("compose/<int:pk>/", views_compose.compose, name="compose-draft"),
-    path("<int:pk>/reply/", views_compose.compose_reply, name="email-reply"),
-    path("<int:pk>/reply-all/", views_compose.compose_reply_all, name="email-reply-all"),
-    path("<int:pk>/forward/", views_compose.compose_forward, name="email-forward"),
-    path("<int:pk>/retry/", views_compose.retry, name="email-retry"),
-    path("addresses/suggest/", views_compose.address_suggest, name="address-suggest"),
+    path("compose/", compose.compose, name="compose"),
+    path("compose/<int:pk>/", compose.compose, name="compose-draft"),
+    path("<int:pk>/reply/", compose.compose_reply, name="email-reply"),
+    path("<int:pk>/reply-all/", compose.compose_reply_all, name="email-reply-all"),
+    path("<int:pk>/forward/", compose.compose_forward, name="email-forward"),
+    path("<int:pk>/retry/", compose.retry, name="email-retry"),
+    path("addresses/suggest/", compose.address_suggest, name="address-suggest"),
     path(
         "accounts/<int:pk>/send-test/",
-        views_compose.account_send_test_view,
+        compose.account_send_test_view,
         name="account-send-test",
     ),
 ]

@@ -389,7 +389,7 @@ def test_reply_box_include_renders_the_case_defaults_and_posts_back(
     from django.template.loader import render_to_string
     from django.test import RequestFactory
 
-    from mailboxes.views_compose import reply_form_context
+    from mailboxes.views.compose import reply_form_context
 
     team = Team.objects.create(name="Support")
     agent = make_user("agent", roles=[role("team")], teams=[team])

@@ -1,0 +1,149 @@
+"""Search and filters of the email lists (django-filter), applied inside the chosen folder."""
+
+from __future__ import annotations
+
+import django_filters
+from django import forms
+from django.apps import apps
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from crm.access import is_admin, user_team_ids
+from mailboxes.models import Email, EmailRecipient, GroupEmailAccount, MailAccount
+from mailboxes.search import words_in_fields
+
+# Record types an email can be linked to, as "app_label.model"; types whose app is not
+# installed are left out.
+PARENT_TYPES = ("crm.account", "crm.contact", "crm.lead", "crm.opportunity", "cases.case")
+NOT_LINKED = "none"
+
+
+def accounts_visible_to(user) -> QuerySet[MailAccount]:
+    """Accounts a user may filter by: group accounts of their teams and their own personal
+    accounts (administrators: every account)."""
+    if is_admin(user):
+        return MailAccount.objects.all()
+    group_ids = GroupEmailAccount.teams.through.objects.filter(
+        team_id__in=user_team_ids(user)
+    ).values("groupemailaccount_id")
+    return MailAccount.objects.filter(
+        Q(pk__in=group_ids) | Q(kind=MailAccount.Kind.PERSONAL, personalemailaccount__owner=user)
+    )
+
+
+def _parent_type_choices() -> list[tuple[str, str]]:
+    choices = [(NOT_LINKED, _("Not linked"))]
+    for label in PARENT_TYPES:
+        app_label, model_name = label.split(".")
+        try:
+            model = apps.get_model(app_label, model_name)
+        except LookupError:
+            continue
+        choices.append((label, str(model._meta.verbose_name).capitalize()))
+    return choices
+
+
+def _accounts(request) -> QuerySet[MailAccount]:
+    if request is None:
+        return MailAccount.objects.none()
+    return accounts_visible_to(request.user)
+
+
+SEARCH_FIELDS = ["subject", "from_name", "from_address__address", "body_text"]
+
+
+def email_search(queryset: QuerySet[Email], text: str) -> QuerySet[Email]:
+    """Every word must occur in the subject, the sender (name or address) or the text body,
+    in any letter case (Turkish included, on PostgreSQL and SQLite: mailboxes/search.py)."""
+    return words_in_fields(queryset, text, SEARCH_FIELDS)
+
+
+class EmailFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_search", label=_("Search"))
+    sender = django_filters.CharFilter(method="filter_sender", label=_("From"))
+    recipient = django_filters.CharFilter(method="filter_recipient", label=_("To"))
+    since = django_filters.DateFilter(
+        field_name="date_sent",
+        lookup_expr="date__gte",
+        label=_("From date"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    until = django_filters.DateFilter(
+        field_name="date_sent",
+        lookup_expr="date__lte",
+        label=_("To date"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    account = django_filters.ModelChoiceFilter(
+        field_name="accounts",
+        queryset=_accounts,
+        label=_("Mail account"),
+        empty_label=_("Any account"),
+    )
+    linked = django_filters.ChoiceFilter(
+        method="filter_linked",
+        choices=_parent_type_choices,
+        label=_("Linked to"),
+        empty_label=_("Anything"),
+    )
+    unread = django_filters.BooleanFilter(
+        method="filter_unread", label=_("Unread only"), widget=forms.CheckboxInput
+    )
+    attachments = django_filters.BooleanFilter(
+        method="filter_attachments", label=_("With attachments"), widget=forms.CheckboxInput
+    )
+
+    class Meta:
+        model = Email
+        fields = [
+            "q",
+            "sender",
+            "recipient",
+            "since",
+            "until",
+            "account",
+            "linked",
+            "unread",
+            "attachments",
+        ]
+
+    ADVANCED = ("sender", "recipient", "since", "until", "account", "linked")
+
+    @property
+    def advanced_in_use(self) -> bool:
+        return self.is_bound and any(self.data.get(name) for name in self.ADVANCED)
+
+    def filter_search(self, queryset, name, value):
+        return email_search(queryset, value.strip()) if value.strip() else queryset
+
+    def filter_sender(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return words_in_fields(queryset, value, ["from_name", "from_address__address"])
+
+    def filter_recipient(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        recipients = EmailRecipient.objects.filter(
+            kind__in=[EmailRecipient.Kind.TO, EmailRecipient.Kind.CC]
+        )
+        matching = words_in_fields(recipients, value, ["name", "address__address"]).values(
+            "email_id"
+        )
+        return queryset.filter(pk__in=matching)
+
+    def filter_linked(self, queryset, name, value):
+        if value == NOT_LINKED:
+            return queryset.filter(parent_type__isnull=True)
+        app_label, _dot, model_name = value.partition(".")
+        content_type = ContentType.objects.filter(app_label=app_label, model=model_name).first()
+        return queryset.filter(parent_type=content_type) if content_type else queryset.none()
+
+    def filter_unread(self, queryset, name, value):
+        return queryset.filter(user_is_read=False) if value else queryset
+
+    def filter_attachments(self, queryset, name, value):
+        return queryset.filter(has_attachments=True) if value else queryset

@@ -1,0 +1,315 @@
+"""Reads behind the Emails screens: folders, what each folder lists, and unread counts.
+
+Folder semantics follow EspoCRM (``InFolder.php``), per user:
+
+- **Inbox**: the user's ``EmailUser`` rows not in trash, archive or a personal folder, not in
+  a group folder the user sees, not drafts, and not sent by the user (From is not one of
+  their own addresses).
+- **Sent**: visible emails whose From is one of the user's addresses, or that they sent.
+- **Important**, **Archive**, **Trash**: the user's flags; **Drafts**: their own drafts.
+- **Personal folders** (``EmailFolder``): the user's rows filed there.
+- **Group folders** (``GroupEmailFolder``): emails filed there, for members of the folder's
+  teams (administrators see every group folder).
+- **All**: every email the user may read (their role's level), except their trash.
+
+Every list is an ``Email`` queryset with the user's own state joined in once (a filtered
+LEFT JOIN on ``EmailUser``), annotated as ``user_is_read``, ``user_is_important``,
+``user_in_trash``, ``user_in_archive`` and ``user_folder_id``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import (
+    BooleanField,
+    Count,
+    F,
+    FilteredRelation,
+    Max,
+    Q,
+    QuerySet,
+    Value,
+)
+from django.db.models.functions import Coalesce, Substr
+from django.http import Http404
+from django.utils.functional import cached_property
+from django.utils.translation import pgettext_lazy
+
+from crm.access import access_level, is_admin, user_team_ids
+from crm.models import EmailAddress, User
+from mailboxes.models import (
+    Email,
+    EmailFolder,
+    EmailUser,
+    GroupEmailFolder,
+    PersonalEmailAccount,
+)
+
+INBOX, IMPORTANT, SENT, DRAFTS, ARCHIVE, TRASH, ALL = (
+    "inbox",
+    "important",
+    "sent",
+    "drafts",
+    "archive",
+    "trash",
+    "all",
+)
+SYSTEM_FOLDERS: dict[str, str] = {
+    INBOX: pgettext_lazy("email folder", "Inbox"),
+    IMPORTANT: pgettext_lazy("email folder", "Important"),
+    SENT: pgettext_lazy("email folder", "Sent"),
+    DRAFTS: pgettext_lazy("email folder", "Drafts"),
+    ARCHIVE: pgettext_lazy("email folder", "Archive"),
+    TRASH: pgettext_lazy("email folder", "Trash"),
+    ALL: pgettext_lazy("email folder", "All emails"),
+}
+# Statuses that belong in the Inbox (drafts and outgoing mail do not).
+INBOX_STATUSES = (Email.Status.IMPORTED, Email.Status.SENT)
+SNIPPET_LENGTH = 160
+
+
+@dataclass
+class Folder:
+    """One entry of the folder pane: a system folder, a personal or a group folder."""
+
+    key: str  # "inbox", …, "f<id>" (personal) or "g<id>" (group)
+    label: str
+    kind: str  # "system", "personal" or "group"
+    obj: EmailFolder | GroupEmailFolder | None = None
+    unread: int = 0
+
+    @property
+    def pk(self) -> int | None:
+        return self.obj.pk if self.obj is not None else None
+
+
+@dataclass
+class UserMailbox:
+    """The folders of one user, loaded once per request (two queries), with unread counts
+    filled by :func:`folder_unread_counts` (one more)."""
+
+    user: User
+    personal: list[EmailFolder] = field(default_factory=list)
+    group: list[GroupEmailFolder] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, user: User) -> UserMailbox:
+        return cls(
+            user=user,
+            personal=list(EmailFolder.objects.filter(user=user)),
+            group=list(visible_group_folders(user)),
+        )
+
+    @cached_property
+    def group_folder_ids(self) -> frozenset[int]:
+        return frozenset(folder.pk for folder in self.group)
+
+    def folders(self, counts: dict[str, int] | None = None) -> list[Folder]:
+        counts = counts or {}
+        result = [
+            Folder(key, str(label), "system", unread=counts.get(key, 0))
+            for key, label in SYSTEM_FOLDERS.items()
+        ]
+        result += [
+            Folder(f"f{f.pk}", f.name, "personal", f, counts.get(f"f{f.pk}", 0))
+            for f in self.personal
+        ]
+        result += [
+            Folder(f"g{f.pk}", f.name, "group", f, counts.get(f"g{f.pk}", 0)) for f in self.group
+        ]
+        return result
+
+    def resolve(self, key: str) -> Folder:
+        """The folder named by ``key``; ``Http404`` for a folder the user does not have."""
+        for folder in self.folders():
+            if folder.key == key:
+                return folder
+        raise Http404("No such folder")
+
+
+def visible_group_folders(user: User) -> QuerySet[GroupEmailFolder]:
+    """Group folders of the user's teams; administrators see them all."""
+    if is_admin(user):
+        return GroupEmailFolder.objects.all()
+    return GroupEmailFolder.objects.filter(
+        pk__in=GroupEmailFolder.teams.through.objects.filter(
+            team_id__in=user_team_ids(user)
+        ).values("groupemailfolder_id")
+    )
+
+
+def own_address_ids(user: User) -> QuerySet:
+    """A subquery of the ``EmailAddress`` ids that are the user's own: their login address,
+    addresses linked to their user record, and their personal accounts' addresses."""
+    user_type = ContentType.objects.get_for_model(User)
+    condition = Q(links__content_type=user_type, links__object_id=user.pk) | Q(
+        address__in=PersonalEmailAccount.objects.filter(owner=user).values("email_address")
+    )
+    if user.email:
+        condition |= Q(address=user.email.strip().lower())
+    return EmailAddress.objects.filter(condition).values("pk")
+
+
+def _sent_by_user(user: User) -> Q:
+    return Q(from_address_id__in=own_address_ids(user)) | Q(sent_by=user)
+
+
+def with_user_state(queryset: QuerySet[Email], user: User) -> QuerySet[Email]:
+    """Join the user's own ``EmailUser`` row (if any) and expose its flags.
+
+    Emails the user sees through their team or role but never received count as read.
+    """
+    return queryset.annotate(
+        mine=FilteredRelation("email_users", condition=Q(email_users__user=user)),
+    ).annotate(
+        user_is_read=Coalesce(F("mine__is_read"), Value(True), output_field=BooleanField()),
+        user_is_important=Coalesce(
+            F("mine__is_important"), Value(False), output_field=BooleanField()
+        ),
+        user_in_trash=Coalesce(F("mine__in_trash"), Value(False), output_field=BooleanField()),
+        user_in_archive=Coalesce(F("mine__in_archive"), Value(False), output_field=BooleanField()),
+        user_folder_id=F("mine__folder_id"),
+        user_row_id=F("mine__id"),
+    )
+
+
+def _not_in_visible_group_folder(mailbox: UserMailbox) -> Q:
+    return Q(group_folder__isnull=True) | ~Q(group_folder_id__in=list(mailbox.group_folder_ids))
+
+
+def folder_emails(mailbox: UserMailbox, folder: Folder) -> QuerySet[Email]:
+    """The emails listed in ``folder`` for the mailbox's user, newest first."""
+    user = mailbox.user
+    level = access_level(user, "email")
+    emails = with_user_state(Email.objects.all(), user)
+    if level == "no":
+        return emails.none()
+    key = folder.key
+    # Filters name the annotations, not ``mine__…``: a second filter() on the multi-valued
+    # relation would join EmailUser a second time.
+    mine = Q(user_row_id__isnull=False, user_in_trash=False)
+    visible = Q(pk__in=Email.objects.visible_to(user).values("pk"))
+    if key == INBOX:
+        emails = emails.filter(
+            mine,
+            user_in_archive=False,
+            user_folder_id__isnull=True,
+            status__in=INBOX_STATUSES,
+        ).filter(_not_in_visible_group_folder(mailbox))
+        emails = emails.exclude(from_address_id__in=own_address_ids(user)).exclude(sent_by=user)
+    elif key == IMPORTANT:
+        emails = emails.filter(mine, user_is_important=True)
+    elif key == ARCHIVE:
+        emails = emails.filter(mine, user_in_archive=True)
+    elif key == TRASH:
+        emails = emails.filter(user_row_id__isnull=False, user_in_trash=True)
+    elif key == DRAFTS:
+        emails = emails.filter(status=Email.Status.DRAFT, created_by=user)
+    elif key == SENT:
+        emails = emails.filter(visible, _sent_by_user(user), user_in_trash=False).exclude(
+            status=Email.Status.DRAFT
+        )
+    elif key == ALL:
+        emails = emails.filter(visible, user_in_trash=False).exclude(status=Email.Status.DRAFT)
+    elif folder.kind == "personal":
+        emails = emails.filter(mine, user_folder_id=folder.pk)
+    elif folder.kind == "group":
+        emails = emails.filter(visible, group_folder_id=folder.pk, user_in_trash=False).exclude(
+            status=Email.Status.DRAFT
+        )
+    else:
+        return emails.none()
+    return emails.order_by("-date_sent", "-pk")
+
+
+def email_list_rows(emails: QuerySet[Email], *, with_recipients: bool = False) -> QuerySet[Email]:
+    """What a list row needs, in a fixed number of queries: sender, a text snippet (not the
+    whole body), the parent record and, for Sent and Drafts, the recipients."""
+    from django.db.models import Prefetch
+
+    from mailboxes.models import EmailRecipient
+
+    rows = (
+        emails.select_related("from_address")
+        .defer("body_text", "body_html", "headers", "references", "parse_defects")
+        .annotate(snippet=Substr("body_text", 1, SNIPPET_LENGTH))
+        .prefetch_related("parent")
+    )
+    if with_recipients:
+        rows = rows.prefetch_related(
+            Prefetch(
+                "recipients",
+                queryset=EmailRecipient.objects.filter(
+                    kind__in=[EmailRecipient.Kind.TO, EmailRecipient.Kind.CC]
+                ).select_related("address"),
+            )
+        )
+    return rows
+
+
+def folder_unread_counts(mailbox: UserMailbox) -> dict[str, int]:
+    """Unread emails per folder key, in one aggregate query whatever the number of folders.
+
+    Rows of the user's unread, untrashed mail are grouped by (personal folder, group folder);
+    each group also counts how many belong in the Inbox and how many are important.
+    """
+    user = mailbox.user
+    counts: dict[str, int] = {}
+    if access_level(user, "email") == "no":
+        return counts
+    own = own_address_ids(user)
+    inbox_condition = (
+        Q(in_archive=False, folder__isnull=True, email__status__in=INBOX_STATUSES)
+        & ~Q(email__from_address_id__in=own)
+        & ~Q(email__sent_by=user)
+    )
+    rows = (
+        EmailUser.objects.filter(user=user, is_read=False, in_trash=False)
+        .values("folder_id", "email__group_folder_id")
+        .annotate(
+            total=Count("pk"),
+            inbox=Count("pk", filter=inbox_condition),
+            important=Count("pk", filter=Q(is_important=True)),
+        )
+        .order_by()
+    )
+    visible_groups = mailbox.group_folder_ids
+    personal_ids = {folder.pk for folder in mailbox.personal}
+    for row in rows:
+        group_id = row["email__group_folder_id"]
+        in_visible_group = group_id in visible_groups
+        if not in_visible_group:
+            counts[INBOX] = counts.get(INBOX, 0) + row["inbox"]
+        else:
+            key = f"g{group_id}"
+            counts[key] = counts.get(key, 0) + row["total"]
+        counts[IMPORTANT] = counts.get(IMPORTANT, 0) + row["important"]
+        if row["folder_id"] in personal_ids:
+            key = f"f{row['folder_id']}"
+            counts[key] = counts.get(key, 0) + row["total"]
+    return counts
+
+
+def newest_marks(user: User) -> tuple[int, int]:
+    """The newest Email id and the user's newest EmailUser id: the cursor of live updates
+    ("anything past these is new")."""
+    email_mark = Email.objects.aggregate(m=Max("pk"))["m"] or 0
+    row_mark = EmailUser.objects.filter(user=user).aggregate(m=Max("pk"))["m"] or 0
+    return email_mark, row_mark
+
+
+def emails_newer_than(emails: QuerySet[Email], *, email_mark: int, row_mark: int):
+    """Emails of a folder list that arrived after the marks: a new Email, or an old one
+    that has just reached the user (a new ``EmailUser`` row)."""
+    return emails.filter(Q(pk__gt=email_mark) | Q(user_row_id__gt=row_mark))
+
+
+def visible_emails(user: User, ids: Iterable[int] | None = None) -> QuerySet[Email]:
+    """Emails the user may read (their role's level plus their own inbox rows)."""
+    emails = Email.objects.visible_to(user)
+    if ids is not None:
+        emails = emails.filter(pk__in=list(ids))
+    return emails

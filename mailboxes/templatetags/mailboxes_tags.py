@@ -1,0 +1,79 @@
+"""Template helpers of the Emails screens: dates, people, sizes and health."""
+
+from __future__ import annotations
+
+import datetime
+
+from django import template
+from django.template.defaultfilters import date as date_filter
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+
+register = template.Library()
+
+
+@register.filter
+def email_date(value: datetime.datetime | None) -> SafeString:
+    """Time for today's mail, day and month for this year's, the full date otherwise; the
+    exact moment in the tooltip."""
+    if not value:
+        return format_html("")
+    local = timezone.localtime(value)
+    today = timezone.localdate()
+    if local.date() == today:
+        shown = date_filter(local, "TIME_FORMAT")
+    elif local.year == today.year:
+        shown = date_filter(local, "j M")
+    else:
+        shown = date_filter(local, "SHORT_DATE_FORMAT")
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>',
+        local.isoformat(),
+        date_filter(local, "DATETIME_FORMAT"),
+        shown,
+    )
+
+
+@register.filter
+def sender_display(email) -> str:
+    """The sender as a person reads it: their name, else their address."""
+    return email.from_name or email.from_email or _("(unknown sender)")
+
+
+@register.filter
+def recipients_display(email) -> str:
+    """To and Cc names (or addresses), for Sent and Drafts rows."""
+    people = [r.name or r.address.address for r in email.recipients.all()]
+    if not people:
+        return _("(no recipients)")
+    return _("To: %(people)s") % {"people": ", ".join(people)}
+
+
+@register.filter
+def account_state(account) -> str:
+    """``ok``, ``failing``, ``never`` or ``inactive``: the badge of an account's health."""
+    if not account.is_active:
+        return "inactive"
+    if account.consecutive_failures:
+        return "failing"
+    if not account.last_fetch_at:
+        return "never"
+    return "ok"
+
+
+@register.filter
+def first_line(value: str, length: int = 140) -> str:
+    line = (value or "").strip().splitlines()[0] if (value or "").strip() else ""
+    return line if len(line) <= length else line[: length - 1] + "…"
+
+
+@register.filter
+def folder_url(folder) -> str:
+    """The list URL of a personal (``EmailFolder``) or group (``GroupEmailFolder``) folder."""
+    from mailboxes.models import GroupEmailFolder
+
+    prefix = "g" if isinstance(folder, GroupEmailFolder) else "f"
+    return reverse("mailboxes:folder", args=[f"{prefix}{folder.pk}"])

@@ -1,0 +1,290 @@
+"""One email: the page, its sandboxed body document, attachments, raw source and actions.
+
+The HTML of an email never runs in the application's origin: it is sanitized
+(mailboxes/rendering.py), served by :func:`email_body` under a Content-Security-Policy that
+allows nothing but images, and framed by the page with ``sandbox`` (no scripts, no same
+origin). Inline (``cid:``) images are fetched from :func:`attachment_inline` through a signed
+URL, since a sandboxed document sends no session cookie with its requests.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core import signing
+from django.db.models import Prefetch, Q
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+)
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from crm.access import is_admin, user_team_ids
+from crm.administration.views import admin_required
+from crm.models import User
+from mailboxes.models import Attachment, Email, EmailRecipient, EmailUser, MailAccount
+from mailboxes.rendering import IFRAME_SANDBOX, email_body_csp, sanitize_email_html
+from mailboxes.selectors import INBOX, UserMailbox, folder_emails, with_user_state
+from mailboxes.views.common import mailbox_context, safe_next
+from mailboxes.views.inbox import apply_action
+
+INLINE_SALT = "mailboxes.attachment-inline"
+INLINE_MAX_AGE = 24 * 60 * 60
+# Image types a browser shows inline without any risk of script (never SVG).
+INLINE_IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"}
+
+
+def _visible_email(request: HttpRequest, pk: int) -> Email:
+    return get_object_or_404(Email.objects.visible_to(request.user), pk=pk)
+
+
+def _folder_key(request: HttpRequest, mailbox: UserMailbox) -> str:
+    key = request.GET.get("folder") or INBOX
+    try:
+        return mailbox.resolve(key).key
+    except Http404:
+        return INBOX
+
+
+def _neighbours(mailbox: UserMailbox, folder_key: str, email: Email) -> tuple[int | None, ...]:
+    """The newer and the older email next to this one in its folder (two small queries)."""
+    emails = folder_emails(mailbox, mailbox.resolve(folder_key))
+    if email.date_sent is None:
+        return None, None
+    newer = (
+        emails.filter(
+            Q(date_sent__gt=email.date_sent) | Q(date_sent=email.date_sent, pk__gt=email.pk)
+        )
+        .order_by("date_sent", "pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    older = (
+        emails.filter(
+            Q(date_sent__lt=email.date_sent) | Q(date_sent=email.date_sent, pk__lt=email.pk)
+        )
+        .order_by("-date_sent", "-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return newer, older
+
+
+def accounts_shown_to(user, accounts: list[MailAccount]) -> list[MailAccount]:
+    """The accounts an email came through that the user may know of: group accounts of
+    their teams and their own personal accounts (administrators: all)."""
+    if is_admin(user):
+        return accounts
+    shown = []
+    teams = user_team_ids(user)
+    for account in accounts:
+        specific = account.specific
+        if account.is_group:
+            if teams & {t.pk for t in specific.teams.all()}:
+                shown.append(specific)
+        elif specific.owner_id == user.pk:
+            shown.append(specific)
+    return shown
+
+
+def _cid_map(email: Email) -> dict[str, Attachment]:
+    return {a.content_id: a for a in email.attachments.all() if a.content_id}
+
+
+def inline_image_url(request: HttpRequest, attachment: Attachment) -> str:
+    token = signing.dumps({"a": attachment.pk, "u": request.user.pk}, salt=INLINE_SALT)
+    path = reverse("mailboxes:attachment-inline", args=[attachment.pk])
+    return request.build_absolute_uri(f"{path}?{urlencode({'t': token})}")
+
+
+def _sanitized(request: HttpRequest, email: Email, *, show_images: bool):
+    cids = _cid_map(email)
+
+    def cid_url(content_id: str) -> str | None:
+        attachment = cids.get(content_id)
+        if attachment is None or attachment.content_type.lower() not in INLINE_IMAGE_TYPES:
+            return None
+        return inline_image_url(request, attachment)
+
+    return sanitize_email_html(email.body_html, show_remote_images=show_images, cid_url=cid_url)
+
+
+@login_required
+def email_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    emails = with_user_state(Email.objects.visible_to(request.user), request.user)
+    email = get_object_or_404(
+        emails.select_related(
+            "from_address", "parent_type", "group_folder", "replied"
+        ).prefetch_related(
+            Prefetch("recipients", queryset=EmailRecipient.objects.select_related("address")),
+            "attachments",
+            Prefetch(
+                "accounts",
+                queryset=MailAccount.objects.select_related(
+                    "groupemailaccount", "personalemailaccount"
+                ).prefetch_related("groupemailaccount__teams"),
+            ),
+        ),
+        pk=pk,
+    )
+    if email.user_row_id and not email.user_is_read:
+        EmailUser.objects.filter(pk=email.user_row_id).update(is_read=True)
+        email.user_is_read = True
+
+    mailbox = UserMailbox.of(request.user)
+    folder_key = _folder_key(request, mailbox)
+    context = mailbox_context(request, folder_key, mailbox)
+    show_images = request.GET.get("images") == "1"
+    sanitized = _sanitized(request, email, show_images=show_images) if email.body_html else None
+    referenced = (
+        {a.content_id for a in email.attachments.all() if a.content_id and a.is_inline}
+        if email.body_html
+        else set()
+    )
+    newer, older = _neighbours(mailbox, folder_key, email)
+    body_query = {"images": "1"} if show_images else {}
+    context.update(
+        email=email,
+        folder=mailbox.resolve(folder_key),
+        folder_key=folder_key,
+        to=email.recipients_of(EmailRecipient.Kind.TO),
+        cc=email.recipients_of(EmailRecipient.Kind.CC),
+        bcc=email.recipients_of(EmailRecipient.Kind.BCC),
+        reply_to=email.recipients_of(EmailRecipient.Kind.REPLY_TO),
+        attachments=[
+            a
+            for a in email.attachments.all()
+            if not (
+                a.is_inline and a.content_id in referenced and a.content_type.startswith("image/")
+            )
+        ],
+        accounts=accounts_shown_to(request.user, list(email.accounts.all())),
+        sanitized=sanitized,
+        show_images=show_images,
+        body_url=reverse("mailboxes:email-body", args=[email.pk])
+        + (f"?{urlencode(body_query)}" if body_query else ""),
+        iframe_sandbox=IFRAME_SANDBOX,
+        view_text=request.GET.get("view") == "text" or not email.body_html,
+        newer=newer,
+        older=older,
+        move_targets=[(f"f{f.pk}", f.name) for f in mailbox.personal]
+        + [(f"g{f.pk}", f.name) for f in mailbox.group],
+        may_see_raw=is_admin(request.user),
+        list_url=reverse("mailboxes:folder", args=[folder_key]),
+        group_folder_url=reverse("mailboxes:folder", args=[f"g{email.group_folder_id}"])
+        if email.group_folder_id
+        else "",
+    )
+    return render(request, "mailboxes/email_detail.html", context)
+
+
+@login_required
+def email_body(request: HttpRequest, pk: int) -> HttpResponse:
+    """The sanitized HTML of an email as a document of its own, for the sandboxed iframe."""
+    email = get_object_or_404(
+        Email.objects.visible_to(request.user).prefetch_related("attachments"), pk=pk
+    )
+    show_images = request.GET.get("images") == "1"
+    sanitized = _sanitized(request, email, show_images=show_images)
+    response = render(request, "mailboxes/email_body.html", {"html": sanitized.html})
+    origin = request.build_absolute_uri("/").rstrip("/")
+    response["Content-Security-Policy"] = email_body_csp(
+        image_origins=[origin], show_remote_images=show_images
+    )
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@require_POST
+@login_required
+def email_action(request: HttpRequest, pk: int) -> HttpResponse:
+    """Read/unread, important, archive, trash, restore or move one email."""
+    email = _visible_email(request, pk)
+    action = request.POST.get("action", "")
+    text = apply_action(
+        request, Email.objects.filter(pk=email.pk), action, request.POST.get("target", "")
+    )
+    if not text:
+        messages.error(request, _("That action is not available."))
+    else:
+        messages.success(request, text)
+    if action in ("archive", "trash", "move", "unread"):  # the email leaves the view
+        return HttpResponseRedirect(safe_next(request, reverse("mailboxes:inbox")))
+    detail = reverse("mailboxes:email-detail", args=[email.pk])
+    folder = request.POST.get("folder", "")
+    return HttpResponseRedirect(f"{detail}?{urlencode({'folder': folder})}" if folder else detail)
+
+
+# --- Files ----------------------------------------------------------------------------------
+
+
+def _file_response(attachment: Attachment, *, inline: bool) -> FileResponse:
+    try:
+        handle = attachment.file.open("rb")
+    except (FileNotFoundError, ValueError) as exc:
+        raise Http404("The file of this attachment is missing.") from exc
+    response = FileResponse(
+        handle,
+        as_attachment=not inline,
+        filename=attachment.filename or "attachment",
+        content_type=attachment.content_type or "application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@login_required
+def attachment_download(request: HttpRequest, pk: int) -> FileResponse:
+    """Download an attachment of an email the user may read (404 otherwise)."""
+    attachment = get_object_or_404(
+        Attachment.objects.filter(email__in=Email.objects.visible_to(request.user)), pk=pk
+    )
+    return _file_response(attachment, inline=False)
+
+
+def attachment_inline(request: HttpRequest, pk: int) -> FileResponse:
+    """An inline image of an email body, through the signed URL the body was rendered with.
+
+    The signature names the user the body was rendered for; access is checked again for
+    that user now (a user who lost access gets 404 even with an old URL).
+    """
+    try:
+        claims = signing.loads(request.GET.get("t", ""), salt=INLINE_SALT, max_age=INLINE_MAX_AGE)
+    except signing.BadSignature as exc:
+        raise Http404("Invalid image link") from exc
+    if claims.get("a") != pk:
+        raise Http404("Invalid image link")
+    user = User.objects.filter(pk=claims.get("u"), is_active=True).first()
+    if user is None:
+        raise Http404("Invalid image link")
+    attachment = get_object_or_404(
+        Attachment.objects.filter(email__in=Email.objects.visible_to(user)), pk=pk
+    )
+    if attachment.content_type.lower() not in INLINE_IMAGE_TYPES:
+        raise Http404("Not an inline image")
+    return _file_response(attachment, inline=True)
+
+
+@admin_required
+def email_raw(request: HttpRequest, pk: int) -> HttpResponse:
+    """The message exactly as it arrived (administrators only)."""
+    email = get_object_or_404(Email, pk=pk)
+    raw = email.raw_messages.order_by("pk").first()
+    if raw is None:
+        raise Http404("No raw source is stored for this email.")
+    response = HttpResponse(bytes(raw.raw), content_type="message/rfc822")
+    response["Content-Disposition"] = f'attachment; filename="email-{email.pk}.eml"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
