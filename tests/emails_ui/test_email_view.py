@@ -269,3 +269,14 @@ def test_newer_and_older_neighbours_in_the_folder(make_user, make_email, logged_
     oldest, middle, newest = (make_email(users=[ayse]) for _ in range(3))
     context = detail(logged_in(ayse), middle, folder="inbox").context
     assert (context["newer"], context["older"]) == (newest.pk, oldest.pk)
+
+
+def test_email_page_offers_reply_reply_all_and_forward(client, django_user_model):
+
+    user = django_user_model.objects.create_user("reader", email="reader@example.com")
+    email = Email.objects.create(message_id="<actions@x>", subject="Hello")
+    EmailUser.objects.create(email=email, user=user)
+    client.force_login(user)
+    page = client.get(reverse("mailboxes:email-detail", args=[email.pk])).content.decode()
+    for name in ("email-reply", "email-reply-all", "email-forward"):
+        assert reverse(f"mailboxes:{name}", args=[email.pk]) in page
