@@ -9,6 +9,7 @@ from tests.crm.conftest import (  # noqa: F401  (fixtures shared with the CRM te
     fast_password_hasher,
     make_record,
     make_user,
+    other_team,
     team,
 )
 
