@@ -7,6 +7,7 @@ import pytest
 from mailboxes.models import GroupEmailAccount
 from tests.crm.conftest import (  # noqa: F401  (fixtures shared with the CRM tests)
     fast_password_hasher,
+    logged_in,
     make_record,
     make_user,
     other_team,
