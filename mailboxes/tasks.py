@@ -31,3 +31,17 @@ def poll_group_accounts() -> int:
 @shared_task(name="mailboxes.poll_personal_accounts", ignore_result=True)
 def poll_personal_accounts() -> int:
     return _fan_out(MailAccount.Kind.PERSONAL)
+
+
+@shared_task(name="mailboxes.send_hourly_digests", ignore_result=True)
+def send_hourly_digests() -> int:
+    from mailboxes.digest import notification_digests_send
+
+    return notification_digests_send(frequency="hourly")
+
+
+@shared_task(name="mailboxes.send_daily_digests", ignore_result=True)
+def send_daily_digests() -> int:
+    from mailboxes.digest import notification_digests_send
+
+    return notification_digests_send(frequency="daily")
