@@ -13,6 +13,7 @@ from tests.crm.conftest import (  # noqa: F401  (fixtures shared with the CRM te
     other_team,
     team,
 )
+from tests.mailboxes.conftest import make_group_account  # noqa: F401  (Dovecot accounts)
 
 
 @pytest.fixture
