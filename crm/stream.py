@@ -140,11 +140,12 @@ def stream_page(
 ) -> Page:
     """One page of :func:`stream_for`, ready to render with ``crm/_stream.html``.
 
-        Each note gets ``related_visible`` (may ``user`` open ``note.related``), ``related_url``
-        (its page, or "" when it has none or the user may not open it), ``display_body`` (the
-        note's text, or the related object's ``body_text`` when visible) and ``is_own_record``
-        (the note belongs to ``record`` itself rather than to a child record) and ``full_text`` (the
-    related object's whole ``body_text`` when ``display_body`` is only part of it).
+    Each note gets ``related_visible`` (may ``user`` open ``note.related``), ``related_url``
+    (its page, or "" when it has none or the user may not open it), ``display_body`` (the
+    note's text, or the related object's ``body_text`` when visible), ``full_text`` (the
+    related object's whole ``body_text`` when ``display_body`` is only part of it, as in a case
+    email's note) and ``is_own_record`` (the note belongs to ``record`` itself rather than to a
+    child record).
     """
     page = Paginator(stream_for(record, user), per_page).get_page(number)
     notes = list(page.object_list)
