@@ -29,7 +29,7 @@ from django.db.models import Q
 
 from crm.access import users_access
 from crm.models import Account, Follow, Note, Notification
-from mailboxes.intake.bulk import bulk_insert
+from mailboxes.intake.bulk import bulk_insert_rows
 from mailboxes.models import Email, EmailUser
 from mailboxes.parents import email_parent_models
 from mailboxes.reply_text import visible_reply_text
@@ -51,15 +51,27 @@ class EmailNews:
     with_note: bool = True  # False: the email existed before; its note was written then
     new_user_ids: set[int] = field(default_factory=set)
     silenced_user_ids: set[int] = field(default_factory=set)
-    # set by email_news_publish
-    note: Note | None = None
+    # set by email_news_publish: the note written for it (None: none written now)
+    note: NoteRef | None = None
+
+
+@dataclass(frozen=True)
+class NoteRef:
+    """What notifying needs of a note just written (the row itself was never a model)."""
+
+    pk: int
+    parent_type_id: int
+    parent_id: int
+    super_parent_type_id: int | None
+    super_parent_id: int | None
 
 
 def _account_type_id() -> int:
     return ContentType.objects.get_for_model(Account).pk
 
 
-def _note_for(news: EmailNews, email_type_id: int, account_type_id: int) -> Note | None:
+def _note_for(news: EmailNews, email_type_id: int, account_type_id: int) -> dict | None:
+    """The note's row (``{attname: value}``), or None when the email gets no note here."""
     email = news.email
     if not (news.with_note and email.parent_type_id and email.parent_id):
         return None
@@ -68,24 +80,24 @@ def _note_for(news: EmailNews, email_type_id: int, account_type_id: int) -> Note
         account_id = None  # the Account's own stream
     kind = _kind_of_type(email.parent_type_id)
     body = visible_reply_text(email.body_text) if kind in NOTE_WITH_TEXT else ""
-    return Note(
-        parent_type_id=email.parent_type_id,
-        parent_id=email.parent_id,
-        super_parent_type_id=account_type_id if account_id else None,
-        super_parent_id=account_id,
-        type=news.note_type,
-        author_id=news.author_id,
-        body=body,
-        related_type_id=email_type_id,
-        related_id=email.pk,
-        data={
+    return {
+        "parent_type_id": email.parent_type_id,
+        "parent_id": email.parent_id,
+        "super_parent_type_id": account_type_id if account_id else None,
+        "super_parent_id": account_id,
+        "type": news.note_type,
+        "author_id": news.author_id,
+        "body": body,
+        "related_type_id": email_type_id,
+        "related_id": email.pk,
+        "data": {
             "email_id": email.pk,
             "subject": email.subject[:200],
             "from": news.sender,
             "is_initial": news.is_initial,
             "has_attachments": email.has_attachments,
         },
-    )
+    }
 
 
 def _kind_of_type(type_id: int) -> str:
@@ -100,11 +112,12 @@ def _notes_create(items: list[EmailNews], *, may_exist: bool) -> None:
     """Write the notes (one COPY); with ``may_exist`` leave out those already there."""
     email_type_id = ContentType.objects.get_for_model(Email).pk
     account_type_id = _account_type_id()
-    wanted: dict[tuple, tuple[EmailNews, Note]] = {}
+    wanted: dict[tuple, tuple[EmailNews, dict]] = {}
     for news in items:
-        note = _note_for(news, email_type_id, account_type_id)
-        if note is not None:
-            wanted.setdefault((note.parent_type_id, note.parent_id, note.related_id), (news, note))
+        row = _note_for(news, email_type_id, account_type_id)
+        if row is not None:
+            key = (row["parent_type_id"], row["parent_id"], row["related_id"])
+            wanted.setdefault(key, (news, row))
     if may_exist and wanted:
         existing = set(
             Note.objects.filter(
@@ -114,12 +127,19 @@ def _notes_create(items: list[EmailNews], *, may_exist: bool) -> None:
             ).values_list("parent_type_id", "parent_id", "related_id")
         )
         wanted = {key: value for key, value in wanted.items() if key not in existing}
-    bulk_insert([note for _news, note in wanted.values()])
-    for news, note in wanted.values():
-        news.note = note
+    # rows, not model instances: building thousands of Notes costs more than writing them
+    ids = bulk_insert_rows(Note, [row for _news, row in wanted.values()])
+    for (news, row), note_id in zip(wanted.values(), ids, strict=True):
+        news.note = NoteRef(
+            pk=note_id,
+            parent_type_id=row["parent_type_id"],
+            parent_id=row["parent_id"],
+            super_parent_type_id=row["super_parent_type_id"],
+            super_parent_id=row["super_parent_id"],
+        )
 
 
-def _followers(notes: list[Note]) -> dict[tuple[int, int], list[int]]:
+def _followers(notes: list[NoteRef]) -> dict[tuple[int, int], list[int]]:
     """(content type id, object id) → active followers, for the notes' parents and Accounts."""
     keys: dict[int, set[int]] = defaultdict(set)
     for note in notes:
@@ -188,7 +208,7 @@ def email_news_publish(items: list[EmailNews], *, notify: bool = True, may_exist
             return True
         return level == "team" and bool(teams & email_teams[email_id])
 
-    rows: list[Notification] = []
+    rows: list[dict] = []  # notifications, written without building model instances
     told: set[tuple[int, int]] = set()  # (email, user): nobody twice for one email
     for news in items:
         email, note = news.email, news.note
@@ -210,14 +230,13 @@ def email_news_publish(items: list[EmailNews], *, notify: bool = True, may_exist
                         continue
                     told.add((email.pk, user_id))
                     rows.append(
-                        Notification(
-                            user_id=user_id,
-                            type=Notification.Type.NOTE,
-                            note=note,
-                            related_type_id=type_id,
-                            related_id=object_id,
-                            data={"email_id": email.pk},
-                        )
+                        {
+                            "user_id": user_id,
+                            "type": Notification.Type.NOTE,
+                            "note_id": note.pk,
+                            "related_type_id": type_id,
+                            "related_id": object_id,
+                        }
                     )
         for user_id in sorted(news.new_user_ids):
             copy = copies.get((email.pk, user_id))
@@ -232,20 +251,16 @@ def email_news_publish(items: list[EmailNews], *, notify: bool = True, may_exist
                 continue
             told.add((email.pk, user_id))
             rows.append(
-                Notification(
-                    user_id=user_id,
-                    type=Notification.Type.EMAIL_RECEIVED,
-                    note=note,
-                    related_type_id=email_type_id,
-                    related_id=email.pk,
-                    data={
-                        "email_id": email.pk,
-                        "subject": email.subject[:200],
-                        "from": news.sender,
-                    },
-                )
+                {
+                    "user_id": user_id,
+                    "type": Notification.Type.EMAIL_RECEIVED,
+                    "note_id": note.pk if note is not None else None,
+                    "related_type_id": email_type_id,
+                    "related_id": email.pk,
+                    "data": {"subject": email.subject[:200], "from": news.sender},
+                }
             )
-    bulk_insert(rows)
+    bulk_insert_rows(Notification, rows)
 
 
 def _told_before(items: list[EmailNews], email_type_id: int) -> set[tuple[int, int]]:
@@ -281,4 +296,4 @@ def note_email_sent(email: Email) -> Note | None:
         email=email, note_type=Note.Type.EMAIL_SENT, author_id=email.sent_by_id, sender=sender
     )
     email_news_publish([news], may_exist=True)
-    return news.note
+    return Note.objects.get(pk=news.note.pk) if news.note is not None else None

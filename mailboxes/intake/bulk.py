@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.db import connection, models
+from django.utils import timezone
 
 try:
     from psycopg.types.json import Jsonb
@@ -70,6 +71,47 @@ def bulk_insert(objs: Sequence[models.Model]) -> Sequence[models.Model]:
         obj._state.adding = False
         obj._state.db = connection.alias
     return objs
+
+
+def bulk_insert_rows(model: type[models.Model], rows: Sequence[dict]) -> list[int]:
+    """Insert rows given as ``{attname: value}`` without building model instances.
+
+    For many small rows (notifications) building instances costs more than writing them:
+    ~35 µs each in ``Model.__init__``. Columns a row leaves out get the field's default
+    (``auto_now``/``auto_now_add``: now). Returns the new primary keys in row order.
+    """
+    if not rows:
+        return []
+    if connection.vendor != "postgresql":
+        created = model._default_manager.bulk_create([model(**row) for row in rows])
+        return [obj.pk for obj in created]
+    fields = _columns(model)
+    pk = model._meta.pk
+    now = timezone.now()
+    defaults = {
+        f.attname: now
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+        else f.get_default()
+        for f in fields
+        if f is not pk
+    }
+    json_columns = {f.attname for f in fields if isinstance(f, models.JSONField)}
+    ids = _reserve_ids(model, len(rows))
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    with connection.cursor() as cursor:
+        copy_sql = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
+        with cursor.cursor.copy(copy_sql) as copy:
+            for new_id, row in zip(ids, rows, strict=True):
+                values = []
+                for f in fields:
+                    if f is pk:
+                        values.append(new_id)
+                        continue
+                    value = row.get(f.attname, defaults[f.attname])
+                    values.append(Jsonb(value) if f.attname in json_columns else value)
+                copy.write_row(values)
+    return ids
 
 
 def bulk_update_values(objs: Sequence[models.Model], field_names: Sequence[str]) -> None:
