@@ -68,10 +68,18 @@ class _Record:
     converted_contact_id: int | None = None
 
 
+# References of long threads are read from the newest end, plus the first one (which starts
+# the thread and which trimming mail clients keep, RFC 5322 §3.6.4): a bounded lookup per message.
+MAX_REFERENCES = 30
+
+
 def thread_ids(ctx: IntakeContext) -> list[str]:
     """In-Reply-To, then References newest first; without the message's own id."""
     parsed = ctx.parsed
-    ids = ([parsed.in_reply_to] if parsed.in_reply_to else []) + parsed.references[::-1]
+    references = parsed.references
+    ids = ([parsed.in_reply_to] if parsed.in_reply_to else []) + references[::-1][:MAX_REFERENCES]
+    if len(references) > MAX_REFERENCES:
+        ids.append(references[0])
     own = parsed.message_id
     return [i for i in dict.fromkeys(ids) if i and i != own]
 

@@ -357,3 +357,11 @@ def test_link_step_runs_a_bounded_number_of_queries(
     assert Email.objects.filter(linked_by=LinkedBy.REPLY, account=acme).count() == len(
         range(1, size, 3)
     )
+
+
+def test_long_threads_keep_their_first_reference(mailbox, make_record, owner):
+    deal = make_record("opportunity", owner, name="Started by us")
+    chain = [message_id_new(parent=deal)] + [f"<r{i}@x.example>" for i in range(60)]
+    raw = make_message(sender="x@unknown.example", headers={"References": " ".join(chain)})
+    email = import_one(mailbox, raw)
+    assert (parent_of(email), email.linked_by) == (deal, LinkedBy.REFERENCE)
