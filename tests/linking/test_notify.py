@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
+from django.db import connection, transaction
 
 from cases.models import Case
 from crm.models import Note, Notification, TeamMembership
@@ -296,8 +296,9 @@ def test_notify_step_runs_a_bounded_number_of_queries(
     ]
     with transaction.atomic():
         batch = contexts_before(mailbox, raws, "notify")
-        # notes, followers, 3 for roles and teams, copies, email teams, notifications
-        with django_assert_max_num_queries(9):
+        # notes, followers, 3 for roles and teams, copies, email teams, notifications (SQLite
+        # splits bulk inserts into chunks of at most 999 parameters: a few more there)
+        with django_assert_max_num_queries(9 if connection.vendor == "postgresql" else 14):
             notify_batch(batch)
     linked = len([i for i in range(size) if i % 3 != 2 or i % 4 == 0])
     assert Note.objects.filter(type=Note.Type.EMAIL_RECEIVED).count() == linked
