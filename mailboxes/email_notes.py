@@ -17,6 +17,12 @@ and sending (:func:`note_email_sent`, one email), so both follow the same rules:
 
 Everything is decided in a fixed number of queries per call, whatever the number of emails,
 followers and recipients.
+
+Who follows a record automatically (``crm.stream.record_follow``): its creator and its
+assigned user (``crm.records``), the assignee of a case (``cases.distribution.case_assign``),
+and a user who sends mail on the record from Postaci — sending calls
+``record_follow(email.parent, sender)`` and then :func:`note_email_sent` after a successful
+send, so the sender hears of the replies.
 """
 
 from __future__ import annotations
