@@ -91,8 +91,13 @@ def message_id_parent(message_id: str) -> tuple[ContentType, int] | None:
     return ContentType.objects.get_for_model(model), int(match.group("pk"))
 
 
-def note_email_sent(email) -> None:
-    """The "email sent" stream note for mail sent from Postaci (see ``mailboxes.email_notes``)."""
+def note_email_sent(email):
+    """The "email sent" stream note for mail sent from Postaci; its followers are notified.
+
+    Here beside :func:`message_id_new` because sending needs both; the rules live in
+    ``mailboxes.email_notes.note_email_sent``. Returns the note, or None when the email has no
+    parent or its note exists already.
+    """
     from mailboxes.email_notes import note_email_sent as create
 
-    create(email)
+    return create(email)
