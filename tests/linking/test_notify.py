@@ -9,9 +9,8 @@ from django.db import connection, transaction
 from cases.models import Case
 from crm.models import Note, Notification, TeamMembership
 from crm.stream import record_follow, stream_for
-from mailboxes.email_notes import note_email_sent
 from mailboxes.intake.notify import notify_batch
-from mailboxes.message_ids import message_id_new
+from mailboxes.message_ids import message_id_new, note_email_sent  # the API sending uses
 from mailboxes.models import CaseDistribution, Email, GroupEmailAccount
 from tests.filters.conftest import save_filter
 from tests.linking.pipeline import contexts_before, import_messages, import_one
