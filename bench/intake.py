@@ -8,7 +8,10 @@ Starts a private Dovecot (the test suite's), appends N messages of about 3 KB, t
    throw-away database ``<name>_bench`` is created next to it and migrated).
 
 Prints both rates and their ratio (``BENCH_PROFILE=1`` adds a profile of the import,
-``BENCH_PROFILE_SORT=tottime`` sorts it by own time). Usage (PostgreSQL, as in production)::
+``BENCH_PROFILE_SORT=tottime`` sorts it by own time). ``BENCH_LINKED=1`` makes the sender a
+Contact of an Account that five users follow and imports with notifications on, so every
+email also gets a stream note and five notifications (steps 7 and 11 at full work). Usage
+(PostgreSQL, as in production)::
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postaci .venv/bin/python bench/intake.py 2000
 """
@@ -92,11 +95,14 @@ def main(count: int) -> None:
             imap_username=user.username,
             imap_password=user.password,
         )
+        linked = bool(os.environ.get("BENCH_LINKED"))
+        if linked:
+            _follow_the_sender()
         profiler = cProfile.Profile() if os.environ.get("BENCH_PROFILE") else None
         started = time.perf_counter()
         if profiler:
             profiler.enable()
-        summary = fetch_account(account.pk)
+        summary = fetch_account(account.pk, notify=True if linked else None)
         import_seconds = time.perf_counter() - started
         if profiler:
             profiler.disable()
@@ -111,6 +117,28 @@ def main(count: int) -> None:
     print(f"raw IMAP download (FETCH BODY.PEEK[]): {raw_rate:8.0f} msgs/s")
     print(f"full import (fetch_account):           {import_rate:8.0f} msgs/s")
     print(f"ratio full/raw:                        {import_rate / raw_rate:8.1%}")
+    if linked:
+        from crm.models import Note, Notification
+
+        print(
+            f"stream notes: {Note.objects.filter(type='email_received').count()}, "
+            f"notifications: {Notification.objects.count()}"
+        )
+
+
+def _follow_the_sender() -> None:
+    """An Account whose Contact sends every message, followed by five users who may read it."""
+    from crm.addresses import record_set_addresses
+    from crm.models import Account, Contact, Follow, Role, User
+
+    account = Account.objects.create(name="Customer Inc")
+    contact = Contact.objects.create(last_name="Customer", account=account)
+    record_set_addresses(contact, ["customer@example.com"])
+    role = Role.objects.create(name="bench", email_access="all")
+    for n in range(5):
+        user = User.objects.create_user(f"follower{n}", email=f"follower{n}@example.org")
+        user.roles.add(role)
+        Follow.objects.create(user=user, record=account)
 
 
 if __name__ == "__main__":

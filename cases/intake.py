@@ -1,4 +1,8 @@
-"""Intake steps of the cases app (pipeline steps 9 and 10)."""
+"""Intake steps of the cases app (pipeline steps 9 and 10).
+
+``visible_reply_text`` (imported here) lives in ``mailboxes.reply_text``: the stream notes of
+case emails use the same function.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from crm.addresses import normalize_address, records_for_addresses
 from crm.models import Account, Contact, Lead, Note, User
 from mailboxes.intake.context import IntakeContext
 from mailboxes.models import Email, EmailUser, GroupEmailAccount
+from mailboxes.reply_text import visible_reply_text
 
 # Statuses a customer's reply takes a case out of (the account option "reopen on reply").
 REOPEN_FROM = (Case.Status.PENDING, Case.Status.CLOSED)
@@ -182,18 +187,3 @@ def _sender_records(
     if contact is None and crm_account is None:
         lead = next((r for r in records if isinstance(r, Lead)), None)
     return contact, crm_account, lead
-
-
-def visible_reply_text(body: str) -> str:
-    """The text the sender wrote, without quoted history and signature; whitespace-only → ""."""
-    from mailparser_reply import EmailReplyParser
-    from mailparser_reply.constants import MAIL_LANGUAGES
-
-    if not body or not body.strip():
-        return ""
-    languages = [code for code in MAIL_LANGUAGES if len(code) == 2]
-    try:
-        text = EmailReplyParser(languages=languages).parse_reply(text=body)
-    except Exception:  # a parser failure must not lose the description
-        text = body
-    return (text or body).strip()

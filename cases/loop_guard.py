@@ -104,11 +104,8 @@ def _words(value: str) -> set[str]:
 
 
 def references_our_message(references: list[str]) -> bool:
-    """Whether any referenced Message-ID is one Postaci generated.
-
-    For now: any id ending with ``@<POSTACI_MESSAGE_ID_DOMAIN>>``. The linking issue brings
-    signed Message-IDs; verifying the signature belongs here and nowhere else.
-    """
+    """Whether any referenced Message-ID is one Postaci generated (signature verified by
+    ``mailboxes.message_ids``, so a forged reference does not count)."""
     return any(own_message_id(ref) for ref in references)
 
 

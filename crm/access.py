@@ -7,6 +7,7 @@ roles (direct or through teams) the most permissive wins; superusers see everyth
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -119,3 +120,44 @@ def can_view(user, record) -> bool:
     """True when ``record`` is in ``visible_to(user)`` of its own type."""
     manager = type(record)._default_manager
     return manager.visible_to(user).filter(pk=record.pk).exists()
+
+
+def users_access(user_ids: Iterable[int], scope: str) -> dict[int, tuple[str, frozenset[int]]]:
+    """Read level for a record type and team ids of many users at once: three queries.
+
+    Gives for each user what ``access_level(user, scope)`` and ``user_team_ids(user)`` give,
+    for deciding about many users (followers of a record, say) without a query per user.
+    Unknown users are left out.
+    """
+    from crm.models import Role, TeamMembership, User
+
+    ids = set(user_ids)
+    if not ids:
+        return {}
+    field = f"{scope}_access"
+    levels: dict[int, list[str]] = {}
+    teams: dict[int, set[int]] = {}
+    for user_id, level in Role.users.through.objects.filter(user_id__in=ids).values_list(
+        "user_id", f"role__{field}"
+    ):
+        levels.setdefault(user_id, []).append(level)
+    for user_id, team_id, level in TeamMembership.objects.filter(user_id__in=ids).values_list(
+        "user_id", "team_id", f"team__roles__{field}"
+    ):
+        teams.setdefault(user_id, set()).add(team_id)
+        if level is not None:
+            levels.setdefault(user_id, []).append(level)
+    result = {}
+    for user_id, active, superuser in User.objects.filter(pk__in=ids).values_list(
+        "pk", "is_active", "is_superuser"
+    ):
+        if not active:
+            level = "no"
+        elif superuser:
+            level = "all"
+        elif user_id in levels:
+            level = max(levels[user_id], key=LEVEL_RANK.__getitem__)
+        else:
+            level = settings.POSTACI_DEFAULT_ACCESS_LEVEL
+        result[user_id] = (level, frozenset(teams.get(user_id, ())))
+    return result

@@ -1,3 +1,5 @@
+from django.conf import settings
+
 from crm.access import is_admin
 
 # url namespace or url-name prefix → the navigation entry it belongs to
@@ -35,6 +37,7 @@ def navigation(request) -> dict:
     context = {
         "user_is_admin": admin,
         "unread_notification_count": user.notifications.filter(read_at__isnull=True).count(),
+        "notification_poll_seconds": settings.POSTACI_NOTIFICATION_POLL_SECONDS,
         "nav_section": _section(request),
     }
     if admin:

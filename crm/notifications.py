@@ -10,7 +10,8 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
+from django.urls import NoReverseMatch
 from django.utils import timezone
 
 from crm.models import Note, Notification, User
@@ -67,6 +68,39 @@ def notifications_for_user(user: User) -> QuerySet[Notification]:
         .select_related("note__author", "note__parent_type", "related_type")
         .prefetch_related("related", "note__parent")
     )
+
+
+def _url_of(obj: Model | None) -> str:
+    get_url = getattr(obj, "get_absolute_url", None)
+    if get_url is None:
+        return ""
+    try:
+        return get_url()
+    except NoReverseMatch:  # that kind of page is not installed (yet)
+        return ""
+
+
+def notification_target_url(notification: Notification) -> str:
+    """Where opening a notification leads ("" when nowhere).
+
+    A stream update opens the record's stream at the note (``#note-<id>``); an email
+    received opens the email's own page when there is one, else its entry in the stream of the
+    record it belongs to; anything else opens what it is about.
+    """
+    note = notification.note
+    related = notification.related
+    if notification.type == Notification.Type.NOTE and note is not None:
+        record_url = _url_of(related) or _url_of(note.parent)
+        return f"{record_url}#note-{note.pk}" if record_url else ""
+    if notification.type == Notification.Type.EMAIL_RECEIVED:
+        email_url = _url_of(related)
+        if email_url:
+            return email_url
+        if note is not None:
+            record_url = _url_of(note.parent)
+            return f"{record_url}#note-{note.pk}" if record_url else ""
+        return ""
+    return _url_of(related)
 
 
 def notifications_mark_read(user: User, ids: Iterable[int] | None = None) -> int:

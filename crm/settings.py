@@ -237,6 +237,8 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# How often an open page asks for the unread notification count (seconds).
+POSTACI_NOTIFICATION_POLL_SECONDS = env.int("POSTACI_NOTIFICATION_POLL_SECONDS", default=30)
 # Read notifications older than this many days are deleted by a daily job.
 POSTACI_NOTIFICATION_RETENTION_DAYS = env.int("POSTACI_NOTIFICATION_RETENTION_DAYS", default=90)
 

@@ -142,8 +142,10 @@ def stream_page(
 
     Each note gets ``related_visible`` (may ``user`` open ``note.related``), ``related_url``
     (its page, or "" when it has none or the user may not open it), ``display_body`` (the
-    note's text, or the related object's ``body_text`` when visible) and ``is_own_record``
-    (the note belongs to ``record`` itself rather than to a child record).
+    note's text, or the related object's ``body_text`` when visible), ``full_text`` (the
+    related object's whole ``body_text`` when ``display_body`` is only part of it, as in a case
+    email's note) and ``is_own_record`` (the note belongs to ``record`` itself rather than to a
+    child record).
     """
     page = Paginator(stream_for(record, user), per_page).get_page(number)
     notes = list(page.object_list)
@@ -183,9 +185,13 @@ def _mark_related(notes: Iterable[Note], user: User) -> None:
         note.related_visible = related is not None and related.pk in visible[type(related)]
         note.related_url = _url_of(related) if note.related_visible else ""
         body = note.body
-        if not body and note.related_visible:
-            body = getattr(related, "body_text", "") or ""
+        full_text = getattr(related, "body_text", "") or "" if note.related_visible else ""
+        if not body:
+            body = full_text
         note.display_body = body
+        # the related text in full when the note shows only part of it (a case email's note
+        # leaves out the quoted history): one click away in the stream
+        note.full_text = full_text if full_text.strip() != body.strip() else ""
 
 
 def _url_of(obj: Model) -> str:

@@ -9,6 +9,8 @@ urlpatterns = [
     path("notifications/", me.notification_list, name="notifications"),
     path("notifications/read-all/", me.notification_mark_all_read, name="notifications-read-all"),
     path("notifications/<int:pk>/read/", me.notification_mark_read, name="notification-read"),
+    path("notifications/<int:pk>/open/", me.notification_open, name="notification-open"),
+    path("notifications/bell/", me.notification_bell, name="notification-bell"),
     path("preferences/", me.preferences, name="preferences"),
     path("preferences/language/", me.language_set, name="language"),
     path(

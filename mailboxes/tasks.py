@@ -65,3 +65,17 @@ def sending_recover() -> dict:
     from mailboxes.sending.service import sending_recover as recover
 
     return recover()
+
+
+@shared_task(name="mailboxes.send_hourly_digests", ignore_result=True)
+def send_hourly_digests() -> int:
+    from mailboxes.digest import notification_digests_send
+
+    return notification_digests_send(frequency="hourly")
+
+
+@shared_task(name="mailboxes.send_daily_digests", ignore_result=True)
+def send_daily_digests() -> int:
+    from mailboxes.digest import notification_digests_send
+
+    return notification_digests_send(frequency="daily")

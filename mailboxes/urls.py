@@ -6,7 +6,7 @@ folder and ``g<id>`` for a group folder.
 
 from django.urls import path
 
-from mailboxes.views import accounts, compose, email, folders, inbox, quarantine
+from mailboxes.views import accounts, compose, email, folders, inbox, linking, quarantine
 
 app_name = "mailboxes"
 
@@ -93,4 +93,9 @@ urlpatterns += [
         compose.account_send_test_view,
         name="account-send-test",
     ),
+]
+
+# The email's parent, changed by hand (views/linking.py)
+urlpatterns += [
+    path("<int:pk>/parent/", linking.email_parent, name="email-parent"),
 ]

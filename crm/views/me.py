@@ -7,14 +7,20 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm.forms import LanguageForm, PreferencesForm
-from crm.notifications import notifications_for_user, notifications_mark_read
+from crm.models import Notification
+from crm.notifications import (
+    notification_target_url,
+    notifications_for_user,
+    notifications_mark_read,
+    unread_count,
+)
 
 NOTIFICATIONS_PAGE_SIZE = 50
 
@@ -38,6 +44,31 @@ def notification_list(request: HttpRequest) -> HttpResponse:
         request,
         "crm/notifications.html",
         {"page_obj": page, "only_unread": bool(request.GET.get("unread"))},
+    )
+
+
+def notification_bell(request: HttpRequest) -> HttpResponse:
+    """The bell alone, with its unread count: htmx polls it so the count rises without a
+    reload. Answers 286 (htmx: stop polling) once the user is logged out."""
+    if not request.user.is_authenticated:
+        return HttpResponse(status=286)
+    context = {
+        "unread_notification_count": unread_count(request.user),
+        "notification_poll_seconds": settings.POSTACI_NOTIFICATION_POLL_SECONDS,
+    }
+    return render(request, "crm/_bell.html", context)
+
+
+@login_required
+def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
+    """Mark one notification read and go to what it is about (the email in the record's
+    stream, the email, the record)."""
+    notification = get_object_or_404(
+        Notification.objects.select_related("note", "related_type"), pk=pk, user=request.user
+    )
+    notifications_mark_read(request.user, [notification.pk])
+    return HttpResponseRedirect(
+        notification_target_url(notification) or reverse("crm:notifications")
     )
 
 

@@ -7,6 +7,8 @@ largest single cost of an import. Other databases use ``bulk_create``.
 
 Only for plain inserts of new rows: no signals, no conflict handling (callers use
 ``bulk_create(ignore_conflicts=True)`` where a row may exist already).
+
+``bulk_update_values`` is the matching update: one ``UPDATE … FROM (VALUES …)`` statement.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.db import connection, models
+from django.utils import timezone
 
 try:
     from psycopg.types.json import Jsonb
@@ -68,3 +71,88 @@ def bulk_insert(objs: Sequence[models.Model]) -> Sequence[models.Model]:
         obj._state.adding = False
         obj._state.db = connection.alias
     return objs
+
+
+def bulk_insert_rows(model: type[models.Model], rows: Sequence[dict]) -> list[int]:
+    """Insert rows given as ``{attname: value}`` without building model instances.
+
+    For many small rows (notifications) building instances costs more than writing them:
+    ~35 µs each in ``Model.__init__``. Columns a row leaves out get the field's default
+    (``auto_now``/``auto_now_add``: now). Returns the new primary keys in row order.
+    """
+    if not rows:
+        return []
+    if connection.vendor != "postgresql":
+        created = model._default_manager.bulk_create([model(**row) for row in rows])
+        return [obj.pk for obj in created]
+    fields = _columns(model)
+    pk = model._meta.pk
+    now = timezone.now()
+    defaults = {
+        f.attname: now
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+        else f.get_default()
+        for f in fields
+        if f is not pk
+    }
+    json_columns = {f.attname for f in fields if isinstance(f, models.JSONField)}
+    ids = _reserve_ids(model, len(rows))
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    with connection.cursor() as cursor:
+        copy_sql = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
+        with cursor.cursor.copy(copy_sql) as copy:
+            for new_id, row in zip(ids, rows, strict=True):
+                values = []
+                for f in fields:
+                    if f is pk:
+                        values.append(new_id)
+                        continue
+                    value = row.get(f.attname, defaults[f.attname])
+                    values.append(Jsonb(value) if f.attname in json_columns else value)
+                copy.write_row(values)
+    return ids
+
+
+def bulk_update_values(objs: Sequence[models.Model], field_names: Sequence[str]) -> None:
+    """Write these fields of model instances of one type in one UPDATE … FROM (VALUES …).
+
+    Django's ``bulk_update`` builds a CASE expression per field and row, which measured at
+    ~3 ms per message on the journal — more than the whole rest of the import; this does the
+    same update in one plain statement on PostgreSQL and SQLite (3.33+) alike. No signals;
+    ``auto_now`` fields are not touched unless named.
+    """
+    if not objs:
+        return
+    model = type(objs[0])
+    fields = [model._meta.get_field(name) for name in field_names]
+    for field in fields:
+        if getattr(field, "auto_now", False):
+            for obj in objs:
+                setattr(obj, field.attname, field.pre_save(obj, add=False))
+    pk = model._meta.pk
+    columns = [pk.column] + [f.column for f in fields]
+    quote = connection.ops.quote_name
+    params: list = []
+    for obj in objs:
+        params.append(obj.pk)
+        params += [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields]
+    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    if connection.vendor == "postgresql":  # VALUES rows carry no column types there
+        values = {
+            f.column: f"CAST(v.{quote(f.column)} AS {f.cast_db_type(connection)})" for f in fields
+        }
+    else:
+        values = {f.column: f"v.{quote(f.column)}" for f in fields}
+    assignments = ", ".join(f"{quote(col)} = {values[col]}" for col in columns[1:])
+    table = quote(model._meta.db_table)
+    names = ", ".join(quote(c) for c in columns)
+    key = quote(pk.column)
+    values_sql = ", ".join([row] * len(objs))
+    sql = (
+        f"WITH v ({names}) AS (VALUES {values_sql}) "  # noqa: S608 - column names only
+        f"UPDATE {table} SET {assignments} FROM v WHERE {table}.{key} = v.{key}"
+    )
+    with connection.cursor() as cursor:
+        # Only model column names (quoted) are interpolated; every value is a parameter.
+        cursor.execute(sql, params)

@@ -20,10 +20,10 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from django.conf import settings
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from mailboxes.message_ids import is_our_message_id
 from mailboxes.models.emails import Email
 
 if TYPE_CHECKING:
@@ -173,9 +173,12 @@ def _body_head(parsed: ParsedMessage) -> str:
 
 
 def own_message_id(message_id: str) -> bool:
-    """A Message-ID Postaci generated (ends with ``@<POSTACI_MESSAGE_ID_DOMAIN>>``)."""
-    domain = settings.POSTACI_MESSAGE_ID_DOMAIN.lower()
-    return bool(domain) and message_id.strip().lower().endswith(f"@{domain}>")
+    """A Message-ID Postaci generated: signed with the site key (``mailboxes.message_ids``).
+
+    Checking the signature, not just the domain, keeps a stranger from passing their mail off
+    as ours by writing our domain into a Message-ID.
+    """
+    return is_our_message_id(message_id)
 
 
 class _Findings:

@@ -1,9 +1,299 @@
-"""Step 7: the email's parent record. Built by the linking issue."""
+"""Step 7: the email's parent record, and why it was chosen.
+
+First hit wins:
+
+1. ``reference`` — one of our signed Message-IDs (``mailboxes.message_ids``) in In-Reply-To,
+   then References newest first: the record it names. A forged or altered id is ignored.
+2. ``reply`` — the email it replies to (In-Reply-To, then References newest first): that
+   email's parent. The first of them we know becomes ``email.replied``.
+3. ``sender`` — the From address: a Contact carrying it → the Contact's Account when it has
+   one, else the Contact; else an Account carrying it; else a Lead (a converted Lead → the
+   Account it was converted to, else its Contact by the Contact rule).
+4. ``reply_to`` / ``to`` — the first Reply-To address, then the first To address, same rule.
+
+An address several Contacts share picks one deterministically: a Contact whose *primary*
+address it is comes first, then the oldest Contact (lowest id); the same for Accounts and Leads
+(``crm.addresses.records_for_addresses``). Opportunities and Cases are never found by address.
+
+A record named by a reference or by a replied email's parent is taken as it is (a Contact
+stays the Contact), except that a converted Lead gives way to what it became.
+
+``email.account`` is the parent when it is an Account, else the parent's Account (Contact,
+Opportunity, Case). Only new emails are linked here; a duplicate keeps its parent, and a parent
+set by hand (``linked_by=manual``) is never changed by the intake.
+
+The whole batch costs a handful of statements: one for the replied emails, one per record type
+named by references or replied emails, one ``records_for_addresses`` call for every address of
+the batch, and one UPDATE.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Model
+
+from crm.addresses import records_for_addresses
+from mailboxes.intake.bulk import bulk_update_values
 from mailboxes.intake.context import IntakeContext
+from mailboxes.message_ids import message_id_parent
+from mailboxes.models import Email
+from mailboxes.parents import email_parent_models
+
+LinkedBy = Email.LinkedBy
+LINK_FIELDS = ("parent_type", "parent_id", "account", "linked_by", "replied")
+_RECORD_FIELDS = ("account_id", "status", "converted_account_id", "converted_contact_id")
+
+
+@dataclass(frozen=True)
+class Parent:
+    """Where an email belongs: a record (by content type and id) and its Account's id."""
+
+    type_id: int
+    pk: int
+    account_id: int | None
+
+
+@dataclass(frozen=True)
+class _Record:
+    """What linking needs to know about one candidate record (no model instance needed)."""
+
+    kind: str  # "account", "contact", "lead", "opportunity", "case"
+    type_id: int
+    pk: int
+    account_id: int | None = None
+    converted: bool = False
+    converted_account_id: int | None = None
+    converted_contact_id: int | None = None
+
+
+# References of long threads are read from the newest end, plus the first one (which starts
+# the thread and which trimming mail clients keep, RFC 5322 §3.6.4): a bounded lookup per message.
+MAX_REFERENCES = 30
+
+
+def thread_ids(ctx: IntakeContext) -> list[str]:
+    """In-Reply-To, then References newest first; without the message's own id."""
+    parsed = ctx.parsed
+    references = parsed.references
+    ids = ([parsed.in_reply_to] if parsed.in_reply_to else []) + references[::-1][:MAX_REFERENCES]
+    if len(references) > MAX_REFERENCES:
+        ids.append(references[0])
+    own = parsed.message_id
+    return [i for i in dict.fromkeys(ids) if i and i != own]
+
+
+class _Types:
+    """Content-type ids and models of the parent types, looked up once per batch."""
+
+    def __init__(self) -> None:
+        self.models = email_parent_models()
+        types = ContentType.objects.get_for_models(*self.models.values())
+        self.kind_of_type = {types[model].pk: kind for kind, model in self.models.items()}
+        self.type_of_kind = {kind: types[model].pk for kind, model in self.models.items()}
+        self.kind_of_model = {model: kind for kind, model in self.models.items()}
+
+    def record_of(self, obj: Model) -> _Record:
+        kind = self.kind_of_model[type(obj)]
+        return _record(kind, self.type_of_kind[kind], obj.pk, vars(obj))
+
+
+def _record(kind: str, type_id: int, pk: int, values: dict) -> _Record:
+    return _Record(
+        kind=kind,
+        type_id=type_id,
+        pk=pk,
+        account_id=values.get("account_id"),
+        converted=values.get("status") == "converted",
+        converted_account_id=values.get("converted_account_id"),
+        converted_contact_id=values.get("converted_contact_id"),
+    )
+
+
+def _load_records(types: _Types, keys: set[tuple[int, int]]) -> dict[tuple[int, int], _Record]:
+    """The records behind ``(content type id, pk)`` keys that still exist: one query per type."""
+    by_type: dict[int, set[int]] = {}
+    for type_id, pk in keys:
+        if type_id in types.kind_of_type:
+            by_type.setdefault(type_id, set()).add(pk)
+    found: dict[tuple[int, int], _Record] = {}
+    for type_id, pks in by_type.items():
+        kind = types.kind_of_type[type_id]
+        model = types.models[kind]
+        attnames = {f.attname for f in model._meta.concrete_fields}
+        fields = ["pk"] + [f for f in _RECORD_FIELDS if f in attnames]
+        for row in model._default_manager.filter(pk__in=pks).values(*fields):
+            found[(type_id, row["pk"])] = _record(kind, type_id, row["pk"], row)
+    return found
+
+
+class _Resolver:
+    """Turns candidate records into parents by the rules above."""
+
+    def __init__(self, types: _Types, contact_accounts: dict[int, int | None]) -> None:
+        self.types = types
+        self.contact_accounts = contact_accounts  # converted leads' contacts → their Account
+
+    def _account(self, pk: int) -> Parent:
+        return Parent(self.types.type_of_kind["account"], pk, pk)
+
+    def _contact(self, pk: int, *, prefer_account: bool) -> Parent:
+        account_id = self.contact_accounts.get(pk)
+        if prefer_account and account_id:
+            return self._account(account_id)
+        return Parent(self.types.type_of_kind["contact"], pk, account_id)
+
+    def _converted(self, record: _Record, *, prefer_account: bool) -> Parent | None:
+        if not record.converted:
+            return None
+        if record.converted_account_id:
+            return self._account(record.converted_account_id)
+        if record.converted_contact_id:
+            return self._contact(record.converted_contact_id, prefer_account=prefer_account)
+        return None
+
+    def as_is(self, record: _Record) -> Parent:
+        """A record named by a reference or by the replied email's parent."""
+        if record.kind == "lead":
+            converted = self._converted(record, prefer_account=False)
+            if converted is not None:
+                return converted
+        if record.kind == "account":
+            return self._account(record.pk)
+        return Parent(record.type_id, record.pk, record.account_id)
+
+    def by_address(self, records: list[_Record]) -> Parent | None:
+        """Contact (→ its Account), else Account, else Lead (→ what it converted to)."""
+        for record in records:
+            if record.kind == "contact":
+                if record.account_id:
+                    return self._account(record.account_id)
+                return Parent(record.type_id, record.pk, None)
+        for record in records:
+            if record.kind == "account":
+                return self._account(record.pk)
+        for record in records:
+            if record.kind == "lead":
+                return self._converted(record, prefer_account=True) or Parent(
+                    record.type_id, record.pk, None
+                )
+        return None
+
+
+def _address_rules(ctx: IntakeContext) -> list[tuple[str, str]]:
+    parsed = ctx.parsed
+    rules = []
+    if parsed.sender is not None:
+        rules.append((LinkedBy.SENDER, parsed.sender.address))
+    if parsed.reply_to:
+        rules.append((LinkedBy.REPLY_TO, parsed.reply_to[0].address))
+    if parsed.to:
+        rules.append((LinkedBy.TO, parsed.to[0].address))
+    return rules
 
 
 def link_batch(batch: list[IntakeContext]) -> None:
-    return None
+    """Pipeline step 7: find the parent of every new email of the batch."""
+    new = [
+        ctx
+        for ctx in batch
+        if ctx.is_new_email and ctx.email is not None and ctx.parsed is not None
+    ]
+    if not new:
+        return
+    types = _Types()
+
+    # Rules 1 and 2: what the thread headers name.
+    threads = {id(ctx): thread_ids(ctx) for ctx in new}
+    all_ids = {i for ids in threads.values() for i in ids}
+    signed = {i: key for i in all_ids if (key := message_id_parent(i)) is not None}
+    batch_emails = {ctx.email.message_id: ctx for ctx in new}
+    known: dict[str, tuple[int, int | None, int | None]] = {}
+    outside = all_ids - batch_emails.keys()
+    if outside:
+        for pk, message_id, type_id, parent_id in Email.objects.filter(
+            message_id__in=outside
+        ).values_list("pk", "message_id", "parent_type_id", "parent_id"):
+            known[message_id] = (pk, type_id, parent_id)
+    keys = {(ct.pk, pk) for ct, pk in signed.values()}
+    keys |= {(t, p) for _pk, t, p in known.values() if t and p}
+    records = _load_records(types, keys)
+
+    # Rules 3 and 4: every address of the batch in one lookup.
+    addresses = {address for ctx in new for _rule, address in _address_rules(ctx)}
+    by_address: dict[str, list[_Record]] = {}
+    if addresses:
+        found = records_for_addresses(
+            addresses, [types.models[kind] for kind in ("contact", "account", "lead")]
+        )
+        by_address = {a: [types.record_of(obj) for obj in objs] for a, objs in found.items()}
+
+    # Converted leads whose Contact decides (rare: one query for the batch when it happens).
+    every_record = list(records.values()) + [r for rs in by_address.values() for r in rs]
+    contact_ids = {r.converted_contact_id for r in every_record if r.converted_contact_id}
+    contact_accounts = {r.pk: r.account_id for r in every_record if r.kind == "contact"}
+    missing = contact_ids - contact_accounts.keys()
+    if missing:
+        contact_model = types.models["contact"]
+        contact_accounts.update(
+            contact_model._default_manager.filter(pk__in=missing).values_list("pk", "account_id")
+        )
+    resolver = _Resolver(types, contact_accounts)
+
+    resolved: dict[int, tuple[Parent | None, str]] = {}
+    visiting: set[int] = set()
+
+    def resolve(ctx: IntakeContext) -> tuple[Parent | None, str]:
+        if id(ctx) in resolved:
+            return resolved[id(ctx)]
+        if id(ctx) in visiting:  # a thread that refers to itself in a circle
+            return None, LinkedBy.NONE
+        visiting.add(id(ctx))
+        result: tuple[Parent | None, str] = (None, LinkedBy.NONE)
+        ids = threads[id(ctx)]
+        for message_id in ids:  # 1. our own reference
+            key = signed.get(message_id)
+            record = records.get((key[0].pk, key[1])) if key else None
+            if record is not None:
+                result = (resolver.as_is(record), LinkedBy.REFERENCE)
+                break
+        replied_pk = None
+        for message_id in ids:  # 2. the replied email
+            other = batch_emails.get(message_id)
+            if other is not None and other is not ctx:
+                replied_pk = replied_pk or other.email.pk
+                if result[0] is None:
+                    parent = resolve(other)[0]
+                    if parent is not None:
+                        result = (parent, LinkedBy.REPLY)
+            elif message_id in known:
+                pk, type_id, parent_id = known[message_id]
+                replied_pk = replied_pk or pk
+                record = records.get((type_id, parent_id))
+                if result[0] is None and record is not None:
+                    result = (resolver.as_is(record), LinkedBy.REPLY)
+            if result[0] is not None and replied_pk:
+                break
+        if result[0] is None:  # 3. and 4. addresses
+            for rule, address in _address_rules(ctx):
+                parent = resolver.by_address(by_address.get(address, []))
+                if parent is not None:
+                    result = (parent, rule)
+                    break
+        ctx.email.replied_id = replied_pk
+        resolved[id(ctx)] = result
+        visiting.discard(id(ctx))
+        return result
+
+    changed: list[Email] = []
+    for ctx in new:
+        parent, rule = resolve(ctx)
+        email = ctx.email
+        if parent is not None:
+            email.parent_type_id, email.parent_id = parent.type_id, parent.pk
+            email.account_id = parent.account_id
+            email.linked_by = rule
+        if parent is not None or email.replied_id:
+            changed.append(email)
+    bulk_update_values(list({e.pk: e for e in changed}.values()), LINK_FIELDS)

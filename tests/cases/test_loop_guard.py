@@ -11,6 +11,7 @@ from cases.loop_guard import auto_reply_decide, auto_reply_refusal, references_o
 from cases.models import AutoReplyLog, Case
 from crm.addresses import addresses_get_or_create
 from mailboxes.intake.parse import ParsedAddress, ParsedMessage
+from mailboxes.message_ids import message_id_new
 from mailboxes.models import Email, PersonalEmailAccount
 from tests.cases.eml import CORPUS, parse_file
 from tests.cases.test_classify import SISIMAI_BSD
@@ -156,17 +157,19 @@ def test_x_loop_naming_our_message_id_domain(account, settings):
 
 def test_reply_to_our_own_message_is_refused(account, settings):
     settings.POSTACI_MESSAGE_ID_DOMAIN = "mail.postaci.example"
-    ours = "<case-7.0f3a@mail.postaci.example>"
+    ours = message_id_new()
     assert refusal(account, references=["<a@customer.example>", ours]) is not None
     assert refusal(account, in_reply_to=ours) is not None
     assert refusal(account, message_id=ours) is not None
     assert refusal(account, references=["<a@mail.postaci.example.evil.example>"]) is None
+    # our domain without our signature is a stranger's id
+    assert refusal(account, references=["<case-7.0f3a@mail.postaci.example>"]) is None
 
 
 def test_own_reference_check_is_one_function(settings):
     settings.POSTACI_MESSAGE_ID_DOMAIN = "mail.postaci.example"
-    assert references_our_message(["<x@MAIL.postaci.example>"])
-    assert not references_our_message(["<x@customer.example>", "<y@postaci.example>"])
+    assert references_our_message([message_id_new().upper()])
+    assert not references_our_message(["<x@customer.example>", "<y@mail.postaci.example>"])
 
 
 # --- rate limits ------------------------------------------------------------------------------

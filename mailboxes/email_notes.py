@@ -1,0 +1,305 @@
+"""Emails in the stream and the bell: "email received/sent" notes and who hears about them.
+
+One function, :func:`email_news_publish`, serves the intake (step 11, a whole batch at once)
+and sending (:func:`note_email_sent`, one email), so both follow the same rules:
+
+- A new email with a parent gets one stream note on the parent; its ``super_parent`` is the
+  parent's Account, whose stream therefore shows it too. Never two for one email and record
+  (the unique constraint ``crm_note_one_per_email`` backs this up).
+- Followers of the parent and of its Account get a ``note`` notification, even when they are
+  not in To/Cc, but only when their role lets them read the email (``Email.visible_to``:
+  level all; team with a shared team; or own/team with their own copy of it).
+- Users newly given the email get an ``email_received`` notification unless they sent it,
+  have read it, silenced it (a filter's "no notification", their copy in the trash), or were
+  told already: through following, by a case assignment, or for this email earlier (the same
+  message fetched again through another mailbox).
+- With ``notify=False`` (backfill) notes are written and nobody is notified.
+
+Everything is decided in a fixed number of queries per call, whatever the number of emails,
+followers and recipients.
+
+Who follows a record automatically (``crm.stream.record_follow``): its creator and its
+assigned user (``crm.records``), the assignee of a case (``cases.distribution.case_assign``),
+and a user who sends mail on the record from Postaci — sending calls
+``record_follow(email.parent, sender)`` and then :func:`note_email_sent` after a successful
+send, so the sender hears of the replies.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q
+
+from crm.access import users_access
+from crm.models import Account, Follow, Note, Notification
+from mailboxes.intake.bulk import bulk_insert_rows
+from mailboxes.models import Email, EmailUser
+from mailboxes.parents import email_parent_models
+from mailboxes.reply_text import visible_reply_text
+
+# Parent types whose stream notes carry the email's text (without the quoted history).
+NOTE_WITH_TEXT = ("case",)
+
+
+@dataclass
+class EmailNews:
+    """What one email brings: a stream note (when it has a parent) and notifications."""
+
+    email: Email
+    note_type: str = Note.Type.EMAIL_RECEIVED
+    author_id: int | None = None  # the user who sent it, when it is one of ours
+    sender: str = ""  # display form of the From address
+    is_initial: bool = False  # it opened the case it belongs to
+    super_parent_id: int | None = None  # the parent's Account (None: the email's account)
+    with_note: bool = True  # False: the email existed before; its note was written then
+    new_user_ids: set[int] = field(default_factory=set)
+    silenced_user_ids: set[int] = field(default_factory=set)
+    # set by email_news_publish: the note written for it (None: none written now)
+    note: NoteRef | None = None
+
+
+@dataclass(frozen=True)
+class NoteRef:
+    """What notifying needs of a note just written (the row itself was never a model)."""
+
+    pk: int
+    parent_type_id: int
+    parent_id: int
+    super_parent_type_id: int | None
+    super_parent_id: int | None
+
+
+def _account_type_id() -> int:
+    return ContentType.objects.get_for_model(Account).pk
+
+
+def _note_for(news: EmailNews, email_type_id: int, account_type_id: int) -> dict | None:
+    """The note's row (``{attname: value}``), or None when the email gets no note here."""
+    email = news.email
+    if not (news.with_note and email.parent_type_id and email.parent_id):
+        return None
+    account_id = news.super_parent_id or email.account_id
+    if email.parent_type_id == account_type_id and email.parent_id == account_id:
+        account_id = None  # the Account's own stream
+    kind = _kind_of_type(email.parent_type_id)
+    body = visible_reply_text(email.body_text) if kind in NOTE_WITH_TEXT else ""
+    return {
+        "parent_type_id": email.parent_type_id,
+        "parent_id": email.parent_id,
+        "super_parent_type_id": account_type_id if account_id else None,
+        "super_parent_id": account_id,
+        "type": news.note_type,
+        "author_id": news.author_id,
+        "body": body,
+        "related_type_id": email_type_id,
+        "related_id": email.pk,
+        "data": {
+            "email_id": email.pk,
+            "subject": email.subject[:200],
+            "from": news.sender,
+            "is_initial": news.is_initial,
+            "has_attachments": email.has_attachments,
+        },
+    }
+
+
+def _kind_of_type(type_id: int) -> str:
+    model = ContentType.objects.get_for_id(type_id).model_class()
+    for kind, candidate in email_parent_models().items():
+        if candidate is model:
+            return kind
+    return ""
+
+
+def _notes_create(items: list[EmailNews], *, may_exist: bool) -> None:
+    """Write the notes (one COPY); with ``may_exist`` leave out those already there."""
+    email_type_id = ContentType.objects.get_for_model(Email).pk
+    account_type_id = _account_type_id()
+    wanted: dict[tuple, tuple[EmailNews, dict]] = {}
+    for news in items:
+        row = _note_for(news, email_type_id, account_type_id)
+        if row is not None:
+            key = (row["parent_type_id"], row["parent_id"], row["related_id"])
+            wanted.setdefault(key, (news, row))
+    if may_exist and wanted:
+        existing = set(
+            Note.objects.filter(
+                related_type_id=email_type_id,
+                related_id__in={key[2] for key in wanted},
+                type__in=Note.EMAIL_TYPES,
+            ).values_list("parent_type_id", "parent_id", "related_id")
+        )
+        wanted = {key: value for key, value in wanted.items() if key not in existing}
+    # rows, not model instances: building thousands of Notes costs more than writing them
+    ids = bulk_insert_rows(Note, [row for _news, row in wanted.values()])
+    for (news, row), note_id in zip(wanted.values(), ids, strict=True):
+        news.note = NoteRef(
+            pk=note_id,
+            parent_type_id=row["parent_type_id"],
+            parent_id=row["parent_id"],
+            super_parent_type_id=row["super_parent_type_id"],
+            super_parent_id=row["super_parent_id"],
+        )
+
+
+def _followers(notes: list[NoteRef]) -> dict[tuple[int, int], list[int]]:
+    """(content type id, object id) → active followers, for the notes' parents and Accounts."""
+    keys: dict[int, set[int]] = defaultdict(set)
+    for note in notes:
+        keys[note.parent_type_id].add(note.parent_id)
+        if note.super_parent_id:
+            keys[note.super_parent_type_id].add(note.super_parent_id)
+    if not keys:
+        return {}
+    condition = Q()
+    for type_id, ids in keys.items():
+        condition |= Q(content_type_id=type_id, object_id__in=ids)
+    followers: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for type_id, object_id, user_id in (
+        Follow.objects.filter(condition, user__is_active=True)
+        .order_by("user_id")
+        .values_list("content_type_id", "object_id", "user_id")
+    ):
+        followers[(type_id, object_id)].append(user_id)
+    return followers
+
+
+def email_news_publish(items: list[EmailNews], *, notify: bool = True, may_exist: bool = False):
+    """Write the stream notes of these emails and notify whoever should hear of them.
+
+    ``may_exist``: a note for an email may already be there (sending, a parent changed by
+    hand); the intake leaves it False for emails it created in the same transaction.
+    """
+    if not items:
+        return
+    _notes_create(items, may_exist=may_exist)
+    if not notify:
+        return
+    email_type_id = ContentType.objects.get_for_model(Email).pk
+    notes = [news.note for news in items if news.note is not None]
+    followers = _followers(notes)
+    follower_ids = {uid for users in followers.values() for uid in users}
+    candidates = follower_ids | {uid for news in items for uid in news.new_user_ids}
+    if not candidates:
+        return
+    email_ids = {news.email.pk for news in items}
+
+    access = users_access(follower_ids, "email")
+    copies = {
+        (email_id, user_id): (is_read, silenced or in_trash)
+        for email_id, user_id, is_read, silenced, in_trash in EmailUser.objects.filter(
+            email_id__in=email_ids, user_id__in=candidates
+        ).values_list("email_id", "user_id", "is_read", "skip_notification", "in_trash")
+    }
+    email_teams: dict[int, set[int]] = defaultdict(set)
+    if any(level == "team" for level, _teams in access.values()):
+        for email_id, team_id in Email.teams.through.objects.filter(
+            email_id__in=email_ids
+        ).values_list("email_id", "team_id"):
+            email_teams[email_id].add(team_id)
+    told_before = _told_before(
+        [news for news in items if not news.with_note and news.new_user_ids], email_type_id
+    )
+
+    def may_read(user_id: int, email_id: int) -> bool:
+        level, teams = access.get(user_id, ("no", frozenset()))
+        if level == "all":
+            return True
+        if level == "no":
+            return False
+        if (email_id, user_id) in copies:
+            return True
+        return level == "team" and bool(teams & email_teams[email_id])
+
+    rows: list[dict] = []  # notifications, written without building model instances
+    told: set[tuple[int, int]] = set()  # (email, user): nobody twice for one email
+    for news in items:
+        email, note = news.email, news.note
+        quiet = news.silenced_user_ids | {news.author_id}
+        if note is not None:
+            for type_id, object_id in (
+                (note.parent_type_id, note.parent_id),
+                (note.super_parent_type_id, note.super_parent_id),
+            ):
+                for user_id in followers.get((type_id, object_id), ()):
+                    is_read, silenced = copies.get((email.pk, user_id), (False, False))
+                    if (
+                        user_id in quiet
+                        or (email.pk, user_id) in told
+                        or is_read
+                        or silenced
+                        or not may_read(user_id, email.pk)
+                    ):
+                        continue
+                    told.add((email.pk, user_id))
+                    rows.append(
+                        {
+                            "user_id": user_id,
+                            "type": Notification.Type.NOTE,
+                            "note_id": note.pk,
+                            "related_type_id": type_id,
+                            "related_id": object_id,
+                        }
+                    )
+        for user_id in sorted(news.new_user_ids):
+            copy = copies.get((email.pk, user_id))
+            if (
+                copy is None  # no copy of it (any more): nothing to open
+                or copy[0]
+                or copy[1]
+                or user_id in quiet
+                or (email.pk, user_id) in told
+                or (email.pk, user_id) in told_before
+            ):
+                continue
+            told.add((email.pk, user_id))
+            rows.append(
+                {
+                    "user_id": user_id,
+                    "type": Notification.Type.EMAIL_RECEIVED,
+                    "note_id": note.pk if note is not None else None,
+                    "related_type_id": email_type_id,
+                    "related_id": email.pk,
+                    "data": {"subject": email.subject[:200], "from": news.sender},
+                }
+            )
+    bulk_insert_rows(Notification, rows)
+
+
+def _told_before(items: list[EmailNews], email_type_id: int) -> set[tuple[int, int]]:
+    """(email, user) pairs already notified about emails that existed before this batch."""
+    if not items:
+        return set()
+    email_ids = {news.email.pk for news in items}
+    user_ids = {uid for news in items for uid in news.new_user_ids}
+    about_email = Q(related_type_id=email_type_id, related_id__in=email_ids)
+    about_note = Q(note__related_type_id=email_type_id, note__related_id__in=email_ids)
+    pairs = set()
+    for user_id, related_type_id, related_id, note_related_id in Notification.objects.filter(
+        about_email | about_note, user_id__in=user_ids
+    ).values_list("user_id", "related_type_id", "related_id", "note__related_id"):
+        email_id = related_id if related_type_id == email_type_id else note_related_id
+        pairs.add((email_id, user_id))
+    return pairs
+
+
+def note_email_sent(email: Email) -> Note | None:
+    """The "email sent" stream note for mail sent from Postaci; its followers are notified.
+
+    Call after the email is sent (status Sent) with its parent set; the author is
+    ``email.sent_by``. Safe to call twice: the second call finds the note and does nothing.
+    """
+    if not (email.parent_type_id and email.parent_id):
+        return None
+    sender = email.from_name or ""
+    if email.from_address_id:
+        address = email.from_address.address
+        sender = f"{sender} <{address}>" if sender else address
+    news = EmailNews(
+        email=email, note_type=Note.Type.EMAIL_SENT, author_id=email.sent_by_id, sender=sender
+    )
+    email_news_publish([news], may_exist=True)
+    return Note.objects.get(pk=news.note.pk) if news.note is not None else None

@@ -1,0 +1,57 @@
+"""The record types an email can belong to (its "parent"), in one place.
+
+Named by label so ``mailboxes`` does not import the apps built on it (``cases``); a type whose
+app is not installed is left out.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from django.apps import apps
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Model
+
+# short name (used in our Message-IDs) → model label
+EMAIL_PARENT_LABELS: dict[str, str] = {
+    "account": "crm.Account",
+    "contact": "crm.Contact",
+    "lead": "crm.Lead",
+    "opportunity": "crm.Opportunity",
+    "case": "cases.Case",
+}
+
+
+@cache
+def email_parent_models() -> dict[str, type[Model]]:
+    """Short name → model of every parent type whose app is installed."""
+    models = {}
+    for name, label in EMAIL_PARENT_LABELS.items():
+        try:
+            models[name] = apps.get_model(label)
+        except LookupError:  # pragma: no cover - every app is installed in Postaci
+            continue
+    return models
+
+
+def parent_kind(model: type[Model]) -> str | None:
+    """The short name of a parent type (``"case"``), or None when emails cannot belong to it."""
+    for name, candidate in email_parent_models().items():
+        if candidate is model or candidate._meta.concrete_model is model._meta.concrete_model:
+            return name
+    return None
+
+
+def parent_content_types() -> dict[int, type[Model]]:
+    """Content-type id → model of every parent type (content types are cached by Django)."""
+    types = ContentType.objects.get_for_models(*email_parent_models().values())
+    return {ct.pk: model for model, ct in types.items()}
+
+
+def has_account_field(model: type[Model]) -> bool:
+    """Contact, Opportunity and Case point at an Account; the email's account follows them."""
+    try:
+        field = model._meta.get_field("account")
+    except Exception:
+        return False
+    return getattr(field, "related_model", None) is apps.get_model("crm.Account")
