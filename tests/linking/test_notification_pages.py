@@ -77,7 +77,7 @@ def test_email_notification_shows_subject_sender_record_and_opens_the_stream_ent
     assert "linked by sender" in stream
 
 
-def test_recipient_notification_opens_the_stream_entry_without_an_email_page(
+def test_recipient_notification_opens_the_email_page(
     mailbox, make_user, team, acme, logged_in
 ):
     agent = make_user("agent", level="own", teams=[team])
@@ -89,7 +89,8 @@ def test_recipient_notification_opens_the_stream_entry_without_an_email_page(
     page = client.get(reverse("crm:notifications")).content.decode()
     assert "New email on Acme" in page and "Hello" in page
     target = client.get(reverse("crm:notification-open", args=[notification.pk]))["Location"]
-    assert target == f"{acme.get_absolute_url()}#note-{notification.note_id}"
+    assert target == notification.related.get_absolute_url()
+    assert client.get(target).status_code == 200
 
 
 def test_nobody_opens_another_users_notification(mailbox, acme, reader, make_user, logged_in):
