@@ -6,6 +6,7 @@ import pytest
 
 from crm.models import Team, TeamMembership, User
 from mailboxes.models import CaseDistribution, GroupEmailAccount
+from tests.mailboxes.conftest import make_group_account  # noqa: F401  (accounts on Dovecot)
 
 
 def make_user(username: str, *, active: bool = True, email: str = "") -> User:
