@@ -4,6 +4,7 @@ the account's SMTP (the same relay) — nothing is mocked."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 import pytest
@@ -356,3 +357,21 @@ def test_round_robin_over_real_intake_30_mails_3_agents(support, mail_relay, age
     # each agent is told of each of their cases
     for agent in agents:
         assert Notification.objects.filter(user=agent).count() >= 10
+
+
+def test_auto_reply_goes_out_through_the_worker_after_the_commit(
+    support, mail_relay, agents, celery_worker
+):
+    customer_writes(mail_relay, support, subject="Printer broken")
+    fetch(support)  # commits; the send task is queued on commit and run by the worker
+    mail_relay.wait_for_messages(2, timeout=15)
+    [captured] = auto_replies(mail_relay)
+    case = Case.objects.get()
+    assert case.display_number in captured.message["Subject"]
+    reply = Email.objects.get(is_auto_reply=True)
+    for _attempt in range(50):  # the worker records "sent" just after the server's 250
+        reply.refresh_from_db()
+        if reply.status == Email.Status.SENT:
+            break
+        time.sleep(0.1)
+    assert reply.status == Email.Status.SENT
