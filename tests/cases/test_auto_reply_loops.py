@@ -89,9 +89,9 @@ def test_two_postaci_mailboxes_with_auto_reply_stop_after_one_auto_reply_each(
     # each auto-reply reached the other mailbox and was recognised as Postaci's own mail
     assert Case.objects.count() == 2
     for reply in Email.objects.filter(is_auto_reply=True):
-        assert parsed(dovecot.fetch(a_user if reply.send_account_id == b.pk else b_user, "INBOX")[2])[
-            "Message-ID"
-        ] == reply.message_id
+        other = a_user if reply.send_account_id == b.pk else b_user
+        [_first, delivered] = dovecot.fetch(other, "INBOX").values()
+        assert parsed(delivered)["Message-ID"] == reply.message_id
 
 
 class Responder:
@@ -129,9 +129,9 @@ class Responder:
             headers["In-Reply-To"] = incoming["Message-ID"]
             headers["References"] = incoming["Message-ID"]
         if self.style == "marked":
-            headers.update(
-                {"Auto-Submitted": "auto-replied", "Precedence": "auto_reply", "X-Loop": self.address}
-            )
+            headers["Auto-Submitted"] = "auto-replied"
+            headers["Precedence"] = "auto_reply"
+            headers["X-Loop"] = self.address
         if self.style == "hostile":
             subject = f"Your message was received (ticket {self.sent + 100})"
         return make_message(
