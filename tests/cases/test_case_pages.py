@@ -17,7 +17,6 @@ from crm.stream import record_follow
 from mailboxes.models import Email, EmailUser
 from mailboxes.sending.service import email_deliver
 from tests.cases.conftest import join, make_user
-from tests.crm.conftest import logged_in  # noqa: F401
 from tests.mailboxes.sending.conftest import role, smtp_fields
 
 CUSTOMER = "ayse@customer.example"
