@@ -41,34 +41,33 @@ from mailboxes.sending.compose import Mailbox, reply_subject, subject_with_tag
 from mailboxes.sending.exceptions import SendError
 from mailboxes.sending.service import email_send_automatic
 
-# The placeholders an auto-reply subject and body may use; the account form shows this list.
-PLACEHOLDERS = {
-    "case_number": _("the case number, e.g. [#123]"),
-    "case_subject": _("the case subject"),
-    "customer_name": _("the customer's name (their contact or lead, else the sender's name)"),
-    "customer_email": _("the customer's email address"),
-    "account_name": _("the customer's company (CRM account)"),
-    "mailbox_name": _("the name of this mailbox"),
-    "email_subject": _("the subject of the customer's email"),
-    "assigned_user": _("the name of the user the case is assigned to"),
-}
+# The placeholders an auto-reply subject and body may use (see ``auto_reply_values``).
+PLACEHOLDERS = (
+    "case_number",
+    "case_subject",
+    "customer_name",
+    "customer_email",
+    "account_name",
+    "mailbox_name",
+    "email_subject",
+    "assigned_user",
+)
+# Help texts for the account form's auto-reply subject and body fields (the Emails UI owns
+# the form; it uses these same strings, so the catalog translates them once).
+AUTO_REPLY_SUBJECT_HELP = _(
+    "Placeholders: {case_number}, {case_subject}, {customer_name}, {account_name}, "
+    "{mailbox_name}, {email_subject}. Left empty: “Re:” and the customer's subject. The case "
+    "number is always added."
+)
+AUTO_REPLY_BODY_HELP = _(
+    "Placeholders: {case_number} (e.g. [#123]), {case_subject}, {customer_name} (their "
+    "contact or lead, else the sender's name), {customer_email}, {account_name} (the "
+    "customer's company), {mailbox_name}, {email_subject}, {assigned_user}. Left empty, a "
+    "short acknowledgement in the site language is sent."
+)
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _LINE_BREAKS = re.compile(r"[\r\n\x00\u2028\u2029\x0b\x0c\x85]+")
-
-
-def placeholder_help() -> str:
-    """Help text for the auto-reply subject and body fields of the account form."""
-    listed = "; ".join(f"{{{name}}}: {text}" for name, text in PLACEHOLDERS.items())
-    return str(
-        format_lazy(
-            _(
-                "Placeholders: {list}. Left empty, a short acknowledgement in the site "
-                "language is sent. The case number is always added to the subject."
-            ),
-            list=listed,
-        )
-    )
 
 
 def render_template(template: str, values: dict[str, str]) -> str:
@@ -232,7 +231,7 @@ def auto_reply_for_intake(ctx: IntakeContext, account: GroupEmailAccount) -> Aut
     auto_kind = ctx.classification.kind if ctx.classification is not None else None
     reason = _scope_refusal(ctx, account)
     if reason is not None:
-        if _is_automatic(ctx):  # the guard's reason says more ("a bounce", "Auto-Submitted")
+        if ctx.run.notify and _is_automatic(ctx):  # the guard's reason says more ("a bounce", "Auto-Submitted")
             message = ctx.parsed if ctx.parsed is not None else email
             reason = auto_reply_refusal(message=message, account=account, case=case) or reason
         return AutoReplyLog.objects.create(

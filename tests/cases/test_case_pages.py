@@ -182,3 +182,21 @@ def test_case_list_shows_status_and_priority_badges(case, agent, logged_in):
     html = logged_in(agent).get(reverse("cases:case-list")).content.decode()
     assert '<span class="badge badge-pending">Pending</span>' in html
     assert '<span class="badge badge-urgent">Urgent</span>' in html
+
+
+def test_case_page_in_turkish(case, support, agent, logged_in):
+    first = incoming(case)
+    AutoReplyLog.objects.create(
+        email=first,
+        account=support,
+        case=case,
+        sender_address=CUSTOMER,
+        outcome="refused",
+        reason="x",
+    )
+    agent.language = "tr"
+    agent.save()
+    html = logged_in(agent).get(f"{case.get_absolute_url()}?reply={first.pk}").content.decode()
+    assert "Otomatik yanıt yok" in html
+    assert "Bunun yerine vakayı yanıtla" in html
+    assert "Normal" in html and "Yanıtla" in html
