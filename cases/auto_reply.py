@@ -231,7 +231,8 @@ def auto_reply_for_intake(ctx: IntakeContext, account: GroupEmailAccount) -> Aut
     auto_kind = ctx.classification.kind if ctx.classification is not None else None
     reason = _scope_refusal(ctx, account)
     if reason is not None:
-        if ctx.run.notify and _is_automatic(ctx):  # the guard's reason says more ("a bounce", "Auto-Submitted")
+        # for automatic mail the guard's reason says more ("a bounce", "Auto-Submitted: …")
+        if ctx.run.notify and _is_automatic(ctx):
             message = ctx.parsed if ctx.parsed is not None else email
             reason = auto_reply_refusal(message=message, account=account, case=case) or reason
         return AutoReplyLog.objects.create(
