@@ -32,7 +32,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from cases.loop_guard import auto_reply_decide, auto_reply_refusal
+from cases.loop_guard import GuardedMessage, auto_reply_decide, auto_reply_refusal
 from cases.models import AutoReplyLog, Case
 from crm.addresses import normalize_address
 from mailboxes.intake.context import IntakeContext
@@ -233,7 +233,11 @@ def auto_reply_for_intake(ctx: IntakeContext, account: GroupEmailAccount) -> Aut
     if reason is not None:
         # for automatic mail the guard's reason says more ("a bounce", "Auto-Submitted: …")
         if ctx.run.notify and _is_automatic(ctx):
-            message = ctx.parsed if ctx.parsed is not None else email
+            message = (
+                GuardedMessage.from_parsed(ctx.parsed, auto_kind)
+                if ctx.parsed is not None
+                else email
+            )
             reason = auto_reply_refusal(message=message, account=account, case=case) or reason
         return AutoReplyLog.objects.create(
             email=email,
