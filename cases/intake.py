@@ -50,6 +50,19 @@ def email_to_case(ctx: IntakeContext) -> IntakeContext:
 
 
 def queue_auto_reply(ctx: IntakeContext) -> IntakeContext:
+    """Step 10: the auto-reply of a group mailbox, decided now and sent after the commit.
+
+    Every new email of an account with auto-reply on gets one decision (cases/auto_reply.py).
+    """
+    email = ctx.email
+    if email is None or not ctx.is_new_email or not ctx.account.is_group:
+        return ctx
+    account: GroupEmailAccount = ctx.account.specific
+    if not account.auto_reply:
+        return ctx
+    from cases.auto_reply import auto_reply_for_intake
+
+    auto_reply_for_intake(ctx, account)
     return ctx
 
 
@@ -75,13 +88,39 @@ def _thread_case(email: Email, sender: str) -> Case | None:
         case = Case.objects.filter(pk=email.parent_id).first()
         if case is not None:
             return case
-    case = case_for_tag(subject=email.subject, sender_address=sender)
+    linked_by = Email.LinkedBy.REPLY
+    case = _case_of_referenced_email(email, case_type)
+    if case is None:
+        linked_by = Email.LinkedBy.CASE_TAG
+        case = case_for_tag(subject=email.subject, sender_address=sender)
     if case is not None:
         email.parent_type = case_type
         email.parent_id = case.pk
-        email.linked_by = Email.LinkedBy.CASE_TAG
+        email.linked_by = linked_by
         email.save(update_fields=["parent_type", "parent_id", "linked_by", "modified_at"])
     return case
+
+
+def _case_of_referenced_email(email: Email, case_type: ContentType) -> Case | None:
+    """The case of an email this one answers (In-Reply-To, then References, newest first).
+
+    Linking (step 7) normally made the case the parent already; this covers a reply whose
+    references name an email of the case that linking did not pick.
+    """
+    references = [r for r in [email.in_reply_to, *reversed(email.reference_ids)] if r]
+    if not references:
+        return None
+    known = dict(
+        Email.objects.filter(
+            message_id__in=references, parent_type=case_type, parent_id__isnull=False
+        )
+        .exclude(pk=email.pk)
+        .values_list("message_id", "parent_id")
+    )
+    for reference in references:
+        if reference in known:
+            return Case.objects.filter(pk=known[reference]).first()
+    return None
 
 
 def _join(ctx: IntakeContext, case: Case, sender: str, account: GroupEmailAccount) -> None:

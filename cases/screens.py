@@ -16,8 +16,8 @@ CASES = RecordScreen(
     columns=(
         Column("number", _("Number"), "display_number", ("number",)),
         Column("name", _("Subject"), "name", ("name",), link=True),
-        Column("status", _("Status"), "status", ("status",)),
-        Column("priority", _("Priority"), "priority", ("priority",)),
+        Column("status", _("Status"), "status", ("status",), badge=True),
+        Column("priority", _("Priority"), "priority", ("priority",), badge=True),
         Column("account", _("Account"), "account", ("account__name",)),
         Column(
             "assigned",

@@ -3,22 +3,60 @@
 from __future__ import annotations
 
 from django.contrib.contenttypes.models import ContentType
+from django.urls import NoReverseMatch
 
+from cases.auto_reply import auto_reply_logs_for_case
 from cases.models import Case
 from crm.views.records import RecordDetailView
 from mailboxes.models import Email
+from mailboxes.sending.service import case_reply_initial
+from mailboxes.views_compose import reply_form_context
+
+CASE_EMAIL_LIMIT = 100
+
+
+def _email_page(email: Email) -> str:
+    """The email's own page, or "" while the Emails pages are not installed."""
+    try:
+        return email.get_absolute_url()
+    except NoReverseMatch:
+        return ""
 
 
 class CaseDetailView(RecordDetailView):
-    """The case with its emails; the stream shows them with the quoted history stripped."""
+    """The case with its emails, a Reply box (``?reply=<email id>`` answers that email) and
+    the auto-reply decisions; the stream shows the emails with the quoted history stripped."""
 
     def get_context_data(self, **kwargs) -> dict:
         context = super().get_context_data(**kwargs)
         case: Case = self.object
-        context["case_emails"] = (
-            Email.objects.visible_to(self.request.user)
+        user = self.request.user
+        emails = list(
+            Email.objects.visible_to(user)
             .filter(parent_type=ContentType.objects.get_for_model(Case), parent_id=case.pk)
             .select_related("from_address")
-            .order_by("-date_sent")[:100]
+            .order_by("-date_sent", "-pk")[:CASE_EMAIL_LIMIT]
         )
+        for email in emails:
+            email.page_url = _email_page(email)
+        context["case_emails"] = emails
+
+        replied = None
+        wanted = self.request.GET.get("reply", "")
+        if wanted.isdigit():
+            replied = next((e for e in emails if e.pk == int(wanted)), None)
+        context["replying_to"] = replied
+        context.update(
+            reply_form_context(
+                self.request,
+                initial=case_reply_initial(case, user, replied=replied),
+                next_url=case.get_absolute_url(),
+            )
+        )
+
+        visible_ids = {e.pk for e in emails}
+        logs = list(auto_reply_logs_for_case(case))
+        for log in logs:
+            log.email_visible = log.email_id in visible_ids
+        context["auto_reply_logs"] = logs
         return context

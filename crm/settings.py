@@ -257,3 +257,6 @@ POSTACI_CASE_OPEN_STATUSES = env.list(
 POSTACI_AUTO_REPLY_LIMIT = env.int("POSTACI_AUTO_REPLY_LIMIT", default=5)
 POSTACI_AUTO_REPLY_CASE_LIMIT = env.int("POSTACI_AUTO_REPLY_CASE_LIMIT", default=1)
 POSTACI_AUTO_REPLY_PERIOD = env.int("POSTACI_AUTO_REPLY_PERIOD", default=2 * 60 * 60)
+# No auto-reply to mail older than this (seconds; by its Date): a newly monitored folder's
+# history is not answered.
+POSTACI_AUTO_REPLY_MAX_AGE = env.int("POSTACI_AUTO_REPLY_MAX_AGE", default=3 * 24 * 60 * 60)

@@ -65,6 +65,9 @@ def cell(record, column) -> SafeString:
     """The content of one list cell (``column`` is a crm.views.records.Column)."""
     value = getattr(record, column.attr, None)
     display_method = getattr(record, f"get_{column.attr}_display", None)
+    if column.badge and value:
+        label = display_method() if display_method is not None else value
+        return format_html('<span class="badge badge-{}">{}</span>', value, label)
     if display_method is not None and value:
         value = display_method()
     if isinstance(value, datetime.datetime):

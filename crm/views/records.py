@@ -42,6 +42,7 @@ class Column:
     attr: str
     sort: tuple[str, ...] = ()
     link: bool = False
+    badge: bool = False  # a choice shown as a badge (CSS class ``badge-<value>``)
 
 
 @dataclass(frozen=True)

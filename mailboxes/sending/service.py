@@ -160,6 +160,99 @@ def email_send(*, user: User, data: ComposeData, draft: Email | None = None) -> 
     return email
 
 
+def email_send_automatic(
+    *,
+    account: MailAccount,
+    sender: Mailbox,
+    to: list[Mailbox],
+    subject: str,
+    body_text: str,
+    parent: Model | None = None,
+    replied: Email | None = None,
+    reply_to: list[Mailbox] | None = None,
+    extra_headers: dict[str, str] | None = None,
+    is_auto_reply: bool = False,
+    team_ids: list[int] | None = None,
+) -> Email:
+    """Store and queue a message Postaci writes by itself (an auto-reply): no user, no From
+    check — the caller decided. Same path as ``email_send`` from then on: status Sending, the
+    exact bytes built once, the ``send_email`` task queued after the commit, at most once.
+
+    ``sender`` may differ from ``account``'s address (an auto-reply From); it still goes out
+    through ``account``'s SMTP. Raises ``HeaderInjection`` for a line break in any header.
+    """
+    reply_to = reply_to or []
+    for mailbox in [sender, *to, *reply_to]:
+        check_header_value(mailbox.name, field="to")
+        check_header_value(mailbox.address, field="to")
+    check_header_value(subject, field="subject")
+    if not to:
+        raise SendError(_("Add at least one recipient."), field="to")
+    with transaction.atomic():
+        rows = addresses_get_or_create([m.address for m in [sender, *to, *reply_to]])
+        in_reply_to, references = _threading(replied)
+        email = Email.objects.create(
+            message_id=message_id_new(parent),
+            subject=subject[:998],
+            body_text=body_text,
+            status=Email.Status.SENDING,
+            send_account=account,
+            from_address=rows.get(normalize_address(sender.address)),
+            from_name=sender.name[:255],
+            parent_type=ContentType.objects.get_for_model(parent) if parent is not None else None,
+            parent_id=parent.pk if parent is not None else None,
+            replied=replied,
+            in_reply_to=in_reply_to,
+            references=" ".join(references),
+            date_sent=timezone.now(),
+            is_auto_reply=is_auto_reply,
+        )
+        EmailRecipient.objects.bulk_create(
+            [
+                EmailRecipient(
+                    email=email,
+                    address=rows[normalize_address(m.address)],
+                    kind=kind,
+                    name=m.name[:255],
+                    position=i,
+                )
+                for kind, mailboxes in (
+                    (EmailRecipient.Kind.TO, to),
+                    (EmailRecipient.Kind.REPLY_TO, reply_to),
+                )
+                for i, m in enumerate(mailboxes)
+                if normalize_address(m.address) in rows
+            ],
+            ignore_conflicts=True,
+        )
+        raw = message_build(
+            MessageSpec(
+                message_id=email.message_id,
+                sender=sender,
+                date=email.date_sent,
+                to=to,
+                reply_to=reply_to,
+                subject=email.subject,
+                body_text=body_text,
+                in_reply_to=in_reply_to,
+                references=references,
+                extra_headers=extra_headers or {},
+            )
+        )
+        email.size = len(raw)
+        email.save(update_fields=["size"])
+        OutgoingMessage.objects.create(
+            email=email,
+            raw=raw,
+            envelope_from=account.email_address,  # bounces come back to the mailbox
+            envelope_to=list(dict.fromkeys(m.address for m in to)),
+        )
+        email.accounts.add(account)
+        email.teams.add(*(team_ids if team_ids is not None else _team_ids(account)))
+        _queue(email)
+    return email
+
+
 def email_retry(*, email: Email, user: User) -> Email:
     """Send a failed email again (a person's decision, also after an uncertain failure).
 
@@ -778,7 +871,18 @@ def reply_initial(email: Email, user: User, *, mode: str) -> dict:
     return initial
 
 
-def case_reply_initial(case, user: User) -> dict:
+def _answer_address(email: Email, user: User) -> Mailbox | None:
+    """Where an answer to a received email goes (its Reply-To, else its sender); None for
+    mail we sent ourselves."""
+    if email.status != Email.Status.IMPORTED or email.from_email in user_own_addresses(user):
+        return None
+    answer_to = _mailboxes(email, "reply_to")
+    if answer_to:
+        return answer_to[0]
+    return Mailbox(address=email.from_email, name=email.from_name) if email.from_email else None
+
+
+def case_reply_initial(case, user: User, *, replied: Email | None = None) -> dict:
     """Initial compose values for replying on ``case`` (the cases work renders them with
     ``mailboxes/_reply_form.html``).
 
@@ -786,6 +890,9 @@ def case_reply_initial(case, user: User) -> dict:
     address); To: the customer (contact, else account, else lead: primary address); subject:
     a reply to the case's latest customer email, keeping ``[#N]``; parent: the case;
     Reply-To: the group address (set again by ``email_send`` for any case parent).
+
+    ``replied``: answer this email of the case instead (its Reply-To or sender is the To,
+    unless it is our own mail); the caller checks that the user can read it.
     """
     identities = sending_identities(user)
     group = case.group_account
@@ -801,7 +908,7 @@ def case_reply_initial(case, user: User) -> dict:
             customer = Mailbox(address=record.primary_email, name=str(record))
             break
     case_type = ContentType.objects.get_for_model(type(case))
-    latest = (
+    latest = replied or (
         Email.objects.visible_to(user)
         .filter(parent_type=case_type, parent_id=case.pk)
         .filter(status=Email.Status.IMPORTED)
@@ -809,13 +916,15 @@ def case_reply_initial(case, user: User) -> dict:
         .order_by("-date_sent", "-pk")
         .first()
     )
+    if replied is not None:
+        customer = _answer_address(replied, user) or customer
     tag = case.display_number
     if latest is not None:
         subject = subject_with_tag(reply_subject(latest.subject), tag)
     else:
         subject = subject_with_tag(case.name, tag)
-    if customer is None and latest is not None and latest.from_email:
-        customer = Mailbox(address=latest.from_email, name=latest.from_name)
+    if customer is None and latest is not None:
+        customer = _answer_address(latest, user)
     reply_to = _automatic_reply_to(case)
     return {
         "from_account": from_account,

@@ -6,6 +6,8 @@ import pytest
 
 from crm.models import Team, TeamMembership, User
 from mailboxes.models import CaseDistribution, GroupEmailAccount
+from tests.crm.conftest import logged_in  # noqa: F401  (the test client, logged in)
+from tests.mailboxes.conftest import make_group_account  # noqa: F401  (accounts on Dovecot)
 
 
 def make_user(username: str, *, active: bool = True, email: str = "") -> User:

@@ -247,3 +247,17 @@ def test_case_from_an_agents_address_is_still_opened(account, agents):
     user = make_user("forwarder", email="fwd@postaci.example")
     ctx = email_to_case(context(account, sender=ParsedAddress(user.email)))
     assert ctx.case_created
+
+
+def test_reply_referencing_an_email_of_a_case_joins_it_even_from_a_stranger(account, agents):
+    """A Message-ID is unguessable, unlike a case number: naming one of the case's emails in
+    References (a forwarded thread, a colleague answering in Cc) joins the case."""
+    first = email_to_case(context(account))
+    stranger = context(account, sender=ParsedAddress("colleague@acme-partner.example"))
+    stranger.email.references = f"{first.email.message_id} <unknown@elsewhere>"
+    stranger.email.save()
+    ctx = email_to_case(stranger)
+    assert ctx.case == first.case and not ctx.case_created
+    ctx.email.refresh_from_db()
+    assert ctx.email.parent == first.case
+    assert ctx.email.linked_by == Email.LinkedBy.REPLY

@@ -8,6 +8,8 @@ loaded by tests/conftest.py) are:
     smtp_server          function  SmtpServer: plain, no AUTH, captures every message
     smtp_server_factory  function  make(auth=("user", "pw"), tls="none"|"starttls"|"implicit")
     system_smtp_server   function  smtp_server, with Django's EMAIL_* settings pointed at it
+    mail_relay           function  MailRelay: smtp_server that also delivers to Dovecot mailboxes
+                                   (``add_mailbox(imap_user, *aliases)``; SMTP → IMAP for real)
     use_as_system_smtp   function  point(server): Django's EMAIL_* settings -> any SmtpServer
     test_certificate     session   the self-signed cert (localhost, 127.0.0.1) of IMAPS/SMTP TLS
     celery_worker        function  a real worker thread; implies ``transactional_db``

@@ -18,6 +18,7 @@ from django.conf import settings as django_settings
 
 from . import celery_worker as celery_testing
 from .dovecot import DovecotServer, ImapUser
+from .relay import MailRelay
 from .smtp import SmtpServer, TlsMode
 from .tls import TestCertificate, make_test_certificate
 
@@ -86,6 +87,14 @@ def smtp_server() -> Iterator[SmtpServer]:
     """A plain SMTP server (no AUTH, no TLS) that captures every message it accepts."""
     with SmtpServer() as server:
         yield server
+
+
+@pytest.fixture
+def mail_relay(dovecot: DovecotServer) -> Iterator[MailRelay]:
+    """SMTP → IMAP: accepts like ``smtp_server`` and delivers each message into the test
+    Dovecot mailbox of every recipient added with ``mail_relay.add_mailbox(user)``."""
+    with MailRelay(dovecot) as relay:
+        yield relay
 
 
 @pytest.fixture
