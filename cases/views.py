@@ -10,7 +10,7 @@ from cases.models import Case
 from crm.views.records import RecordDetailView
 from mailboxes.models import Email
 from mailboxes.sending.service import case_reply_initial
-from mailboxes.views_compose import reply_form_context
+from mailboxes.views.compose import reply_form_context
 
 CASE_EMAIL_LIMIT = 100
 

@@ -2,8 +2,11 @@
 
 Format (every part lower-case, so a relay that changes case cannot break it)::
 
-    <case.123.18f2c3a4b5c6d7e8f9a0b1c2.3f9e0c1d2b4a5968778a@postaci.example>
-     kind id   unique part (time+random)  signature (80 bits of HMAC-SHA256)
+    <case.123.mi3k2x1a9f3e2d1c.3f9e0c1d2b4a5968@postaci.example>
+     kind id   unique part      signature (64 bits of HMAC-SHA256)
+
+kept short so that ``Message-ID: <…>`` fits on one 78-character header line and is not folded
+(the unique part is the time in base 36 and 32 random bits)
 
 and without a parent ``<unique.signature@domain>``. The signature is an HMAC of everything
 before it, keyed with the site's ``SECRET_KEY`` (``SECRET_KEY_FALLBACKS`` are accepted too,
@@ -29,11 +32,20 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from mailboxes.parents import email_parent_models, parent_kind
 
 _SALT = "postaci.message-id"
-_SIGNATURE_LENGTH = 20  # hex digits: 80 bits
+_SIGNATURE_LENGTH = 16  # hex digits: 64 bits
 _ID_RE = re.compile(
-    r"^<?(?:(?P<kind>[a-z]{1,30})\.(?P<pk>[0-9]{1,20})\.)?(?P<unique>[0-9a-f]{16,40})"
-    r"\.(?P<signature>[0-9a-f]{20})@[^<>@\s]+>?$"
+    r"^<?(?:(?P<kind>[a-z]{1,30})\.(?P<pk>[0-9]{1,20})\.)?(?P<unique>[0-9a-z]{12,40})"
+    r"\.(?P<signature>[0-9a-f]{16})@[^<>@\s]+>?$"
 )
+_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def _base36(number: int) -> str:
+    digits = ""
+    while number:
+        number, digit = divmod(number, 36)
+        digits = _BASE36[digit] + digits
+    return digits or "0"
 
 
 def _signature(value: str, secret: str | None = None) -> str:
@@ -48,7 +60,7 @@ def message_id_new(parent: Model | None = None) -> str:
     ``parent`` must be one of the email parent types (Account, Contact, Lead, Opportunity,
     Case); anything else raises ``ValueError``.
     """
-    unique = f"{time.time_ns() // 1_000_000:x}{secrets.token_hex(6)}"
+    unique = f"{_base36(time.time_ns() // 1_000_000)}{secrets.token_hex(4)}"
     local = unique
     if parent is not None:
         kind = parent_kind(type(parent))

@@ -77,9 +77,7 @@ def test_email_notification_shows_subject_sender_record_and_opens_the_stream_ent
     assert "linked by sender" in stream
 
 
-def test_recipient_notification_opens_the_email_page(
-    mailbox, make_user, team, acme, logged_in
-):
+def test_recipient_notification_opens_the_email_page(mailbox, make_user, team, acme, logged_in):
     agent = make_user("agent", level="own", teams=[team])
     import_one(mailbox, make_message(sender="info@acme.example", subject="Hello"))
     notification = Notification.objects.get(user=agent)
