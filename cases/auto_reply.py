@@ -54,18 +54,6 @@ PLACEHOLDERS = (
 )
 # Help texts for the account form's auto-reply subject and body fields (the Emails UI owns
 # the form; it uses these same strings, so the catalog translates them once).
-AUTO_REPLY_SUBJECT_HELP = _(
-    "Placeholders: {case_number}, {case_subject}, {customer_name}, {account_name}, "
-    "{mailbox_name}, {email_subject}. Left empty: “Re:” and the customer's subject. The case "
-    "number is always added."
-)
-AUTO_REPLY_BODY_HELP = _(
-    "Placeholders: {case_number} (e.g. [#123]), {case_subject}, {customer_name} (their "
-    "contact or lead, else the sender's name), {customer_email}, {account_name} (the "
-    "customer's company), {mailbox_name}, {email_subject}, {assigned_user}. Left empty, a "
-    "short acknowledgement in the site language is sent."
-)
-
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _LINE_BREAKS = re.compile(r"[\r\n\x00\u2028\u2029\x0b\x0c\x85]+")
 

@@ -287,7 +287,8 @@ def _told_before(items: list[EmailNews], email_type_id: int) -> set[tuple[int, i
 
 
 def note_email_sent(email: Email) -> Note | None:
-    """The "email sent" stream note for mail sent from Postaci; its followers are notified.
+    """The "email sent" stream note for mail sent from Postaci; its followers are notified
+    (not for an auto-reply: it is in the stream, but one per new case would only be noise).
 
     Call after the email is sent (status Sent) with its parent set; the author is
     ``email.sent_by``. Safe to call twice: the second call finds the note and does nothing.
@@ -301,5 +302,5 @@ def note_email_sent(email: Email) -> Note | None:
     news = EmailNews(
         email=email, note_type=Note.Type.EMAIL_SENT, author_id=email.sent_by_id, sender=sender
     )
-    email_news_publish([news], may_exist=True)
+    email_news_publish([news], may_exist=True, notify=not email.is_auto_reply)
     return Note.objects.get(pk=news.note.pk) if news.note is not None else None

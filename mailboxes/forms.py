@@ -282,6 +282,21 @@ class GroupEmailAccountForm(MailAccountForm):
             "auto_reply_reply_to",
         ]
         widgets = {**MailAccountForm.Meta.widgets, "teams": forms.CheckboxSelectMultiple}
+        help_texts = {
+            # The placeholders cases/auto_reply.py fills (a test keeps the two in step).
+            "auto_reply_subject": _(
+                "Placeholders: {case_number}, {case_subject}, {customer_name}, {account_name}, "
+                "{mailbox_name}, {email_subject}. Left empty: “Re:” and the customer's subject. "
+                "The case number is always added."
+            ),
+            "auto_reply_body": _(
+                "Placeholders: {case_number} (e.g. [#123]), {case_subject}, {customer_name} "
+                "(their contact or lead, else the sender's name), {customer_email}, "
+                "{account_name} (the customer's company), {mailbox_name}, {email_subject}, "
+                "{assigned_user}. Left empty, a short acknowledgement in the site language is "
+                "sent."
+            ),
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -35,6 +35,7 @@ from mailboxes.rendering import IFRAME_SANDBOX, email_body_csp, sanitize_email_h
 from mailboxes.selectors import INBOX, UserMailbox, folder_emails, with_user_state
 from mailboxes.views.common import mailbox_context, safe_next
 from mailboxes.views.inbox import apply_action
+from mailboxes.views.linking import parent_form_context
 
 INLINE_SALT = "mailboxes.attachment-inline"
 INLINE_MAX_AGE = 24 * 60 * 60
@@ -183,6 +184,7 @@ def email_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if email.group_folder_id
         else "",
     )
+    context.update(parent_form_context(request, email))
     return render(request, "mailboxes/email_detail.html", context)
 
 

@@ -6,8 +6,6 @@ import pytest
 from django.utils import translation
 
 from cases.auto_reply import (
-    AUTO_REPLY_BODY_HELP,
-    AUTO_REPLY_SUBJECT_HELP,
     PLACEHOLDERS,
     auto_reply_content,
     auto_reply_headers,
@@ -16,8 +14,12 @@ from cases.auto_reply import (
 )
 from cases.models import Case
 from crm.models import Account, Contact
+from mailboxes.forms import GroupEmailAccountForm
 from mailboxes.models import Email
 from mailboxes.sending.compose import Mailbox
+
+AUTO_REPLY_SUBJECT_HELP = GroupEmailAccountForm.Meta.help_texts["auto_reply_subject"]
+AUTO_REPLY_BODY_HELP = GroupEmailAccountForm.Meta.help_texts["auto_reply_body"]
 
 CUSTOMER = Mailbox(address="ayse@customer.example", name="Ayşe Y.")
 
