@@ -14,8 +14,12 @@ from crm.models import EmailAddress, EmailAddressLink
 def normalize_address(raw: str) -> str:
     """Lower-case, trimmed bare address (``"Ayşe <A@X.com>"`` → ``"a@x.com"``); ``""`` when
     there is no usable address."""
-    _name, address = parseaddr(raw or "")
-    address = address.strip().strip("<>").strip().lower()
+    raw = (raw or "").strip()
+    if raw and not any(ch in raw for ch in ' <>"(),;:'):
+        address = raw.lower()  # already a bare address: the common case, no parsing needed
+    else:
+        _name, address = parseaddr(raw)
+        address = address.strip().strip("<>").strip().lower()
     if "@" not in address or any(ch.isspace() for ch in address):
         return ""
     return address[:320]

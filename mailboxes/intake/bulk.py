@@ -149,9 +149,12 @@ def bulk_update_values(objs: Sequence[models.Model], field_names: Sequence[str])
     names = ", ".join(quote(c) for c in columns)
     key = quote(pk.column)
     values_sql = ", ".join([row] * len(objs))
+    match = f"v.{key}"
+    if connection.vendor == "postgresql":
+        match = f"CAST(v.{key} AS {pk.cast_db_type(connection)})"
     sql = (
         f"WITH v ({names}) AS (VALUES {values_sql}) "  # noqa: S608 - column names only
-        f"UPDATE {table} SET {assignments} FROM v WHERE {table}.{key} = v.{key}"
+        f"UPDATE {table} SET {assignments} FROM v WHERE {table}.{key} = {match}"
     )
     with connection.cursor() as cursor:
         # Only model column names (quoted) are interpolated; every value is a parameter.

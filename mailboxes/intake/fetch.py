@@ -28,7 +28,7 @@ from mailboxes.exceptions import MailError
 from mailboxes.intake.context import FetchRun, IntakeContext
 from mailboxes.intake.health import account_record_failure, account_record_success
 from mailboxes.intake.imap import connection_error, imap_session
-from mailboxes.intake.journal import FetchedMessage, journal_batch, journal_record_outcomes
+from mailboxes.intake.journal import FetchedMessage, journal_batch, journal_write
 from mailboxes.intake.locking import account_fetch_lock
 from mailboxes.intake.parse import parse_message
 from mailboxes.intake.pipeline import run_steps
@@ -247,7 +247,7 @@ def fetch_batch(
         summary.skipped += len(raws) - len(pending)
         for outcome in process_batch(run, pending):
             setattr(summary, outcome, getattr(summary, outcome) + 1)
-        journal_record_outcomes(raws)
+        journal_write(raws)
         cursor.last_uid = max([cursor.last_uid, *uids])
         dates = [i.internal_date for i in items if isinstance(i.internal_date, datetime)]
         if dates:

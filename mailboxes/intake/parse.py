@@ -102,6 +102,8 @@ INTERESTING_HEADERS = (
 
 _MSGID_RE = re.compile(r"<([^<>\s]+)>")
 _WS_RE = re.compile(r"\s+")
+# compat32 keeps undecodable header bytes as lone surrogates U+DC80..U+DCFF
+_SURROGATES = re.compile("[\udc80-\udcff]")
 # compat32 is ~6x faster than policy.default (ARCHITECTURE.md, step 3): only the headers and
 # parts kept are decoded, by the small functions below.
 _PARSER = BytesParser(policy=email_policy.compat32)
@@ -153,7 +155,7 @@ def decode_header_value(value: str | None) -> str:
     if isinstance(value, bytes):
         value = value.decode("utf-8", "surrogateescape")
     text = str(value)
-    if "=?" not in text and not any("\udc80" <= ch <= "\udcff" for ch in text):
+    if "=?" not in text and not _SURROGATES.search(text):
         return _WS_RE.sub(" ", text.replace("\x00", "")).strip()
     try:
         parts = decode_header(text)
@@ -171,7 +173,7 @@ def decode_header_value(value: str | None) -> str:
 
 def _undo_surrogates(text: str) -> str:
     """compat32 keeps raw 8-bit header bytes as surrogates; read them as UTF-8 (or 1252)."""
-    if not any("\udc80" <= ch <= "\udcff" for ch in text):
+    if not _SURROGATES.search(text):
         return text
     raw = text.encode("utf-8", "surrogateescape")
     return decode_bytes(raw, "utf-8")[0]
