@@ -168,19 +168,24 @@ def store_batch(batch: list[IntakeContext]) -> None:
         email.save(update_fields=["group_folder", "modified_at"])
 
     emails = {ctx.email.pk: ctx for ctx in batch}
-    Email.accounts.through.objects.bulk_create(
-        [Email.accounts.through(email_id=pk, mailaccount_id=account.pk) for pk in emails],
-        ignore_conflicts=True,
-    )
-    team_links = []
+    account_links = {True: [], False: []}  # by "the email is new in this batch"
+    team_links = {True: [], False: []}
     base_teams = account_team_ids(run)
     for pk, ctx in emails.items():
+        account_links[ctx.is_new_email].append(
+            Email.accounts.through(email_id=pk, mailaccount_id=account.pk)
+        )
         team_ids = set(base_teams)
         if ctx.group_folder is not None:
             team_ids.update(group_folder_team_ids(run, ctx.group_folder))
-        team_links += [Email.teams.through(email_id=pk, team_id=t) for t in sorted(team_ids)]
-    if team_links:
-        Email.teams.through.objects.bulk_create(team_links, ignore_conflicts=True)
+        team_links[ctx.is_new_email] += [
+            Email.teams.through(email_id=pk, team_id=t) for t in sorted(team_ids)
+        ]
+    # Links of emails made in this batch cannot exist yet; older emails may have them.
+    for links in (account_links, team_links):
+        bulk_insert(links[True])
+        if links[False]:
+            type(links[False][0]).objects.bulk_create(links[False], ignore_conflicts=True)
 
 
 def group_folder_team_ids(run: FetchRun, folder) -> list[int]:
