@@ -347,14 +347,18 @@ def parse_message(raw: bytes, *, headers_only: bool = False) -> ParsedMessage:
         in_reply_to=normalize_message_id(first("in-reply-to")),
         references=message_id_list(" ".join(collected.get("references", []))),
         headers=headers,
-        content_type=message.get_content_type(),
         headers_only=headers_only,
         size=len(raw),
     )
     defects.extend(type(defect).__name__ for defect in message.defects)
+    simple = _simple_body_type(collected)
+    if headers_only or simple is None:
+        parsed.content_type = message.get_content_type()
     if headers_only:
         parsed.defects = defects
         return parsed
+    if simple is not None:
+        return _parse_single_part(parsed, message, collected, simple, defects)
     if message.get_content_maintype() in ("multipart", "message"):
         message = _PARSER.parsebytes(raw)
         defects.extend(type(defect).__name__ for defect in message.defects)
@@ -413,6 +417,76 @@ def parse_message(raw: bytes, *, headers_only: bool = False) -> ParsedMessage:
         )
     parsed.body_text = "\n".join(texts).replace("\x00", "")
     parsed.body_html = "<br>".join(htmls).replace("\x00", "")
+    parsed.defects = list(dict.fromkeys(defects))
+    return parsed
+
+
+def _simple_body_type(collected: dict[str, list[str]]) -> tuple[str, str | None] | None:
+    """``(content type, charset)`` of a message that is one plain part with nothing unusual
+    in its headers (most mail), read without the ``Message`` API; None sends the message
+    through the general MIME walk."""
+    values = collected.get("content-type")
+    if values and len(values) > 1:
+        return None
+    value = _undo_surrogates(values[0]) if values else "text/plain"
+    if "*" in value or "\\" in value:
+        return None  # RFC 2231 parameters or quoting: the stdlib knows them
+    kind, *params = value.split(";")
+    kind = kind.strip().lower()
+    if kind.count("/") != 1 or kind.split("/")[0] in ("multipart", "message", ""):
+        return None
+    charset = None
+    for param in params:
+        key, sep, val = param.partition("=")
+        key = key.strip().lower()
+        if key == "name":
+            return None
+        if sep and key == "charset":
+            charset = val.strip().strip('"').strip() or None
+    disposition = collected.get("content-disposition")
+    if disposition and "name" in disposition[0].lower():
+        return None
+    return kind, charset
+
+
+def _parse_single_part(
+    parsed: ParsedMessage,
+    message: Message,
+    collected: dict[str, list[str]],
+    simple: tuple[str, str | None],
+    defects: list[str],
+) -> ParsedMessage:
+    """The body of a one-part message: decoded as ``_iter_leaves`` would, minus the walk."""
+    content_type, charset = simple
+    parsed.content_type = content_type
+    parsed.part_types = [content_type]
+    try:
+        payload = message.get_payload(decode=True) or b""
+    except Exception:
+        payload = (message.get_payload() or "").encode("utf-8", "surrogateescape")
+        defects.append(f"undecodable {content_type} part")
+    disposition = (collected.get("content-disposition") or [""])[0]
+    disposition = disposition.split(";", 1)[0].strip().lower()
+    if content_type in ("text/plain", "text/html") and disposition != "attachment":
+        text, fell_back = decode_bytes(payload, charset)
+        if fell_back:
+            defects.append(f"charset {charset!r} could not decode")
+        text = text.replace("\x00", "")
+        if content_type == "text/plain":
+            parsed.body_text = text
+        else:
+            parsed.body_html = text
+    else:
+        content_id = normalize_message_id((collected.get("content-id") or [""])[0]).strip("<>")
+        parsed.attachments.append(
+            ParsedAttachment(
+                filename=_default_filename(content_type, 0),
+                content_type=content_type,
+                payload=payload,
+                content_id=content_id,
+                is_inline=bool(content_id) and disposition != "attachment",
+            )
+        )
     parsed.defects = list(dict.fromkeys(defects))
     return parsed
 

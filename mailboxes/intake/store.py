@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from crm.addresses import addresses_get_or_create
 from crm.models import EmailAddress
-from mailboxes.intake.bulk import bulk_insert
+from mailboxes.intake.bulk import bulk_insert, bulk_insert_rows
 from mailboxes.intake.context import FetchRun, IntakeContext
 from mailboxes.intake.parse import ParsedAttachment, ParsedMessage
 from mailboxes.models import Attachment, Email, EmailRecipient, MailAccount
@@ -88,7 +88,8 @@ def email_build(
     )
 
 
-def recipients_build(email: Email, parsed: ParsedMessage, rows: dict) -> list[EmailRecipient]:
+def recipients_build(email: Email, parsed: ParsedMessage, rows: dict) -> list[dict]:
+    """``EmailRecipient`` rows (as dicts, see ``bulk_insert_rows``) of a new email."""
     recipients = []
     for kind, people in (
         (EmailRecipient.Kind.TO, parsed.to),
@@ -97,7 +98,13 @@ def recipients_build(email: Email, parsed: ParsedMessage, rows: dict) -> list[Em
         (EmailRecipient.Kind.REPLY_TO, parsed.reply_to),
     ):
         recipients += [
-            EmailRecipient(email=email, address=rows[p.address], kind=kind, name=p.name, position=i)
+            {
+                "email_id": email.pk,
+                "address_id": rows[p.address].pk,
+                "kind": kind.value,
+                "name": p.name,
+                "position": i,
+            }
             for i, p in enumerate(people)
             if p.address in rows
         ]
@@ -160,7 +167,11 @@ def store_batch(batch: list[IntakeContext]) -> None:
 
     if new:
         bulk_insert([ctx.email for ctx in new])
-        bulk_insert([r for ctx in new for r in recipients_build(ctx.email, ctx.parsed, rows)])
+        bulk_insert_rows(
+            EmailRecipient,
+            [r for ctx in new for r in recipients_build(ctx.email, ctx.parsed, rows)],
+            return_ids=False,
+        )
         bulk_insert(
             [attachment_store(ctx.email, part) for ctx in new for part in ctx.parsed.attachments]
         )
@@ -168,24 +179,25 @@ def store_batch(batch: list[IntakeContext]) -> None:
         email.save(update_fields=["group_folder", "modified_at"])
 
     emails = {ctx.email.pk: ctx for ctx in batch}
-    account_links = {True: [], False: []}  # by "the email is new in this batch"
-    team_links = {True: [], False: []}
+    account_links: dict[bool, list[dict]] = {True: [], False: []}  # by "new in this batch"
+    team_links: dict[bool, list[dict]] = {True: [], False: []}
     base_teams = account_team_ids(run)
     for pk, ctx in emails.items():
-        account_links[ctx.is_new_email].append(
-            Email.accounts.through(email_id=pk, mailaccount_id=account.pk)
-        )
+        account_links[ctx.is_new_email].append({"email_id": pk, "mailaccount_id": account.pk})
         team_ids = set(base_teams)
         if ctx.group_folder is not None:
             team_ids.update(group_folder_team_ids(run, ctx.group_folder))
-        team_links[ctx.is_new_email] += [
-            Email.teams.through(email_id=pk, team_id=t) for t in sorted(team_ids)
-        ]
+        team_links[ctx.is_new_email] += [{"email_id": pk, "team_id": t} for t in sorted(team_ids)]
     # Links of emails made in this batch cannot exist yet; older emails may have them.
-    for links in (account_links, team_links):
-        bulk_insert(links[True])
+    for through, links in (
+        (Email.accounts.through, account_links),
+        (Email.teams.through, team_links),
+    ):
+        bulk_insert_rows(through, links[True], return_ids=False)
         if links[False]:
-            type(links[False][0]).objects.bulk_create(links[False], ignore_conflicts=True)
+            through.objects.bulk_create(
+                [through(**row) for row in links[False]], ignore_conflicts=True
+            )
 
 
 def group_folder_team_ids(run: FetchRun, folder) -> list[int]:

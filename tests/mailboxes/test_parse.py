@@ -171,3 +171,13 @@ def test_malformed_corpus_files_are_flagged():
     ]
     # 015 is a well-formed multipart/signed with a bogus signature body: nothing to flag.
     assert len(flagged) == 22 and "015.eml" not in flagged
+
+
+def test_single_part_fast_path_agrees_with_the_full_mime_walk(monkeypatch):
+    from mailboxes.intake import parse
+
+    samples = [p.read_bytes() for p in sorted(CORPUS.rglob("*.eml"))]
+    samples.append(_msg("From: a@example.com\nMessage-ID: <q@x>\n", "Gövde".encode()))
+    fast = [parse.parse_message(raw) for raw in samples]
+    monkeypatch.setattr(parse, "_simple_body_type", lambda collected: None)
+    assert fast == [parse.parse_message(raw) for raw in samples]
