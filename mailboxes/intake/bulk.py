@@ -14,6 +14,7 @@ Only for plain inserts of new rows: no signals, no conflict handling (callers us
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import attrgetter
 
 from django.db import connection, models
 from django.utils import timezone
@@ -28,15 +29,17 @@ def _columns(model: type[models.Model]) -> list[models.Field]:
     return [f for f in model._meta.concrete_fields if not f.generated]
 
 
-def _prepare(field: models.Field, obj: models.Model):
+def _reader(field: models.Field):
+    """A function reading the value to COPY for ``field`` from an instance (made once per
+    insert, not per row: the per-row work is the hot path)."""
     if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-        return field.pre_save(obj, add=True)
-    value = getattr(obj, field.attname)
+        return lambda obj: field.pre_save(obj, add=True)
+    read = attrgetter(field.attname)
     if isinstance(field, models.JSONField):
-        return Jsonb(value)
+        return lambda obj: Jsonb(read(obj))
     if isinstance(field, models.FileField):
-        return value.name or ""
-    return value
+        return lambda obj: read(obj).name or ""
+    return read
 
 
 def _reserve_ids(model: type[models.Model], count: int) -> list[int]:
@@ -60,13 +63,14 @@ def bulk_insert(objs: Sequence[models.Model]) -> Sequence[models.Model]:
         for obj, new_id in zip(objs, _reserve_ids(model, len(objs)), strict=True):
             obj.pk = new_id
     fields = _columns(model)
+    readers = [_reader(f) for f in fields]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
     with connection.cursor() as cursor:
         copy_sql = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
         with cursor.cursor.copy(copy_sql) as copy:
             for obj in objs:
-                copy.write_row([_prepare(f, obj) for f in fields])
+                copy.write_row([read(obj) for read in readers])
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias

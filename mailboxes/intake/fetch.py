@@ -13,7 +13,7 @@ import logging
 import traceback
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import cache
 
 from django.conf import settings
@@ -204,7 +204,7 @@ def _download(client: IMAPClient, run: FetchRun, uids: list[int]) -> list[Fetche
     header_skip = _hook(HEADERS_SKIP_REASON) if run.filters.can_skip_on_headers else None
     fetched: dict[int, FetchedMessage] = {}
     if header_skip is not None:
-        for uid, data in client.fetch(uids, [b"BODY.PEEK[HEADER]", b"INTERNALDATE"]).items():
+        for uid, data in client.fetch(uids, [b"BODY.PEEK[HEADER]"]).items():
             header_bytes = data.get(b"BODY[HEADER]") or b""
             reason = header_skip(run, parse_message(header_bytes, headers_only=True))
             if reason or uid in too_large:
@@ -213,23 +213,19 @@ def _download(client: IMAPClient, run: FetchRun, uids: list[int]) -> list[Fetche
                     raw=header_bytes,
                     headers_only=True,
                     skipped_by=reason,
-                    internal_date=data.get(b"INTERNALDATE"),
                 )
     elif too_large & set(uids):
         wanted = sorted(too_large & set(uids))
-        for uid, data in client.fetch(wanted, [b"BODY.PEEK[HEADER]", b"INTERNALDATE"]).items():
+        for uid, data in client.fetch(wanted, [b"BODY.PEEK[HEADER]"]).items():
             fetched[uid] = FetchedMessage(
                 uid=uid,
                 raw=data.get(b"BODY[HEADER]") or b"",
                 headers_only=True,
-                internal_date=data.get(b"INTERNALDATE"),
             )
     need_body = [uid for uid in uids if uid not in fetched and uid not in too_large]
     if need_body:
-        for uid, data in client.fetch(need_body, [b"BODY.PEEK[]", b"INTERNALDATE"]).items():
-            fetched[uid] = FetchedMessage(
-                uid=uid, raw=data.get(b"BODY[]") or b"", internal_date=data.get(b"INTERNALDATE")
-            )
+        for uid, data in client.fetch(need_body, [b"BODY.PEEK[]"]).items():
+            fetched[uid] = FetchedMessage(uid=uid, raw=data.get(b"BODY[]") or b"")
     # UIDs missing from the answers were expunged meanwhile: there is nothing to import.
     return [fetched[uid] for uid in sorted(fetched)]
 
@@ -249,12 +245,8 @@ def fetch_batch(
             setattr(summary, outcome, getattr(summary, outcome) + 1)
         journal_write(raws)
         cursor.last_uid = max([cursor.last_uid, *uids])
-        dates = [i.internal_date for i in items if isinstance(i.internal_date, datetime)]
-        if dates:
-            newest = max(dates)
-            if timezone.is_naive(newest):
-                newest = timezone.make_aware(newest)
-            cursor.last_date = max(cursor.last_date, newest) if cursor.last_date else newest
+        # When the folder's UIDVALIDITY changes, fetching resumes SINCE a day before this.
+        cursor.last_date = timezone.now()
         cursor.save(update_fields=["uidvalidity", "last_uid", "last_date", "updated_at"])
     _hook(AFTER_BATCH)(run)
     seen_uids = [

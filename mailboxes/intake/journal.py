@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
 
 from django.utils import timezone
 
@@ -31,7 +30,6 @@ class FetchedMessage:
     raw: bytes
     headers_only: bool = False
     skipped_by: str = ""
-    internal_date: datetime | None = None
 
 
 def journal_batch(
