@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from email.utils import parseaddr
 
@@ -10,12 +11,14 @@ from django.db import IntegrityError, transaction
 
 from crm.models import EmailAddress, EmailAddressLink
 
+_NEEDS_PARSING = re.compile(r'[\s<>"(),;:]')
+
 
 def normalize_address(raw: str) -> str:
     """Lower-case, trimmed bare address (``"Ayşe <A@X.com>"`` → ``"a@x.com"``); ``""`` when
     there is no usable address."""
     raw = (raw or "").strip()
-    if raw and not any(ch in raw for ch in ' <>"(),;:'):
+    if raw and not _NEEDS_PARSING.search(raw):
         address = raw.lower()  # already a bare address: the common case, no parsing needed
     else:
         _name, address = parseaddr(raw)

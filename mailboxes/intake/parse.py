@@ -294,8 +294,9 @@ def _fingerprint(headers: dict[str, str], raw: bytes) -> str:
 def parse_message(raw: bytes, *, headers_only: bool = False) -> ParsedMessage:
     """Parse raw RFC 822 bytes; never raises on malformed input (see ``defects``)."""
     defects: list[str] = []
-    # Headers first; the body of a single-part message then needs no MIME walk at all.
-    message = _PARSER.parsebytes(raw, headersonly=True)
+    # Headers first (the body is not even split into lines); a one-part message then needs
+    # no MIME walk at all.
+    message = _parse_headers(raw)
 
     collected: dict[str, list[str]] = {}
     for name, value in message.raw_items():  # strings as received (8-bit bytes as surrogates)
@@ -419,6 +420,22 @@ def parse_message(raw: bytes, *, headers_only: bool = False) -> ParsedMessage:
     parsed.body_html = "<br>".join(htmls).replace("\x00", "")
     parsed.defects = list(dict.fromkeys(defects))
     return parsed
+
+
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+
+
+def _parse_headers(raw: bytes) -> Message:
+    """What ``parsebytes(raw, headersonly=True)`` returns, without feeding the body through
+    the line parser: the header block is parsed, the body set as the payload as is."""
+    end = _HEADER_END.search(raw)
+    if end is None or raw[: end.start()].lstrip().startswith((b"--", b">From ")):
+        return _PARSER.parsebytes(raw, headersonly=True)
+    message = _PARSER.parsebytes(raw[: end.end()], headersonly=True)
+    if message.defects:  # a line that is no header: let the parser decide where the body starts
+        return _PARSER.parsebytes(raw, headersonly=True)
+    message.set_payload(raw[end.end() :].decode("ascii", "surrogateescape"))
+    return message
 
 
 def _simple_body_type(collected: dict[str, list[str]]) -> tuple[str, str | None] | None:

@@ -181,3 +181,18 @@ def test_single_part_fast_path_agrees_with_the_full_mime_walk(monkeypatch):
     fast = [parse.parse_message(raw) for raw in samples]
     monkeypatch.setattr(parse, "_simple_body_type", lambda collected: None)
     assert fast == [parse.parse_message(raw) for raw in samples]
+
+
+@pytest.mark.parametrize("path", sorted(CORPUS.rglob("*.eml")), ids=lambda p: p.name)
+def test_header_shortcut_reads_what_the_stdlib_header_parser_reads(path):
+    from mailboxes.intake.parse import _PARSER, _parse_headers
+
+    raw = path.read_bytes()
+    for variant in (
+        raw.replace(b"\r\n", b"\n"),
+        raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"),
+    ):
+        ours, stdlib = _parse_headers(variant), _PARSER.parsebytes(variant, headersonly=True)
+        assert list(ours.raw_items()) == list(stdlib.raw_items())
+        assert ours.get_payload() == stdlib.get_payload()
+        assert [type(d) for d in ours.defects] == [type(d) for d in stdlib.defects]
