@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -16,15 +14,7 @@ from imapclient.exceptions import IMAPClientError, LoginError
 from mailboxes.exceptions import MailConnectionError
 from mailboxes.hosts import check_mail_host
 from mailboxes.models import MailAccount, Security
-
-
-def mail_ssl_context() -> ssl.SSLContext:
-    """The system trust store, plus ``POSTACI_MAIL_CA_FILE`` when set (a private CA)."""
-    context = ssl.create_default_context()
-    ca_file = getattr(settings, "POSTACI_MAIL_CA_FILE", "")
-    if ca_file:
-        context.load_verify_locations(cafile=ca_file)
-    return context
+from mailboxes.network import mail_ssl_context, network_problem
 
 
 @dataclass(frozen=True)
@@ -54,41 +44,10 @@ def connection_error(exc: BaseException, host: str) -> MailConnectionError:
         return MailConnectionError(
             _("The server refused the user name or password."), code="auth", detail=str(exc)
         )
-    if isinstance(exc, socket.gaierror):
-        return MailConnectionError(
-            _("The host name “%(host)s” was not found.") % {"host": host},
-            code="dns",
-            detail=str(exc),
-        )
-    if isinstance(exc, (TimeoutError, socket.timeout)):
-        return MailConnectionError(
-            _("The server did not answer in time."), code="timeout", detail=str(exc)
-        )
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return MailConnectionError(
-            _("The server's certificate is not trusted: %(reason)s")
-            % {"reason": exc.verify_message or exc.reason},
-            code="tls",
-            detail=str(exc),
-        )
-    if isinstance(exc, ssl.SSLError):
-        return MailConnectionError(
-            _("The secure connection failed (check the port and security setting)."),
-            code="tls",
-            detail=str(exc),
-        )
-    if isinstance(exc, ConnectionRefusedError):
-        return MailConnectionError(
-            _("The server refused the connection (check host and port)."),
-            code="refused",
-            detail=str(exc),
-        )
-    if isinstance(exc, OSError):
-        return MailConnectionError(
-            _("The server could not be reached: %(reason)s") % {"reason": exc.strerror or exc},
-            code="refused",
-            detail=str(exc),
-        )
+    problem = network_problem(exc, host)
+    if problem is not None:
+        code, sentence = problem
+        return MailConnectionError(sentence, code=code, detail=str(exc))
     return MailConnectionError(
         _("The IMAP server answered unexpectedly: %(reason)s") % {"reason": exc},
         code="protocol",

@@ -9,6 +9,7 @@ dies, so a killed worker never leaves a stale lock. On SQLite (one machine by na
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import time
 from collections.abc import Iterator
@@ -51,7 +52,10 @@ def _try_lock(account_id: int) -> Iterator[bool]:
 
     lock_dir = settings.VAR_DIR / "locks"
     lock_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_dir / f"fetch-{account_id}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    # per database file, like advisory locks are per database (test runs share VAR_DIR)
+    database = hashlib.sha256(str(connection.settings_dict["NAME"]).encode()).hexdigest()[:12]
+    path = lock_dir / f"fetch-{database}-{account_id}.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

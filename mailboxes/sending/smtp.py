@@ -9,7 +9,6 @@ are identical. It is also the system backend (``EMAIL_BACKEND``) for notificatio
 from __future__ import annotations
 
 import smtplib
-import socket
 import ssl
 from dataclasses import dataclass, field
 from email import message_from_bytes
@@ -25,8 +24,8 @@ from django.views.decorators.debug import sensitive_variables
 
 from mailboxes.exceptions import MailError
 from mailboxes.hosts import check_mail_host
-from mailboxes.intake.imap import mail_ssl_context
 from mailboxes.models import MailAccount, Security
+from mailboxes.network import mail_ssl_context, network_problem
 from mailboxes.sending.exceptions import DeliveryError
 
 
@@ -187,7 +186,7 @@ def delivery_error(exc: BaseException, host: str, *, during_transaction: bool) -
             return DeliveryError(message, transient=True, code="temporary", detail=str(exc))
         return DeliveryError(
             _("The server refused the email: %(reply)s") % {"reply": said},
-            code="refused",
+            code="rejected",
             detail=str(exc),
         )
     if isinstance(exc, smtplib.SMTPNotSupportedError):
@@ -208,37 +207,11 @@ def delivery_error(exc: BaseException, host: str, *, during_transaction: bool) -
             code="interrupted",
             detail=str(exc),
         )
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return DeliveryError(
-            _("The server's certificate is not trusted: %(reason)s")
-            % {"reason": exc.verify_message or exc.reason},
-            code="tls",
-            detail=str(exc),
-        )
-    if isinstance(exc, ssl.SSLError):
-        return DeliveryError(
-            _("The secure connection failed (check the port and security setting)."),
-            code="tls",
-            detail=str(exc),
-        )
-    if isinstance(exc, socket.gaierror):
-        return DeliveryError(
-            _("The host name “%(host)s” was not found.") % {"host": host},
-            transient=True,
-            code="dns",
-            detail=str(exc),
-        )
-    if isinstance(exc, (TimeoutError, socket.timeout)):
-        return DeliveryError(
-            _("The server did not answer in time."), transient=True, code="timeout"
-        )
-    if isinstance(exc, ConnectionRefusedError):
-        return DeliveryError(
-            _("The server refused the connection (check host and port)."),
-            transient=True,
-            code="refused_connection",
-            detail=str(exc),
-        )
+    problem = network_problem(exc, host)
+    if problem is not None:
+        code, sentence = problem
+        # a certificate or TLS setting will not fix itself; anything else may, on a retry
+        return DeliveryError(sentence, transient=code != "tls", code=code, detail=str(exc))
     if isinstance(exc, (smtplib.SMTPException, OSError)):
         return DeliveryError(
             _("The server could not be reached: %(reason)s")

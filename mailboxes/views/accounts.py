@@ -64,6 +64,7 @@ CONNECTION_TITLES = {
     "tls": gettext_lazy("Secure connection failed"),
     "timeout": gettext_lazy("The server did not answer in time"),
     "refused": gettext_lazy("Could not connect"),
+    "unreachable": gettext_lazy("Could not connect"),
     "protocol": gettext_lazy("Unexpected answer from the server"),
     "host_not_allowed": gettext_lazy("Host not allowed"),
 }
