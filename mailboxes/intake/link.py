@@ -2,6 +2,9 @@
 
 First hit wins:
 
+A bounce counts the message that bounced (found in the original it carries) as the one it
+replies to, so it lands on the thread it bounced from.
+
 1. ``reference`` — one of our signed Message-IDs (``mailboxes.message_ids``) in In-Reply-To,
    then References newest first: the record it names. A forged or altered id is ignored.
 2. ``reply`` — the email it replies to (In-Reply-To, then References newest first): that
@@ -29,6 +32,7 @@ the batch, and one UPDATE.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
@@ -73,13 +77,30 @@ class _Record:
 MAX_REFERENCES = 30
 
 
+_QUOTED_MESSAGE_ID = re.compile(r"^\s*Message-ID:\s*(<[^<>\s]+>)", re.IGNORECASE | re.MULTILINE)
+
+
+def bounced_message_ids(ctx: IntakeContext) -> list[str]:
+    """For a bounce: the Message-IDs of the message that bounced — from the original it
+    carries (message/rfc822, text/rfc822-headers), else from headers it quotes as text."""
+    classification = ctx.classification
+    if classification is None or classification.kind != Email.AutoKind.BOUNCE:
+        return []
+    parsed = ctx.parsed
+    if parsed.enclosed_message_ids:
+        return parsed.enclosed_message_ids
+    return _QUOTED_MESSAGE_ID.findall(parsed.body_text[:50_000])
+
+
 def thread_ids(ctx: IntakeContext) -> list[str]:
-    """In-Reply-To, then References newest first; without the message's own id."""
+    """In-Reply-To, then References newest first (a bounce: the message that bounced);
+    without the message's own id."""
     parsed = ctx.parsed
     references = parsed.references
     ids = ([parsed.in_reply_to] if parsed.in_reply_to else []) + references[::-1][:MAX_REFERENCES]
     if len(references) > MAX_REFERENCES:
         ids.append(references[0])
+    ids += bounced_message_ids(ctx)
     own = parsed.message_id
     return [i for i in dict.fromkeys(ids) if i and i != own]
 

@@ -65,6 +65,8 @@ class ParsedMessage:
     body_text: str = ""
     body_html: str = ""
     attachments: list[ParsedAttachment] = field(default_factory=list)
+    # Message-IDs of messages this one carries (the original inside a bounce, a forward)
+    enclosed_message_ids: list[str] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
     headers_only: bool = False
     size: int = 0
@@ -383,6 +385,10 @@ def parse_message(raw: bytes, *, headers_only: bool = False) -> ParsedMessage:
             inner = part.get_payload()
             if not payload.strip() or (isinstance(inner, list) and inner and not inner[0].keys()):
                 defects.append("attached message without headers")
+            elif isinstance(inner, list) and inner:
+                enclosed = normalize_message_id(str(inner[0].get("message-id") or ""))
+                if enclosed:
+                    parsed.enclosed_message_ids.append(enclosed)
             parsed.attachments.append(
                 ParsedAttachment(
                     filename=filename or f"message-{len(parsed.attachments) + 1}.eml",
@@ -396,6 +402,11 @@ def parse_message(raw: bytes, *, headers_only: bool = False) -> ParsedMessage:
         except Exception:
             payload = (part.get_payload() or "").encode("utf-8", "surrogateescape")
             defects.append(f"undecodable {content_type} part")
+        if content_type in ("text/rfc822-headers", "message/global-headers"):
+            headers_of_original = _PARSER.parsebytes(payload, headersonly=True)
+            enclosed = normalize_message_id(str(headers_of_original.get("message-id") or ""))
+            if enclosed:
+                parsed.enclosed_message_ids.append(enclosed)
         is_body = (
             content_type in ("text/plain", "text/html")
             and disposition != "attachment"
