@@ -97,7 +97,10 @@ def _thread_case(email: Email, sender: str) -> Case | None:
         email.parent_type = case_type
         email.parent_id = case.pk
         email.linked_by = linked_by
-        email.save(update_fields=["parent_type", "parent_id", "linked_by", "modified_at"])
+        email.account_id = case.account_id or email.account_id
+        email.save(
+            update_fields=["parent_type", "parent_id", "linked_by", "account", "modified_at"]
+        )
     return case
 
 
@@ -204,7 +207,9 @@ def case_open_from_email(*, email: Email, account: GroupEmailAccount, sender: st
     case_assign_by_rule(case=case, account=account)
     email.parent_type = case_type
     email.parent_id = case.pk
-    email.save(update_fields=["parent_type", "parent_id", "modified_at"])
+    email.linked_by = Email.LinkedBy.NEW_CASE
+    email.account_id = case.account_id or email.account_id
+    email.save(update_fields=["parent_type", "parent_id", "linked_by", "account", "modified_at"])
     return case
 
 

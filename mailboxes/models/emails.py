@@ -60,6 +60,7 @@ class Email(models.Model):
         REFERENCE = "reference", _("Our reference")
         REPLY = "reply", _("Reply")
         CASE_TAG = "case_tag", _("Case number")
+        NEW_CASE = "new_case", _("Opened this case")
         SENDER = "sender", _("Sender")
         REPLY_TO = "reply_to", _("Reply-To")
         TO = "to", _("To")
