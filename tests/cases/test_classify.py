@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -88,23 +87,12 @@ def test_stalwart_ordinary_mail_is_not_flagged(path):
     assert classify(parse_file(path)).kind == STALWART_FLAGGED.get(key, "")
 
 
-def test_classifier_is_fast_on_the_corpus():
-    parsed = [parse_file(p) for p in SISIMAI_BSD]
-    started = time.perf_counter()
-    for p in parsed:
-        classify(p)
-    per_message = (time.perf_counter() - started) / len(parsed)
-    assert per_message < 0.001  # measured ~25 µs; it runs on every message
-
-
 def test_huge_body_is_read_only_at_its_head():
+    sender = ParsedAddress("noreply@shop.example")
     tail = "user unknown " * 100_000
-    parsed = message(
-        sender=ParsedAddress("noreply@shop.example"), body_text="x" * BODY_SCAN_CHARS + tail
-    )
-    started = time.perf_counter()
-    assert classify(parsed).kind == ""
-    assert time.perf_counter() - started < 0.05
+    assert classify(message(sender=sender, body_text=tail)).kind == Kind.BOUNCE
+    # The same bounce wording past the scanned head is never read.
+    assert classify(message(sender=sender, body_text="x" * BODY_SCAN_CHARS + tail)).kind == ""
 
 
 # --- single rules -----------------------------------------------------------------------------

@@ -13,16 +13,17 @@ from mailboxes.sending.compose import Mailbox
 from mailboxes.sending.service import ComposeData, email_send
 from mailboxes.tasks import send_email
 from tests.mailboxes.sending.conftest import role
+from tests.waiting import wait_until
 
 
 def _wait_for_status(email: Email, status: str, timeout: float = 10.0) -> Email:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def reached() -> bool:
         email.refresh_from_db()
-        if email.status == status:
-            return email
-        time.sleep(0.05)
-    raise AssertionError(f"email stayed {email.status!r}: {email.send_error}")
+        return email.status == status
+
+    if not wait_until(reached, timeout):
+        raise AssertionError(f"email stayed {email.status!r}: {email.send_error}")
+    return email
 
 
 @pytest.fixture
