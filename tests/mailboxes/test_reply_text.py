@@ -294,12 +294,12 @@ def test_a_bare_forward_keeps_the_whole_body():
 
 
 def _seconds_to_read(body: str) -> float:
-    """Best of three, so a busy neighbour on the machine does not decide the result."""
+    """CPU time, best of five, so a busy neighbour on the machine does not decide the result."""
     best = float("inf")
-    for _ in range(3):
-        started = time.perf_counter()
+    for _ in range(5):
+        started = time.process_time()
         visible_reply_text(body)
-        best = min(best, time.perf_counter() - started)
+        best = min(best, time.process_time() - started)
     return best
 
 
@@ -324,11 +324,11 @@ def _seconds_to_read(body: str) -> float:
 def test_a_pathological_body_costs_linear_time(make_body):
     """A hostile body must not make the stream's regexes backtrack (quadratic or worse).
 
-    Compares 25 KB against 100 KB of the same pattern in the same run, so the check holds on
+    Compares 50 KB against 200 KB of the same pattern in the same run, so the check holds on
     a slow or loaded machine: linear work grows about 4×, quadratic 16×.
     """
-    small, large = make_body(25), make_body(100)
-    assert len(large) >= 90_000
+    small, large = make_body(50), make_body(200)
+    assert len(large) >= 180_000
     visible_reply_text(small)  # warm the regex cache
     growth = _seconds_to_read(large) / max(_seconds_to_read(small), 1e-4)
-    assert growth < 9, f"4× the input took {growth:.1f}× the time"
+    assert growth < 10, f"4× the input took {growth:.1f}× the time"
