@@ -11,9 +11,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from django.db.models import Q
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from crm.models import User
 from filters.access import filter_scopes_for
 from filters.dry_run import describe_effects
 from filters.models import EmailFilter
@@ -136,9 +139,16 @@ def my_filter_lists(user) -> list[FilterList]:
     return lists
 
 
-def admin_filter_lists() -> tuple[list[FilterList], list[FilterList]]:
-    """Shared lists (global, then each group account) and everyone's own lists."""
-    rows = list(EmailFilter.objects.select_related(*_RELATED))
+OWN_SCOPES = (Scope.USER_INBOX, Scope.PERSONAL_ACCOUNT)
+
+
+def admin_shared_filter_lists() -> list[FilterList]:
+    """The lists an administrator manages: global, then each group account's."""
+    rows = list(
+        EmailFilter.objects.filter(scope__in=(Scope.GLOBAL, Scope.GROUP_ACCOUNT)).select_related(
+            *_RELATED
+        )
+    )
     shared = [
         _with_rows(
             FilterList(
@@ -165,14 +175,37 @@ def admin_filter_lists() -> tuple[list[FilterList], list[FilterList]]:
                 (f for f in rows if f.group_account_id == account.pk),
             )
         )
+    return shared
 
-    personal: dict[str, FilterList] = {}
-    personal_filters: dict[str, list[EmailFilter]] = {}
-    ordered = sorted(
-        (f for f in rows if f.scope in (Scope.USER_INBOX, Scope.PERSONAL_ACCOUNT)),
-        key=lambda f: (f.user.username.lower(), f.scope != Scope.USER_INBOX, f.pk),
+
+def filter_owners(query: str = ""):
+    """Users who have filters of their own, by username; ``query`` narrows them by name or
+    address. The Administration screen pages through these rather than every filter."""
+    owners = User.objects.filter(
+        pk__in=EmailFilter.objects.filter(scope__in=OWN_SCOPES).values("user_id")
+    ).order_by(Lower("username"), "pk")
+    if query:
+        owners = owners.filter(
+            Q(username__icontains=query)
+            | Q(first_name__icontains=query)
+            | Q(last_name__icontains=query)
+            | Q(email__icontains=query)
+        )
+    return owners
+
+
+def user_filter_lists(users: Iterable) -> list[FilterList]:
+    """These users' own lists (inbox, then each personal account), in the users' order."""
+    order = {user.pk: position for position, user in enumerate(users)}
+    rows = sorted(
+        EmailFilter.objects.filter(scope__in=OWN_SCOPES, user_id__in=order).select_related(
+            *_RELATED
+        ),
+        key=lambda f: (order[f.user_id], f.scope != Scope.USER_INBOX, f.pk),
     )
-    for f in ordered:
+    lists: dict[str, FilterList] = {}
+    filters: dict[str, list[EmailFilter]] = {}
+    for f in rows:
         if f.scope == Scope.USER_INBOX:
             key = f"inbox-{f.user_id}"
             title = _("Inbox of %(user)s") % {"user": f.user}
@@ -184,11 +217,10 @@ def admin_filter_lists() -> tuple[list[FilterList], list[FilterList]]:
                 "user": f.user,
             }
             description = _("Run when mail is fetched from this personal account.")
-        if key not in personal:
-            personal[key] = FilterList(key=key, title=title, description=description)
-        personal_filters.setdefault(key, []).append(f)
-    users = [_with_rows(personal[key], personal_filters[key]) for key in personal]
-    return shared, users
+        if key not in lists:
+            lists[key] = FilterList(key=key, title=title, description=description)
+        filters.setdefault(key, []).append(f)
+    return [_with_rows(lists[key], filters[key]) for key in lists]
 
 
 def _account_name(account) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -23,7 +24,13 @@ from crm.administration.views import admin_required
 from filters.access import check_can_manage_filter, filter_scopes_for, get_filter_for
 from filters.dry_run import DEFAULT_LIMIT, filter_dry_run
 from filters.forms import EmailFilterForm
-from filters.lists import admin_filter_lists, create_url, my_filter_lists
+from filters.lists import (
+    admin_shared_filter_lists,
+    create_url,
+    filter_owners,
+    my_filter_lists,
+    user_filter_lists,
+)
 from filters.models import EmailFilter
 from filters.services import filter_delete, filter_move, filter_save, filter_set_active
 from mailboxes.models import EmailFolder, PersonalEmailAccount
@@ -33,6 +40,7 @@ Scope = EmailFilter.Scope
 
 SHARED_SCOPES = (Scope.GLOBAL, Scope.GROUP_ACCOUNT)
 DRY_RUN = "dry_run"
+OWNERS_PAGE_SIZE = 20  # users whose own filters one page of Administration shows
 
 
 @login_required
@@ -42,11 +50,19 @@ def my_filters(request: HttpRequest) -> HttpResponse:
 
 @admin_required
 def admin_filters(request: HttpRequest) -> HttpResponse:
-    shared, users = admin_filter_lists()
+    """Shared lists in full; users' own lists a page of users at a time, searchable."""
+    query = request.GET.get("q", "").strip()
+    owners = Paginator(filter_owners(query), OWNERS_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "filters/admin_filters.html",
-        {"shared_lists": shared, "user_lists": users, "nav_section": "administration"},
+        {
+            "shared_lists": admin_shared_filter_lists(),
+            "user_lists": user_filter_lists(owners.object_list),
+            "page_obj": owners,
+            "q": query,
+            "nav_section": "administration",
+        },
     )
 
 

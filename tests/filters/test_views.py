@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from django.urls import reverse
 
-from crm.models import Role
+from crm.models import Role, User
 from filters.models import EmailFilter
 from mailboxes.models import EmailFolder
 
@@ -393,6 +393,38 @@ def test_administration_page_is_for_administrators_only(client, alice, admin, fi
     for f in filters.values():
         assert f.name in page
     assert "Inbox of bob" in page
+
+
+def _users_with_inbox_filters(numbers: range) -> None:
+    for n in numbers:
+        user = User.objects.create_user(f"user{n:02d}", email=f"user{n:02d}@example.test")
+        save_filter(
+            name=f"Filter of user{n:02d}", scope=Scope.USER_INBOX, user=user, subject_pattern="x"
+        )
+
+
+def test_administration_pages_through_users_own_filters(
+    client, admin, django_assert_max_num_queries
+):
+    """With many users, the page shows 20 users' lists at a time and finds one by name."""
+    _users_with_inbox_filters(range(25))
+    client.force_login(admin)
+    first = text(client.get(ADMIN_LIST))
+    assert "Inbox of user00" in first and "Inbox of user19" in first
+    assert "Inbox of user20" not in first
+    assert "1–20 of 25" in first
+    second = text(client.get(ADMIN_LIST, {"page": 2}))
+    assert "Inbox of user20" in second and "Inbox of user24" in second
+    assert "Inbox of user19" not in second
+    found = text(client.get(ADMIN_LIST, {"q": "USER07"}))
+    assert "Inbox of user07" in found and "Inbox of user08" not in found
+    assert "Global" in found  # the shared lists stay whatever the search
+    nothing = text(client.get(ADMIN_LIST, {"q": "nobody"}))
+    assert "No user with filters matches this search." in nothing
+
+    _users_with_inbox_filters(range(25, 65))
+    with django_assert_max_num_queries(8):  # a full page of 20 users' lists
+        assert "Inbox of user40" in text(client.get(ADMIN_LIST, {"page": 3}))
 
 
 def test_email_filters_is_in_the_administration_menu(client, admin):
