@@ -87,6 +87,7 @@ urlpatterns += [
     path("<int:pk>/reply-all/", compose.compose_reply_all, name="email-reply-all"),
     path("<int:pk>/forward/", compose.compose_forward, name="email-forward"),
     path("<int:pk>/retry/", compose.retry, name="email-retry"),
+    path("<int:pk>/retry-sent-copy/", compose.retry_sent_copy, name="email-retry-sent-copy"),
     path("addresses/suggest/", compose.address_suggest, name="address-suggest"),
     path(
         "accounts/<int:pk>/send-test/",

@@ -258,7 +258,7 @@ def email_retry(*, email: Email, user: User) -> Email:
 
     The sender must still be allowed to use the account it goes out through.
     """
-    if not (is_admin(user) or user.pk in (email.created_by_id, _requester_id(email))):
+    if not may_retry(user, email):
         raise NotSendable(_("Only the sender or an administrator can retry this email."))
     if email.send_account_id is None:
         raise NotSendable()
@@ -283,6 +283,38 @@ def email_retry(*, email: Email, user: User) -> Email:
         email.save(update_fields=["status", "send_error", "modified_at"])
         _queue(email)
     return email
+
+
+def may_retry(user: User, email: Email) -> bool:
+    """The sender (who wrote it or last asked to send it) and administrators."""
+    return is_admin(user) or user.pk in (email.created_by_id, _requester_id(email))
+
+
+def sent_copy_problem(email: Email) -> str:
+    """Why the copy of a sent email is missing from its account's Sent folder, if it is."""
+    if email.status != Email.Status.SENT:
+        return ""
+    outgoing = (
+        OutgoingMessage.objects.filter(email_id=email.pk)
+        .only("sent_copy_at", "sent_copy_error")
+        .first()
+    )
+    if outgoing is None or outgoing.sent_copy_at is not None:
+        return ""
+    return outgoing.sent_copy_error
+
+
+def email_retry_sent_copy(*, email: Email, user: User) -> None:
+    """Try again to put the copy of a sent email in its account's Sent folder (after the
+    owner fixed the account's password, say); the send itself is not repeated."""
+    if not may_retry(user, email):
+        raise NotSendable(_("Only the sender or an administrator can retry this email."))
+    if not sent_copy_problem(email):
+        raise NotSendable(_("This email's copy is already in the Sent folder."))
+    from mailboxes.tasks import store_sent_email
+
+    email_id = email.pk
+    transaction.on_commit(lambda: store_sent_email.delay(email_id), robust=True)
 
 
 def _requester_id(email: Email) -> int | None:

@@ -28,6 +28,7 @@ from mailboxes.sending.permissions import sending_identities
 from mailboxes.sending.service import (
     account_send_test,
     email_retry,
+    email_retry_sent_copy,
     email_save_draft,
     email_send,
     reply_initial,
@@ -185,6 +186,20 @@ def retry(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, str(exc))
     else:
         messages.success(request, _("Sending your email again…"))
+    return redirect(_next_url(request) or email_url(email))
+
+
+@login_required
+@require_POST
+def retry_sent_copy(request: HttpRequest, pk: int) -> HttpResponse:
+    """Put the copy of a sent email in the Sent folder again (the email is not re-sent)."""
+    email = get_object_or_404(Email.objects.visible_to(request.user), pk=pk)
+    try:
+        email_retry_sent_copy(email=email, user=request.user)
+    except SendError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Saving the copy in the Sent folder again…"))
     return redirect(_next_url(request) or email_url(email))
 
 

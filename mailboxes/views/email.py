@@ -33,6 +33,7 @@ from crm.models import User
 from mailboxes.models import Attachment, Email, EmailRecipient, EmailUser, MailAccount
 from mailboxes.rendering import IFRAME_SANDBOX, email_body_csp, sanitize_email_html
 from mailboxes.selectors import INBOX, UserMailbox, folder_emails, with_user_state
+from mailboxes.sending.service import may_retry, sent_copy_problem
 from mailboxes.views.common import mailbox_context, safe_next
 from mailboxes.views.inbox import apply_action
 from mailboxes.views.linking import parent_form_context
@@ -185,6 +186,12 @@ def email_detail(request: HttpRequest, pk: int) -> HttpResponse:
         else "",
     )
     context.update(parent_form_context(request, email))
+    if email.status == Email.Status.SENT and email.send_account_id:
+        problem = sent_copy_problem(email)
+        context.update(
+            sent_copy_error=problem,
+            may_retry_sent_copy=bool(problem) and may_retry(request.user, email),
+        )
     return render(request, "mailboxes/email_detail.html", context)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from django.urls import reverse
 
 from mailboxes.intake.fetch import fetch_account
 from mailboxes.models import Email, OutgoingMessage, RawMessage
@@ -124,3 +125,36 @@ def test_worker_sends_then_stores_the_copy(
     email = Email.objects.get(pk=_send_through_worker.pk)
     assert email.status == Email.Status.SENT
     assert stored == bytes(email.outgoing.raw)
+
+
+def test_a_failed_sent_copy_shows_on_the_email_and_the_sender_saves_it_again(
+    celery_worker, owner, storing_account, imap_user, dovecot, smtp_server, make_user, logged_in
+):
+    """The owner sees why the copy is missing, fixes the password, and one click stores it
+    (the email itself is not sent again)."""
+    email = _send(owner, storing_account)
+    storing_account.imap_password = "wrong"
+    storing_account.save()
+    assert email_store_sent_copy(email.pk).status == "failed"
+    storing_account.imap_password = imap_user.password
+    storing_account.save()
+
+    page = logged_in(owner).get(reverse("mailboxes:email-detail", args=[email.pk]))
+    html = page.content.decode()
+    assert 'data-testid="sent-copy-status"' in html and "password" in html
+    assert 'data-testid="sent-copy-retry"' in html
+
+    retry_url = reverse("mailboxes:email-retry-sent-copy", args=[email.pk])
+    admin_less = make_user("colleague")
+    assert logged_in(admin_less).post(retry_url).status_code == 404  # cannot even see it
+
+    logged_in(owner).post(retry_url)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not dovecot.fetch(imap_user, "Sent"):
+        time.sleep(0.1)
+    [stored] = dovecot.fetch(imap_user, "Sent").values()
+    assert stored == bytes(email.outgoing.raw)
+    html = logged_in(owner).get(reverse("mailboxes:email-detail", args=[email.pk])).content
+    assert b'data-testid="sent-copy-status"' not in html
+    assert Email.objects.get(pk=email.pk).status == Email.Status.SENT
+    assert len(smtp_server.messages) == 1  # the email went out once
