@@ -80,26 +80,27 @@ def _url_of(obj: Model | None) -> str:
         return ""
 
 
+def _note_url(record_url: str, note: Note) -> str:
+    return f"{record_url}?note={note.pk}#note-{note.pk}" if record_url else ""
+
+
 def notification_target_url(notification: Notification) -> str:
     """Where opening a notification leads ("" when nowhere).
 
-    A stream update opens the record's stream at the note (``#note-<id>``); an email
+    A stream update opens the record's stream at the note (``?note=<id>`` picks the stream
+    page that holds it, ``#note-<id>`` scrolls to it); an email
     received opens the email's own page when there is one, else its entry in the stream of the
     record it belongs to; anything else opens what it is about.
     """
     note = notification.note
     related = notification.related
     if notification.type == Notification.Type.NOTE and note is not None:
-        record_url = _url_of(related) or _url_of(note.parent)
-        return f"{record_url}#note-{note.pk}" if record_url else ""
+        return _note_url(_url_of(related) or _url_of(note.parent), note)
     if notification.type == Notification.Type.EMAIL_RECEIVED:
         email_url = _url_of(related)
         if email_url:
             return email_url
-        if note is not None:
-            record_url = _url_of(note.parent)
-            return f"{record_url}#note-{note.pk}" if record_url else ""
-        return ""
+        return _note_url(_url_of(note.parent), note) if note is not None else ""
     return _url_of(related)
 
 

@@ -164,6 +164,20 @@ def stream_page(
     return page
 
 
+def stream_page_of_note(
+    record: Model, user: User, note_id: int, *, per_page: int = STREAM_PAGE_SIZE
+) -> int:
+    """The page of ``record``'s stream, as ``user`` sees it, that holds note ``note_id``
+    (page 1 when they cannot see it), so a link to an older note opens where it is."""
+    notes = stream_for(record, user).prefetch_related(None).select_related(None)
+    target = notes.filter(pk=note_id).values_list("created_at", "pk").first()
+    if target is None:
+        return 1
+    created_at, pk = target
+    newer = notes.filter(Q(created_at__gt=created_at) | Q(created_at=created_at, pk__gt=pk))
+    return newer.count() // per_page + 1
+
+
 def _mark_related(notes: Iterable[Note], user: User) -> None:
     """Set ``related_visible``/``related_url``/``display_body``: one query per related type."""
     notes = list(notes)

@@ -24,9 +24,17 @@ from django.views.decorators.http import require_POST
 
 from crm.forms import NoteForm
 from crm.models import Note
-from crm.stream import followers_of, note_create, record_follow, record_unfollow, stream_page
+from crm.stream import (
+    followers_of,
+    note_create,
+    record_follow,
+    record_unfollow,
+    stream_page,
+    stream_page_of_note,
+)
 
 STREAM_PAGE_PARAM = "stream_page"
+NOTE_PARAM = "note"  # open the stream at the page holding this note
 
 
 def record_label(record: Model) -> str:
@@ -52,10 +60,18 @@ def stream_context(request: HttpRequest, record: Model, *, note_form: NoteForm |
         "stream_urls": stream_urls(record),
         "followers": followers,
         "is_following": any(f.pk == request.user.pk for f in followers),
-        "stream": stream_page(record, request.user, request.GET.get(STREAM_PAGE_PARAM)),
+        "stream": stream_page(record, request.user, _stream_page_number(request, record)),
         "stream_page_param": STREAM_PAGE_PARAM,
         "note_form": note_form or NoteForm(),
     }
+
+
+def _stream_page_number(request: HttpRequest, record: Model) -> str | int | None:
+    number = request.GET.get(STREAM_PAGE_PARAM)
+    note_id = request.GET.get(NOTE_PARAM, "")
+    if number is None and note_id.isdigit():
+        return stream_page_of_note(record, request.user, int(note_id))
+    return number
 
 
 def _record_or_404(request: HttpRequest, label: str, pk: int) -> Model:

@@ -74,7 +74,9 @@ def test_follower_sees_the_bell_rise_and_opens_the_email_in_the_stream(
     item.click()
 
     note = Note.objects.get(type=Note.Type.EMAIL_RECEIVED)
-    expect(page).to_have_url(re.compile(rf"{acme.get_absolute_url()}#note-{note.pk}$"))
+    expect(page).to_have_url(
+        re.compile(rf"{acme.get_absolute_url()}\?note={note.pk}#note-{note.pk}$")
+    )
     entry = page.locator(f"#note-{note.pk}")
     expect(entry).to_be_in_viewport()
     expect(entry).to_contain_text("Pallets arrived damaged")

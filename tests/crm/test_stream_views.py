@@ -175,6 +175,40 @@ def test_stream_is_newest_first_and_paginated(make_user, make_record, logged_in)
     assert "note number 0" in panel.content.decode()
 
 
+def test_a_link_to_an_older_note_opens_the_stream_page_that_holds_it(
+    make_user, make_record, logged_in
+):
+    """Notifications link to ``?note=<id>``: the stream opens at that note's page."""
+    me = make_user("me", level="own")
+    stranger = make_user("stranger", level="own")
+    account = make_record("account", me)
+    hidden = make_record("contact", stranger, account=account)
+    notes = [note_create(parent=account, author=me, body=f"note number {i}") for i in range(45)]
+    for i in range(20):  # on the account's stream only for those who may see the contact
+        note_create(parent=hidden, author=stranger, body=f"hidden {i}")
+    client = logged_in(me)
+
+    oldest = notes[0]
+    response = client.get(f"{account.get_absolute_url()}?note={oldest.pk}")
+    assert response.context["stream"].number == 3  # 44 newer notes, 20 a page
+    assert f'id="note-{oldest.pk}"' in response.content.decode()
+    middle = notes[24]  # 20 newer notes: the first one on page 2
+    assert (
+        client.get(f"{account.get_absolute_url()}?note={middle.pk}").context["stream"].number == 2
+    )
+    assert (
+        client.get(f"{account.get_absolute_url()}?note={notes[25].pk}").context["stream"].number
+        == 1
+    )
+    # An explicit page wins; a note the user cannot see (or none) opens the first page.
+    explicit = client.get(f"{account.get_absolute_url()}?note={oldest.pk}&stream_page=2")
+    assert explicit.context["stream"].number == 2
+    secret = Note.objects.filter(body="hidden 0").get()
+    assert (
+        client.get(f"{account.get_absolute_url()}?note={secret.pk}").context["stream"].number == 1
+    )
+
+
 def _email(subject: str, body: str, n: int) -> Email:
     return Email.objects.create(message_id=f"<m{n}@example.com>", subject=subject, body_text=body)
 

@@ -69,7 +69,7 @@ def test_email_notification_shows_subject_sender_record_and_opens_the_stream_ent
 
     response = client.get(open_url)
     note = Note.objects.get(related_id=email.pk, type=Note.Type.EMAIL_RECEIVED)
-    assert response["Location"] == f"{acme.get_absolute_url()}#note-{note.pk}"
+    assert response["Location"] == f"{acme.get_absolute_url()}?note={note.pk}#note-{note.pk}"
     notification.refresh_from_db()
     assert notification.read_at is not None
     stream = client.get(response["Location"]).content.decode()
