@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 from django.contrib.contenttypes.models import ContentType
-from django.urls import NoReverseMatch
 
 from cases.auto_reply import auto_reply_logs_for_case
 from cases.models import Case
+from crm.links import url_of
 from crm.views.records import RecordDetailView
 from mailboxes.models import Email
 from mailboxes.sending.service import case_reply_initial
 from mailboxes.views.compose import reply_form_context
 
 CASE_EMAIL_LIMIT = 100
-
-
-def _email_page(email: Email) -> str:
-    """The email's own page, or "" while the Emails pages are not installed."""
-    try:
-        return email.get_absolute_url()
-    except NoReverseMatch:
-        return ""
 
 
 class CaseDetailView(RecordDetailView):
@@ -38,7 +30,7 @@ class CaseDetailView(RecordDetailView):
             .order_by("-date_sent", "-pk")[:CASE_EMAIL_LIMIT]
         )
         for email in emails:
-            email.page_url = _email_page(email)
+            email.page_url = url_of(email)
         context["case_emails"] = emails
 
         replied = None

@@ -10,10 +10,10 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Model, QuerySet
-from django.urls import NoReverseMatch
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from crm.links import url_of
 from crm.models import Note, Notification, User
 
 
@@ -70,16 +70,6 @@ def notifications_for_user(user: User) -> QuerySet[Notification]:
     )
 
 
-def _url_of(obj: Model | None) -> str:
-    get_url = getattr(obj, "get_absolute_url", None)
-    if get_url is None:
-        return ""
-    try:
-        return get_url()
-    except NoReverseMatch:  # that kind of page is not installed (yet)
-        return ""
-
-
 def _note_url(record_url: str, note: Note) -> str:
     return f"{record_url}?note={note.pk}#note-{note.pk}" if record_url else ""
 
@@ -95,13 +85,13 @@ def notification_target_url(notification: Notification) -> str:
     note = notification.note
     related = notification.related
     if notification.type == Notification.Type.NOTE and note is not None:
-        return _note_url(_url_of(related) or _url_of(note.parent), note)
+        return _note_url(url_of(related) or url_of(note.parent), note)
     if notification.type == Notification.Type.EMAIL_RECEIVED:
-        email_url = _url_of(related)
+        email_url = url_of(related)
         if email_url:
             return email_url
-        return _note_url(_url_of(note.parent), note) if note is not None else ""
-    return _url_of(related)
+        return _note_url(url_of(note.parent), note) if note is not None else ""
+    return url_of(related)
 
 
 def notifications_mark_read(user: User, ids: Iterable[int] | None = None) -> int:

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Page, Paginator
 from django.db.models import Model, Q, QuerySet, prefetch_related_objects
-from django.urls import NoReverseMatch
 
+from crm.links import url_of
 from crm.models import Follow, Note, User
 from crm.notifications import notifications_for_note
 
@@ -197,7 +197,7 @@ def _mark_related(notes: Iterable[Note], user: User) -> None:
     for note in notes:
         related = note.related
         note.related_visible = related is not None and related.pk in visible[type(related)]
-        note.related_url = _url_of(related) if note.related_visible else ""
+        note.related_url = url_of(related) if note.related_visible else ""
         body = note.body
         full_text = getattr(related, "body_text", "") or "" if note.related_visible else ""
         if not body:
@@ -206,13 +206,3 @@ def _mark_related(notes: Iterable[Note], user: User) -> None:
         # the related text in full when the note shows only part of it (a case email's note
         # leaves out the quoted history): one click away in the stream
         note.full_text = full_text if full_text.strip() != body.strip() else ""
-
-
-def _url_of(obj: Model) -> str:
-    get_url = getattr(obj, "get_absolute_url", None)
-    if get_url is None:
-        return ""
-    try:
-        return get_url()
-    except NoReverseMatch:  # the page for that kind of object is not installed (yet)
-        return ""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.urls import NoReverseMatch, reverse
+from crm.links import reverse_or_empty
 
 
 @dataclass(frozen=True)
@@ -25,10 +25,7 @@ class EmailsLink:
 
     @property
     def url(self) -> str:
-        try:
-            return reverse(self.url_name)
-        except NoReverseMatch:
-            return ""
+        return reverse_or_empty(self.url_name)
 
 
 _LINKS: dict[str, EmailsLink] = {}

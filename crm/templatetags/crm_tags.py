@@ -8,27 +8,17 @@ from decimal import Decimal
 from django import template
 from django.db.models import Model
 from django.template.defaultfilters import date as date_filter
-from django.urls import NoReverseMatch
 from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
+from crm.links import url_of
 from crm.records import status_label as record_status_label
 
 register = template.Library()
 
 EMPTY = "—"
-
-
-def _url_of(obj) -> str:
-    get_url = getattr(obj, "get_absolute_url", None)
-    if get_url is None:
-        return ""
-    try:
-        return get_url()
-    except NoReverseMatch:  # that kind of page is not installed (yet)
-        return ""
 
 
 @register.filter
@@ -37,7 +27,7 @@ def display(value) -> SafeString:
     if value is None or value == "" or value == []:
         return format_html('<span class="muted">{}</span>', EMPTY)
     if isinstance(value, Model):
-        url = _url_of(value)
+        url = url_of(value)
         return format_html('<a href="{}">{}</a>', url, value) if url else format_html("{}", value)
     if isinstance(value, bool):
         return format_html("{}", _("Yes") if value else _("No"))
@@ -153,7 +143,5 @@ def page_range(page) -> list:
     return list(page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1))
 
 
-@register.filter
-def url_of(obj) -> str:
-    """``obj.get_absolute_url()``, or "" when it has none or its page is not installed."""
-    return _url_of(obj)
+# ``{{ obj|url_of }}``: its page, or "" when it has none or that page is not installed.
+register.filter("url_of", url_of)

@@ -13,12 +13,13 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from crm.access import is_admin
+from crm.links import url_of
 from crm.models import Account, Contact, EmailAddressLink, Lead, User
 from mailboxes.models import Email, MailAccount
 from mailboxes.sending.compose import format_address
@@ -39,10 +40,7 @@ SUGGESTION_LIMIT = 10
 
 def email_url(email: Email) -> str:
     """The email's page (the Emails pages may not be installed yet: then the inbox)."""
-    try:
-        return email.get_absolute_url()
-    except NoReverseMatch:
-        return reverse("mailboxes:inbox")
+    return url_of(email) or reverse("mailboxes:inbox")
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -302,10 +300,4 @@ def account_send_test_view(request: HttpRequest, pk: int) -> HttpResponse:
     if _is_htmx(request):
         return render(request, "mailboxes/_send_test_result.html", {"ok": ok, "text": text})
     (messages.success if ok else messages.error)(request, text)
-    target = _next_url(request)
-    if not target:
-        try:
-            target = account.get_absolute_url()
-        except NoReverseMatch:
-            target = reverse("mailboxes:inbox")
-    return redirect(target)
+    return redirect(_next_url(request) or url_of(account) or reverse("mailboxes:inbox"))

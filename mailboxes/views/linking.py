@@ -18,11 +18,12 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from crm.links import url_of
 from mailboxes.linking import email_set_parent, parent_search
 from mailboxes.models import Email
 from mailboxes.parents import email_parent_models, parent_kind
@@ -44,13 +45,6 @@ class ParentForm(forms.Form):
     record = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
 
-def _email_url(email: Email) -> str:
-    try:
-        return email.get_absolute_url()
-    except NoReverseMatch:  # the email page is not installed (yet)
-        return ""
-
-
 def parent_form_context(
     request: HttpRequest,
     email: Email,
@@ -67,7 +61,7 @@ def parent_form_context(
         "parent_form": form or ParentForm(initial=initial),
         "parent_candidates": candidates,
         "parent_url": reverse("mailboxes:email-parent", args=[email.pk]),
-        "parent_back_url": _email_url(email),
+        "parent_back_url": url_of(email),
     }
 
 
@@ -108,5 +102,5 @@ def _done(request: HttpRequest, email: Email, htmx: bool, message: str) -> HttpR
         context["parent_message"] = message
         return render(request, "mailboxes/_parent_form.html", context)
     messages.success(request, message)
-    target = _email_url(email) or reverse("mailboxes:email-parent", args=[email.pk])
+    target = url_of(email) or reverse("mailboxes:email-parent", args=[email.pk])
     return HttpResponseRedirect(target)
