@@ -11,12 +11,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from django.db.models import Q
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from crm.models import User
+from crm.users import users_matching
 from filters.access import filter_scopes_for
 from filters.dry_run import describe_effects
 from filters.models import EmailFilter
@@ -184,14 +184,7 @@ def filter_owners(query: str = ""):
     owners = User.objects.filter(
         pk__in=EmailFilter.objects.filter(scope__in=OWN_SCOPES).values("user_id")
     ).order_by(Lower("username"), "pk")
-    if query:
-        owners = owners.filter(
-            Q(username__icontains=query)
-            | Q(first_name__icontains=query)
-            | Q(last_name__icontains=query)
-            | Q(email__icontains=query)
-        )
-    return owners
+    return users_matching(owners, query)
 
 
 def user_filter_lists(users: Iterable) -> list[FilterList]:

@@ -13,7 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -34,6 +34,7 @@ from crm.administration.forms import (
 from crm.administration.jobs import job_run_now, job_schedule_display, job_set_schedule
 from crm.administration.menu import admin_link_groups
 from crm.models import Role, Team, TeamMembership, User
+from crm.users import users_matching
 
 USERS_PAGE_SIZE = 50
 logger = logging.getLogger(__name__)
@@ -66,13 +67,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
         "roles", Prefetch("memberships", queryset=TeamMembership.objects.select_related("team"))
     ).order_by("username")
     query = request.GET.get("q", "").strip()
-    if query:
-        users = users.filter(
-            Q(username__icontains=query)
-            | Q(first_name__icontains=query)
-            | Q(last_name__icontains=query)
-            | Q(email__icontains=query)
-        )
+    users = users_matching(users, query)
     page = Paginator(users, USERS_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "administration/user_list.html", {"page_obj": page, "q": query})
 

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from crm.access import is_admin
 from crm.links import url_of
 from crm.models import Account, Contact, EmailAddressLink, Lead, User
+from crm.users import users_matching
 from mailboxes.models import Email, MailAccount
 from mailboxes.sending.compose import format_address
 from mailboxes.sending.exceptions import SendError
@@ -239,13 +240,7 @@ def address_suggestions(user, term: str, *, limit: int = SUGGESTION_LIMIT) -> li
             if link.address.is_invalid:
                 continue
             found.setdefault(link.address.address, names.get(link.object_id, ""))
-    users = User.objects.filter(is_active=True).exclude(email="")
-    users = users.filter(
-        Q(first_name__icontains=term)
-        | Q(last_name__icontains=term)
-        | Q(username__icontains=term)
-        | Q(email__icontains=term)
-    )[:limit]
+    users = users_matching(User.objects.filter(is_active=True).exclude(email=""), term)[:limit]
     for person in users:
         found.setdefault(person.email.lower(), person.get_full_name() or person.username)
     ranked = sorted(found.items(), key=lambda item: (not item[0].startswith(term.lower()), item))
