@@ -48,6 +48,7 @@ from mailboxes.intake.imap import account_test_connection
 from mailboxes.models import (
     FolderCursor,
     GroupEmailAccount,
+    MailAccount,
     PersonalEmailAccount,
     RawMessage,
 )
@@ -246,17 +247,21 @@ def _test_form_data(request: HttpRequest, account) -> ConnectionResult:
     return connection_test(imap_form)
 
 
+def _account_or_new(request: HttpRequest, kind: str, pk: int | None) -> MailAccount:
+    """The account being edited or tested, or a new unsaved one the user may create."""
+    if pk is not None:
+        return _account(request, kind, pk)
+    _check_kind(request, kind)
+    if kind == PERSONAL and not may_have_personal_accounts(request.user):
+        raise PermissionDenied
+    return GroupEmailAccount() if kind == GROUP else PersonalEmailAccount()
+
+
 @sensitive_post_parameters("imap_password", "smtp_password")
 @login_required
 def account_edit(request: HttpRequest, kind: str, pk: int | None = None) -> HttpResponse:
     """Create or edit an account; "Test connection" re-renders with the server's folders."""
-    if pk is None:
-        _check_kind(request, kind)
-        if kind == PERSONAL and not may_have_personal_accounts(request.user):
-            raise PermissionDenied
-        instance = GroupEmailAccount() if kind == GROUP else PersonalEmailAccount()
-    else:
-        instance = _account(request, kind, pk)
+    instance = _account_or_new(request, kind, pk)
     data = request.POST if request.method == "POST" else None
     form = _form(request, kind, instance, data)
     connection = None
@@ -290,13 +295,7 @@ def account_test(request: HttpRequest, kind: str, pk: int | None = None) -> Http
     htmx gets the folder picker with the result; a plain POST (the detail page's button)
     gets a message and goes back to the account.
     """
-    if pk is None:
-        _check_kind(request, kind)
-        if kind == PERSONAL and not may_have_personal_accounts(request.user):
-            raise PermissionDenied
-        instance = GroupEmailAccount() if kind == GROUP else PersonalEmailAccount()
-    else:
-        instance = _account(request, kind, pk)
+    instance = _account_or_new(request, kind, pk)
     if not is_htmx(request) and pk is not None and "imap_host" not in request.POST:
         # the detail page's button: test what is stored
         data = {

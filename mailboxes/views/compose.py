@@ -174,32 +174,32 @@ def compose_forward(request: HttpRequest, pk: int) -> HttpResponse:
     return _reply(request, pk, "forward")
 
 
+def _retry(request: HttpRequest, pk: int, service, started: str) -> HttpResponse:
+    """Run a retry service on an email the user can see; say how it went and go back."""
+    email = get_object_or_404(Email.objects.visible_to(request.user), pk=pk)
+    try:
+        service(email=email, user=request.user)
+    except SendError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, started)
+    return redirect(_next_url(request) or email_url(email))
+
+
 @login_required
 @require_POST
 def retry(request: HttpRequest, pk: int) -> HttpResponse:
     """Send a failed email again."""
-    email = get_object_or_404(Email.objects.visible_to(request.user), pk=pk)
-    try:
-        email_retry(email=email, user=request.user)
-    except SendError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, _("Sending your email again…"))
-    return redirect(_next_url(request) or email_url(email))
+    return _retry(request, pk, email_retry, _("Sending your email again…"))
 
 
 @login_required
 @require_POST
 def retry_sent_copy(request: HttpRequest, pk: int) -> HttpResponse:
     """Put the copy of a sent email in the Sent folder again (the email is not re-sent)."""
-    email = get_object_or_404(Email.objects.visible_to(request.user), pk=pk)
-    try:
-        email_retry_sent_copy(email=email, user=request.user)
-    except SendError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, _("Saving the copy in the Sent folder again…"))
-    return redirect(_next_url(request) or email_url(email))
+    return _retry(
+        request, pk, email_retry_sent_copy, _("Saving the copy in the Sent folder again…")
+    )
 
 
 # --- address suggestions ----------------------------------------------------------------------
