@@ -3,8 +3,6 @@ fetch opens a case, the agent works it in Chromium, and the reply leaves through
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from cases.models import Case
@@ -14,6 +12,7 @@ from mailboxes.models import CaseDistribution, Email
 from tests.cases.mailflow import smtp_send
 from tests.mailboxes.conftest import make_message
 from tests.mailboxes.sending.conftest import role, smtp_fields
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -49,13 +48,10 @@ def customer_mail(relay, support, **fields) -> None:
 
 
 def _wait(condition, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out")
+    value = wait_until(condition, timeout, interval=0.1)
+    if not value:
+        raise AssertionError("timed out")
+    return value
 
 
 def test_agent_finds_the_new_case_and_the_customers_email(

@@ -3,12 +3,11 @@ with a Turkish file name, checked in the message the SMTP server received."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from mailboxes.models import Email, GroupEmailAccount
 from tests.mailboxes.sending.conftest import role, smtp_fields
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -17,13 +16,10 @@ FILENAME = "Fatura Şubat ığüşöç.pdf"
 
 
 def _wait_sent(timeout: float = 15.0) -> Email:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        email = Email.objects.filter(status=Email.Status.SENT).first()
-        if email is not None:
-            return email
-        time.sleep(0.1)
-    raise AssertionError(list(Email.objects.values_list("status", "send_error")))
+    email = wait_until(lambda: Email.objects.filter(status=Email.Status.SENT).first(), timeout)
+    if email is None:
+        raise AssertionError(list(Email.objects.values_list("status", "send_error")))
+    return email
 
 
 def test_compose_with_turkish_subject_and_attachment(

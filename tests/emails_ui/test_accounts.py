@@ -14,6 +14,7 @@ from mailboxes.models import (
     PersonalEmailAccount,
     RawMessage,
 )
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -367,13 +368,11 @@ def test_fetch_now_runs_a_fetch_in_the_worker(
         reverse("mailboxes:personal-account-fetch", args=[account.pk]), follow=True
     )
     assert "now; new mail appears in a moment" in response.content.decode()
-    import time
 
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
+    def fetched() -> bool:
         account.refresh_from_db()
-        if account.last_fetch_at:
-            break
-        time.sleep(0.1)
+        return account.last_fetch_at is not None
+
+    wait_until(fetched, timeout=15)
     inbox = logged_in(ayse).get(reverse("mailboxes:inbox")).content.decode()
     assert "Fetched by the worker" in inbox

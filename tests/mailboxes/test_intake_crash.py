@@ -15,6 +15,7 @@ import pytest
 from mailboxes.intake.fetch import fetch_account
 from mailboxes.models import Email, RawMessage
 from tests.mailboxes.conftest import make_message, subprocess_env
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 MANAGE = str(Path(__file__).resolve().parents[2] / "manage.py")
@@ -52,9 +53,7 @@ def test_sigkill_at_random_points_during_a_large_fetch_leaves_one_email_per_mess
     for _attempt in range(5):
         process = _fetchmail(account.pk, env)
         # Wait until this worker is committing batches, then kill it at a random moment.
-        deadline = time.monotonic() + 30
-        while Email.objects.count() == counts[-1] and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_until(lambda: Email.objects.count() != counts[-1], timeout=30, interval=0.01)
         time.sleep(rng.uniform(0, 0.4))
         process.send_signal(signal.SIGKILL)
         process.wait()
