@@ -217,70 +217,60 @@ class MailAccountForm(SecretFieldsMixin, forms.ModelForm):
         return cleaned
 
 
-class GroupEmailAccountForm(MailAccountForm):
-    panels = [
-        ("main", _("Main"), ["name", "email_address", "status", "from_name"]),
-        (
-            "teams",
-            _("Teams"),
-            ["teams", "for_all_team_users", "assign_to_user", "group_folder"],
-        ),
-        ("imap", _("IMAP"), IMAP_FIELDS),
-        ("folders", _("Folders"), FOLDER_FIELDS),
-        ("smtp", _("SMTP"), [*SMTP_FIELDS, "smtp_is_shared", "exclude_from_reply"]),
-        (
-            "case",
-            _("Email-to-case"),
-            [
-                "create_case",
-                "target_team",
-                "case_distribution",
-                "target_team_role",
-                "reopen_case_on_reply",
-            ],
-        ),
-        (
-            "auto_reply",
-            _("Auto-reply"),
-            [
-                "auto_reply",
-                "auto_reply_subject",
-                "auto_reply_body",
-                "auto_reply_from_name",
-                "auto_reply_from_address",
-                "auto_reply_reply_to",
-            ],
-        ),
-    ]
-
-    class Meta(MailAccountForm.Meta):
-        model = GroupEmailAccount
-        fields = [
-            "name",
-            "email_address",
-            "status",
-            "from_name",
-            "teams",
-            "for_all_team_users",
-            "assign_to_user",
-            "group_folder",
-            *IMAP_FIELDS,
-            *FOLDER_FIELDS,
-            *SMTP_FIELDS,
-            "smtp_is_shared",
-            "exclude_from_reply",
+# The account forms' panels, in order: ``(slug, title, field names)``. Each form edits
+# exactly the fields its panels show.
+GROUP_PANELS = [
+    ("main", _("Main"), ["name", "email_address", "status", "from_name"]),
+    (
+        "teams",
+        _("Teams"),
+        ["teams", "for_all_team_users", "assign_to_user", "group_folder"],
+    ),
+    ("imap", _("IMAP"), IMAP_FIELDS),
+    ("folders", _("Folders"), FOLDER_FIELDS),
+    ("smtp", _("SMTP"), [*SMTP_FIELDS, "smtp_is_shared", "exclude_from_reply"]),
+    (
+        "case",
+        _("Email-to-case"),
+        [
             "create_case",
             "target_team",
             "case_distribution",
             "target_team_role",
             "reopen_case_on_reply",
+        ],
+    ),
+    (
+        "auto_reply",
+        _("Auto-reply"),
+        [
             "auto_reply",
             "auto_reply_subject",
             "auto_reply_body",
             "auto_reply_from_name",
             "auto_reply_from_address",
             "auto_reply_reply_to",
-        ]
+        ],
+    ),
+]
+PERSONAL_PANELS = [
+    ("main", _("Main"), ["name", "email_address", "status", "owner"]),
+    ("imap", _("IMAP"), IMAP_FIELDS),
+    ("folders", _("Folders"), [*FOLDER_FIELDS, "put_in_folder"]),
+    ("smtp", _("SMTP"), SMTP_FIELDS),
+]
+
+
+def _panel_fields(panels: list[tuple[str, str, list[str]]]) -> list[str]:
+    return [name for _slug, _title, names in panels for name in names]
+
+
+class GroupEmailAccountForm(MailAccountForm):
+    panels = GROUP_PANELS
+
+    class Meta(MailAccountForm.Meta):
+        model = GroupEmailAccount
+        fields = _panel_fields(GROUP_PANELS)
         widgets = {**MailAccountForm.Meta.widgets, "teams": forms.CheckboxSelectMultiple}
         help_texts = {
             # The placeholders cases/auto_reply.py fills (a test keeps the two in step).
@@ -307,25 +297,11 @@ class GroupEmailAccountForm(MailAccountForm):
 class PersonalEmailAccountForm(MailAccountForm):
     """A user's own mailbox; administrators also choose the owner."""
 
-    panels = [
-        ("main", _("Main"), ["name", "email_address", "status", "owner"]),
-        ("imap", _("IMAP"), IMAP_FIELDS),
-        ("folders", _("Folders"), [*FOLDER_FIELDS, "put_in_folder"]),
-        ("smtp", _("SMTP"), SMTP_FIELDS),
-    ]
+    panels = PERSONAL_PANELS
 
     class Meta(MailAccountForm.Meta):
         model = PersonalEmailAccount
-        fields = [
-            "name",
-            "email_address",
-            "status",
-            "owner",
-            *IMAP_FIELDS,
-            *FOLDER_FIELDS,
-            "put_in_folder",
-            *SMTP_FIELDS,
-        ]
+        fields = _panel_fields(PERSONAL_PANELS)
 
     def __init__(self, *args, user: User, admin: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
