@@ -24,6 +24,7 @@ from mailboxes.models import GroupEmailAccount, PersonalEmailAccount
 
 Action = EmailFilter.Action
 Scope = EmailFilter.Scope
+OWN_SCOPES = (Scope.USER_INBOX, Scope.PERSONAL_ACCOUNT)  # the lists a user keeps themselves
 
 _RELATED = ("user", "personal_account", "personal_account__owner", "group_account")
 _RELATED += ("folder", "group_folder")
@@ -100,7 +101,7 @@ def my_filter_lists(user) -> list[FilterList]:
     """A user's own lists: their inbox, then each of their personal accounts."""
     rows = list(
         EmailFilter.objects.visible_to(user)
-        .filter(user=user, scope__in=(Scope.USER_INBOX, Scope.PERSONAL_ACCOUNT))
+        .filter(user=user, scope__in=OWN_SCOPES)
         .select_related(*_RELATED)
     )
     lists = [
@@ -137,9 +138,6 @@ def my_filter_lists(user) -> list[FilterList]:
             )
         )
     return lists
-
-
-OWN_SCOPES = (Scope.USER_INBOX, Scope.PERSONAL_ACCOUNT)
 
 
 def admin_shared_filter_lists() -> list[FilterList]:

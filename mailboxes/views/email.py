@@ -186,12 +186,11 @@ def email_detail(request: HttpRequest, pk: int) -> HttpResponse:
         else "",
     )
     context.update(parent_form_context(request, email))
-    if email.status == Email.Status.SENT and email.send_account_id:
-        problem = sent_copy_problem(email)
-        context.update(
-            sent_copy_error=problem,
-            may_retry_sent_copy=bool(problem) and may_retry(request.user, email),
-        )
+    problem = sent_copy_problem(email)  # no query unless the email was sent
+    context.update(
+        sent_copy_error=problem,
+        may_retry_sent_copy=bool(problem) and may_retry(request.user, email),
+    )
     return render(request, "mailboxes/email_detail.html", context)
 
 
