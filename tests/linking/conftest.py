@@ -24,3 +24,15 @@ def mailbox(db, team) -> GroupEmailAccount:  # noqa: F811
     )
     account.teams.set([team])
     return account
+
+
+@pytest.fixture
+def owner(make_user):  # noqa: F811
+    """Owns the records; reads everything."""
+    return make_user("owner", level="all")
+
+
+@pytest.fixture
+def acme(make_record, owner):  # noqa: F811
+    """A customer Account that mails from info@acme.example."""
+    return make_record("account", owner, name="Acme", addresses=["info@acme.example"])

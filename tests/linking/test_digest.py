@@ -15,16 +15,6 @@ from tests.mailboxes.conftest import make_message
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def owner(make_user):
-    return make_user("owner", level="all")
-
-
-@pytest.fixture
-def acme(make_record, owner):
-    return make_record("account", owner, name="Acme", addresses=["info@acme.example"])
-
-
 def body_of(captured) -> str:
     return captured.message.get_payload(decode=True).decode()
 

@@ -25,16 +25,6 @@ def parent_of(email: Email):
 
 
 @pytest.fixture
-def owner(make_user):
-    return make_user("owner", level="all")
-
-
-@pytest.fixture
-def acme(make_record, owner):
-    return make_record("account", owner, name="Acme", addresses=["info@acme.example"])
-
-
-@pytest.fixture
 def ayse(make_record, owner, acme):
     return make_record(
         "contact",

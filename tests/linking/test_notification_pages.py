@@ -14,16 +14,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def owner(make_user):
-    return make_user("owner", level="all")
-
-
-@pytest.fixture
-def acme(make_record, owner):
-    return make_record("account", owner, name="Acme", addresses=["info@acme.example"])
-
-
-@pytest.fixture
 def reader(make_user, acme):
     user = make_user("reader", level="all")
     record_follow(acme, user)

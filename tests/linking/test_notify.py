@@ -28,16 +28,6 @@ def told(user) -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-def owner(make_user):
-    return make_user("owner", level="all")
-
-
-@pytest.fixture
-def acme(make_record, owner):
-    return make_record("account", owner, name="Acme", addresses=["info@acme.example"])
-
-
-@pytest.fixture
 def ayse(make_record, owner, acme):
     return make_record(
         "contact", owner, last_name="Yılmaz", account=acme, addresses=["ayse@acme.example"]
