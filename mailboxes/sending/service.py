@@ -447,10 +447,8 @@ def _write_attachments(email: Email, data: ComposeData) -> None:
         keep = set(data.keep_attachment_ids)
         Attachment.objects.filter(pk__in=[a.pk for a in current if a.pk not in keep]).delete()
     if data.forwarded is not None and not current:
-        for original in data.forwarded.attachments.all():
-            if data.keep_attachment_ids is not None and original.pk not in data.keep_attachment_ids:
-                continue
-            Attachment.objects.create(
+        Attachment.objects.bulk_create(
+            Attachment(
                 email=email,
                 filename=original.filename,
                 content_type=original.content_type,
@@ -458,8 +456,11 @@ def _write_attachments(email: Email, data: ComposeData) -> None:
                 sha256=original.sha256,
                 content_id=original.content_id,
                 is_inline=original.is_inline,
-                file=original.file.name,
+                file=original.file.name,  # the same stored file (content-addressed, kept)
             )
+            for original in data.forwarded.attachments.all()
+            if data.keep_attachment_ids is None or original.pk in data.keep_attachment_ids
+        )
     for part in data.uploads:
         attachment_store(
             email,
