@@ -15,7 +15,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 TEST_DB_NAME ?= test_postaci_$(shell printf '%s' "$(CURDIR)" | md5sum | cut -c1-8)
 PYTEST_ARGS ?= -n 2
 
-.PHONY: run test test-sqlite lint format messages install install-dev clean
+.PHONY: run test test-sqlite lint format messages extract-messages install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,12 @@ install-dev: $(VENV)/.stamp-dev
 
 messages: $(VENV)/.stamp-run
 	@$(BIN)/python manage.py compilemessages --ignore=.venv --verbosity 0
+
+# Re-extract the UI strings into the Turkish catalogue (no source locations, so branches that
+# add strings in different files merge cleanly); translate the new entries, then `make messages`.
+extract-messages: $(VENV)/.stamp-run
+	@$(BIN)/python manage.py makemessages --locale tr --no-location --no-obsolete \
+	  --ignore=.venv --ignore=var --ignore=tests --ignore=bench --verbosity 0
 
 run: install messages
 	$(BIN)/python manage.py migrate --noinput
