@@ -6,8 +6,6 @@ from pathlib import Path
 
 from mailboxes.intake.parse import ParsedMessage, parse_message
 
-CORPUS = Path("/work/shared/corpus")
-
 
 def parse_eml(raw: bytes) -> ParsedMessage:
     return parse_message(raw)

@@ -8,9 +8,9 @@ import pytest
 
 from cases.models import AutoReplyLog, Case
 from mailboxes.models import CaseDistribution, Email
-from tests.cases.eml import CORPUS
 from tests.cases.mailflow import fetch, send_pending
 from tests.mailboxes.sending.conftest import smtp_fields
+from tests.shared import CORPUS
 
 SISIMAI_BSD = sorted((CORPUS / "sisimai" / "bsd").glob("*.eml"))
 NOT_BOUNCES = ["is-not-bounce-01.eml", "is-not-bounce-02.eml"]

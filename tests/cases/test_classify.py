@@ -11,7 +11,8 @@ from mailboxes.intake.classify import BODY_SCAN_CHARS, Classification, classify,
 from mailboxes.intake.context import FetchRun, IntakeContext
 from mailboxes.intake.parse import ParsedAddress, ParsedMessage
 from mailboxes.models import Email
-from tests.cases.eml import CORPUS, parse_file
+from tests.cases.eml import parse_file
+from tests.shared import CORPUS
 
 Kind = Email.AutoKind
 SISIMAI_BSD = sorted((CORPUS / "sisimai" / "bsd").glob("*.eml"))

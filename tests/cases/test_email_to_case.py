@@ -18,8 +18,9 @@ from mailboxes.intake.context import FetchRun, IntakeContext
 from mailboxes.intake.parse import ParsedAddress, ParsedMessage
 from mailboxes.models import Email, EmailUser, PersonalEmailAccount
 from tests.cases.conftest import make_user
-from tests.cases.eml import CORPUS, parse_file
+from tests.cases.eml import parse_file
 from tests.cases.test_classify import SISIMAI_BSD
+from tests.shared import CORPUS
 
 CUSTOMER = "ayse@acme.example"
 BODY = (

@@ -13,8 +13,9 @@ from crm.addresses import addresses_get_or_create
 from mailboxes.intake.parse import ParsedAddress, ParsedMessage
 from mailboxes.message_ids import message_id_new
 from mailboxes.models import Email, PersonalEmailAccount
-from tests.cases.eml import CORPUS, parse_file
+from tests.cases.eml import parse_file
 from tests.cases.test_classify import SISIMAI_BSD
+from tests.shared import CORPUS
 
 CUSTOMER = "ayse@customer.example"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -12,9 +11,9 @@ from crm.models import Notification, Team, TeamMembership, User
 from mailboxes.intake.fetch import fetch_account, raw_message_retry
 from mailboxes.models import Attachment, Email, EmailUser, FolderCursor, MailAccount, RawMessage
 from tests.mailboxes.conftest import make_message
+from tests.shared import CORPUS
 
 pytestmark = pytest.mark.django_db(transaction=True)
-CORPUS = Path("/work/shared/corpus")
 
 
 def _logout_out_bytes(dovecot, username: str) -> list[int]:

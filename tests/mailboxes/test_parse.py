@@ -1,12 +1,9 @@
 """The parser: decoding, fallbacks, fingerprints and MIME structure, never raising."""
 
-from pathlib import Path
-
 import pytest
 
 from mailboxes.intake.parse import ParsedAddress, parse_message
-
-CORPUS = Path("/work/shared/corpus")
+from tests.shared import CORPUS
 
 
 def _msg(headers: str, body: bytes = b"Hello\r\n") -> bytes:

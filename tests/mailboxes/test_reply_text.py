@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import pytest
 
 from mailboxes.reply_text import reply_fragment, visible_reply_text
+from tests.shared import CORPUS as SHARED_CORPUS
 
-CORPUS = Path("/work/shared/corpus/reply-parser")
+CORPUS = SHARED_CORPUS / "reply-parser"
 EXPECTED = json.loads((CORPUS / "EXPECTED.json").read_text(encoding="utf-8"))["fixtures"]
 WITH_REPLY_TEXT = sorted(name for name, fx in EXPECTED.items() if fx["reply_text"] is not None)
 

@@ -14,7 +14,7 @@ Behaviour worth knowing when writing tests:
 - IDLE clients hear of new mail (``* N EXISTS``) about 0.5 s after it arrives: Dovecot
   batches notifications. Wait for it; don't sleep a fixed time.
 - Mail is maildir under the server's temporary directory; ``stop()`` removes everything.
-The facts behind the config are in /work/shared/SERVICES.md (Dovecot 2.3).
+The facts behind the config are in ../shared/SERVICES.md (Dovecot 2.3).
 """
 
 from __future__ import annotations

@@ -134,7 +134,7 @@ def pytest_configure(config: pytest.Config) -> None:
     Done before collection: importing a module that uses a task can bind the tasks, and a
     task reads settings such as ``task_ignore_result`` when it is bound.
     """
-    from crm.celery import app
+    from config.celery import app
 
     label = os.environ.get("PYTEST_XDIST_WORKER", "main")
     prefix = celery_testing.new_key_prefix(label)
@@ -150,7 +150,7 @@ def celery_test_app() -> Iterator[Celery]:
     as the ``var/broker`` one ``make run`` consumes). Connecting is lazy: tests that send
     nothing do not need Redis. This session's keys are deleted at the end.
     """
-    from crm.celery import app
+    from config.celery import app
 
     yield app
     app.close()

@@ -1,44 +1,45 @@
 """Postaci settings, read from the environment.
 
-Every value has a zero-setup default (SQLite, a filesystem Celery broker, keys generated once
-into ``var/``) so ``make run`` works on a fresh machine; production sets the environment
-variables listed in README.md.
+Every value has a zero-setup default (SQLite, a filesystem Celery broker, development keys in
+``var/``) so ``make run`` works on a fresh machine; production sets the environment variables
+listed in README.md. Importing this module changes nothing on disk: ``manage.py local_setup``
+(run by ``make run`` and ``make test``) creates ``var/`` and the development keys.
 """
 
 from __future__ import annotations
 
-import os
-import secrets
 from pathlib import Path
 
 import environ
-from cryptography.fernet import Fernet
 from django.utils.translation import gettext_lazy as _
+
+from config.local import read_local_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 VAR_DIR = Path(env("POSTACI_VAR_DIR", default=str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
-
-
-def _key_file(name: str, make) -> str:
-    """Return the secret kept in ``var/<name>``, creating it (mode 600) on first use."""
-    path = VAR_DIR / name
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(make())
-    return path.read_text().strip()
-
+LOCAL_SQLITE_PATH = VAR_DIR / "postaci.sqlite3"
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env("SECRET_KEY", default=None) or _key_file(
-    "secret_key", lambda: secrets.token_urlsafe(50)
+
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{LOCAL_SQLITE_PATH}"),
+}
+# The development keys in var/ stand in for SECRET_KEY and POSTACI_ENCRYPTION_KEY only where
+# one machine is all there is: the local SQLite file, or DEBUG. Anywhere else every machine
+# would sign and encrypt with keys of its own (a worker could not read the passwords another
+# saved; replies would stop linking), so there a missing key is an error (crm/checks.py).
+POSTACI_LOCAL_KEYS = DEBUG or (
+    DATABASES["default"]["ENGINE"].endswith("sqlite3")
+    and Path(DATABASES["default"]["NAME"]).resolve() == LOCAL_SQLITE_PATH.resolve()
+)
+SECRET_KEY = env("SECRET_KEY", default="") or (
+    read_local_key(VAR_DIR, "secret_key") if POSTACI_LOCAL_KEYS else ""
 )
 # Fernet keys for stored mailbox passwords; several (comma-separated, newest first) rotate.
 POSTACI_ENCRYPTION_KEYS = env.list("POSTACI_ENCRYPTION_KEY", default=[]) or [
-    _key_file("encryption_key", lambda: Fernet.generate_key().decode())
+    key for key in [read_local_key(VAR_DIR, "encryption_key") if POSTACI_LOCAL_KEYS else ""] if key
 ]
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -73,7 +74,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-ROOT_URLCONF = "crm.urls"
+ROOT_URLCONF = "config.urls"
 
 TEMPLATES = [
     {
@@ -92,12 +93,9 @@ TEMPLATES = [
     },
 ]
 
-WSGI_APPLICATION = "crm.wsgi.application"
-ASGI_APPLICATION = "crm.asgi.application"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
 
-DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'postaci.sqlite3'}"),
-}
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=0))
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # Server-side parameter binding: psycopg need not splice values into the (large,
@@ -211,13 +209,13 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # The folders are made by ``manage.py local_setup`` (config/local.py).
     _broker_dir = VAR_DIR / "broker"
-    for _sub in ("queue", "processed"):
-        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
         "polling_interval": 0.1,
     }

@@ -1,0 +1,10 @@
+"""Where the tests find the read-only shared data: ``../shared`` beside the repository,
+or ``POSTACI_SHARED_DIR`` when it lives elsewhere."""
+
+import os
+from pathlib import Path
+
+SHARED_DIR = Path(
+    os.environ.get("POSTACI_SHARED_DIR") or Path(__file__).resolve().parents[2] / "shared"
+)
+CORPUS = SHARED_DIR / "corpus"
