@@ -14,6 +14,10 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 # A test database of its own per checkout, so two checkouts can test at the same time.
 TEST_DB_NAME ?= test_postaci_$(shell printf '%s' "$(CURDIR)" | md5sum | cut -c1-8)
 PYTEST_ARGS ?= -n 2
+# The test run is a deployment like production: keys come from the environment (the
+# development keys in var/ unless SECRET_KEY / POSTACI_ENCRYPTION_KEY are set already).
+TEST_KEYS = SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}" \
+  POSTACI_ENCRYPTION_KEY="$${POSTACI_ENCRYPTION_KEY:-$$(cat var/encryption_key)}"
 
 .PHONY: run test test-sqlite lint format messages extract-messages install install-dev clean
 
@@ -45,6 +49,7 @@ extract-messages: $(VENV)/.stamp-run
 	  --ignore=.venv --ignore=var --ignore=tests --ignore=bench --verbosity 0
 
 run: install messages
+	$(BIN)/python manage.py local_setup
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py ensure_admin
@@ -52,14 +57,16 @@ run: install messages
 
 test: install-dev messages
 	@TEST_DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) scripts/ensure-services
-	DATABASE_URL=$(TEST_DATABASE_URL) POSTACI_TEST_DB_NAME=$(TEST_DB_NAME) \
+	@$(BIN)/python manage.py local_setup
+	$(TEST_KEYS) DATABASE_URL=$(TEST_DATABASE_URL) POSTACI_TEST_DB_NAME=$(TEST_DB_NAME) \
 	  TEST_REDIS_URL=$(TEST_REDIS_URL) \
 	  $(BIN)/pytest $(PYTEST_ARGS)
 
 # The same suite on the zero-setup SQLite database (Redis still used by the broker tests).
 test-sqlite: install-dev messages
 	@TEST_REDIS_URL=$(TEST_REDIS_URL) scripts/ensure-services
-	DATABASE_URL=sqlite:///$(CURDIR)/var/postaci-test-main.sqlite3 \
+	@$(BIN)/python manage.py local_setup
+	$(TEST_KEYS) DATABASE_URL=sqlite:///$(CURDIR)/var/postaci-test-main.sqlite3 \
 	  POSTACI_TEST_DB_NAME=$(CURDIR)/var/postaci-test.sqlite3 TEST_REDIS_URL=$(TEST_REDIS_URL) \
 	  $(BIN)/pytest $(PYTEST_ARGS)
 

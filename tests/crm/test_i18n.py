@@ -105,7 +105,7 @@ def test_every_string_in_the_code_has_a_turkish_translation(tmp_path, settings, 
     from django.core.management import call_command
 
     base = Path(settings.BASE_DIR)
-    for name in ("crm", "mailboxes", "cases", "filters", "templates", "static"):
+    for name in ("config", "crm", "mailboxes", "cases", "filters", "templates", "static"):
         (tmp_path / name).symlink_to(base / name, target_is_directory=True)
     copy = tmp_path / "locale" / "tr" / "LC_MESSAGES"
     copy.mkdir(parents=True)
