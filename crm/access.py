@@ -14,6 +14,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from crm.permissions import permissions
+
 if TYPE_CHECKING:
     from crm.models import User
 
@@ -68,27 +70,16 @@ def access_level(user, scope: str) -> str:
         return "no"
     if user.is_superuser:
         return "all"
-    roles = user_roles(user)
-    if not roles:
+    values = role_values(user, f"{scope}_access")
+    if not values:
         return settings.POSTACI_DEFAULT_ACCESS_LEVEL
-    return max((getattr(role, f"{scope}_access") for role in roles), key=LEVEL_RANK.__getitem__)
+    return max(values, key=LEVEL_RANK.__getitem__)
 
 
-def group_email_account_level(user) -> str:
-    """``no``, ``team`` or ``all``: may the user send through shared group accounts."""
-    if not (user and user.is_authenticated and user.is_active):
-        return "no"
-    if user.is_superuser:
-        return "all"
-    levels = [role.group_email_account for role in user_roles(user)] or ["no"]
-    return max(levels, key=LEVEL_RANK.__getitem__)
-
-
-def may_have_personal_accounts(user) -> bool:
-    if is_admin(user):
-        return True
-    roles = user_roles(user)
-    return not roles or any(role.personal_email_accounts for role in roles)
+def role_values(user: User, name: str) -> list:
+    """What each of the user's roles (direct or through teams) says of permission ``name``
+    (``crm.permissions``); empty when the user has no role."""
+    return [role.permission(name) for role in user_roles(user)]
 
 
 def at_least(level: str, minimum: str) -> bool:
@@ -135,18 +126,19 @@ def users_access(user_ids: Iterable[int], scope: str) -> dict[int, tuple[str, fr
     if not ids:
         return {}
     field = f"{scope}_access"
+    default = permissions()[field].default
     levels: dict[int, list[str]] = {}
     teams: dict[int, set[int]] = {}
     for user_id, level in Role.users.through.objects.filter(user_id__in=ids).values_list(
-        "user_id", f"role__{field}"
+        "user_id", f"role__permissions__{field}"
     ):
-        levels.setdefault(user_id, []).append(level)
-    for user_id, team_id, level in TeamMembership.objects.filter(user_id__in=ids).values_list(
-        "user_id", "team_id", f"team__roles__{field}"
-    ):
+        levels.setdefault(user_id, []).append(level or default)
+    for user_id, team_id, role_id, level in TeamMembership.objects.filter(
+        user_id__in=ids
+    ).values_list("user_id", "team_id", "team__roles__id", f"team__roles__permissions__{field}"):
         teams.setdefault(user_id, set()).add(team_id)
-        if level is not None:
-            levels.setdefault(user_id, []).append(level)
+        if role_id is not None:
+            levels.setdefault(user_id, []).append(level or default)
     result = {}
     for user_id, active, superuser in User.objects.filter(pk__in=ids).values_list(
         "pk", "is_active", "is_superuser"

@@ -54,17 +54,7 @@ class TeamAdmin(admin.ModelAdmin):
 @admin.register(Role)
 class RoleAdmin(admin.ModelAdmin):
     search_fields = ["name"]
-    list_display = [
-        "name",
-        "group_email_account",
-        "personal_email_accounts",
-        "email_access",
-        "case_access",
-        "account_access",
-        "contact_access",
-        "lead_access",
-        "opportunity_access",
-    ]
+    list_display = ["name", "permissions"]
 
 
 class AddressLinkInline(GenericTabularInline):

@@ -18,6 +18,13 @@ class CrmConfig(AppConfig):
 
         post_migrate.connect(scheduling.install_default_jobs, sender=self)
 
+        from .permissions import record_access_register
+
+        record_access_register("account", _("accounts"), order=30)
+        record_access_register("contact", _("contacts"), order=40)
+        record_access_register("lead", _("leads"), order=50)
+        record_access_register("opportunity", _("opportunities"), order=60)
+
         people = _("Users and permissions")
         system = _("System")
         admin_link_register(

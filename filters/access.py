@@ -13,8 +13,9 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 
-from crm.access import is_admin, may_have_personal_accounts
+from crm.access import is_admin
 from filters.models import EmailFilter
+from mailboxes.access import may_have_personal_accounts
 
 Scope = EmailFilter.Scope
 

@@ -17,10 +17,12 @@ class MailboxesConfig(AppConfig):
         from django.db.backends.signals import connection_created
 
         from crm.administration.menu import admin_link_register
+        from mailboxes.access import register_mail_permissions
         from mailboxes.navigation import emails_link_register
         from mailboxes.search import register_sqlite_functions
 
         connection_created.connect(register_sqlite_functions, dispatch_uid="postaci-fold")
+        register_mail_permissions()
 
         email = _("Email")
         admin_link_register(

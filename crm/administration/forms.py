@@ -6,6 +6,7 @@ from django import forms
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.forms import inlineformset_factory
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from django_celery_beat.validators import (
@@ -17,6 +18,7 @@ from django_celery_beat.validators import (
 )
 
 from crm.models import Role, Team, TeamMembership, User
+from crm.permissions import GENERAL, RECORD_ACCESS, permissions, permissions_in
 
 USER_FIELDS = [
     "username",
@@ -128,29 +130,41 @@ TeamMembershipFormSet = inlineformset_factory(
 
 
 class RoleForm(forms.ModelForm):
+    """A role's name and one field per registered permission (``crm.permissions``)."""
+
     class Meta:
         model = Role
-        fields = [
-            "name",
-            "group_email_account",
-            "personal_email_accounts",
-            "email_access",
-            "case_access",
-            "account_access",
-            "contact_access",
-            "lead_access",
-            "opportunity_access",
-        ]
+        fields = ["name"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for permission in permissions().values():
+            if permission.is_switch:
+                field = forms.BooleanField(required=False)
+            else:
+                field = forms.ChoiceField(choices=permission.choices)
+            field.label = capfirst(permission.label)
+            field.help_text = permission.help_text
+            field.initial = self.instance.permission(permission.name)
+            self.fields[permission.name] = field
 
-ACCESS_FIELDS = [
-    "email_access",
-    "case_access",
-    "account_access",
-    "contact_access",
-    "lead_access",
-    "opportunity_access",
-]
+    def fields_in(self, section: str) -> list[forms.BoundField]:
+        return [self[permission.name] for permission in permissions_in(section)]
+
+    @property
+    def general_fields(self) -> list[forms.BoundField]:
+        return self.fields_in(GENERAL)
+
+    @property
+    def access_fields(self) -> list[forms.BoundField]:
+        return self.fields_in(RECORD_ACCESS)
+
+    def save(self, commit: bool = True) -> Role:
+        self.instance.permissions = {
+            **(self.instance.permissions or {}),
+            **{name: self.cleaned_data[name] for name in permissions()},
+        }
+        return super().save(commit=commit)
 
 
 class JobForm(forms.Form):

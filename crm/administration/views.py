@@ -23,7 +23,6 @@ from kombu.exceptions import OperationalError
 
 from crm.access import is_admin
 from crm.administration.forms import (
-    ACCESS_FIELDS,
     JobForm,
     RoleForm,
     TeamForm,
@@ -34,6 +33,7 @@ from crm.administration.forms import (
 from crm.administration.jobs import job_run_now, job_schedule_display, job_set_schedule
 from crm.administration.menu import admin_link_groups
 from crm.models import Role, Team, TeamMembership, User
+from crm.permissions import permissions
 from crm.users import users_matching
 
 USERS_PAGE_SIZE = 50
@@ -142,14 +142,15 @@ def role_list(request: HttpRequest) -> HttpResponse:
     roles = Role.objects.annotate(
         user_count=Count("users", distinct=True), team_count=Count("teams", distinct=True)
     )
-    access_labels = [Role._meta.get_field(name).verbose_name for name in ACCESS_FIELDS]
+    columns = list(permissions().values())
     rows = [
-        (role, [getattr(role, f"get_{name}_display")() for name in ACCESS_FIELDS]) for role in roles
+        (role, [permission.display(role.permission(permission.name)) for permission in columns])
+        for role in roles
     ]
     return render(
         request,
         "administration/role_list.html",
-        {"rows": rows, "access_labels": access_labels},
+        {"rows": rows, "columns": columns},
     )
 
 
@@ -164,7 +165,7 @@ def role_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     return render(
         request,
         "administration/role_form.html",
-        {"form": form, "obj": role, "access_fields": ACCESS_FIELDS},
+        {"form": form, "obj": role},
     )
 
 

@@ -3,7 +3,7 @@
 from .addresses import EmailAddress, EmailAddressLink
 from .records import Account, Contact, Lead, Opportunity, Record
 from .stream import Follow, Note, Notification
-from .users import AccessLevel, GroupEmailAccountLevel, Role, Team, TeamMembership, User
+from .users import AccessLevel, Role, Team, TeamMembership, User
 
 __all__ = [
     "AccessLevel",
@@ -12,7 +12,6 @@ __all__ = [
     "EmailAddress",
     "EmailAddressLink",
     "Follow",
-    "GroupEmailAccountLevel",
     "Lead",
     "Note",
     "Notification",

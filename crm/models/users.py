@@ -14,59 +14,51 @@ class AccessLevel(models.TextChoices):
     ALL = "all", _("All")
 
 
-class GroupEmailAccountLevel(models.TextChoices):
-    """Who may send through a shared group account (EspoCRM's "Group Email Account")."""
-
-    NO = "no", _("No")
-    TEAM = "team", _("Team")
-    ALL = "all", _("All")
-
-
 class Role(models.Model):
     """A named set of permissions; users get roles directly or through their teams.
 
-    With several roles the most permissive level wins for each permission.
+    ``permissions`` holds a value for each permission the apps registered
+    (``crm.permissions``); a missing one has its registered default. Registered permissions
+    read and construct like fields: ``Role(email_access="team").email_access``. With several
+    roles the most permissive level wins for each permission.
     """
 
     name = models.CharField(_("name"), max_length=150, unique=True)
-    group_email_account = models.CharField(
-        _("group email account"),
-        max_length=8,
-        choices=GroupEmailAccountLevel.choices,
-        default=GroupEmailAccountLevel.NO,
-        help_text=_("Sending through shared group email accounts."),
-    )
-    personal_email_accounts = models.BooleanField(
-        _("personal email accounts"),
-        default=True,
-        help_text=_("The user may connect their own mailboxes."),
-    )
-    email_access = models.CharField(
-        _("emails"), max_length=8, choices=AccessLevel.choices, default=AccessLevel.OWN
-    )
-    case_access = models.CharField(
-        _("cases"), max_length=8, choices=AccessLevel.choices, default=AccessLevel.OWN
-    )
-    account_access = models.CharField(
-        _("accounts"), max_length=8, choices=AccessLevel.choices, default=AccessLevel.OWN
-    )
-    contact_access = models.CharField(
-        _("contacts"), max_length=8, choices=AccessLevel.choices, default=AccessLevel.OWN
-    )
-    lead_access = models.CharField(
-        _("leads"), max_length=8, choices=AccessLevel.choices, default=AccessLevel.OWN
-    )
-    opportunity_access = models.CharField(
-        _("opportunities"), max_length=8, choices=AccessLevel.choices, default=AccessLevel.OWN
-    )
+    permissions = models.JSONField(_("permissions"), default=dict, blank=True)
 
     class Meta:
         ordering = ["name"]
         verbose_name = _("role")
         verbose_name_plural = _("roles")
 
+    def __init__(self, *args, **kwargs):
+        from crm.permissions import permissions
+
+        registered = permissions()
+        given = {name: kwargs.pop(name) for name in list(kwargs) if name in registered}
+        super().__init__(*args, **kwargs)
+        if given:
+            self.permissions = {**(self.permissions or {}), **given}
+
     def __str__(self) -> str:
         return self.name
+
+    def __getattr__(self, name: str):
+        # Only reached when normal lookup fails: registered permissions read like fields.
+        if name.startswith("_") or name == "permissions":
+            raise AttributeError(name)
+        from crm.permissions import permissions
+
+        permission = permissions().get(name)
+        if permission is None:
+            raise AttributeError(name)
+        return self.permission(name)
+
+    def permission(self, name: str):
+        """The role's value for a registered permission (its default when unset)."""
+        from crm.permissions import permissions
+
+        return (self.permissions or {}).get(name, permissions()[name].default)
 
 
 class Team(models.Model):

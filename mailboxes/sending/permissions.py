@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
-from crm.access import group_email_account_level, is_admin, user_team_ids
+from crm.access import is_admin, user_team_ids
+from mailboxes.access import group_email_account_level
 from mailboxes.models import GroupEmailAccount, MailAccount, PersonalEmailAccount
 from mailboxes.sending.exceptions import FromNotAllowed
 

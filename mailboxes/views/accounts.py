@@ -33,8 +33,9 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from kombu.exceptions import OperationalError
 
-from crm.access import is_admin, may_have_personal_accounts
+from crm.access import is_admin
 from crm.models import User
+from mailboxes.access import may_have_personal_accounts
 from mailboxes.exceptions import MailError
 from mailboxes.forms import (
     GroupEmailAccountForm,
