@@ -82,10 +82,6 @@ def role_values(user: User, name: str) -> list:
     return [role.permission(name) for role in user_roles(user)]
 
 
-def at_least(level: str, minimum: str) -> bool:
-    return LEVEL_RANK[level] >= LEVEL_RANK[minimum]
-
-
 class RecordQuerySet(models.QuerySet):
     """Queryset of a :class:`crm.models.Record` subclass, filtered by the role levels."""
 
@@ -105,12 +101,6 @@ class RecordQuerySet(models.QuerySet):
                 )
             )
         return self.filter(condition)
-
-
-def can_view(user, record) -> bool:
-    """True when ``record`` is in ``visible_to(user)`` of its own type."""
-    manager = type(record)._default_manager
-    return manager.visible_to(user).filter(pk=record.pk).exists()
 
 
 def users_access(user_ids: Iterable[int], scope: str) -> dict[int, tuple[str, frozenset[int]]]:

@@ -339,12 +339,6 @@ class UserFilters:
     def __init__(self) -> None:
         self._by_user: dict[int, tuple[CompiledFilter, ...]] = {}
 
-    @classmethod
-    def for_users(cls, user_ids: Iterable[int]) -> UserFilters:
-        user_filters = cls()
-        user_filters.load(user_ids)
-        return user_filters
-
     def load(self, user_ids: Iterable[int]) -> None:
         missing = {uid for uid in user_ids if uid not in self._by_user}
         if not missing:

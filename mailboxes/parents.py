@@ -9,7 +9,6 @@ from __future__ import annotations
 from functools import cache
 
 from django.apps import apps
-from django.contrib.contenttypes.models import ContentType
 from django.db.models import Model
 
 # short name (used in our Message-IDs) → model label
@@ -40,12 +39,6 @@ def parent_kind(model: type[Model]) -> str | None:
         if candidate is model or candidate._meta.concrete_model is model._meta.concrete_model:
             return name
     return None
-
-
-def parent_content_types() -> dict[int, type[Model]]:
-    """Content-type id → model of every parent type (content types are cached by Django)."""
-    types = ContentType.objects.get_for_models(*email_parent_models().values())
-    return {ct.pk: model for model, ct in types.items()}
 
 
 def has_account_field(model: type[Model]) -> bool:

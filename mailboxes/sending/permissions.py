@@ -95,11 +95,3 @@ def sending_identity_for(user, account_id: int | str | None) -> SendingIdentity:
         if identity.account_id == pk:
             return identity
     raise FromNotAllowed()
-
-
-def may_send_as(user, account: MailAccount) -> bool:
-    try:
-        sending_identity_for(user, account.pk)
-    except FromNotAllowed:
-        return False
-    return True

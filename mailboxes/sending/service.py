@@ -47,6 +47,7 @@ from crm.models import EmailAddressLink, User
 from crm.stream import record_follow
 from mailboxes.intake.parse import ParsedAttachment
 from mailboxes.intake.store import attachment_store
+from mailboxes.message_ids import message_id_new, note_email_sent
 from mailboxes.models import (
     Attachment,
     Email,
@@ -73,7 +74,6 @@ from mailboxes.sending.compose import (
     text_to_html,
 )
 from mailboxes.sending.exceptions import DeliveryError, InvalidAddress, NotSendable, SendError
-from mailboxes.sending.linking import message_id_new, note_email_sent
 from mailboxes.sending.permissions import SendingIdentity, sending_identities, sending_identity_for
 from mailboxes.sending.smtp import SmtpSettings, smtp_deliver
 
