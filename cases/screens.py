@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from cases.filters import CaseFilterSet
 from cases.forms import CaseForm
+from cases.list_filters import CaseFilterSet
 from cases.models import Case
 from crm.views.records import Column, RecordScreen
 

@@ -22,7 +22,7 @@ from django.views import View
 from django.views.generic import DetailView, FormView, ListView
 from django.views.generic.base import TemplateResponseMixin
 
-from crm import filters, forms
+from crm import forms, list_filters
 from crm.access import access_level
 from crm.leads import LeadAlreadyConverted, lead_convert
 from crm.models import Account, Contact, EmailAddressLink, Lead, Opportunity, Record
@@ -49,7 +49,7 @@ class Column:
 class RecordScreen:
     model: type[Record]
     form_class: type[forms.RecordForm]
-    filterset_class: type[filters.RecordFilterSet]
+    filterset_class: type[list_filters.RecordFilterSet]
     columns: tuple[Column, ...]
     detail_fields: tuple[str, ...]
     default_sort: str
@@ -85,7 +85,7 @@ _email = Column("email", gettext_lazy("Email"), "primary_email")
 ACCOUNTS = RecordScreen(
     model=Account,
     form_class=forms.AccountForm,
-    filterset_class=filters.AccountFilterSet,
+    filterset_class=list_filters.AccountFilterSet,
     columns=(
         Column("name", gettext_lazy("Name"), "name", ("name",), link=True),
         Column("type", gettext_lazy("Type"), "type", ("type",)),
@@ -109,7 +109,7 @@ ACCOUNTS = RecordScreen(
 CONTACTS = RecordScreen(
     model=Contact,
     form_class=forms.ContactForm,
-    filterset_class=filters.ContactFilterSet,
+    filterset_class=list_filters.ContactFilterSet,
     columns=(
         Column("name", gettext_lazy("Name"), "name", ("last_name", "first_name"), link=True),
         Column("account", gettext_lazy("Account"), "account", ("account__name",)),
@@ -125,7 +125,7 @@ CONTACTS = RecordScreen(
 LEADS = RecordScreen(
     model=Lead,
     form_class=forms.LeadForm,
-    filterset_class=filters.LeadFilterSet,
+    filterset_class=list_filters.LeadFilterSet,
     columns=(
         Column("name", gettext_lazy("Name"), "name", ("last_name", "first_name"), link=True),
         Column("company", gettext_lazy("Company"), "account_name", ("account_name",)),
@@ -151,7 +151,7 @@ LEADS = RecordScreen(
 OPPORTUNITIES = RecordScreen(
     model=Opportunity,
     form_class=forms.OpportunityForm,
-    filterset_class=filters.OpportunityFilterSet,
+    filterset_class=list_filters.OpportunityFilterSet,
     columns=(
         Column("name", gettext_lazy("Name"), "name", ("name",), link=True),
         Column("account", gettext_lazy("Account"), "account", ("account__name",)),
@@ -200,7 +200,7 @@ class RecordListView(ScreenMixin, ListView):
     template_name = "crm/record_list.html"
 
     @cached_property
-    def filterset(self) -> filters.RecordFilterSet:
+    def filterset(self) -> list_filters.RecordFilterSet:
         return self.screen.filterset_class(
             self.request.GET or None, queryset=self.visible_records(), request=self.request
         )

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from mailboxes.filtersets import EmailFilterSet
+from mailboxes.list_filters import EmailFilterSet
 from mailboxes.models import EmailFolder, GroupEmailFolder
 from mailboxes.selectors import (
     DRAFTS,

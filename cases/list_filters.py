@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case
-from crm.filters import RecordFilterSet, _visible_accounts
+from crm.list_filters import RecordFilterSet, _visible_accounts
 
 
 class CaseFilterSet(RecordFilterSet):
