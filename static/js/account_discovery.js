@@ -1,9 +1,9 @@
 /* Settings discovery on the account forms (templates/mailboxes/account_form.html).
  *
  * When the email address changes, ask the server (data-discover-url) for the IMAP and SMTP
- * settings and fill in what the user has not typed: a host (and user name) is filled only
- * while it is empty or still holds the previous suggestion, a port or security only while
- * the user has not changed it. The message under the address says what was found and where
+ * settings and fill in what the user has not typed: a host or user name only while it is
+ * empty or still holds the previous suggestion; a port or security only with a suggested
+ * host and while the user has not changed it. The message under the address says what was found and where
  * from. After each answer the form gets a "postaci:discovered" event whose detail is the
  * server's JSON (oauth_kind included), for whatever else wants to react.
  */
@@ -56,19 +56,19 @@
   }
 
   function fill(prefix, server) {
-    var host = field(prefix + "_host");
-    if (!untouched(host, true)) return; // the user's own server: leave the whole group
     if (!server) {
       clear(prefix);
       return;
     }
+    var username = field(prefix + "_username");
+    if (untouched(username, true)) put(username, server.username);
+    var host = field(prefix + "_host");
+    if (!untouched(host, true)) return; // the user's own server: keep its port and security
     put(host, server.host);
     var port = field(prefix + "_port");
     var security = field(prefix + "_security");
-    var username = field(prefix + "_username");
     if (untouched(security, false)) put(security, server.security);
     if (untouched(port, false)) put(port, server.port);
-    if (untouched(username, true)) put(username, server.username);
   }
 
   function clear(prefix) {
@@ -104,9 +104,8 @@
           fill("imap", data.imap);
           fill("smtp", data.smtp);
         } else {
-          ["imap", "smtp"].forEach(function (prefix) {
-            if (untouched(field(prefix + "_host"), true)) clear(prefix);
-          });
+          clear("imap");
+          clear("smtp");
         }
         show(data.message);
         form.dispatchEvent(new CustomEvent("postaci:discovered", { detail: data }));

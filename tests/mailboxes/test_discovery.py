@@ -453,6 +453,31 @@ def test_redirect_to_an_allowed_host_is_checked_and_followed(dns_server, allow, 
     assert config.requests == [("config.moved.test", "/isp/moved.test.xml")]
 
 
+def test_redirect_from_https_to_http_is_not_followed(
+    dns_server, allow, web_server_factory, settings, tmp_path
+):
+    certificate = make_test_certificate(tmp_path, names=("autoconfig.down.test",))
+    settings.POSTACI_MAIL_CA_FILE = certificate.cert_path
+    front, plain = web_server_factory(tls=certificate), web_server_factory()
+    front.routes[AUTOCONFIG_PATH] = Response(
+        status=302, headers={"Location": f"http://plain.down.test{AUTOCONFIG_PATH}"}
+    )
+    plain.routes[AUTOCONFIG_PATH] = Response(autoconfig_xml("down.test"))
+    dns_server.serve(
+        zone(
+            f"autoconfig.down.test. IN A {front.address}",
+            f"plain.down.test. IN A {plain.address}",
+            "imap.down.test. IN A 127.0.0.1",
+            "smtp.down.test. IN A 127.0.0.1",
+        )
+    )
+    allow("autoconfig.down.test", "plain.down.test", "imap.down.test", "smtp.down.test")
+
+    assert discover_settings("ali@down.test") is None
+    assert front.requests == [("autoconfig.down.test", AUTOCONFIG_PATH)]
+    assert plain.requests == []
+
+
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE clientConfig [
   <!ENTITY a "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa">
