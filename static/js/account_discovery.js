@@ -30,9 +30,10 @@
     return form.elements.namedItem(name);
   }
 
-  function show(text) {
+  function show(text, found) {
     note.textContent = text || "";
     note.hidden = !text;
+    note.classList.toggle("found", !!found);
   }
 
   form.addEventListener("input", remember);
@@ -107,7 +108,7 @@
           clear("imap");
           clear("smtp");
         }
-        show(data.message);
+        show(data.message, data.found);
         form.dispatchEvent(new CustomEvent("postaci:discovered", { detail: data }));
       })
       .catch(function () {
