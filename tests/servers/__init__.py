@@ -22,7 +22,8 @@ loaded by tests/conftest.py) are:
 For the whole session, ``settings.POSTACI_MAIL_HOST_ALLOWLIST`` includes 127.0.0.1 and
 localhost, and ``settings.POSTACI_MAIL_CA_FILE`` names the test certificate as soon as a
 server fixture is used: product code that builds its TLS context from that setting trusts
-the test servers, and nothing else needs patching.
+the test servers, and nothing else needs patching. ``POSTACI_DNS_NAMESERVERS`` names a DNS
+server on loopback that knows no name (``dns_server`` gives a test one with a zone).
 
 A typical intake test::
 

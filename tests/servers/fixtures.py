@@ -181,6 +181,17 @@ def celery_worker(transactional_db, celery_test_app: Celery):
 # --- DNS and HTTP (settings discovery) -----------------------------------------------------
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _loopback_dns() -> Iterator[None]:
+    """Settings discovery asks a DNS server on loopback that knows no name, unless a test
+    gives it a zone (``dns_server``): no test depends on, or queries, the machine's DNS."""
+    previous = django_settings.POSTACI_DNS_NAMESERVERS
+    with DnsServer() as server:
+        django_settings.POSTACI_DNS_NAMESERVERS = [server.nameserver]
+        yield
+    django_settings.POSTACI_DNS_NAMESERVERS = previous
+
+
 @pytest.fixture
 def dns_server(settings) -> Iterator[DnsServer]:
     """A DNS server on loopback that the product asks (``POSTACI_DNS_NAMESERVERS``); give it
