@@ -433,6 +433,7 @@ class _Run:
     def query(self, name: str, rdtype: str) -> list:
         """The records of ``name``; none when it has none or the DNS did not answer."""
         if self.resolver is None:
+            self.complete = False  # no DNS today says nothing about the domain
             return []
         try:
             answer = self.resolver.resolve(
