@@ -93,3 +93,13 @@ def test_discover_view_slows_down_a_user_who_asks_too_often(make_user, logged_in
     assert throttled.status_code == 429 and throttled.json()["error"] == "throttled"
     other = logged_in(make_user("veli")).get(url, {"address": "veli@gmail.com"})
     assert other.status_code == 200
+
+
+@pytest.mark.parametrize("url_name", ["group-account-create", "personal-account-create"])
+def test_both_account_forms_ask_for_settings(make_user, logged_in, url_name):
+    admin = make_user("admin", admin=True)
+
+    page = logged_in(admin).get(reverse(f"mailboxes:{url_name}")).content.decode()
+
+    assert f'data-discover-url="{reverse("mailboxes:account-discover")}"' in page
+    assert "js/account_discovery.js" in page
