@@ -173,6 +173,12 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Hosts (or host:port) allowed even though they resolve to loopback/private addresses.
 POSTACI_MAIL_HOST_ALLOWLIST = env.list("POSTACI_MAIL_HOST_ALLOWLIST", default=[])
+# Settings discovery (mailboxes/connection/discovery.py): the DNS servers it asks ("host" or
+# "host:port", IPv6 as "[::1]:53"; empty: the system's /etc/resolv.conf), the time one
+# discovery may take in all and the time one DNS query or HTTP request may take.
+POSTACI_DNS_NAMESERVERS = env.list("POSTACI_DNS_NAMESERVERS", default=[])
+POSTACI_DISCOVERY_TIMEOUT = env.float("POSTACI_DISCOVERY_TIMEOUT", default=8.0)
+POSTACI_DISCOVERY_STEP_TIMEOUT = env.float("POSTACI_DISCOVERY_STEP_TIMEOUT", default=3.0)
 POSTACI_FETCH_BATCH_SIZE = env.int("POSTACI_FETCH_BATCH_SIZE", default=200)
 POSTACI_MAX_MESSAGE_SIZE = env.int("POSTACI_MAX_MESSAGE_SIZE", default=25 * 1024 * 1024)
 POSTACI_IMAP_TIMEOUT = env.float("POSTACI_IMAP_TIMEOUT", default=30.0)

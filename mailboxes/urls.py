@@ -6,7 +6,16 @@ folder and ``g<id>`` for a group folder.
 
 from django.urls import path
 
-from mailboxes.views import accounts, compose, email, folders, inbox, linking, quarantine
+from mailboxes.views import (
+    accounts,
+    compose,
+    discovery,
+    email,
+    folders,
+    inbox,
+    linking,
+    quarantine,
+)
 
 app_name = "mailboxes"
 
@@ -43,6 +52,11 @@ urlpatterns = [
         accounts.admin_personal_account_list,
         name="admin-personal-account-list",
     ),
+]
+
+# Settings discovery for both account forms (views/discovery.py)
+urlpatterns += [
+    path("accounts/discover/", discovery.account_discover, name="account-discover"),
 ]
 
 # Personal accounts at accounts/…, group accounts at group-accounts/…; the same views.

@@ -14,11 +14,16 @@ loaded by tests/conftest.py) are:
     test_certificate     session   the self-signed cert (localhost, 127.0.0.1) of IMAPS/SMTP TLS
     celery_worker        function  a real worker thread; implies ``transactional_db``
     celery_test_app      session   crm's Celery app on the test Redis (autouse)
+    dns_server           function  DnsServer on loopback answering from ``serve(zone_text)``;
+                                   the product's POSTACI_DNS_NAMESERVERS points at it
+    web_server_factory   function  make(tls=None, hang=False): WebServer on port 80 (443) of
+                                   a 127.x.y.z of its own, counting its requests
 
 For the whole session, ``settings.POSTACI_MAIL_HOST_ALLOWLIST`` includes 127.0.0.1 and
 localhost, and ``settings.POSTACI_MAIL_CA_FILE`` names the test certificate as soon as a
 server fixture is used: product code that builds its TLS context from that setting trusts
-the test servers, and nothing else needs patching.
+the test servers, and nothing else needs patching. ``POSTACI_DNS_NAMESERVERS`` names a DNS
+server on loopback that knows no name (``dns_server`` gives a test one with a zone).
 
 A typical intake test::
 

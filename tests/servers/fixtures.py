@@ -15,12 +15,15 @@ import pytest
 import redis
 from celery import Celery
 from django.conf import settings as django_settings
+from django.core.cache import cache
 
 from . import celery_worker as celery_testing
+from .dns import DnsServer
 from .dovecot import DovecotServer, ImapUser
 from .relay import MailRelay
 from .smtp import SmtpServer, TlsMode
 from .tls import TestCertificate, make_test_certificate
+from .web import WebServer
 
 LOOPBACK_MAIL_HOSTS = ["127.0.0.1", "localhost"]
 
@@ -173,3 +176,46 @@ def celery_worker(transactional_db, celery_test_app: Celery):
     celery_test_app.control.purge()
     with celery_testing.running_worker(celery_test_app) as worker:
         yield worker
+
+
+# --- DNS and HTTP (settings discovery) -----------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _loopback_dns() -> Iterator[None]:
+    """Settings discovery asks a DNS server on loopback that knows no name, unless a test
+    gives it a zone (``dns_server``): no test depends on, or queries, the machine's DNS."""
+    previous = django_settings.POSTACI_DNS_NAMESERVERS
+    with DnsServer() as server:
+        django_settings.POSTACI_DNS_NAMESERVERS = [server.nameserver]
+        yield
+    django_settings.POSTACI_DNS_NAMESERVERS = previous
+
+
+@pytest.fixture
+def dns_server(settings) -> Iterator[DnsServer]:
+    """A DNS server on loopback that the product asks (``POSTACI_DNS_NAMESERVERS``); give it
+    records with ``dns_server.serve(zone_text)``. The discovery cache starts empty."""
+    with DnsServer() as server:
+        settings.POSTACI_DNS_NAMESERVERS = [server.nameserver]
+        cache.clear()
+        yield server
+    cache.clear()
+
+
+@pytest.fixture
+def web_server_factory() -> Iterator[Callable[..., WebServer]]:
+    """Start HTTP servers on port 80 (443 with ``tls=certificate``) of a loopback address of
+    their own: ``make(tls=None, hang=False, drip=0)``; see tests/servers/web.py."""
+    servers: list[WebServer] = []
+
+    def make(
+        *, tls: TestCertificate | None = None, hang: bool = False, drip: float = 0
+    ) -> WebServer:
+        server = WebServer(tls=tls, hang=hang, drip=drip).start()
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.stop()

@@ -10,7 +10,8 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class TestCertificate:
-    """A self-signed certificate for ``localhost`` and ``127.0.0.1``; the cert is its own CA."""
+    """A self-signed certificate (for ``localhost`` and ``127.0.0.1`` unless told other names);
+    the cert is its own CA."""
 
     __test__ = False  # not a test class, despite the name
 
@@ -28,15 +29,19 @@ class TestCertificate:
         return context
 
 
-def make_test_certificate(directory: str | Path) -> TestCertificate:
-    """Write ``cert.pem`` and ``key.pem`` into *directory* with openssl (about 0.1 s)."""
+def make_test_certificate(
+    directory: str | Path, names: tuple[str, ...] = ("localhost",)
+) -> TestCertificate:
+    """Write ``cert.pem`` and ``key.pem`` into *directory* with openssl (about 0.1 s): a
+    certificate for the host *names* (the first is its CN) and 127.0.0.1."""
     directory = Path(directory)
+    alt_names = ",".join([*(f"DNS:{name}" for name in names), "IP:127.0.0.1"])
     cert, key = directory / "cert.pem", directory / "key.pem"
     subprocess.run(
         [
             "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
-            "-subj", "/CN=localhost",
-            "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-subj", f"/CN={names[0]}",
+            "-addext", f"subjectAltName={alt_names}",
             "-keyout", str(key), "-out", str(cert),
         ],
         check=True,

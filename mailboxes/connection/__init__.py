@@ -1,0 +1,1 @@
+"""How Postaci reaches mail servers."""
