@@ -13,10 +13,11 @@ class CrmConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from . import scheduling
+        from . import notification_kinds, scheduling
         from .administration.menu import admin_link_register
 
         post_migrate.connect(scheduling.install_default_jobs, sender=self)
+        notification_kinds.register_notification_kinds()
 
         people = _("Users and permissions")
         system = _("System")

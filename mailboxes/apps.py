@@ -18,9 +18,11 @@ class MailboxesConfig(AppConfig):
 
         from crm.administration.menu import admin_link_register
         from mailboxes.navigation import emails_link_register
+        from mailboxes.notification_kinds import register_notification_kinds
         from mailboxes.search import register_sqlite_functions
 
         connection_created.connect(register_sqlite_functions, dispatch_uid="postaci-fold")
+        register_notification_kinds()
 
         email = _("Email")
         admin_link_register(
