@@ -15,7 +15,8 @@ from django.db import connection, transaction
 from cases.models import Case
 from crm.models import Notification
 from crm.notification_kinds import notification_preferences_save
-from crm.stream import record_follow
+from crm.stream import note_create, record_follow
+from mailboxes.digest import notification_digests_send
 from mailboxes.intake.notify import notify_batch
 from mailboxes.message_ids import message_id_new, note_email_sent
 from mailboxes.models import CaseDistribution, Email, GroupEmailAccount, PersonalEmailAccount
@@ -216,4 +217,29 @@ def test_notify_step_on_a_batch_of_cases_runs_a_bounded_number_of_queries(
             notify_batch(batch)
     assert Notification.objects.filter(kind="case_mail_others").count() == size - len(
         [ctx for ctx in batch if ctx.case.assigned_user_id == agents[1].pk]
+    )
+
+
+def test_digest_carries_only_the_kinds_a_user_wants_by_email(
+    system_smtp_server, mailbox, make_user, make_record
+):
+    owner = make_user("owner", level="all")
+    acme = make_record("account", owner, name="Acme", addresses=["info@acme.example"])
+    both = make_user("both", level="all", notification_digest="daily")
+    bell_only = make_user("bellonly", level="all", notification_digest="daily")
+    notification_preferences_save(bell_only, {"followed_mail": "bell"})
+    for user in (both, bell_only):
+        record_follow(acme, user)
+    import_one(mailbox, make_message(sender="info@acme.example", subject="Quote please"))
+    note_create(parent=acme, author=owner, body="Call them tomorrow")
+
+    assert notification_digests_send(frequency="daily") == 2
+
+    by_rcpt = {m.rcpt_tos[0]: m for m in system_smtp_server.wait_for_messages(2)}
+    theirs = by_rcpt[both.email].message.get_payload(decode=True).decode()
+    mine = by_rcpt[bell_only.email].message.get_payload(decode=True).decode()
+    assert "Quote please" in theirs and "Call them tomorrow" in theirs
+    assert "Quote please" not in mine and "Call them tomorrow" in mine
+    assert bell(bell_only) == Counter(
+        {("note", "followed_mail"): 1, ("note", "record_activity"): 1}
     )
