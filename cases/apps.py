@@ -7,6 +7,8 @@ class CasesConfig(AppConfig):
     verbose_name = _("Cases")
 
     def ready(self) -> None:
+        from cases.notification_kinds import register_notification_kinds
         from crm.permissions import record_access_register
 
         record_access_register("case", _("cases"), order=20)
+        register_notification_kinds()

@@ -20,7 +20,9 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case
+from cases.notification_kinds import CASE_ASSIGNED
 from crm.models import Follow, Note, Notification, TeamMembership, User
+from crm.notification_kinds import wants
 from mailboxes.models import CaseDistribution, GroupEmailAccount
 
 
@@ -170,7 +172,8 @@ def case_leave_unassigned(*, case: Case, reason) -> None:
 
 
 def case_assign(*, case: Case, user: User, reason="", now: datetime | None = None) -> None:
-    """Give ``case`` to ``user``: status Assigned, the user follows it and is notified."""
+    """Give ``case`` to ``user``: status Assigned, the user follows it and is notified
+    (unless they turned "a case is assigned to me" off)."""
     now = now or timezone.now()
     case.assigned_user = user
     case.assigned_at = now
@@ -189,9 +192,12 @@ def case_assign(*, case: Case, user: User, reason="", now: datetime | None = Non
         body=case.assignment_reason,
         data={"assigned_user_id": user.pk},
     )
+    if not wants(user.notification_preferences or {}, CASE_ASSIGNED):
+        return
     Notification.objects.create(
         user=user,
         type=Notification.Type.ASSIGNED,
+        kind=CASE_ASSIGNED,
         note=note,
         related_type=content_type,
         related_id=case.pk,

@@ -13,10 +13,11 @@ class CrmConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from . import checks, scheduling  # noqa: F401  (checks register themselves)
+        from . import checks, notification_kinds, scheduling  # noqa: F401  (checks register)
         from .administration.menu import admin_link_register
 
         post_migrate.connect(scheduling.install_default_jobs, sender=self)
+        notification_kinds.register_notification_kinds()
 
         from .permissions import record_access_register
 

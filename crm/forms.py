@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.addresses import normalize_address
 from crm.models import Account, Contact, Lead, Opportunity, Record, Team, User
+from crm.notification_kinds import Level, levels_with_defaults, notification_kinds
 
 
 class EmailAddressesField(forms.CharField):
@@ -276,7 +277,9 @@ class LeadConvertForm(forms.Form):
 class NoteForm(forms.Form):
     body = forms.CharField(
         label=_("Write a post"),
-        widget=forms.Textarea(attrs={"rows": 2, "placeholder": _("Write a post…")}),
+        widget=forms.Textarea(
+            attrs={"rows": 2, "placeholder": _("Write a post… (@username tells a colleague)")}
+        ),
         max_length=20000,
         error_messages={"required": _("Write something before posting.")},
     )
@@ -290,6 +293,42 @@ class PreferencesForm(forms.ModelForm):
             "notification_digest": _(
                 "Unread notifications are also sent to your email address this often."
             )
+        }
+
+
+class NotificationLevelsForm(forms.Form):
+    """A level (off, bell, bell and email) per notification kind, for a user or a team.
+
+    ``choices`` are the stored ones (code → level); kinds missing from it show their default.
+    """
+
+    level_choices = Level.choices
+
+    def __init__(self, *args, choices: dict[str, str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.current = levels_with_defaults(choices or {})
+        self.kinds = notification_kinds()
+        for kind in self.kinds:
+            self.fields[kind.code] = forms.ChoiceField(
+                label=kind.label,
+                help_text=kind.help_text,
+                choices=kind.levels,
+                initial=self.current[kind.code],
+                widget=forms.RadioSelect,
+                required=False,  # a kind left out of the post keeps its level
+            )
+
+    def sections(self) -> list[tuple[str, list]]:
+        """(section, [(kind, bound field), ...]) in the order the kinds are registered."""
+        grouped: dict[str, list] = {}
+        for kind in self.kinds:
+            grouped.setdefault(kind.section, []).append((kind, self[kind.code]))
+        return list(grouped.items())
+
+    def levels(self) -> dict[str, str]:
+        return {
+            kind.code: self.cleaned_data[kind.code] or self.current[kind.code]
+            for kind in self.kinds
         }
 
 

@@ -15,6 +15,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Model, Q, QuerySet, prefetch_related_objects
 
 from crm.links import url_of
+from crm.mentions import mentioned_users
 from crm.models import Follow, Note, User
 from crm.notifications import notifications_for_note
 
@@ -78,8 +79,9 @@ def note_create(
 ) -> Note:
     """Add an entry to ``parent``'s stream (and to its Account's stream).
 
-    With ``notify`` the record's followers, except the author, get a notification; the mail
-    intake passes ``notify=False`` and notifies on its own so nobody hears of an email twice.
+    With ``notify`` the record's followers, except the author, get a notification, and so
+    does each user a post mentions (``@username``) who may see the record; the mail intake
+    passes ``notify=False`` and notifies on its own so nobody hears of an email twice.
     """
     super_parent = super_parent_of(parent)
     note = Note.objects.create(
@@ -97,7 +99,10 @@ def note_create(
         data=data or {},
     )
     if notify:
-        notifications_for_note(note, follower_ids(parent))
+        mentioned = mentioned_users(body, parent) if type == Note.Type.POST else []
+        notifications_for_note(
+            note, follower_ids(parent), mentioned_ids=[user.pk for user in mentioned]
+        )
     return note
 
 

@@ -19,10 +19,12 @@ class MailboxesConfig(AppConfig):
         from crm.administration.menu import admin_link_register
         from mailboxes.access import register_mail_permissions
         from mailboxes.navigation import emails_link_register
+        from mailboxes.notification_kinds import register_notification_kinds
         from mailboxes.search import register_sqlite_functions
 
         connection_created.connect(register_sqlite_functions, dispatch_uid="postaci-fold")
         register_mail_permissions()
+        register_notification_kinds()
 
         email = _("Email")
         admin_link_register(

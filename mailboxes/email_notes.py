@@ -6,13 +6,25 @@ and sending (:func:`note_email_sent`, one email), so both follow the same rules:
 - A new email with a parent gets one stream note on the parent; its ``super_parent`` is the
   parent's Account, whose stream therefore shows it too. Never two for one email and record
   (the unique constraint ``crm_note_one_per_email`` backs this up).
-- Followers of the parent and of its Account get a ``note`` notification, even when they are
-  not in To/Cc, but only when their role lets them read the email (``Email.visible_to``:
-  level all; team with a shared team; or own/team with their own copy of it).
-- Users newly given the email get an ``email_received`` notification unless they sent it,
-  have read it, silenced it (a filter's "no notification", their copy in the trash), or were
-  told already: through following, by a case assignment, or for this email earlier (the same
-  message fetched again through another mailbox).
+- Who may be told, each for a reason that is a kind of notification the user may turn off
+  (``crm.notification_kinds``; each user is told once, for the first reason in this order
+  whose kind they keep on):
+
+  1. the owner of what the email is on (the assignee of a case: a parent type registered with
+     :func:`mail_owner_register`) — the registered owner kind;
+  2. a user it is addressed to (To/Cc) or who owns the personal mailbox it came through —
+     ``mail_to_me``;
+  3. followers of the parent and of its Account, even when not in To/Cc — ``followed_mail``;
+  4. the people of the group mailbox it came through — ``group_mail`` when nobody owns what
+     it is on, the registered "others" kind when someone else does (a support team is not
+     rung for every email of every colleague's case).
+
+  Reasons 1 and 3 need the stream note (they open it) and a role that lets the user read the
+  email (``Email.visible_to``: level all; team with a shared team; or own/team with their own
+  copy of it). Reasons 2 and 4 concern users newly given the email, unless they have read it,
+  silenced it (a filter's "no notification", their copy in the trash), or were told already:
+  by a case assignment, or for this email earlier (the same message fetched again through
+  another mailbox). Whoever sent it is never told.
 - With ``notify=False`` (backfill) notes are written and nobody is notified.
 
 Everything is decided in a fixed number of queries per call, whatever the number of emails,
@@ -35,8 +47,10 @@ from django.db.models import Q
 
 from crm.access import users_access
 from crm.models import Account, Follow, Note, Notification
+from crm.notification_kinds import preferences_of, wants
 from mailboxes.intake.bulk import bulk_insert_rows
 from mailboxes.models import Email, EmailUser
+from mailboxes.notification_kinds import FOLLOWED_MAIL, GROUP_MAIL, MAIL_TO_ME
 from mailboxes.parents import email_parent_models
 from mailboxes.reply_text import visible_reply_text
 
@@ -56,6 +70,8 @@ class EmailNews:
     super_parent_id: int | None = None  # the parent's Account (None: the email's account)
     with_note: bool = True  # False: the email existed before; its note was written then
     new_user_ids: set[int] = field(default_factory=set)
+    # those of new_user_ids it is addressed to (To/Cc) or whose personal mailbox it came by
+    direct_user_ids: set[int] = field(default_factory=set)
     silenced_user_ids: set[int] = field(default_factory=set)
     # set by email_news_publish: the note written for it (None: none written now)
     note: NoteRef | None = None
@@ -167,6 +183,52 @@ def _followers(notes: list[NoteRef]) -> dict[tuple[int, int], list[int]]:
     return followers
 
 
+@dataclass(frozen=True)
+class MailOwnerKinds:
+    """The notification kinds of mail on a record type whose assignee owns its mail."""
+
+    owner: str  # for the assignee ("email on a case assigned to me")
+    others: str  # for a group mailbox's people when someone else is the assignee
+
+
+# model label → kinds; filled by the apps that own such types (cases) in AppConfig.ready
+_MAIL_OWNERS: dict[str, MailOwnerKinds] = {}
+
+
+def mail_owner_register(model_label: str, *, owner_kind: str, others_kind: str) -> None:
+    """Make the assignee of records of ``model_label`` ("cases.case") the owner of their mail."""
+    _MAIL_OWNERS[model_label.lower()] = MailOwnerKinds(owner=owner_kind, others=others_kind)
+
+
+def _owners(items: list[EmailNews]) -> dict[int, tuple[int | None, MailOwnerKinds]]:
+    """Email id → (its parent's assignee, the kinds) for emails on an owned type.
+
+    One query per owned type present (cases: one), none when the batch has no such email.
+    """
+    wanted: dict[int, tuple[type, MailOwnerKinds, dict[int, list[int]]]] = {}
+    for news in items:
+        email = news.email
+        if not (email.parent_type_id and email.parent_id):
+            continue
+        if email.parent_type_id not in wanted:
+            model = ContentType.objects.get_for_id(email.parent_type_id).model_class()
+            kinds = _MAIL_OWNERS.get(model._meta.label_lower) if model is not None else None
+            wanted[email.parent_type_id] = (model, kinds, defaultdict(list))
+        model, kinds, emails_of = wanted[email.parent_type_id]
+        if kinds is not None:
+            emails_of[email.parent_id].append(email.pk)
+    owners: dict[int, tuple[int | None, MailOwnerKinds]] = {}
+    for model, kinds, emails_of in wanted.values():
+        if not emails_of:
+            continue
+        for parent_id, assignee_id in model._default_manager.filter(
+            pk__in=list(emails_of)
+        ).values_list("pk", "assigned_user_id"):
+            for email_id in emails_of[parent_id]:
+                owners[email_id] = (assignee_id, kinds)
+    return owners
+
+
 def email_news_publish(items: list[EmailNews], *, notify: bool = True, may_exist: bool = False):
     """Write the stream notes of these emails and notify whoever should hear of them.
 
@@ -181,13 +243,16 @@ def email_news_publish(items: list[EmailNews], *, notify: bool = True, may_exist
     email_type_id = ContentType.objects.get_for_model(Email).pk
     notes = [news.note for news in items if news.note is not None]
     followers = _followers(notes)
+    owners = _owners(items)
+    owner_ids = {owner_id for owner_id, _kinds in owners.values() if owner_id}
     follower_ids = {uid for users in followers.values() for uid in users}
-    candidates = follower_ids | {uid for news in items for uid in news.new_user_ids}
+    readers = follower_ids | owner_ids  # told through the note: their role must allow it
+    candidates = readers | {uid for news in items for uid in news.new_user_ids}
     if not candidates:
         return
     email_ids = {news.email.pk for news in items}
 
-    access = users_access(follower_ids, "email")
+    access = users_access(readers, "email")
     copies = {
         (email_id, user_id): (is_read, silenced or in_trash)
         for email_id, user_id, is_read, silenced, in_trash in EmailUser.objects.filter(
@@ -203,6 +268,7 @@ def email_news_publish(items: list[EmailNews], *, notify: bool = True, may_exist
     told_before = _told_before(
         [news for news in items if not news.with_note and news.new_user_ids], email_type_id
     )
+    preferences = preferences_of(candidates)
 
     def may_read(user_id: int, email_id: int) -> bool:
         level, teams = access.get(user_id, ("no", frozenset()))
@@ -215,57 +281,75 @@ def email_news_publish(items: list[EmailNews], *, notify: bool = True, may_exist
         return level == "team" and bool(teams & email_teams[email_id])
 
     rows: list[dict] = []  # notifications, written without building model instances
-    told: set[tuple[int, int]] = set()  # (email, user): nobody twice for one email
+    told: set[tuple[int, int]] = set()  # (email, user)
     for news in items:
         email, note = news.email, news.note
         quiet = news.silenced_user_ids | {news.author_id}
+        owner_id, owner_kinds = owners.get(email.pk, (None, None))
+        # user → (rank, kind, row) of each reason to tell them; the first wanted one wins
+        reasons: dict[int, list[tuple[int, str, dict]]] = defaultdict(list)
+        unseen = {
+            user_id
+            for user_id in candidates - quiet
+            if not any(copies.get((email.pk, user_id), (False, False)))
+        }
         if note is not None:
-            for type_id, object_id in (
+            # (user, what the notification opens): the owner, then followers of the parent,
+            # then of its Account
+            note_readers = [(owner_id, note.parent_type_id, note.parent_id)] if owner_id else []
+            for key in (
                 (note.parent_type_id, note.parent_id),
                 (note.super_parent_type_id, note.super_parent_id),
             ):
-                for user_id in followers.get((type_id, object_id), ()):
-                    is_read, silenced = copies.get((email.pk, user_id), (False, False))
-                    if (
-                        user_id in quiet
-                        or (email.pk, user_id) in told
-                        or is_read
-                        or silenced
-                        or not may_read(user_id, email.pk)
-                    ):
-                        continue
-                    told.add((email.pk, user_id))
-                    rows.append(
-                        {
-                            "user_id": user_id,
-                            "type": Notification.Type.NOTE,
-                            "note_id": note.pk,
-                            "related_type_id": type_id,
-                            "related_id": object_id,
-                        }
-                    )
+                note_readers += [(uid, *key) for uid in followers.get(key, ())]
+            for user_id, type_id, object_id in note_readers:
+                if user_id in reasons or user_id not in unseen or not may_read(user_id, email.pk):
+                    continue
+                rank, kind = (0, owner_kinds.owner) if user_id == owner_id else (2, FOLLOWED_MAIL)
+                row = {
+                    "user_id": user_id,
+                    "type": Notification.Type.NOTE,
+                    "kind": kind,
+                    "note_id": note.pk,
+                    "related_type_id": type_id,
+                    "related_id": object_id,
+                }
+                reasons[user_id].append((rank, kind, row))
         for user_id in sorted(news.new_user_ids):
             copy = copies.get((email.pk, user_id))
             if (
                 copy is None  # no copy of it (any more): nothing to open
-                or copy[0]
-                or copy[1]
-                or user_id in quiet
-                or (email.pk, user_id) in told
+                or user_id not in unseen
                 or (email.pk, user_id) in told_before
             ):
                 continue
-            told.add((email.pk, user_id))
-            rows.append(
-                {
-                    "user_id": user_id,
-                    "type": Notification.Type.EMAIL_RECEIVED,
-                    "note_id": note.pk if note is not None else None,
-                    "related_type_id": email_type_id,
-                    "related_id": email.pk,
-                    "data": {"subject": email.subject[:200], "from": news.sender},
-                }
-            )
+            if user_id == owner_id:
+                rank, kind = 0, owner_kinds.owner
+            elif user_id in news.direct_user_ids:
+                rank, kind = 1, MAIL_TO_ME
+            elif owner_id:
+                rank, kind = 4, owner_kinds.others
+            else:
+                rank, kind = 3, GROUP_MAIL
+            row = {
+                "user_id": user_id,
+                "type": Notification.Type.EMAIL_RECEIVED,
+                "kind": kind,
+                "note_id": note.pk if note is not None else None,
+                "related_type_id": email_type_id,
+                "related_id": email.pk,
+                "data": {"subject": email.subject[:200], "from": news.sender},
+            }
+            reasons[user_id].append((rank, kind, row))
+        for user_id, candidates_of_user in reasons.items():
+            wanted = [
+                (rank, row)
+                for rank, kind, row in candidates_of_user
+                if wants(preferences.get(user_id) or {}, kind)
+            ]
+            if wanted and (email.pk, user_id) not in told:
+                told.add((email.pk, user_id))  # nobody twice for one email
+                rows.append(min(wanted, key=lambda pair: pair[0])[1])
     bulk_insert_rows(Notification, rows)
 
 

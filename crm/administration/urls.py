@@ -12,6 +12,7 @@ urlpatterns = [
     path("teams/new/", views.team_edit, name="team-create"),
     path("teams/<int:pk>/", views.team_edit, name="team-edit"),
     path("teams/<int:pk>/delete/", views.team_delete, name="team-delete"),
+    path("teams/<int:pk>/notifications/", views.team_notifications, name="team-notifications"),
     path("roles/", views.role_list, name="role-list"),
     path("roles/new/", views.role_edit, name="role-create"),
     path("roles/<int:pk>/", views.role_edit, name="role-edit"),

@@ -17,6 +17,7 @@ from django.db.models import Count, Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from django_celery_beat.models import PeriodicTask
 from kombu.exceptions import OperationalError
@@ -32,7 +33,9 @@ from crm.administration.forms import (
 )
 from crm.administration.jobs import job_run_now, job_schedule_display, job_set_schedule
 from crm.administration.menu import admin_link_groups
+from crm.forms import NotificationLevelsForm
 from crm.models import Role, Team, TeamMembership, User
+from crm.notification_kinds import team_defaults_apply, team_defaults_save
 from crm.permissions import permissions
 from crm.users import users_matching
 
@@ -131,6 +134,39 @@ def team_delete(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "administration/confirm_delete.html",
         {"obj": team, "cancel_url": "administration:team-list"},
+    )
+
+
+@admin_required
+def team_notifications(request: HttpRequest, pk: int) -> HttpResponse:
+    """The team's notification defaults; "apply" also gives them to every member now."""
+    team = get_object_or_404(Team, pk=pk)
+    form = NotificationLevelsForm(
+        request.POST or None, choices=team.notification_defaults, prefix="notify"
+    )
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            team_defaults_save(team, form.levels())
+            applied = team_defaults_apply(team) if "apply" in request.POST else None
+        if applied is None:
+            messages.success(
+                request, _("Notification defaults of %(team)s were saved.") % {"team": team}
+            )
+        else:
+            messages.success(
+                request,
+                ngettext(
+                    "Notification defaults of %(team)s were given to its %(count)d member.",
+                    "Notification defaults of %(team)s were given to its %(count)d members.",
+                    applied,
+                )
+                % {"team": team, "count": applied},
+            )
+        return redirect("administration:team-notifications", pk=team.pk)
+    return render(
+        request,
+        "administration/team_notifications.html",
+        {"obj": team, "levels_form": form, "member_count": team.memberships.count()},
     )
 
 

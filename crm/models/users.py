@@ -77,6 +77,8 @@ class Team(models.Model):
         verbose_name=_("roles"),
         help_text=_("Every member of the team gets these roles."),
     )
+    # kind code → level (crm.notification_kinds); administrators apply them to the members
+    notification_defaults = models.JSONField(_("notification defaults"), default=dict, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -135,6 +137,10 @@ class User(AbstractUser):
         max_length=8,
         choices=Digest.choices,
         default=Digest.NEVER,
+    )
+    # kind code → level (crm.notification_kinds); kinds not in it are at their default
+    notification_preferences = models.JSONField(
+        _("notification preferences"), default=dict, blank=True
     )
 
     class Meta(AbstractUser.Meta):

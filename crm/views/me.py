@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -13,8 +14,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from crm.forms import LanguageForm, PreferencesForm
+from crm.forms import LanguageForm, NotificationLevelsForm, PreferencesForm
 from crm.models import Notification
+from crm.notification_kinds import notification_preferences_save
 from crm.notifications import (
     notification_target_url,
     notifications_for_user,
@@ -90,14 +92,21 @@ def notification_mark_all_read(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def preferences(request: HttpRequest) -> HttpResponse:
-    form = PreferencesForm(request.POST or None, instance=request.user)
-    if request.method == "POST" and form.is_valid():
-        form.save()
+    """The user's own details, language, digest and a level per kind of notification."""
+    user = request.user
+    form = PreferencesForm(request.POST or None, instance=user)
+    levels_form = NotificationLevelsForm(
+        request.POST or None, choices=user.notification_preferences, prefix="notify"
+    )
+    if request.method == "POST" and form.is_valid() and levels_form.is_valid():
+        with transaction.atomic():
+            form.save()
+            notification_preferences_save(user, levels_form.levels())
         response = redirect("crm:preferences")
-        _remember_language(response, request.user.language)
+        _remember_language(response, user.language)
         messages.success(request, _("Your preferences were saved."))
         return response
-    return render(request, "crm/preferences.html", {"form": form})
+    return render(request, "crm/preferences.html", {"form": form, "levels_form": levels_form})
 
 
 @require_POST

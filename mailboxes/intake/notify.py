@@ -21,6 +21,10 @@ def _news(ctx: IntakeContext, users_by_address: dict[str, int]) -> EmailNews:
     # Mail one of our users wrote (imported from their mailbox) is "sent" by them, unless it
     # opened a case: then it is the case's first message, as any customer's.
     sent_by_us = sender_user_id is not None and not ctx.case_created
+    # mail to the person, not to a mailbox they share: addressed to them, or their own box
+    direct = {users_by_address.get(p.address) for p in parsed.to + parsed.cc}
+    if not ctx.account.is_group:
+        direct.add(getattr(ctx.account.specific, "owner_id", None))
     return EmailNews(
         email=email,
         note_type=Note.Type.EMAIL_SENT if sent_by_us else Note.Type.EMAIL_RECEIVED,
@@ -30,6 +34,7 @@ def _news(ctx: IntakeContext, users_by_address: dict[str, int]) -> EmailNews:
         super_parent_id=super_parent_id,
         with_note=ctx.is_new_email,
         new_user_ids=set(ctx.new_user_ids),
+        direct_user_ids=direct & ctx.new_user_ids,
         silenced_user_ids=silenced,
     )
 

@@ -16,7 +16,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from crm.access import is_admin, may_have_personal_accounts
+from crm.access import is_admin
+from mailboxes.access import may_have_personal_accounts
 from mailboxes.connection.discovery import (
     DiscoveredSettings,
     ServerSettings,
