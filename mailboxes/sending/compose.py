@@ -1,9 +1,9 @@
 """Building the message: checked header values, addresses, bodies, quoting, and the MIME bytes.
 
 Pure functions, no database. The bytes come from the standard library's modern email API
-(``policy.SMTP``): non-ASCII display names and subjects are RFC 2047 encoded words,
-attachment file names RFC 2231 parameters, lines end in CRLF and every part is 7-bit clean,
-so no server needs 8BITMIME or SMTPUTF8.
+(``policy.SMTP``), except the subject and address headers, which ``header_encoding`` encodes
+(RFC 2047 encoded words) and folds; attachment file names are RFC 2231 parameters, lines end
+in CRLF and every part is 7-bit clean, so no server needs 8BITMIME or SMTPUTF8.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy as email_policy
-from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses
 from html import escape
@@ -24,6 +23,7 @@ from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
 from mailboxes.sending.exceptions import HeaderInjection, InvalidAddress
+from mailboxes.sending.header_encoding import address_value, unstructured_value
 
 POLICY = email_policy.SMTP
 _LINE_BREAKS = ("\r", "\n", "\x00", "\u2028", "\u2029", "\x0b", "\x0c", "\x85")
@@ -50,10 +50,6 @@ class Mailbox:
 
     address: str
     name: str = ""
-
-    def header(self) -> Address:
-        username, _at, domain = self.address.rpartition("@")
-        return Address(display_name=self.name, username=username, domain=domain)
 
     def display(self) -> str:
         return format_address(self.name, self.address)
@@ -315,14 +311,17 @@ def message_build(spec: MessageSpec) -> bytes:
     spec.check()
     message = EmailMessage(policy=POLICY)
     message["Date"] = format_datetime(spec.date)
-    message["From"] = spec.sender.header()
-    if spec.to:
-        message["To"] = [m.header() for m in spec.to]
-    if spec.cc:
-        message["Cc"] = [m.header() for m in spec.cc]
-    if spec.reply_to:
-        message["Reply-To"] = [m.header() for m in spec.reply_to]
-    message["Subject"] = spec.subject
+    # encoded and folded by header_encoding, not by the stdlib (see there why)
+    for name, mailboxes in (
+        ("From", [spec.sender]),
+        ("To", spec.to),
+        ("Cc", spec.cc),
+        ("Reply-To", spec.reply_to),
+    ):
+        if mailboxes:
+            pairs = [(m.name, m.address) for m in mailboxes]
+            message.set_raw(name, address_value(name, pairs))
+    message.set_raw("Subject", unstructured_value("Subject", spec.subject))
     message["Message-ID"] = spec.message_id
     if spec.in_reply_to:
         message["In-Reply-To"] = spec.in_reply_to
