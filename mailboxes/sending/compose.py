@@ -214,10 +214,30 @@ def reply_subject(subject: str) -> str:
     return subject if _REPLY_PREFIX.match(subject) else f"Re: {subject}".strip()
 
 
+# A case's tag in a subject: "[#123]", "[#123 ...]" / "[#123: Printer]" (cases.case_tag reads
+# the number from it).
+SUBJECT_TAG = re.compile(r"\[#(\d{1,18})(?:[^\]\d][^\]]*)?\]")
+# a tag to remove, with the colon that often follows it ("Re: [#3]: Fatura" -> "Re: Fatura")
+_TAG_TO_REMOVE = re.compile(r"\s*" + SUBJECT_TAG.pattern + r":?\s*")
+
+
+def subject_without_tags(subject: str, *, keep: str = "") -> str:
+    """``subject`` without the case tags it carries, except those with ``keep``'s number."""
+    kept = SUBJECT_TAG.fullmatch(keep or "")
+    number = kept.group(1) if kept else None
+
+    def remove(match: re.Match) -> str:
+        return match.group(0) if match.group(1) == number else " "
+
+    return " ".join(_TAG_TO_REMOVE.sub(remove, subject or "").split())
+
+
 def subject_with_tag(subject: str, tag: str) -> str:
-    """``subject`` carrying ``tag`` (a case's ``[#N]``) right after any reply prefix."""
-    subject = (subject or "").strip()
-    if tag in subject:
+    """``subject`` carrying ``tag`` (a case's ``[#N]``) right after any reply prefix, and no
+    other case's tag: a stranger's "[#3] ..." that opened case 11 is answered as
+    "[#11] ...", never with two case numbers."""
+    subject = subject_without_tags(subject, keep=tag)
+    if tag in subject or (SUBJECT_TAG.fullmatch(tag) and SUBJECT_TAG.search(subject)):
         return subject
     prefix = _REPLY_PREFIX.match(subject)
     if prefix is None:
