@@ -15,13 +15,13 @@ from email import policy as email_policy
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses
 from html import escape
-from html.parser import HTMLParser
 
 import nh3
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
+from mailboxes.html_text import html_to_text
 from mailboxes.sending.exceptions import HeaderInjection, InvalidAddress
 from mailboxes.sending.header_encoding import address_value, unstructured_value
 
@@ -122,77 +122,6 @@ def sanitize_html(html: str) -> str:
         url_schemes={"http", "https", "mailto", "tel", "cid"},
         link_rel="noopener noreferrer",
     ).strip()
-
-
-_PARAGRAPHS = {"p", "h1", "h2", "h3", "h4", "table", "ul", "ol", "pre", "hr", "blockquote"}
-_LINES = {"div", "tr", "li", "br", "center"}
-
-
-class _TextExtractor(HTMLParser):
-    """HTML → readable plain text: paragraphs apart, list items "- ", quotes "> "."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.lines: list[tuple[int, str]] = []  # (quote depth, text); "" is a blank line
-        self.current = ""
-        self.depth = 0
-        self.pre = 0
-        self.links: list[tuple[str, str]] = []  # (href, text so far) of open <a> tags
-
-    def _break(self, *, blank: bool = False) -> None:
-        text = self.current.rstrip() if self.pre else " ".join(self.current.split())
-        if text:
-            self.lines.append((self.depth, text))
-        if blank and self.lines and self.lines[-1][1]:
-            self.lines.append((self.depth, ""))
-        self.current = ""
-
-    def handle_starttag(self, tag, attrs):
-        if tag in _PARAGRAPHS:
-            self._break(blank=True)
-        elif tag in _LINES:
-            self._break()
-        if tag == "blockquote":
-            self.depth += 1
-        elif tag == "pre":
-            self.pre += 1
-        elif tag == "li":
-            self.current = "- "
-        elif tag == "a":
-            self.links.append((dict(attrs).get("href") or "", ""))
-        elif tag in ("td", "th"):
-            self.current += " "
-
-    def handle_endtag(self, tag):
-        if tag in _PARAGRAPHS:
-            self._break(blank=True)
-        elif tag in _LINES:
-            self._break()
-        if tag == "blockquote":
-            self.depth = max(0, self.depth - 1)
-        elif tag == "pre":
-            self.pre = max(0, self.pre - 1)
-        elif tag == "a" and self.links:
-            href, text = self.links.pop()
-            if href.startswith(("http:", "https:")) and href != " ".join(text.split()):
-                self.current += f" ({href})"
-
-    def handle_data(self, data):
-        self.current += data
-        self.links = [(href, text + data) for href, text in self.links]
-
-    def text(self) -> str:
-        self._break()
-        out = [(("> " * depth) + line).rstrip() for depth, line in self.lines]
-        return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip() + "\n"
-
-
-def html_to_text(html: str) -> str:
-    """The text/plain alternative of an HTML body."""
-    parser = _TextExtractor()
-    parser.feed(html or "")
-    parser.close()
-    return parser.text()
 
 
 def text_to_html(text: str) -> str:
