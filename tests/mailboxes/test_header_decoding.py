@@ -4,7 +4,7 @@
 ``policy.default`` is the reference for the RFC 2047 rules: whitespace between two encoded
 words is dropped, whitespace between an encoded word and plain text is kept. Its *address*
 parser keeps the whitespace between two encoded words of a display name (CPython
-gh-128110, fixed after 3.13), so the reference for a display name is its reading of the same
+gh-128110, as on Python 3.11), so the reference for a display name is its reading of the same
 text as an unstructured header.
 """
 
