@@ -10,7 +10,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from cases.case_tag import case_for_tag
+from cases.case_tag import case_for_tag, case_name_from_subject
 from cases.distribution import case_assign_by_rule
 from cases.models import Case
 from crm.addresses import normalize_address, records_for_addresses
@@ -184,7 +184,7 @@ def case_open_from_email(*, email: Email, account: GroupEmailAccount, sender: st
     """Open a case for the first email of a thread, assigned by the account's rule."""
     contact, crm_account, lead = _sender_records(email, sender)
     case = Case(
-        name=(email.subject or str(_("(no subject)")))[:255],
+        name=(case_name_from_subject(email.subject) or str(_("(no subject)")))[:255],
         description=visible_reply_text(email.body_text),
         status=Case.Status.NEW,
         account=crm_account,

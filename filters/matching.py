@@ -33,7 +33,8 @@ from typing import TYPE_CHECKING
 from django.db.models import Q
 
 from filters.models import EmailFilter
-from filters.text import collapse_space, fold, html_to_text, normalize_space
+from filters.text import collapse_space, fold, normalize_space
+from mailboxes.html_text import html_visible_text
 
 if TYPE_CHECKING:
     from mailboxes.intake.parse import ParsedMessage
@@ -145,7 +146,7 @@ class MessageView:
     @cached_property
     def body(self) -> str:
         """The text the body phrases are looked for in."""
-        return self.body_text if self.body_text.strip() else html_to_text(self.body_html)
+        return self.body_text if self.body_text.strip() else html_visible_text(self.body_html)
 
     @cached_property
     def folded_body(self) -> str:

@@ -1,4 +1,6 @@
-"""Text normalisation for filter matching: caseless folding and HTML to text.
+"""Text normalisation for filter matching: caseless folding and whitespace.
+
+The visible text of an HTML body comes from ``mailboxes.html_text.html_visible_text``.
 
 The folding rule (``fold``), applied alike to patterns and to the text they are matched on:
 
@@ -22,11 +24,8 @@ wrap lines anywhere and folded subject headers keep odd spacing (``collapse_spac
 
 from __future__ import annotations
 
-import html
 import re
 import unicodedata
-
-import nh3
 
 _TURKISH_I = str.maketrans({"İ": "i", "ı": "i", "I": "i"})
 _COMBINING_DOT_ABOVE = "\u0307"
@@ -54,39 +53,3 @@ def collapse_space(text: str) -> str:
 def normalize_space(text: str) -> str:
     """``collapse_space``, and no whitespace at either end."""
     return " ".join(text.split())
-
-
-# Elements whose edges separate words: "<td>Total</td><td>100</td>" reads "Total 100".
-_BLOCK_TAGS = frozenset(
-    {
-        "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt",
-        "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header",
-        "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table", "td", "th",
-        "tr", "ul",
-    }
-)  # fmt: skip
-# Elements whose content is not text a reader sees.
-_INVISIBLE_TAGS = frozenset({"head", "noscript", "script", "style", "template", "title"})
-# nh3's output keeps only the block tags above, without attributes, and escapes every "<" in
-# text, so this pattern sees well-formed, attribute-free tags only.
-_SANITIZED_TAG = re.compile(r"</?[a-z0-9]+\s*/?>")
-
-
-def html_to_text(markup: str) -> str:
-    """The visible text of an HTML body, with block boundaries as spaces.
-
-    nh3 (html5ever, a spec-compliant parser) does the parsing: it drops scripts, styles,
-    comments and inline tags and keeps block tags bare; those are then turned into spaces and
-    entities decoded. About four times faster than ``html.parser`` on large newsletters.
-    """
-    if not markup:
-        return ""
-    cleaned = nh3.clean(
-        markup,
-        tags=set(_BLOCK_TAGS),
-        attributes={},
-        clean_content_tags=set(_INVISIBLE_TAGS),
-        strip_comments=True,
-        link_rel=None,
-    )
-    return html.unescape(_SANITIZED_TAG.sub(" ", cleaned))

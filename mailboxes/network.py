@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import resource
 import socket
 import ssl
 
@@ -21,7 +23,12 @@ def mail_ssl_context() -> ssl.SSLContext:
 def network_problem(exc: BaseException, host: str) -> tuple[str, str] | None:
     """``(code, sentence)`` for a failure to reach a mail server — ``dns``, ``timeout``,
     ``tls``, ``refused`` or ``unreachable`` — or None when ``exc`` is something else (the
-    protocol's own errors, which IMAP and SMTP word differently)."""
+    protocol's own errors, which IMAP and SMTP word differently).
+
+    Running out of file descriptors (EMFILE, ENFILE) is this machine's problem, not the mail
+    server's: ``local_limit``, with what to do about it."""
+    if is_out_of_files(exc):
+        return "local_limit", out_of_files_sentence()
     if isinstance(exc, socket.gaierror):
         return "dns", _("The host name “%(host)s” was not found.") % {"host": host}
     if isinstance(exc, (TimeoutError, socket.timeout)):
@@ -39,3 +46,39 @@ def network_problem(exc: BaseException, host: str) -> tuple[str, str] | None:
             "reason": exc.strerror or exc
         }
     return None
+
+
+def is_out_of_files(exc: BaseException) -> bool:
+    """Whether ``exc`` is this process (EMFILE) or the whole system (ENFILE) out of open files;
+    the resolver reports it the same way when it cannot open its socket."""
+    return isinstance(exc, OSError) and exc.errno in (errno.EMFILE, errno.ENFILE)
+
+
+def out_of_files_sentence() -> str:
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return _(
+        "This Postaci process has reached its limit of %(limit)s open files, so the mail "
+        "server was not contacted. Raise the open-file limit of the watcher and the workers "
+        "(LimitNOFILE= in their systemd units, ulimit -n in a shell) or run watchmail in more "
+        "shards (--shard)."
+    ) % {"limit": soft}
+
+
+def raise_open_file_limit() -> tuple[int, int]:
+    """Raise this process's soft open-file limit to its hard limit, as far as the system
+    allows (an IDLE watcher keeps one connection per folder open); ``(before, after)``."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard
+    if hard == resource.RLIM_INFINITY:
+        try:
+            with open("/proc/sys/fs/nr_open") as limit_file:  # Linux's ceiling for "unlimited"
+                wanted = int(limit_file.read())
+        except (OSError, ValueError):
+            return soft, soft
+    if wanted <= soft:
+        return soft, soft
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    except (OSError, ValueError):
+        return soft, soft
+    return soft, wanted

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import resource
 import threading
 import time
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from django.db import close_old_connections
 from imapclient.exceptions import IMAPClientError
 
 from mailboxes.exceptions import MailError
-from mailboxes.intake.imap import ImapSettings, imap_close, imap_connect
+from mailboxes.intake.imap import ImapSettings, connection_error, imap_close, imap_connect
 from mailboxes.models import MailAccount
 
 logger = logging.getLogger(__name__)
@@ -29,6 +30,8 @@ IDLE_RENEW_SECONDS = 25 * 60
 IDLE_CHECK_SECONDS = 5
 MAX_BACKOFF_SECONDS = 300
 NEW_MAIL_MARKERS = (b"EXISTS", b"RECENT")
+# files a watcher process holds besides its IMAP connections: database, broker, logs, libraries
+FILES_BESIDES_CONNECTIONS = 64
 
 
 @dataclass(frozen=True)
@@ -80,11 +83,14 @@ class FolderWatcher(threading.Thread):
                 self.connected.clear()
                 self.failures += 1
                 delay = min(2**self.failures, MAX_BACKOFF_SECONDS)
-                logger.warning(
+                problem = exc if isinstance(exc, MailError) else connection_error(exc, "")
+                # out of file descriptors is this machine's problem: said as such, loudly
+                log = logger.error if problem.code == "local_limit" else logger.warning
+                log(
                     "IDLE on account %s folder %s failed (%s); retrying in %ss",
                     self.target.account_id,
                     self.target.folder,
-                    exc,
+                    problem,
                     delay,
                 )
                 self.stopping.wait(delay)
@@ -153,11 +159,13 @@ class WatchSupervisor:
         self.reload_seconds = reload_seconds
         self.watchers: dict[str, FolderWatcher] = {}
         self.stopping = threading.Event()
+        self.warned_at = 0  # folder count of the last open-file limit warning
 
     def reload(self) -> None:
         close_old_connections()
         wanted = {t.fingerprint: t for t in watch_targets(self.shard, self.shards)}
         close_old_connections()
+        self._check_file_limit(len(wanted))
         for fingerprint in list(self.watchers):
             if fingerprint not in wanted:
                 self.watchers.pop(fingerprint).stop()
@@ -166,6 +174,19 @@ class WatchSupervisor:
                 watcher = FolderWatcher(target, self.on_new_mail)
                 self.watchers[fingerprint] = watcher
                 watcher.start()
+
+    def _check_file_limit(self, folders: int) -> None:
+        """Say before it happens that the connections will not fit in the open-file limit."""
+        limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        if folders + FILES_BESIDES_CONNECTIONS > limit and folders > self.warned_at:
+            self.warned_at = folders
+            logger.error(
+                "Watching %s folders needs an open connection, and so an open file, for each; "
+                "this process may open only %s files. Raise its open-file limit (LimitNOFILE= "
+                "in the systemd unit, ulimit -n in a shell) or run more watchers with --shard.",
+                folders,
+                limit,
+            )
 
     def run(self) -> None:
         while not self.stopping.is_set():

@@ -57,7 +57,10 @@ def connection_error(exc: BaseException, host: str) -> MailConnectionError:
 
 def imap_connect(imap: ImapSettings, *, timeout: float | None = None) -> IMAPClient:
     """Open, secure and log in; raises ``MailConnectionError`` / ``MailHostNotAllowed``."""
-    check_mail_host(imap.host, imap.port)
+    try:
+        check_mail_host(imap.host, imap.port)
+    except OSError as exc:  # the resolver could not even start (no file descriptor left)
+        raise connection_error(exc, imap.host) from exc
     timeout = timeout or settings.POSTACI_IMAP_TIMEOUT
     client = None
     try:

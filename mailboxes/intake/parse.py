@@ -6,13 +6,14 @@ The parser never raises on bad input: what cannot be decoded gets a safe fallbac
 
 from __future__ import annotations
 
+import base64
+import binascii
 import codecs
 import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy as email_policy
-from email.header import decode_header
 from email.message import Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
@@ -151,26 +152,71 @@ def decode_bytes(data: bytes, charset: str | None) -> tuple[str, bool]:
 
 
 def decode_header_value(value: str | None) -> str:
-    """RFC 2047 encoded words (any charset), raw 8-bit bytes and folding, to one line."""
+    """A header value as one line of text: unfolded (RFC 5322 §2.2.3), RFC 2047 encoded words
+    decoded in any charset, raw 8-bit bytes read as UTF-8 (or the fallback charset).
+
+    Whitespace between two encoded words is dropped, whitespace between an encoded word and
+    plain text kept (RFC 2047 §6.2), as ``policy.default`` reads it; runs of whitespace become
+    one space. Not ``email.header.decode_header``: it drops the whitespace at the start of
+    every folded line, so "=?utf-8?q?S=C3=B6zle=C5=9Fme?=", a fold, and " ektedir" (how the
+    stdlib itself folds a long subject) read "Sözleşmeektedir".
+    """
     if not value:
         return ""
     if isinstance(value, bytes):
         value = value.decode("utf-8", "surrogateescape")
     text = str(value)
-    if "=?" not in text and not _SURROGATES.search(text):
-        return _WS_RE.sub(" ", text.replace("\x00", "")).strip()
-    try:
-        parts = decode_header(text)
-    except Exception:
-        parts = [(text, None)]
-    out = []
-    for chunk, charset in parts:
-        if isinstance(chunk, bytes):
-            out.append(decode_bytes(chunk, charset)[0])
+    if "=?" not in text:
+        return _WS_RE.sub(" ", _undo_surrogates(text).replace("\x00", "")).strip()
+    text = text.replace("\r", "").replace("\n", "")  # unfold: the folding whitespace stays
+    out: list[str] = []
+    run: list[tuple[str, bytes]] = []  # adjacent encoded words, decoded once per charset
+    end = 0
+    for word in _ENCODED_WORD.finditer(text):
+        between = text[end : word.start()]
+        if between and not (run and between.isspace()):
+            _flush_encoded(run, out)
+            out.append(_undo_surrogates(between))
+        charset = word.group(1).partition("*")[0]  # RFC 2231 §5: "=?utf-8*tr?q?...?="
+        data = _decode_word_text(word.group(2), word.group(3))
+        if data is None:  # not decodable: shown as written
+            _flush_encoded(run, out)
+            out.append(word.group(0))
+        elif run and run[-1][0].lower() == charset.lower():
+            # one character may be split across two words by careless encoders
+            run[-1] = (run[-1][0], run[-1][1] + data)
         else:
-            out.append(_undo_surrogates(chunk))
-    joined = "".join(out).replace("\x00", "")
-    return _WS_RE.sub(" ", joined).strip()
+            run.append((charset, data))
+        end = word.end()
+    _flush_encoded(run, out)
+    out.append(_undo_surrogates(text[end:]))
+    return _WS_RE.sub(" ", "".join(out).replace("\x00", "")).strip()
+
+
+# =?charset?encoding?text?= (RFC 2047 §2); the text may hold no "?" (§5 (3)), and is allowed
+# to hold spaces, as the stdlib allows, for encoders that fold inside a word.
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?]*)\?=")
+_Q_ESCAPE = re.compile(rb"=([0-9A-Fa-f]{2})")
+
+
+def _decode_word_text(encoding: str, text: str) -> bytes | None:
+    """The bytes of an encoded word's text (Q or B, RFC 2047 §4); None if not decodable."""
+    data = text.encode("utf-8", "surrogateescape")  # ASCII, unless the sender broke the rules
+    if encoding in "qQ":
+        return _Q_ESCAPE.sub(lambda m: bytes.fromhex(m.group(1).decode()), data.replace(b"_", b" "))
+    data = data.replace(b" ", b"")
+    try:
+        return base64.b64decode(data + b"=" * (-len(data) % 4), validate=True)
+    except binascii.Error:
+        try:
+            return base64.b64decode(data + b"==", validate=False)  # stray characters ignored
+        except binascii.Error:
+            return None
+
+
+def _flush_encoded(run: list[tuple[str, bytes]], out: list[str]) -> None:
+    out.extend(decode_bytes(data, charset)[0] for charset, data in run)
+    run.clear()
 
 
 def _undo_surrogates(text: str) -> str:
@@ -240,7 +286,9 @@ def _addresses(values: list[str]) -> list[ParsedAddress]:
         if not normalized or normalized in seen:
             continue
         seen.add(normalized)
-        result.append(ParsedAddress(normalized, decode_header_value(name).strip("'\" ")[:255]))
+        # quotes around the name are a careless sender's; quotes inside its text are the name's
+        name = decode_header_value(name.strip("'\" "))
+        result.append(ParsedAddress(normalized, name[:255]))
     return result
 
 
@@ -248,7 +296,7 @@ def _nameless_sender(values: list[str] | None) -> list[ParsedAddress]:
     """``From: MAILER-DAEMON <>`` has no usable address, but its name still tells who sent it."""
     if not values:
         return []
-    name = decode_header_value(values[0].split("<", 1)[0]).strip("'\" ")
+    name = decode_header_value(values[0].split("<", 1)[0].strip("'\" "))
     return [ParsedAddress("", name[:255])] if name else []
 
 

@@ -1,9 +1,9 @@
 """Building the message: checked header values, addresses, bodies, quoting, and the MIME bytes.
 
 Pure functions, no database. The bytes come from the standard library's modern email API
-(``policy.SMTP``): non-ASCII display names and subjects are RFC 2047 encoded words,
-attachment file names RFC 2231 parameters, lines end in CRLF and every part is 7-bit clean,
-so no server needs 8BITMIME or SMTPUTF8.
+(``policy.SMTP``), except the subject and address headers, which ``header_encoding`` encodes
+(RFC 2047 encoded words) and folds; attachment file names are RFC 2231 parameters, lines end
+in CRLF and every part is 7-bit clean, so no server needs 8BITMIME or SMTPUTF8.
 """
 
 from __future__ import annotations
@@ -12,18 +12,18 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy as email_policy
-from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses
 from html import escape
-from html.parser import HTMLParser
 
 import nh3
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
+from mailboxes.html_text import html_to_text
 from mailboxes.sending.exceptions import HeaderInjection, InvalidAddress
+from mailboxes.sending.header_encoding import address_value, unstructured_value
 
 POLICY = email_policy.SMTP
 _LINE_BREAKS = ("\r", "\n", "\x00", "\u2028", "\u2029", "\x0b", "\x0c", "\x85")
@@ -50,10 +50,6 @@ class Mailbox:
 
     address: str
     name: str = ""
-
-    def header(self) -> Address:
-        username, _at, domain = self.address.rpartition("@")
-        return Address(display_name=self.name, username=username, domain=domain)
 
     def display(self) -> str:
         return format_address(self.name, self.address)
@@ -128,77 +124,6 @@ def sanitize_html(html: str) -> str:
     ).strip()
 
 
-_PARAGRAPHS = {"p", "h1", "h2", "h3", "h4", "table", "ul", "ol", "pre", "hr", "blockquote"}
-_LINES = {"div", "tr", "li", "br", "center"}
-
-
-class _TextExtractor(HTMLParser):
-    """HTML → readable plain text: paragraphs apart, list items "- ", quotes "> "."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.lines: list[tuple[int, str]] = []  # (quote depth, text); "" is a blank line
-        self.current = ""
-        self.depth = 0
-        self.pre = 0
-        self.links: list[tuple[str, str]] = []  # (href, text so far) of open <a> tags
-
-    def _break(self, *, blank: bool = False) -> None:
-        text = self.current.rstrip() if self.pre else " ".join(self.current.split())
-        if text:
-            self.lines.append((self.depth, text))
-        if blank and self.lines and self.lines[-1][1]:
-            self.lines.append((self.depth, ""))
-        self.current = ""
-
-    def handle_starttag(self, tag, attrs):
-        if tag in _PARAGRAPHS:
-            self._break(blank=True)
-        elif tag in _LINES:
-            self._break()
-        if tag == "blockquote":
-            self.depth += 1
-        elif tag == "pre":
-            self.pre += 1
-        elif tag == "li":
-            self.current = "- "
-        elif tag == "a":
-            self.links.append((dict(attrs).get("href") or "", ""))
-        elif tag in ("td", "th"):
-            self.current += " "
-
-    def handle_endtag(self, tag):
-        if tag in _PARAGRAPHS:
-            self._break(blank=True)
-        elif tag in _LINES:
-            self._break()
-        if tag == "blockquote":
-            self.depth = max(0, self.depth - 1)
-        elif tag == "pre":
-            self.pre = max(0, self.pre - 1)
-        elif tag == "a" and self.links:
-            href, text = self.links.pop()
-            if href.startswith(("http:", "https:")) and href != " ".join(text.split()):
-                self.current += f" ({href})"
-
-    def handle_data(self, data):
-        self.current += data
-        self.links = [(href, text + data) for href, text in self.links]
-
-    def text(self) -> str:
-        self._break()
-        out = [(("> " * depth) + line).rstrip() for depth, line in self.lines]
-        return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip() + "\n"
-
-
-def html_to_text(html: str) -> str:
-    """The text/plain alternative of an HTML body."""
-    parser = _TextExtractor()
-    parser.feed(html or "")
-    parser.close()
-    return parser.text()
-
-
 def text_to_html(text: str) -> str:
     """Plain text as HTML paragraphs (for quoting a text-only email in an HTML reply)."""
     paragraphs = re.split(r"\n\s*\n", (text or "").strip())
@@ -218,10 +143,30 @@ def reply_subject(subject: str) -> str:
     return subject if _REPLY_PREFIX.match(subject) else f"Re: {subject}".strip()
 
 
+# A case's tag in a subject: "[#123]", "[#123 ...]" / "[#123: Printer]" (cases.case_tag reads
+# the number from it).
+SUBJECT_TAG = re.compile(r"\[#(\d{1,18})(?:[^\]\d][^\]]*)?\]")
+# a tag to remove, with the colon that often follows it ("Re: [#3]: Fatura" -> "Re: Fatura")
+_TAG_TO_REMOVE = re.compile(r"\s*" + SUBJECT_TAG.pattern + r":?\s*")
+
+
+def subject_without_tags(subject: str, *, keep: str = "") -> str:
+    """``subject`` without the case tags it carries, except those with ``keep``'s number."""
+    kept = SUBJECT_TAG.fullmatch(keep or "")
+    number = kept.group(1) if kept else None
+
+    def remove(match: re.Match) -> str:
+        return match.group(0) if match.group(1) == number else " "
+
+    return " ".join(_TAG_TO_REMOVE.sub(remove, subject or "").split())
+
+
 def subject_with_tag(subject: str, tag: str) -> str:
-    """``subject`` carrying ``tag`` (a case's ``[#N]``) right after any reply prefix."""
-    subject = (subject or "").strip()
-    if tag in subject:
+    """``subject`` carrying ``tag`` (a case's ``[#N]``) right after any reply prefix, and no
+    other case's tag: a stranger's "[#3] ..." that opened case 11 is answered as
+    "[#11] ...", never with two case numbers."""
+    subject = subject_without_tags(subject, keep=tag)
+    if tag in subject or (SUBJECT_TAG.fullmatch(tag) and SUBJECT_TAG.search(subject)):
         return subject
     prefix = _REPLY_PREFIX.match(subject)
     if prefix is None:
@@ -315,14 +260,17 @@ def message_build(spec: MessageSpec) -> bytes:
     spec.check()
     message = EmailMessage(policy=POLICY)
     message["Date"] = format_datetime(spec.date)
-    message["From"] = spec.sender.header()
-    if spec.to:
-        message["To"] = [m.header() for m in spec.to]
-    if spec.cc:
-        message["Cc"] = [m.header() for m in spec.cc]
-    if spec.reply_to:
-        message["Reply-To"] = [m.header() for m in spec.reply_to]
-    message["Subject"] = spec.subject
+    # encoded and folded by header_encoding, not by the stdlib (see there why)
+    for name, mailboxes in (
+        ("From", [spec.sender]),
+        ("To", spec.to),
+        ("Cc", spec.cc),
+        ("Reply-To", spec.reply_to),
+    ):
+        if mailboxes:
+            pairs = [(m.name, m.address) for m in mailboxes]
+            message.set_raw(name, address_value(name, pairs))
+    message.set_raw("Subject", unstructured_value("Subject", spec.subject))
     message["Message-ID"] = spec.message_id
     if spec.in_reply_to:
         message["In-Reply-To"] = spec.in_reply_to

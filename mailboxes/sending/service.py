@@ -45,6 +45,7 @@ from crm.access import is_admin
 from crm.addresses import addresses_get_or_create, normalize_address
 from crm.models import EmailAddressLink, User
 from crm.stream import record_follow
+from mailboxes.html_text import html_to_text
 from mailboxes.intake.parse import ParsedAttachment
 from mailboxes.intake.store import attachment_store
 from mailboxes.message_ids import message_id_new, note_email_sent
@@ -64,7 +65,6 @@ from mailboxes.sending.compose import (
     MessageSpec,
     check_header_value,
     forward_subject,
-    html_to_text,
     message_build,
     parse_addresses,
     quote_text,

@@ -132,6 +132,8 @@ def smtp_deliver(
         backend = smtp_backend(smtp)
     except MailError as exc:
         raise DeliveryError(str(exc), code=exc.code) from exc
+    except OSError as exc:  # the resolver could not even start (no file descriptor left)
+        raise delivery_error(exc, smtp.host, during_transaction=False) from exc
     try:
         backend.open()
     except (smtplib.SMTPException, OSError) as exc:

@@ -67,6 +67,7 @@ CONNECTION_TITLES = {
     "timeout": gettext_lazy("The server did not answer in time"),
     "refused": gettext_lazy("Could not connect"),
     "unreachable": gettext_lazy("Could not connect"),
+    "local_limit": gettext_lazy("Too many open files on this server"),
     "protocol": gettext_lazy("Unexpected answer from the server"),
     "host_not_allowed": gettext_lazy("Host not allowed"),
 }

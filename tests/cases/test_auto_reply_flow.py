@@ -373,3 +373,31 @@ def test_auto_reply_goes_out_through_the_worker_after_the_commit(
     assert wait_until(
         lambda: Email.objects.filter(pk=reply.pk, status=Email.Status.SENT).exists(), timeout=5
     )
+
+
+def test_stranger_quoting_a_case_number_gets_only_the_new_cases_number(support, mail_relay, agents):
+    from mailboxes.sending.service import case_reply_initial
+
+    support.auto_reply_subject = "Talebiniz alındı {case_number}: {case_subject}"
+    support.save()
+    customer_writes(mail_relay, support, subject="Printer broken")
+    fetch(support)
+    case = Case.objects.get()
+
+    customer_writes(
+        mail_relay,
+        support,
+        sender="Eve <eve@stranger.example>",
+        subject=f"{case.display_number}: bana da bilgi verin",
+    )
+    fetch(support)
+    send_pending()
+    other = Case.objects.exclude(pk=case.pk).get()
+    assert other.name == "bana da bilgi verin"
+    [to_eve] = [m for m in auto_replies(mail_relay) if m.rcpt_tos == ["eve@stranger.example"]]
+    assert (
+        to_eve.message["Subject"] == f"Talebiniz alındı {other.display_number}: bana da bilgi verin"
+    )
+    # an agent answering from the new case does not repeat the stranger's number either
+    initial = case_reply_initial(other, agents[0])
+    assert initial["subject"] == f"Re: {other.display_number} bana da bilgi verin"

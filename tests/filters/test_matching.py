@@ -6,7 +6,8 @@ import pytest
 
 from filters.matching import CompiledFilter, CompiledFilters, MessageView, Pattern, first_match
 from filters.models import EmailFilter
-from filters.text import fold, html_to_text
+from filters.text import fold
+from mailboxes.html_text import html_visible_text as html_to_text
 
 from .conftest import make_filter, parsed
 

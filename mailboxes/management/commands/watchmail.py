@@ -28,7 +28,15 @@ class Command(BaseCommand):
         if not 0 <= index < count:
             raise CommandError("--shard i/n needs 0 <= i < n")
 
+        from mailboxes.network import raise_open_file_limit
         from mailboxes.tasks import fetch_account
+
+        # one IDLE connection per folder: the common default of 1,024 open files is too few
+        before, after = raise_open_file_limit()
+        if after != before:
+            self.stdout.write(f"Open-file limit raised from {before} to {after}.")
+        else:
+            self.stdout.write(f"Open-file limit: {after}.")
 
         def enqueue(account_id: int) -> None:
             fetch_account.delay(account_id)
