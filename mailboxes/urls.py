@@ -38,6 +38,7 @@ urlpatterns = [
     path("group-folders/new/", folders.group_folder_edit, name="group-folder-create"),
     path("group-folders/<int:pk>/", folders.group_folder_edit, name="group-folder-edit"),
     path("group-folders/<int:pk>/delete/", folders.group_folder_delete, name="group-folder-delete"),
+    path("group-accounts/roles/", accounts.group_account_roles, name="group-account-roles"),
     path(
         "personal-accounts/",
         accounts.admin_personal_account_list,

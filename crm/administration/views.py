@@ -34,6 +34,7 @@ from crm.administration.forms import (
 from crm.administration.jobs import job_run_now, job_schedule_display, job_set_schedule
 from crm.administration.menu import admin_link_groups
 from crm.models import Role, Team, TeamMembership, User
+from crm.teams import known_positions
 from crm.users import users_matching
 
 USERS_PAGE_SIZE = 50
@@ -90,7 +91,9 @@ def user_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             messages.success(request, _("User %(user)s was saved.") % {"user": user})
             return redirect("administration:user-list")
     return render(
-        request, "administration/user_form.html", {"form": form, "formset": formset, "obj": user}
+        request,
+        "administration/user_form.html",
+        {"form": form, "formset": formset, "obj": user, "positions": known_positions()},
     )
 
 
@@ -116,7 +119,9 @@ def team_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         messages.success(request, _("Team %(team)s was saved.") % {"team": team})
         return redirect("administration:team-list")
     return render(
-        request, "administration/team_form.html", {"form": form, "formset": formset, "obj": team}
+        request,
+        "administration/team_form.html",
+        {"form": form, "formset": formset, "obj": team, "positions": known_positions()},
     )
 
 

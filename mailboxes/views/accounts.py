@@ -286,6 +286,14 @@ def account_edit(request: HttpRequest, kind: str, pk: int | None = None) -> Http
     return render(request, "mailboxes/account_form.html", context)
 
 
+@login_required
+def group_account_roles(request: HttpRequest) -> HttpResponse:
+    """The "Target user role" picker for the team in ``?target_team=`` (htmx, on change)."""
+    _check_kind(request, GROUP)
+    form = GroupEmailAccountForm(initial={"target_team": request.GET.get("target_team")})
+    return render(request, "_field.html", {"field": form["target_team_role"]})
+
+
 @require_POST
 @sensitive_post_parameters("imap_password", "smtp_password")
 @login_required

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from crm.models import Role
+from crm.models import Role, TeamMembership
 from mailboxes.models import (
     EmailFolder,
     FolderCursor,
@@ -34,6 +34,10 @@ def account_data(dovecot, imap_user, **overrides) -> dict:
         "monitored_folders": ["INBOX"],
         "smtp_port": 587,
         "smtp_security": "starttls",
+        # group accounts only (a personal account's form ignores them)
+        "auto_reply_sender_limit": 5,
+        "auto_reply_case_limit": 1,
+        "auto_reply_period_minutes": 120,
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
@@ -376,3 +380,89 @@ def test_fetch_now_runs_a_fetch_in_the_worker(
     wait_until(fetched, timeout=15)
     inbox = logged_in(ayse).get(reverse("mailboxes:inbox")).content.decode()
     assert "Fetched by the worker" in inbox
+
+
+def test_group_account_form_edits_the_auto_reply_limits_starting_from_the_environment(
+    make_user, logged_in, dovecot, imap_user, settings
+):
+    settings.POSTACI_AUTO_REPLY_LIMIT = 7
+    settings.POSTACI_AUTO_REPLY_CASE_LIMIT = 2
+    settings.POSTACI_AUTO_REPLY_PERIOD = 3 * 3600
+    client = logged_in(make_user("root", admin=True))
+    form = client.get(reverse("mailboxes:group-account-create")).context["form"]
+    assert form["auto_reply_sender_limit"].value() == 7
+    assert form["auto_reply_case_limit"].value() == 2
+    assert form["auto_reply_period_minutes"].value() == 180
+
+    client.post(
+        reverse("mailboxes:group-account-create"),
+        account_data(
+            dovecot,
+            imap_user,
+            name="Support",
+            case_distribution="direct",
+            auto_reply_sender_limit=3,
+            auto_reply_case_limit=1,
+            auto_reply_period_minutes=30,
+        ),
+    )
+    account = GroupEmailAccount.objects.get()
+    assert (
+        account.auto_reply_sender_limit,
+        account.auto_reply_case_limit,
+        account.auto_reply_period_minutes,
+    ) == (3, 1, 30)
+
+
+def _team_with_roles(team, make_user, *positions):
+    for n, position in enumerate(positions):
+        user = make_user(f"{team.name}-{n}")
+        TeamMembership.objects.create(team=team, user=user, position=position)
+
+
+def test_target_role_is_picked_from_the_roles_of_the_target_team(
+    make_user, logged_in, dovecot, imap_user, team, other_team
+):
+    _team_with_roles(team, make_user, "Tier 1", "Tier 2", "tier 1")
+    _team_with_roles(other_team, make_user, "Night shift")
+    client = logged_in(make_user("root", admin=True))
+    account = GroupEmailAccount.objects.create(
+        name="Support", email_address="support@example.test", target_team=team
+    )
+    url = reverse("mailboxes:group-account-edit", args=[account.pk])
+
+    choices = [
+        value
+        for value, _label in client.get(url)
+        .context["form"]["target_team_role"]
+        .field.widget.choices
+    ]
+    assert choices == ["", "Tier 1", "Tier 2"]  # one spelling per role, the team's own only
+
+    # another team chosen: htmx swaps in that team's roles
+    picker = client.get(reverse("mailboxes:group-account-roles"), {"target_team": other_team.pk})
+    assert 'value="Night shift"' in picker.content.decode()
+    assert "Tier 1" not in picker.content.decode()
+
+    data = account_data(
+        dovecot, imap_user, name="Support", target_team=team.pk, case_distribution="direct"
+    )
+    response = client.post(url, {**data, "target_team_role": "Night shift"})
+    assert response.status_code == 200
+    assert "Nobody in team “Sales” has the role “Night shift”." in response.content.decode()
+
+    client.post(url, {**data, "target_team_role": "tier 2"})
+    account.refresh_from_db()
+    assert account.target_team_role == "Tier 2"
+
+
+def test_role_typed_by_hand_before_is_shown_as_held_by_nobody(make_user, logged_in, team):
+    account = GroupEmailAccount.objects.create(
+        name="Support",
+        email_address="support@example.test",
+        target_team=team,
+        target_team_role="Teir 1",
+    )
+    client = logged_in(make_user("root", admin=True))
+    page = client.get(reverse("mailboxes:group-account-edit", args=[account.pk])).content.decode()
+    assert "Teir 1 (nobody in the team has it)" in page
