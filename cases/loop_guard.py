@@ -224,7 +224,8 @@ def _rate_refusal(sender: str, case: Case | None, now: datetime, limits: RateLim
     if counts["sender"] >= limits.sender:
         return format_lazy(
             _(
-                "Rate limit: {sender} already got {count} auto-replies in {hours:g} h (limit {limit})."
+                "Rate limit: {sender} already got {count} auto-replies in {hours:g} h "
+                "(limit {limit})."
             ),
             sender=sender,
             count=counts["sender"],
@@ -234,7 +235,8 @@ def _rate_refusal(sender: str, case: Case | None, now: datetime, limits: RateLim
     if counts.get("case", 0) >= limits.case:
         return format_lazy(
             _(
-                "Rate limit: case {case} already got {count} auto-replies in {hours:g} h (limit {limit})."
+                "Rate limit: case {case} already got {count} auto-replies in {hours:g} h "
+                "(limit {limit})."
             ),
             case=case.display_number,
             count=counts["case"],

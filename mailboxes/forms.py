@@ -309,7 +309,7 @@ class GroupEmailAccountForm(MailAccountForm):
         return int(value) if str(value or "").isdigit() else None
 
     def _role_picker(self) -> None:
-        """"Target user role" is picked from the roles members hold in the target team (a
+        """ "Target user role" is picked from the roles members hold in the target team (a
         role typed by hand that nobody holds would leave every case unassigned). Choosing
         another team reloads the choices (htmx: ``mailboxes:group-account-roles``)."""
         team_id = self._role_team_id()
