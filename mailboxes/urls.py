@@ -78,6 +78,12 @@ for _prefix, _kind in (("accounts", accounts.PERSONAL), ("group-accounts", accou
         path(
             f"{_prefix}/<int:pk>/reset/", accounts.account_reset, _kw, name=f"{_kind}-account-reset"
         ),
+        path(
+            f"{_prefix}/<int:pk>/status/",
+            accounts.account_status,
+            _kw,
+            name=f"{_kind}-account-status",
+        ),
     ]
 
 # Sending: compose, replies, retry (views/compose.py)

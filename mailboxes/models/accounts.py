@@ -93,6 +93,9 @@ class MailAccount(models.Model):
     consecutive_failures = models.PositiveIntegerField(_("consecutive failures"), default=0)
     failure_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
     next_retry_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When a fetch was last asked for (saving the account, "Fetch now"): until a fetch ends
+    # after it, the account page shows "Fetching…" and keeps itself up to date.
+    fetch_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     created_at = models.DateTimeField(auto_now_add=True)
     modified_at = models.DateTimeField(auto_now=True)
@@ -131,6 +134,15 @@ class MailAccount(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+    @property
+    def fetch_pending(self) -> bool:
+        """A fetch was asked for and none has ended (well or badly) since."""
+        requested = self.fetch_requested_at
+        if requested is None or not self.is_active or not self.use_imap:
+            return False
+        ends = (self.last_fetch_at, self.last_error_at)
+        return all(ended is None or ended < requested for ended in ends)
 
     @property
     def quarantined_count(self) -> int:

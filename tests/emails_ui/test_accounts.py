@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from crm.models import Role, TeamMembership
 from mailboxes.models import (
+    Email,
     EmailFolder,
     FolderCursor,
     GroupEmailAccount,
@@ -466,3 +468,64 @@ def test_role_typed_by_hand_before_is_shown_as_held_by_nobody(make_user, logged_
     client = logged_in(make_user("root", admin=True))
     page = client.get(reverse("mailboxes:group-account-edit", args=[account.pk])).content.decode()
     assert "Teir 1 (nobody in the team has it)" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_saved_account_is_fetched_at_once_and_its_page_follows_the_fetch(
+    make_user, logged_in, dovecot, imap_user, celery_worker
+):
+    from tests.mailboxes.conftest import make_message
+
+    dovecot.append(imap_user, "INBOX", make_message(subject="Waiting since yesterday"))
+    ayse = make_user("ayse")
+    client = logged_in(ayse)
+    client.post(reverse("mailboxes:personal-account-create"), account_data(dovecot, imap_user))
+    account = PersonalEmailAccount.objects.get()
+    status_url = reverse("mailboxes:personal-account-status", args=[account.pk])
+
+    # No poll is scheduled in the tests: only the save can have started this fetch.
+    assert wait_until(lambda: Email.objects.filter(subject="Waiting since yesterday").exists())
+
+    def fetch_ended() -> str:
+        page = client.get(status_url).content.decode()
+        return page if "Working" in page else ""
+
+    page = wait_until(fetch_ended, timeout=15)
+    assert "account-status-polling" not in page  # the page stops asking
+    assert 'id="header-health" hx-swap-oob="true"' in page
+
+
+def test_account_page_polls_while_a_fetch_is_pending(
+    make_user, logged_in, make_personal_account, imap_user
+):
+    ayse = make_user("ayse")
+    account = make_personal_account(ayse, imap_user)
+    client = logged_in(ayse)
+    assert "account-status-polling" not in client.get(account.get_absolute_url()).content.decode()
+
+    MailAccount.objects.filter(pk=account.pk).update(fetch_requested_at=timezone.now())
+    page = client.get(account.get_absolute_url()).content.decode()
+    assert "account-status-polling" in page and "Fetching…" in page
+    assert reverse("mailboxes:personal-account-status", args=[account.pk]) in page
+
+    MailAccount.objects.filter(pk=account.pk).update(
+        last_error="Wrong password", last_error_at=timezone.now(), consecutive_failures=1
+    )
+    page = client.get(account.get_absolute_url()).content.decode()
+    assert "account-status-polling" not in page and "Failing (1 time)" in page
+
+
+def test_saving_an_account_forgets_the_back_off_of_past_failures(
+    make_user, logged_in, make_personal_account, dovecot, imap_user
+):
+    ayse = make_user("ayse")
+    account = make_personal_account(ayse, imap_user)
+    MailAccount.objects.filter(pk=account.pk).update(
+        consecutive_failures=4, next_retry_at=timezone.now() + timezone.timedelta(minutes=8)
+    )
+    logged_in(ayse).post(
+        reverse("mailboxes:personal-account-edit", args=[account.pk]),
+        account_data(dovecot, imap_user),
+    )
+    account.refresh_from_db()
+    assert account.next_retry_at is None and account.fetch_requested_at is not None
