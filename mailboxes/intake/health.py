@@ -110,6 +110,8 @@ def _enqueue_fetch(account_id: int) -> None:
         logger.exception(
             "The broker refused a fetch of account %s; polling will fetch it", account_id
         )
+        # nothing is fetching it now: the account page must not keep saying "Fetching…"
+        MailAccount.objects.filter(pk=account_id).update(fetch_requested_at=None)
 
 
 def accounts_due_for_fetch(kind: str):

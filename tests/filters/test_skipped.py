@@ -162,3 +162,32 @@ def test_users_see_what_their_own_filters_skipped_and_nothing_else(
     url = reverse("filters:skipped-import", args=[own.pk, theirs.pk])
     assert client.post(url).status_code == 404
     assert not Email.objects.filter(subject="Weekly digest").exists()
+
+
+def test_two_people_importing_the_same_message_at_once_import_it_once(dovecot, make_group_account):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    from mailboxes.intake.fetch import raw_message_import_anyway
+
+    mailbox = dovecot.add_user("support")
+    dovecot.append(mailbox, "INBOX", make_message(subject="[BULK] Twice clicked"))
+    skip_on(subject_pattern="[bulk]*")
+    account = make_group_account(mailbox)
+    fetch_account(account.pk)
+    raw = RawMessage.objects.get()
+
+    def click(_n: int) -> str:
+        try:
+            return raw_message_import_anyway(raw.pk)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = sorted(pool.map(click, range(2)))
+
+    assert outcomes == ["imported", "imported"]  # one imported it, the other found it done
+    assert Email.objects.filter(subject="[BULK] Twice clicked").count() == 1
+    raw.refresh_from_db()
+    assert raw.status == RawMessage.Status.IMPORTED and RawMessage.objects.count() == 1
