@@ -445,6 +445,10 @@ def test_target_role_is_picked_from_the_roles_of_the_target_team(
     picker = client.get(reverse("mailboxes:group-account-roles"), {"target_team": other_team.pk})
     assert 'value="Night shift"' in picker.content.decode()
     assert "Tier 1" not in picker.content.decode()
+    agent = logged_in(make_user("agent"))
+    roles_url = reverse("mailboxes:group-account-roles")
+    assert agent.get(roles_url, {"target_team": team.pk}).status_code == 403
+    client = logged_in(make_user("root2", admin=True))
 
     data = account_data(
         dovecot, imap_user, name="Support", target_team=team.pk, case_distribution="direct"
