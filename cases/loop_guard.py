@@ -182,11 +182,34 @@ def _classifier_refusal(message: GuardedMessage):
     return None
 
 
-def _rate_refusal(sender: str, case: Case | None, now: datetime):
+@dataclass(frozen=True)
+class RateLimits:
+    """Auto-replies allowed per sender address and per case within ``period`` seconds."""
+
+    sender: int
+    case: int
+    period: int
+
+    @classmethod
+    def of(cls, account: MailAccount | None) -> RateLimits:
+        """The group account's own limits; the environment's for anything else."""
+        if account is not None and account.is_group:
+            group = account.specific
+            return cls(
+                sender=group.auto_reply_sender_limit,
+                case=group.auto_reply_case_limit,
+                period=group.auto_reply_period_minutes * 60,
+            )
+        return cls(
+            sender=settings.POSTACI_AUTO_REPLY_LIMIT,
+            case=settings.POSTACI_AUTO_REPLY_CASE_LIMIT,
+            period=settings.POSTACI_AUTO_REPLY_PERIOD,
+        )
+
+
+def _rate_refusal(sender: str, case: Case | None, now: datetime, limits: RateLimits):
     """Per-sender and per-case limits, counted in one query on the log's indexes."""
-    since = now - timedelta(seconds=settings.POSTACI_AUTO_REPLY_PERIOD)
-    sender_limit = settings.POSTACI_AUTO_REPLY_LIMIT
-    case_limit = settings.POSTACI_AUTO_REPLY_CASE_LIMIT
+    since = now - timedelta(seconds=limits.period)
     by_sender = Q(sender_address=sender)
     aggregates = {"sender": Count("pk", filter=by_sender)}
     condition = by_sender
@@ -197,19 +220,27 @@ def _rate_refusal(sender: str, case: Case | None, now: datetime):
     counts = AutoReplyLog.objects.filter(
         condition, outcome=AutoReplyLog.Outcome.SENT, created_at__gte=since
     ).aggregate(**aggregates)
-    hours = settings.POSTACI_AUTO_REPLY_PERIOD / 3600
-    if counts["sender"] >= sender_limit:
+    hours = limits.period / 3600
+    if counts["sender"] >= limits.sender:
         return format_lazy(
-            _("Rate limit: {sender} already got {count} auto-replies in {hours:g} h."),
+            _(
+                "Rate limit: {sender} already got {count} auto-replies in {hours:g} h "
+                "(limit {limit})."
+            ),
             sender=sender,
             count=counts["sender"],
+            limit=limits.sender,
             hours=hours,
         )
-    if counts.get("case", 0) >= case_limit:
+    if counts.get("case", 0) >= limits.case:
         return format_lazy(
-            _("Rate limit: case {case} already got {count} auto-replies in {hours:g} h."),
+            _(
+                "Rate limit: case {case} already got {count} auto-replies in {hours:g} h "
+                "(limit {limit})."
+            ),
             case=case.display_number,
             count=counts["case"],
+            limit=limits.case,
             hours=hours,
         )
     return None
@@ -247,7 +278,7 @@ def auto_reply_refusal(
     reason = _our_loop_refusal(message, ours) or _classifier_refusal(message)
     if reason:
         return reason
-    return _rate_refusal(address, case, now or timezone.now())
+    return _rate_refusal(address, case, now or timezone.now(), RateLimits.of(account))
 
 
 def auto_reply_decide(

@@ -2,14 +2,16 @@
 
 How the fetcher uses this module, per fetch run (one ``FetchRun``):
 
-1. Optionally, before downloading bodies: ``headers_skip_reason(run, parsed_headers)`` for each
-   new message whose headers are parsed. A non-empty answer is the ``"<filter> (#id)"`` label:
-   journal the message (its headers) with status ``skipped`` and that ``skipped_by``, do not
-   download its body and do **not** send it through the pipeline steps (the match is already
-   counted). ``run.filters.can_skip_on_headers`` says whether asking is worth it at all.
-2. Step 5 ``apply_account_filters`` on the full message: a Skip sets ``ctx.skipped_by`` and
-   ``ctx.stop`` (journal it as ``skipped`` with ``ctx.skipped_by``, no Email); a Move to group
-   folder sets ``ctx.group_folder``.
+1. Optionally, before downloading bodies: ``headers_skip_filter(run, parsed_headers)`` for each
+   new message whose headers are parsed. An answer (not None) is the filter that skips it, with
+   its ``label`` (``"<filter> (#id)"``) and ``id``: journal the message (its headers, and its
+   Message-ID, sender, subject and date) with status ``skipped``, do not download its body and
+   do **not** send it through the pipeline steps (the match is already counted).
+   ``run.filters.can_skip_on_headers`` says whether asking is worth it at all.
+2. Step 5 ``apply_account_filters`` on the full message: a Skip sets ``ctx.skipped_by``,
+   ``ctx.skip_filter_id`` and ``ctx.stop`` (journal it as ``skipped``, no Email); a Move to
+   group folder sets ``ctx.group_folder``. With ``run.filters_may_skip`` False ("import it
+   anyway") Skip filters are passed over.
 3. Step 8b ``apply_user_filters`` after ``recipients``: applies each new recipient user's
    inbox filters to their EmailUser row and records ``ctx.user_outcomes[user_id]`` (only for
    users whose filter matched) for the notify step (``no_notification``).
@@ -88,29 +90,29 @@ def _write_stats(filter_id: int, count: int, last_matched_at: datetime) -> None:
     )
 
 
-def headers_skip_reason(run: FetchRun, parsed_headers_only: ParsedMessage) -> str:
-    """The label of the filter that skips this message on its headers alone, or "".
+def headers_skip_filter(run: FetchRun, parsed_headers_only: ParsedMessage) -> CompiledFilter | None:
+    """The filter that skips this message on its headers alone, or None.
 
-    "" also when a filter that needs the body could still match first: then the body must be
-    downloaded and step 5 decides.
+    None also when a filter that needs the body could still match first: then the body must
+    be downloaded and step 5 decides.
     """
     compiled = account_filters(run).first_match(parsed_headers_only, headers_only=True)
     if compiled is None or compiled.action != Action.SKIP:
-        return ""
+        return None
     record_match(run, compiled)
-    return compiled.label
+    return compiled
 
 
 def apply_account_filters(ctx: IntakeContext) -> IntakeContext:
     """Step 5: global then account filters; Skip ends the trip, Move sets the group folder."""
     if ctx.parsed is None:
         return ctx
-    compiled = account_filters(ctx.run).first_match(ctx.parsed)
+    compiled = account_filters(ctx.run).first_match(ctx.parsed, may_skip=ctx.run.filters_may_skip)
     if compiled is None:
         return ctx
     record_match(ctx.run, compiled)
     if compiled.action == Action.SKIP:
-        ctx.skipped_by = compiled.label
+        ctx.skipped_by, ctx.skip_filter_id = compiled.label, compiled.id
         ctx.stop = True
     elif compiled.action == Action.MOVE_TO_GROUP_FOLDER:
         ctx.group_folder = compiled.group_folder

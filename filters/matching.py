@@ -321,13 +321,21 @@ class CompiledFilters:
     @property
     def can_skip_on_headers(self) -> bool:
         """Whether some Skip filter needs only headers: then the fetcher should try
-        ``headers_skip_reason`` before downloading bodies."""
+        ``headers_skip_filter`` before downloading bodies."""
         return any(f.action == Action.SKIP and not f.needs_body for f in self.filters)
 
     def first_match(
-        self, message: ParsedMessage | MessageView, *, headers_only: bool = False
+        self,
+        message: ParsedMessage | MessageView,
+        *,
+        headers_only: bool = False,
+        may_skip: bool = True,
     ) -> CompiledFilter | None:
-        return first_match(self.filters, message, headers_only=headers_only)
+        """The first filter that matches; ``may_skip=False`` passes over Skip filters."""
+        filters = (
+            self.filters if may_skip else tuple(f for f in self.filters if f.action != Action.SKIP)
+        )
+        return first_match(filters, message, headers_only=headers_only)
 
 
 class UserFilters:

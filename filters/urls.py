@@ -11,4 +11,10 @@ urlpatterns = [
     path("<int:pk>/move/", views.filter_move_view, name="move"),
     path("<int:pk>/toggle/", views.filter_toggle, name="toggle"),
     path("<int:pk>/delete/", views.filter_delete_view, name="delete"),
+    path("<int:pk>/skipped/", views.filter_skipped, name="skipped"),
+    path(
+        "<int:pk>/skipped/<int:raw_pk>/import/",
+        views.filter_skipped_import,
+        name="skipped-import",
+    ),
 ]

@@ -33,6 +33,9 @@ from filters.lists import (
 )
 from filters.models import EmailFilter
 from filters.services import filter_delete, filter_move, filter_save, filter_set_active
+from filters.skipped import filter_skipped_messages, skipped_message_for
+from mailboxes.exceptions import MailError
+from mailboxes.intake.fetch import raw_message_import_anyway
 from mailboxes.models import EmailFolder, PersonalEmailAccount
 
 Action = EmailFilter.Action
@@ -215,6 +218,57 @@ def filter_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
             **({"nav_section": "administration"} if in_administration else {}),
         },
     )
+
+
+SKIPPED_PAGE_SIZE = 50
+
+
+@login_required
+def filter_skipped(request: HttpRequest, pk: int) -> HttpResponse:
+    """What the filter skipped, with "Import it anyway" on each message still skipped."""
+    filter_obj = get_filter_for(request.user, pk)
+    check_can_manage_filter(request.user, filter_obj)
+    page = Paginator(filter_skipped_messages(filter_obj), SKIPPED_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    in_administration = _in_administration(request.user, filter_obj)
+    return render(
+        request,
+        "filters/filter_skipped.html",
+        {
+            "filter": filter_obj,
+            "page_obj": page,
+            "list_url": _list_url(request.user, filter_obj),
+            "in_administration": in_administration,
+            **({"nav_section": "administration"} if in_administration else {}),
+        },
+    )
+
+
+@login_required
+@require_POST
+def filter_skipped_import(request: HttpRequest, pk: int, raw_pk: int) -> HttpResponse:
+    """ "Import it anyway": the message goes through the intake as if no filter skipped it."""
+    filter_obj = get_filter_for(request.user, pk)
+    raw = skipped_message_for(request.user, filter_obj, raw_pk)
+    try:
+        outcome = raw_message_import_anyway(raw.pk)
+    except MailError as exc:
+        messages.error(request, str(exc))
+    else:
+        texts = {
+            "imported": _("The message was imported."),
+            "duplicates": _(
+                "The message was already in Postaci; it is now linked to this mailbox."
+            ),
+            "quarantined": _("The message could not be imported; it is in the quarantine."),
+        }
+        text = texts.get(outcome, _("The message was imported already."))
+        if outcome == "quarantined":
+            messages.error(request, text)
+        else:
+            messages.success(request, text)
+    return redirect("filters:skipped", pk=filter_obj.pk)
 
 
 def _in_administration(user, filter_obj: EmailFilter) -> bool:

@@ -10,9 +10,11 @@ import json
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import Team, User
+from crm.teams import position_normalize, team_positions
 from mailboxes.exceptions import MailConnectionError, MailHostNotAllowed
 from mailboxes.hosts import check_mail_host
 from mailboxes.intake.imap import ImapSettings
@@ -250,6 +252,9 @@ GROUP_PANELS = [
             "auto_reply_from_name",
             "auto_reply_from_address",
             "auto_reply_reply_to",
+            "auto_reply_sender_limit",
+            "auto_reply_case_limit",
+            "auto_reply_period_minutes",
         ],
     ),
 ]
@@ -292,6 +297,61 @@ class GroupEmailAccountForm(MailAccountForm):
         super().__init__(*args, **kwargs)
         self.fields["assign_to_user"].queryset = User.objects.filter(is_active=True)
         self.fields["teams"].queryset = Team.objects.all()
+        self._role_picker()
+
+    def _role_team_id(self) -> int | None:
+        """The target team the role is picked in: as posted, else as stored."""
+        if self.is_bound:
+            value = self.data.get("target_team")
+        else:
+            value = self.initial.get("target_team", self.instance.target_team_id)
+        value = getattr(value, "pk", value)
+        return int(value) if str(value or "").isdigit() else None
+
+    def _role_picker(self) -> None:
+        """ "Target user role" is picked from the roles members hold in the target team (a
+        role typed by hand that nobody holds would leave every case unassigned). Choosing
+        another team reloads the choices (htmx: ``mailboxes:group-account-roles``)."""
+        team_id = self._role_team_id()
+        self.team_positions = team_positions([team_id]).get(team_id, []) if team_id else []
+        choices = [("", _("Any member of the team"))]
+        choices += [(position, position) for position in self.team_positions]
+        stored = self.instance.target_team_role
+        if stored and stored.casefold() not in {p.casefold() for p in self.team_positions}:
+            choices.append((stored, _("%(role)s (nobody in the team has it)") % {"role": stored}))
+        field = self.fields["target_team_role"]
+        # a CharField: clean_target_team_role checks the role against the posted team
+        self.fields["target_team_role"] = forms.CharField(
+            label=field.label,
+            required=False,
+            widget=forms.Select(choices=choices),
+            help_text=_("Only members of the target team with this role in it get cases."),
+        )
+        self.fields["target_team"].widget.attrs.update(
+            {
+                "hx-get": reverse("mailboxes:group-account-roles"),
+                "hx-trigger": "change",
+                "hx-target": "#id_target_team_role",
+                "hx-select": "#id_target_team_role",
+                "hx-swap": "outerHTML",
+            }
+        )
+
+    def clean_target_team_role(self) -> str:
+        role = position_normalize(self.cleaned_data.get("target_team_role") or "")
+        if not role:
+            return ""
+        team = self.cleaned_data.get("target_team")
+        if team is None:
+            raise ValidationError(_("Choose the target team first."), code="no_team")
+        spelled = {p.casefold(): p for p in team_positions([team.pk]).get(team.pk, [])}
+        if role.casefold() not in spelled:
+            raise ValidationError(
+                _("Nobody in team “%(team)s” has the role “%(role)s”."),
+                code="unknown_role",
+                params={"team": team, "role": role},
+            )
+        return spelled[role.casefold()]
 
 
 class PersonalEmailAccountForm(MailAccountForm):

@@ -10,6 +10,9 @@ Folder semantics follow EspoCRM (``InFolder.php``), per user:
 - **Personal folders** (``EmailFolder``): the user's rows filed there.
 - **Group folders** (``GroupEmailFolder``): emails filed there, for members of the folder's
   teams (administrators see every group folder).
+- **Group mailboxes** (``GroupEmailAccount``): every email that arrived through the account,
+  for users whose role lets them read its mail (``readable_group_accounts``): an administrator
+  who is in none of its teams has no Inbox rows of its mail, and reads it here.
 - **All**: every email the user may read (their role's level), except their trash.
 
 Every list is an ``Email`` queryset with the user's own state joined in once (a filtered
@@ -44,6 +47,7 @@ from mailboxes.models import (
     Email,
     EmailFolder,
     EmailUser,
+    GroupEmailAccount,
     GroupEmailFolder,
     PersonalEmailAccount,
 )
@@ -75,10 +79,10 @@ SNIPPET_LENGTH = 160
 class Folder:
     """One entry of the folder pane: a system folder, a personal or a group folder."""
 
-    key: str  # "inbox", …, "f<id>" (personal) or "g<id>" (group)
+    key: str  # "inbox", …, "f<id>" (personal), "g<id>" (group) or "m<id>" (group mailbox)
     label: str
-    kind: str  # "system", "personal" or "group"
-    obj: EmailFolder | GroupEmailFolder | None = None
+    kind: str  # "system", "personal", "group" or "mailbox"
+    obj: EmailFolder | GroupEmailFolder | GroupEmailAccount | None = None
     unread: int = 0
 
     @property
@@ -88,12 +92,13 @@ class Folder:
 
 @dataclass
 class UserMailbox:
-    """The folders of one user, loaded once per request (two queries), with unread counts
+    """The folders of one user, loaded once per request (three queries), with unread counts
     filled by :func:`folder_unread_counts` (one more)."""
 
     user: User
     personal: list[EmailFolder] = field(default_factory=list)
     group: list[GroupEmailFolder] = field(default_factory=list)
+    mailboxes: list[GroupEmailAccount] = field(default_factory=list)
 
     @classmethod
     def of(cls, user: User) -> UserMailbox:
@@ -101,6 +106,7 @@ class UserMailbox:
             user=user,
             personal=list(EmailFolder.objects.filter(user=user)),
             group=list(visible_group_folders(user)),
+            mailboxes=list(readable_group_accounts(user).only("pk", "name")),
         )
 
     @cached_property
@@ -120,6 +126,7 @@ class UserMailbox:
         result += [
             Folder(f"g{f.pk}", f.name, "group", f, counts.get(f"g{f.pk}", 0)) for f in self.group
         ]
+        result += [Folder(f"m{a.pk}", a.name, "mailbox", a) for a in self.mailboxes]
         return result
 
     def resolve(self, key: str) -> Folder:
@@ -139,6 +146,22 @@ def visible_group_folders(user: User) -> QuerySet[GroupEmailFolder]:
             team_id__in=user_team_ids(user)
         ).values("groupemailfolder_id")
     )
+
+
+def readable_group_accounts(user: User) -> QuerySet[GroupEmailAccount]:
+    """Group mailboxes whose mail the user's role lets them read, by name: all of them at the
+    ``all`` level (administrators too), those of the user's teams at ``team``, none below."""
+    level = access_level(user, "email")
+    accounts = GroupEmailAccount.objects.order_by("name", "pk")
+    if level == "all":
+        return accounts
+    if level == "team":
+        return accounts.filter(
+            pk__in=GroupEmailAccount.teams.through.objects.filter(
+                team_id__in=user_team_ids(user)
+            ).values("groupemailaccount_id")
+        )
+    return accounts.none()
 
 
 def own_address_ids(user: User) -> QuerySet:
@@ -220,6 +243,11 @@ def folder_emails(mailbox: UserMailbox, folder: Folder) -> QuerySet[Email]:
         emails = emails.filter(visible, group_folder_id=folder.pk, user_in_trash=False).exclude(
             status=Email.Status.DRAFT
         )
+    elif folder.kind == "mailbox":
+        arrived = Email.accounts.through.objects.filter(mailaccount_id=folder.pk)
+        emails = emails.filter(
+            visible, pk__in=arrived.values("email_id"), user_in_trash=False
+        ).exclude(status=Email.Status.DRAFT)
     else:
         return emails.none()
     return emails.order_by("-date_sent", "-pk")

@@ -47,6 +47,7 @@ urlpatterns = [
     path("group-folders/new/", folders.group_folder_edit, name="group-folder-create"),
     path("group-folders/<int:pk>/", folders.group_folder_edit, name="group-folder-edit"),
     path("group-folders/<int:pk>/delete/", folders.group_folder_delete, name="group-folder-delete"),
+    path("group-accounts/roles/", accounts.group_account_roles, name="group-account-roles"),
     path(
         "personal-accounts/",
         accounts.admin_personal_account_list,
@@ -90,6 +91,12 @@ for _prefix, _kind in (("accounts", accounts.PERSONAL), ("group-accounts", accou
         ),
         path(
             f"{_prefix}/<int:pk>/reset/", accounts.account_reset, _kw, name=f"{_kind}-account-reset"
+        ),
+        path(
+            f"{_prefix}/<int:pk>/status/",
+            accounts.account_status,
+            _kw,
+            name=f"{_kind}-account-status",
         ),
     ]
 

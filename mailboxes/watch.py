@@ -2,9 +2,14 @@
 
 One thread per (account, monitored folder) keeps an IDLE connection (IDLE watches the
 selected folder only). It re-issues IDLE before the 29-minute limit of RFC 2177, reconnects
-with back-off after any error, and the supervisor reloads the account list every minute so
-new, changed and deactivated accounts are picked up. Polling by Celery beat stays the fallback:
-a missed notification only delays mail until the next poll.
+with back-off after any error. The supervisor picks up new, changed, deactivated and deleted
+accounts within seconds: every ``check_seconds`` it reads a stamp of the account table (count,
+highest id, latest ``modified_at``: one aggregate query on a small table) and reloads when the
+stamp changes, so saving an account anywhere (web, Django admin, shell, another machine) wakes
+every watcher process on every machine through the database they share, on SQLite as on
+PostgreSQL, with no extra service. A full reload every ``reload_seconds`` also catches changes
+written by queryset ``update()``, which do not touch ``modified_at``. Polling by Celery beat
+stays the fallback: a missed notification only delays mail until the next poll.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import close_old_connections
+from django.db.models import Count, Max
 from imapclient.exceptions import IMAPClientError
 
 from mailboxes.exceptions import MailError
@@ -45,6 +51,12 @@ class WatchTarget:
         """Changes when anything that needs a new connection changes."""
         text = f"{self.account_id}|{self.folder}|{self.imap}"
         return hashlib.sha256(text.encode()).hexdigest()
+
+
+def accounts_stamp() -> tuple:
+    """Changes whenever an account is created, saved or deleted (see the module docstring)."""
+    stamp = MailAccount.objects.aggregate(n=Count("pk"), last=Max("pk"), saved=Max("modified_at"))
+    return (stamp["n"], stamp["last"], stamp["saved"])
 
 
 def watch_targets(shard: int = 0, shards: int = 1) -> list[WatchTarget]:
@@ -153,16 +165,20 @@ class WatchSupervisor:
         shard: int = 0,
         shards: int = 1,
         reload_seconds: float = 60,
+        check_seconds: float = 2,
     ):
         self.on_new_mail = Debouncer(on_new_mail)
         self.shard, self.shards = shard, shards
         self.reload_seconds = reload_seconds
+        self.check_seconds = min(check_seconds, reload_seconds)
+        self.stamp: tuple | None = None
         self.watchers: dict[str, FolderWatcher] = {}
         self.stopping = threading.Event()
         self.warned_at = 0  # folder count of the last open-file limit warning
 
     def reload(self) -> None:
         close_old_connections()
+        self.stamp = accounts_stamp()
         wanted = {t.fingerprint: t for t in watch_targets(self.shard, self.shards)}
         close_old_connections()
         self._check_file_limit(len(wanted))
@@ -188,10 +204,20 @@ class WatchSupervisor:
                 limit,
             )
 
+    def accounts_changed(self) -> bool:
+        close_old_connections()
+        try:
+            return accounts_stamp() != self.stamp
+        finally:
+            close_old_connections()
+
     def run(self) -> None:
         while not self.stopping.is_set():
             self.reload()
-            self.stopping.wait(self.reload_seconds)
+            next_reload = time.monotonic() + self.reload_seconds
+            while not self.stopping.wait(self.check_seconds):
+                if time.monotonic() >= next_reload or self.accounts_changed():
+                    break
         self.stop_all()
 
     def stop(self) -> None:

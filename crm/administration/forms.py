@@ -100,6 +100,10 @@ class UserForm(forms.ModelForm):
         return user
 
 
+# "Role in team" suggests the roles that exist (templates/administration/_membership_formset.html
+# renders the list), so the same role is not typed two ways.
+POSITION_WIDGET = forms.TextInput(attrs={"list": "team-positions", "autocomplete": "off"})
+
 UserMembershipFormSet = inlineformset_factory(
     User,
     TeamMembership,
@@ -108,6 +112,7 @@ UserMembershipFormSet = inlineformset_factory(
     extra=2,
     can_delete=True,
     labels={"team": _("Team"), "position": _("Role in team")},
+    widgets={"position": POSITION_WIDGET},
 )
 
 
@@ -126,6 +131,7 @@ TeamMembershipFormSet = inlineformset_factory(
     extra=3,
     can_delete=True,
     labels={"user": _("User"), "position": _("Role in team")},
+    widgets={"position": POSITION_WIDGET},
 )
 
 

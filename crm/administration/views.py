@@ -37,6 +37,7 @@ from crm.forms import NotificationLevelsForm
 from crm.models import Role, Team, TeamMembership, User
 from crm.notification_kinds import team_defaults_apply, team_defaults_save
 from crm.permissions import permissions
+from crm.teams import known_positions
 from crm.users import users_matching
 
 USERS_PAGE_SIZE = 50
@@ -93,7 +94,9 @@ def user_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             messages.success(request, _("User %(user)s was saved.") % {"user": user})
             return redirect("administration:user-list")
     return render(
-        request, "administration/user_form.html", {"form": form, "formset": formset, "obj": user}
+        request,
+        "administration/user_form.html",
+        {"form": form, "formset": formset, "obj": user, "positions": known_positions()},
     )
 
 
@@ -119,7 +122,9 @@ def team_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         messages.success(request, _("Team %(team)s was saved.") % {"team": team})
         return redirect("administration:team-list")
     return render(
-        request, "administration/team_form.html", {"form": form, "formset": formset, "obj": team}
+        request,
+        "administration/team_form.html",
+        {"form": form, "formset": formset, "obj": team, "positions": known_positions()},
     )
 
 

@@ -107,6 +107,11 @@ class TeamMembership(models.Model):
     def __str__(self) -> str:
         return f"{self.user} @ {self.team}"
 
+    def save(self, *args, **kwargs):
+        # Case distribution compares roles: "Tier  1 " and "Tier 1" must be one role.
+        self.position = " ".join((self.position or "").split())
+        super().save(*args, **kwargs)
+
 
 class User(AbstractUser):
     """A Postaci user; ``is_superuser`` makes an administrator."""

@@ -23,6 +23,8 @@ class FetchRun:
 
     account: MailAccount
     notify: bool = True
+    # False for "import it anyway": the account's filters may not skip the message again
+    filters_may_skip: bool = True
     filters: Any = None
     cache: dict[str, Any] = field(default_factory=dict)
 
@@ -47,8 +49,9 @@ class IntakeContext:
     raw: RawMessage
     parsed: ParsedMessage | None = None
     classification: Classification | None = None
-    # step 5
+    # step 5: the label and id of the filter that skipped the message
     skipped_by: str = ""
+    skip_filter_id: int | None = None
     group_folder: GroupEmailFolder | None = None
     # step 6
     email: Email | None = None

@@ -9,6 +9,7 @@ leaves either nothing (the batch is fetched again) or everything (cursor past th
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import traceback
 from collections.abc import Callable
@@ -28,7 +29,12 @@ from mailboxes.exceptions import MailError
 from mailboxes.intake.context import FetchRun, IntakeContext
 from mailboxes.intake.health import account_record_failure, account_record_success
 from mailboxes.intake.imap import connection_error, imap_session
-from mailboxes.intake.journal import FetchedMessage, journal_batch, journal_write
+from mailboxes.intake.journal import (
+    FetchedMessage,
+    journal_batch,
+    journal_note_skipped,
+    journal_write,
+)
 from mailboxes.intake.locking import account_fetch_lock
 from mailboxes.intake.parse import parse_message
 from mailboxes.intake.pipeline import run_steps
@@ -42,7 +48,7 @@ SEEN = b"\\Seen"
 # the apps built on it): compile the run's filters once, skip on headers before bodies are
 # downloaded, and write match counts after each batch commits.
 PREPARE_RUN = "filters.intake.account_filters"
-HEADERS_SKIP_REASON = "filters.intake.headers_skip_reason"
+HEADERS_SKIP_FILTER = "filters.intake.headers_skip_filter"
 AFTER_BATCH = "filters.intake.flush_filter_stats"
 
 
@@ -201,18 +207,21 @@ def _download(client: IMAPClient, run: FetchRun, uids: list[int]) -> list[Fetche
     header-only filter could skip a message (so its body is never downloaded)."""
     max_size = settings.POSTACI_MAX_MESSAGE_SIZE
     too_large = set(client.search(["UID", f"{uids[0]}:{uids[-1]}", "LARGER", str(max_size)]))
-    header_skip = _hook(HEADERS_SKIP_REASON) if run.filters.can_skip_on_headers else None
+    header_skip = _hook(HEADERS_SKIP_FILTER) if run.filters.can_skip_on_headers else None
     fetched: dict[int, FetchedMessage] = {}
     if header_skip is not None:
         for uid, data in client.fetch(uids, [b"BODY.PEEK[HEADER]"]).items():
             header_bytes = data.get(b"BODY[HEADER]") or b""
-            reason = header_skip(run, parse_message(header_bytes, headers_only=True))
-            if reason or uid in too_large:
+            parsed = parse_message(header_bytes, headers_only=True)
+            skipping = header_skip(run, parsed)  # the filter (label, id) or None
+            if skipping is not None or uid in too_large:
                 fetched[uid] = FetchedMessage(
                     uid=uid,
                     raw=header_bytes,
                     headers_only=True,
-                    skipped_by=reason,
+                    skipped_by=skipping.label if skipping else "",
+                    skip_filter_id=skipping.id if skipping else None,
+                    parsed=parsed if skipping else None,
                 )
     elif too_large & set(uids):
         wanted = sorted(too_large & set(uids))
@@ -319,7 +328,9 @@ def _record_outcome(ctx: IntakeContext) -> str:
     raw.error = raw.traceback = ""
     raw.message_id = ctx.parsed.message_id if ctx.parsed else ""
     if ctx.skipped_by:
-        raw.status, raw.skipped_by = RawMessage.Status.SKIPPED, ctx.skipped_by[:255]
+        journal_note_skipped(
+            raw, label=ctx.skipped_by, filter_id=ctx.skip_filter_id, parsed=ctx.parsed
+        )
         return "skipped"
     raw.email = ctx.email
     if ctx.is_new_email:
@@ -349,4 +360,78 @@ def raw_message_retry(raw: RawMessage, *, notify: bool = True) -> str:
         outcome = process_raw_message(run, raw)
         raw.save()
     _hook(AFTER_BATCH)(run)
+    return outcome
+
+
+class SkippedMessageGone(MailError):
+    """The server no longer has the body of a skipped message stored with its headers only."""
+
+    code = "gone"
+    default_message = _(
+        "The server no longer has this message (deleted, or its folder was recreated), and only "
+        "its headers were kept."
+    )
+
+
+class AccountBusy(MailError):
+    code = "busy"
+    default_message = _("A fetch of this account is running; try again in a moment.")
+
+
+def _download_body(account: MailAccount, raw: RawMessage) -> bytes | None:
+    """The whole message behind a headers-only journal row, or None when it is larger than
+    the size limit (it is then imported with its headers, as a fetch would)."""
+    with imap_session(account) as client:
+        status = client.select_folder(raw.folder, readonly=True)
+        if int(status[b"UIDVALIDITY"]) != raw.uidvalidity:
+            raise SkippedMessageGone
+        sizes = client.fetch([raw.uid], [b"RFC822.SIZE"]).get(raw.uid)
+        if not sizes:
+            raise SkippedMessageGone
+        if sizes.get(b"RFC822.SIZE", 0) > settings.POSTACI_MAX_MESSAGE_SIZE:
+            return None
+        data = client.fetch([raw.uid], [b"BODY.PEEK[]"]).get(raw.uid) or {}
+        if not data.get(b"BODY[]"):
+            raise SkippedMessageGone
+        return data[b"BODY[]"]
+
+
+def raw_message_import_anyway(raw_id: int, *, notify: bool = True) -> str:
+    """Import a message a filter skipped ("import it anyway"), with no filter skipping it
+    again; return the outcome (``imported``, ``duplicates``, ``quarantined``) or, when
+    somebody else was quicker, the row's status.
+
+    Exactly once: the journal row (unique on account, folder, UIDVALIDITY, UID) is the one
+    the fetch wrote, locked and checked to be still ``skipped`` in the transaction that
+    imports it; the account's fetch lock keeps a fetch (after "reset fetch cursor") from
+    re-journaling the same UID meanwhile; the folder's cursor is already past the message and
+    stays. A row kept with headers only gets its body from the server first (outside the
+    transaction). Raises ``MailError`` when the server cannot give the body.
+    """
+    raw = RawMessage.objects.select_related("account").defer("raw").get(pk=raw_id)
+    if raw.status != RawMessage.Status.SKIPPED:
+        return raw.status
+    account = raw.account.specific
+    with account_fetch_lock(account.pk, wait=10) as acquired:
+        if not acquired:
+            raise AccountBusy
+        body = None
+        if raw.headers_only:
+            try:
+                body = _download_body(account, raw)
+            except (OSError, IMAPClientError) as exc:
+                raise connection_error(exc, account.imap_host) from exc
+        run = run_prepare(account, notify=notify)
+        run.filters_may_skip = False
+        with transaction.atomic():
+            raw = RawMessage.objects.select_for_update().get(pk=raw_id)
+            if raw.status != RawMessage.Status.SKIPPED:
+                return raw.status
+            if body is not None:
+                raw.raw, raw.headers_only = body, False
+                raw.size, raw.sha256 = len(body), hashlib.sha256(body).hexdigest()
+            raw.status = RawMessage.Status.PENDING
+            outcome = process_raw_message(run, raw)
+            raw.save()
+        _hook(AFTER_BATCH)(run)
     return outcome

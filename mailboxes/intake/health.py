@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from kombu.exceptions import OperationalError
 
 from mailboxes.models import MailAccount
+
+logger = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 3600
 
@@ -80,6 +85,33 @@ def _notify_failure(account, error: str) -> None:
         )
         for user in users
     )
+
+
+def account_request_fetch(account: MailAccount) -> None:
+    """Fetch the account as soon as the current transaction commits (after it is saved:
+    its first fetch, or a reconnect with new settings, should not wait for the next poll).
+
+    Any back-off of past failures is forgotten, and the account page shows "Fetching…"
+    until the fetch ends. A broker that cannot be reached only delays the fetch to the next
+    poll; the save itself stands.
+    """
+    MailAccount.objects.filter(pk=account.pk).update(
+        fetch_requested_at=timezone.now(), next_retry_at=None
+    )
+    transaction.on_commit(lambda: _enqueue_fetch(account.pk))
+
+
+def _enqueue_fetch(account_id: int) -> None:
+    from mailboxes.tasks import fetch_account
+
+    try:
+        fetch_account.delay(account_id)
+    except OperationalError:
+        logger.exception(
+            "The broker refused a fetch of account %s; polling will fetch it", account_id
+        )
+        # nothing is fetching it now: the account page must not keep saying "Fetching…"
+        MailAccount.objects.filter(pk=account_id).update(fetch_requested_at=None)
 
 
 def accounts_due_for_fetch(kind: str):

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
 from mailboxes.intake.bulk import bulk_insert, bulk_update_values
 from mailboxes.models import MailAccount, RawMessage
 
+if TYPE_CHECKING:
+    from mailboxes.intake.parse import ParsedMessage
+
 OUTCOME_FIELDS = (
     "status",
     "email",
     "message_id",
     "skipped_by",
+    "skip_filter_id",
+    "sender",
+    "subject",
+    "date_sent",
     "error",
     "traceback",
     "processed_at",
@@ -24,12 +32,32 @@ OUTCOME_FIELDS = (
 
 @dataclass
 class FetchedMessage:
-    """One message as downloaded from the server."""
+    """One message as downloaded from the server; ``skipped`` when a filter skipped it on
+    its headers (``parsed``) before the body was downloaded."""
 
     uid: int
     raw: bytes
     headers_only: bool = False
     skipped_by: str = ""
+    skip_filter_id: int | None = None
+    parsed: ParsedMessage | None = None
+
+
+def journal_note_skipped(
+    raw: RawMessage, *, label: str, filter_id: int | None, parsed: ParsedMessage | None
+) -> None:
+    """Mark ``raw`` skipped by a filter, keeping what the message was (Message-ID, sender,
+    subject, date) for the filter's list of skipped mail and "import it anyway"."""
+    raw.status = RawMessage.Status.SKIPPED
+    raw.skipped_by, raw.skip_filter_id = label[:255], filter_id
+    if parsed is None:
+        return
+    raw.message_id = parsed.message_id[:998]
+    sender = parsed.sender
+    if sender is not None:
+        raw.sender = (f"{sender.name} <{sender.address}>" if sender.name else sender.address)[:998]
+    raw.subject = parsed.subject
+    raw.date_sent = parsed.date
 
 
 def journal_batch(
@@ -53,6 +81,8 @@ def journal_batch(
             uid__in=[item.uid for item in items],
         ).defer("raw")  # the bytes come fresh from the server
     }
+    now = timezone.now()
+    rows = []
     for item in items:
         raw = known.get(item.uid)
         if raw is not None:
@@ -61,27 +91,24 @@ def journal_batch(
                 item.headers_only,
                 RawMessage.Status.PENDING,
             )
-            raw.skipped_by = item.skipped_by
-            if item.skipped_by:
-                raw.status = RawMessage.Status.SKIPPED
-    now = timezone.now()
-    rows = [
-        RawMessage(
-            account_id=account.pk,
-            folder=folder,
-            uidvalidity=uidvalidity,
-            uid=item.uid,
-            sha256=hashlib.sha256(item.raw).hexdigest(),
-            size=len(item.raw),
-            raw=item.raw,
-            headers_only=item.headers_only,
-            status=RawMessage.Status.SKIPPED if item.skipped_by else RawMessage.Status.PENDING,
-            skipped_by=item.skipped_by,
-            processed_at=now if item.skipped_by else None,
-        )
-        for item in items
-        if item.uid not in known
-    ]
+            raw.skipped_by, raw.skip_filter_id = "", None
+        else:
+            raw = RawMessage(
+                account_id=account.pk,
+                folder=folder,
+                uidvalidity=uidvalidity,
+                uid=item.uid,
+                sha256=hashlib.sha256(item.raw).hexdigest(),
+                size=len(item.raw),
+                raw=item.raw,
+                headers_only=item.headers_only,
+            )
+            rows.append(raw)
+        if item.skipped_by:
+            journal_note_skipped(
+                raw, label=item.skipped_by, filter_id=item.skip_filter_id, parsed=item.parsed
+            )
+            raw.processed_at = now
     return list(known.values()) + rows
 
 

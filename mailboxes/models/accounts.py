@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +19,19 @@ class CaseDistribution(models.TextChoices):
     DIRECT = "direct", _("Direct assignment")
     ROUND_ROBIN = "round_robin", _("Round-robin")
     LEAST_BUSY = "least_busy", _("Least-busy")
+
+
+def default_auto_reply_sender_limit() -> int:
+    """``POSTACI_AUTO_REPLY_LIMIT``: the default of a new group account's per-sender limit."""
+    return settings.POSTACI_AUTO_REPLY_LIMIT
+
+
+def default_auto_reply_case_limit() -> int:
+    return settings.POSTACI_AUTO_REPLY_CASE_LIMIT
+
+
+def default_auto_reply_period_minutes() -> int:
+    return max(1, settings.POSTACI_AUTO_REPLY_PERIOD // 60)
 
 
 class MailAccount(models.Model):
@@ -79,6 +93,9 @@ class MailAccount(models.Model):
     consecutive_failures = models.PositiveIntegerField(_("consecutive failures"), default=0)
     failure_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
     next_retry_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When a fetch was last asked for (saving the account, "Fetch now"): until a fetch ends
+    # after it, the account page shows "Fetching…" and keeps itself up to date.
+    fetch_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     created_at = models.DateTimeField(auto_now_add=True)
     modified_at = models.DateTimeField(auto_now=True)
@@ -117,6 +134,15 @@ class MailAccount(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+    @property
+    def fetch_pending(self) -> bool:
+        """A fetch was asked for and none has ended (well or badly) since."""
+        requested = self.fetch_requested_at
+        if requested is None or not self.is_active or not self.use_imap:
+            return False
+        ends = (self.last_fetch_at, self.last_error_at)
+        return all(ended is None or ended < requested for ended in ends)
 
     @property
     def quarantined_count(self) -> int:
@@ -210,6 +236,24 @@ class GroupEmailAccount(MailAccount):
     auto_reply_from_name = models.CharField(_("auto-reply from name"), max_length=255, blank=True)
     auto_reply_from_address = models.EmailField(_("auto-reply from address"), blank=True)
     auto_reply_reply_to = models.EmailField(_("auto-reply Reply-To"), blank=True)
+    # Rate limits of the loop guard (cases/loop_guard.py); new accounts start from the
+    # POSTACI_AUTO_REPLY_* environment variables.
+    auto_reply_sender_limit = models.PositiveIntegerField(
+        _("auto-replies per sender"),
+        default=default_auto_reply_sender_limit,
+        help_text=_("At most this many auto-replies to one sender address within the period."),
+    )
+    auto_reply_case_limit = models.PositiveIntegerField(
+        _("auto-replies per case"),
+        default=default_auto_reply_case_limit,
+        help_text=_("At most this many auto-replies about one case within the period."),
+    )
+    auto_reply_period_minutes = models.PositiveIntegerField(
+        _("limit period (minutes)"),
+        default=default_auto_reply_period_minutes,
+        validators=[MinValueValidator(1)],
+        help_text=_("The window both limits count in."),
+    )
 
     class Meta:
         verbose_name = _("group email account")

@@ -46,6 +46,13 @@ class RawMessage(models.Model):
     skipped_by = models.CharField(
         _("skipped by"), max_length=255, blank=True, help_text=_("The filter that skipped it.")
     )
+    # What a skipped message was, so the filter's list of skipped mail says what it threw
+    # away (filled for skipped messages only; the others have their Email). The filter is
+    # named by id only: mailboxes knows nothing of the filters app.
+    skip_filter_id = models.PositiveIntegerField(null=True, blank=True, db_index=True)
+    sender = models.CharField(_("from"), max_length=998, blank=True)
+    subject = models.TextField(_("subject"), blank=True)
+    date_sent = models.DateTimeField(_("date"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
     traceback = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=1)

@@ -54,9 +54,12 @@ def recipients_display(email) -> str:
 
 @register.filter
 def account_state(account) -> str:
-    """``ok``, ``failing``, ``never`` or ``inactive``: the badge of an account's health."""
+    """``ok``, ``fetching``, ``failing``, ``never`` or ``inactive``: the badge of an
+    account's health."""
     if not account.is_active:
         return "inactive"
+    if account.fetch_pending:
+        return "fetching"
     if account.consecutive_failures:
         return "failing"
     if not account.last_fetch_at:

@@ -26,7 +26,7 @@ from django.forms.utils import ErrorDict
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
@@ -45,6 +45,7 @@ from mailboxes.forms import (
     ResetCursorForm,
 )
 from mailboxes.intake.cursors import account_reset_cursor
+from mailboxes.intake.health import account_request_fetch
 from mailboxes.intake.imap import account_test_connection
 from mailboxes.models import (
     FolderCursor,
@@ -124,7 +125,7 @@ def _url(kind: str, action: str, *args) -> str:
 def _account_urls(kind: str, pk: int) -> dict[str, str]:
     return {
         action: _url(kind, action, pk)
-        for action in ("detail", "edit", "delete", "fetch", "test", "reset")
+        for action in ("detail", "edit", "delete", "fetch", "test", "reset", "status")
     }
 
 
@@ -193,20 +194,36 @@ def admin_personal_account_list(request: HttpRequest) -> HttpResponse:
 # --- Detail ---------------------------------------------------------------------------------
 
 
-@login_required
-def account_detail(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+def _status_context(request: HttpRequest, kind: str, pk: int) -> dict:
     account = get_object_or_404(
         _accounts(request, kind).annotate(quarantined=_quarantined_count()), pk=pk
     )
+    return {
+        "account": account,
+        "kind": kind,
+        "urls": _account_urls(kind, account.pk),
+        "cursors": FolderCursor.objects.filter(account_id=account.pk).order_by("folder"),
+    }
+
+
+@login_required
+def account_detail(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     context = _page_context(request, kind)
+    context.update(_status_context(request, kind, pk))
     context.update(
-        account=account,
-        urls=_account_urls(kind, account.pk),
-        cursors=FolderCursor.objects.filter(account_id=account.pk).order_by("folder"),
-        reset_form=ResetCursorForm(initial={"since": account.fetch_since}),
+        reset_form=ResetCursorForm(initial={"since": context["account"].fetch_since}),
         connection=None,
     )
     return render(request, "mailboxes/account_detail.html", context)
+
+
+@login_required
+def account_status(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    """The fetch health and cursors of the page, which polls them while a fetch is pending
+    (the answer stops the polling once the fetch has ended)."""
+    context = _status_context(request, kind, pk)
+    context["oob"] = True
+    return render(request, "mailboxes/_account_status.html", context)
 
 
 # --- Create and edit ------------------------------------------------------------------------
@@ -275,6 +292,8 @@ def account_edit(request: HttpRequest, kind: str, pk: int | None = None) -> Http
     elif request.method == "POST" and form.is_valid():
         with transaction.atomic():
             account = form.save()
+            if account.is_active and account.use_imap:
+                account_request_fetch(account)
         messages.success(request, _("Account “%(name)s” was saved.") % {"name": account.name})
         return redirect(_url(kind, "detail", account.pk))
     context = _page_context(request, kind)
@@ -286,6 +305,14 @@ def account_edit(request: HttpRequest, kind: str, pk: int | None = None) -> Http
         cancel_url=_url(kind, "detail", instance.pk) if instance.pk else _url(kind, "list"),
     )
     return render(request, "mailboxes/account_form.html", context)
+
+
+@login_required
+def group_account_roles(request: HttpRequest) -> HttpResponse:
+    """The "Target user role" picker for the team in ``?target_team=`` (htmx, on change)."""
+    _check_kind(request, GROUP)
+    form = GroupEmailAccountForm(initial={"target_team": request.GET.get("target_team")})
+    return render(request, "_field.html", {"field": form["target_team_role"]})
 
 
 @require_POST
@@ -366,6 +393,7 @@ def account_fetch(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     account = _account(request, kind, pk)
     try:
         fetch_account.delay(account.pk)
+        MailAccount.objects.filter(pk=account.pk).update(fetch_requested_at=timezone.now())
     except OperationalError:
         logger.exception("fetch now: the broker refused account %s", account.pk)
         messages.error(

@@ -20,6 +20,7 @@ def mailbox_context(request: HttpRequest, current_key: str = "", mailbox=None) -
         "system_folders": [f for f in folders if f.kind == "system"],
         "personal_folders": [f for f in folders if f.kind == "personal"],
         "group_folders": [f for f in folders if f.kind == "group"],
+        "group_mailboxes": [f for f in folders if f.kind == "mailbox"],
         "inbox_unread": next(f.unread for f in folders if f.key == "inbox"),
         "current_folder_key": current_key,
         "emails_links": emails_links(admin=is_admin(request.user)),

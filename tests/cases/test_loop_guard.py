@@ -10,6 +10,7 @@ from django.utils import timezone
 from cases.loop_guard import auto_reply_decide, auto_reply_refusal, references_our_message
 from cases.models import AutoReplyLog, Case
 from crm.addresses import addresses_get_or_create
+from crm.models import User
 from mailboxes.intake.parse import ParsedAddress, ParsedMessage
 from mailboxes.message_ids import message_id_new
 from mailboxes.models import Email, PersonalEmailAccount
@@ -205,13 +206,39 @@ def test_refused_attempts_do_not_count(account):
     assert refusal(account) is None
 
 
-def test_rate_limit_follows_settings(account, settings):
+def test_new_group_account_takes_its_limits_from_the_environment(make_account, settings):
     settings.POSTACI_AUTO_REPLY_LIMIT = 2
-    settings.POSTACI_AUTO_REPLY_PERIOD = 60
+    settings.POSTACI_AUTO_REPLY_CASE_LIMIT = 3
+    settings.POSTACI_AUTO_REPLY_PERIOD = 600
+    account = make_account(auto_reply=True)
+    assert (
+        account.auto_reply_sender_limit,
+        account.auto_reply_case_limit,
+        account.auto_reply_period_minutes,
+    ) == (2, 3, 10)
+
+
+def test_rate_limit_follows_the_group_accounts_own_limits(account, settings):
+    settings.POSTACI_AUTO_REPLY_LIMIT = 50  # the environment no longer decides for the account
+    account.auto_reply_sender_limit = 2
+    account.auto_reply_period_minutes = 1
+    account.save()
     log_sent(account, 2, ago=timedelta(seconds=30))
-    assert refusal(account) is not None
-    settings.POSTACI_AUTO_REPLY_PERIOD = 20
+    reason = str(refusal(account))
+    assert "already got 2 auto-replies" in reason and "(limit 2)" in reason
+    account.auto_reply_sender_limit = 3
+    account.save()
     assert refusal(account) is None
+
+
+def test_personal_account_mail_is_limited_by_the_environment(settings, db):
+    settings.POSTACI_AUTO_REPLY_LIMIT = 1
+    owner = User.objects.create_user("owner")
+    personal = PersonalEmailAccount.objects.create(
+        owner=owner, name="Mine", email_address="mine@example.test"
+    )
+    log_sent(None, 1)
+    assert "(limit 1)" in str(refusal(personal))
 
 
 def test_case_rate_limit_refuses_a_second_auto_reply_for_one_case(account):
@@ -227,7 +254,8 @@ def test_rate_limits_cost_one_query(account, django_assert_num_queries):
     from cases import loop_guard
 
     with django_assert_num_queries(1):
-        assert loop_guard._rate_refusal(CUSTOMER, case, timezone.now()) is None
+        limits = loop_guard.RateLimits.of(account)
+        assert loop_guard._rate_refusal(CUSTOMER, case, timezone.now(), limits) is None
 
 
 # --- stored emails and the log ----------------------------------------------------------------

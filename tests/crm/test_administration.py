@@ -327,3 +327,26 @@ def test_run_now_reports_an_unreachable_broker(make_user, logged_in, job, monkey
     )
     assert response.status_code == 200
     assert "The task queue is not reachable" in response.content.decode()
+
+
+def test_role_in_team_suggests_existing_roles_and_is_stored_one_way(
+    make_user, logged_in, team, other_team
+):
+    TeamMembership.objects.create(team=other_team, user=make_user("old"), position="Tier 1")
+    member = make_user("new")
+    client = logged_in(make_user("root", admin=True))
+    page = client.get(reverse("administration:team-edit", args=[team.pk])).content.decode()
+    assert 'list="team-positions"' in page
+    assert '<datalist id="team-positions"><option value="Tier 1">' in page
+
+    client.post(
+        reverse("administration:team-edit", args=[team.pk]),
+        {
+            "name": team.name,
+            "members-TOTAL_FORMS": "1",
+            "members-INITIAL_FORMS": "0",
+            "members-0-user": member.pk,
+            "members-0-position": "  Tier   1 ",
+        },
+    )
+    assert TeamMembership.objects.get(team=team).position == "Tier 1"

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from crm.models import Role
+from crm.models import Role, TeamMembership
 from mailboxes.models import (
+    Email,
     EmailFolder,
     FolderCursor,
     GroupEmailAccount,
@@ -34,6 +36,10 @@ def account_data(dovecot, imap_user, **overrides) -> dict:
         "monitored_folders": ["INBOX"],
         "smtp_port": 587,
         "smtp_security": "starttls",
+        # group accounts only (a personal account's form ignores them)
+        "auto_reply_sender_limit": 5,
+        "auto_reply_case_limit": 1,
+        "auto_reply_period_minutes": 120,
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
@@ -376,3 +382,154 @@ def test_fetch_now_runs_a_fetch_in_the_worker(
     wait_until(fetched, timeout=15)
     inbox = logged_in(ayse).get(reverse("mailboxes:inbox")).content.decode()
     assert "Fetched by the worker" in inbox
+
+
+def test_group_account_form_edits_the_auto_reply_limits_starting_from_the_environment(
+    make_user, logged_in, dovecot, imap_user, settings
+):
+    settings.POSTACI_AUTO_REPLY_LIMIT = 7
+    settings.POSTACI_AUTO_REPLY_CASE_LIMIT = 2
+    settings.POSTACI_AUTO_REPLY_PERIOD = 3 * 3600
+    client = logged_in(make_user("root", admin=True))
+    form = client.get(reverse("mailboxes:group-account-create")).context["form"]
+    assert form["auto_reply_sender_limit"].value() == 7
+    assert form["auto_reply_case_limit"].value() == 2
+    assert form["auto_reply_period_minutes"].value() == 180
+
+    client.post(
+        reverse("mailboxes:group-account-create"),
+        account_data(
+            dovecot,
+            imap_user,
+            name="Support",
+            case_distribution="direct",
+            auto_reply_sender_limit=3,
+            auto_reply_case_limit=1,
+            auto_reply_period_minutes=30,
+        ),
+    )
+    account = GroupEmailAccount.objects.get()
+    assert (
+        account.auto_reply_sender_limit,
+        account.auto_reply_case_limit,
+        account.auto_reply_period_minutes,
+    ) == (3, 1, 30)
+
+
+def _team_with_roles(team, make_user, *positions):
+    for n, position in enumerate(positions):
+        user = make_user(f"{team.name}-{n}")
+        TeamMembership.objects.create(team=team, user=user, position=position)
+
+
+def test_target_role_is_picked_from_the_roles_of_the_target_team(
+    make_user, logged_in, dovecot, imap_user, team, other_team
+):
+    _team_with_roles(team, make_user, "Tier 1", "Tier 2", "tier 1")
+    _team_with_roles(other_team, make_user, "Night shift")
+    client = logged_in(make_user("root", admin=True))
+    account = GroupEmailAccount.objects.create(
+        name="Support", email_address="support@example.test", target_team=team
+    )
+    url = reverse("mailboxes:group-account-edit", args=[account.pk])
+
+    choices = [
+        value
+        for value, _label in client.get(url)
+        .context["form"]["target_team_role"]
+        .field.widget.choices
+    ]
+    assert choices == ["", "Tier 1", "Tier 2"]  # one spelling per role, the team's own only
+
+    # another team chosen: htmx swaps in that team's roles
+    picker = client.get(reverse("mailboxes:group-account-roles"), {"target_team": other_team.pk})
+    assert 'value="Night shift"' in picker.content.decode()
+    assert "Tier 1" not in picker.content.decode()
+    agent = logged_in(make_user("agent"))
+    roles_url = reverse("mailboxes:group-account-roles")
+    assert agent.get(roles_url, {"target_team": team.pk}).status_code == 403
+    client = logged_in(make_user("root2", admin=True))
+
+    data = account_data(
+        dovecot, imap_user, name="Support", target_team=team.pk, case_distribution="direct"
+    )
+    response = client.post(url, {**data, "target_team_role": "Night shift"})
+    assert response.status_code == 200
+    assert "Nobody in team “Sales” has the role “Night shift”." in response.content.decode()
+
+    client.post(url, {**data, "target_team_role": "tier 2"})
+    account.refresh_from_db()
+    assert account.target_team_role == "Tier 2"
+
+
+def test_role_typed_by_hand_before_is_shown_as_held_by_nobody(make_user, logged_in, team):
+    account = GroupEmailAccount.objects.create(
+        name="Support",
+        email_address="support@example.test",
+        target_team=team,
+        target_team_role="Teir 1",
+    )
+    client = logged_in(make_user("root", admin=True))
+    page = client.get(reverse("mailboxes:group-account-edit", args=[account.pk])).content.decode()
+    assert "Teir 1 (nobody in the team has it)" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_saved_account_is_fetched_at_once_and_its_page_follows_the_fetch(
+    make_user, logged_in, dovecot, imap_user, celery_worker
+):
+    from tests.mailboxes.conftest import make_message
+
+    dovecot.append(imap_user, "INBOX", make_message(subject="Waiting since yesterday"))
+    ayse = make_user("ayse")
+    client = logged_in(ayse)
+    client.post(reverse("mailboxes:personal-account-create"), account_data(dovecot, imap_user))
+    account = PersonalEmailAccount.objects.get()
+    status_url = reverse("mailboxes:personal-account-status", args=[account.pk])
+
+    # No poll is scheduled in the tests: only the save can have started this fetch.
+    assert wait_until(lambda: Email.objects.filter(subject="Waiting since yesterday").exists())
+
+    def fetch_ended() -> str:
+        page = client.get(status_url).content.decode()
+        return page if "Working" in page else ""
+
+    page = wait_until(fetch_ended, timeout=15)
+    assert "account-status-polling" not in page  # the page stops asking
+    assert 'id="header-health" hx-swap-oob="true"' in page
+
+
+def test_account_page_polls_while_a_fetch_is_pending(
+    make_user, logged_in, make_personal_account, imap_user
+):
+    ayse = make_user("ayse")
+    account = make_personal_account(ayse, imap_user)
+    client = logged_in(ayse)
+    assert "account-status-polling" not in client.get(account.get_absolute_url()).content.decode()
+
+    MailAccount.objects.filter(pk=account.pk).update(fetch_requested_at=timezone.now())
+    page = client.get(account.get_absolute_url()).content.decode()
+    assert "account-status-polling" in page and "Fetching…" in page
+    assert reverse("mailboxes:personal-account-status", args=[account.pk]) in page
+
+    MailAccount.objects.filter(pk=account.pk).update(
+        last_error="Wrong password", last_error_at=timezone.now(), consecutive_failures=1
+    )
+    page = client.get(account.get_absolute_url()).content.decode()
+    assert "account-status-polling" not in page and "Failing (1 time)" in page
+
+
+def test_saving_an_account_forgets_the_back_off_of_past_failures(
+    make_user, logged_in, make_personal_account, dovecot, imap_user
+):
+    ayse = make_user("ayse")
+    account = make_personal_account(ayse, imap_user)
+    MailAccount.objects.filter(pk=account.pk).update(
+        consecutive_failures=4, next_retry_at=timezone.now() + timezone.timedelta(minutes=8)
+    )
+    logged_in(ayse).post(
+        reverse("mailboxes:personal-account-edit", args=[account.pk]),
+        account_data(dovecot, imap_user),
+    )
+    account.refresh_from_db()
+    assert account.next_retry_at is None and account.fetch_requested_at is not None

@@ -201,3 +201,38 @@ def test_user_without_email_access_sees_nothing(make_user, make_email, logged_in
     response = logged_in(cut_off).get(reverse("mailboxes:inbox"))
     assert subjects(response) == []
     assert EmailUser.objects.filter(user=cut_off).exists()
+
+
+def test_admin_outside_a_group_accounts_teams_reads_its_mail_under_group_mailboxes(
+    make_user, make_email, logged_in, team, other_team
+):
+    from mailboxes.models import GroupEmailAccount
+
+    support = GroupEmailAccount.objects.create(name="Support", email_address="support@example.test")
+    support.teams.set([team])
+    sales = GroupEmailAccount.objects.create(name="Sales box", email_address="sales@example.test")
+    sales.teams.set([other_team])
+    agent = make_user("agent", teams=[team], level="team")
+    admin = make_user("root", admin=True)
+    make_email(users=[agent], teams=[team], accounts=[support], subject="Printer broken")
+    make_email(users=[], teams=[other_team], accounts=[sales], subject="Price list")
+
+    client = logged_in(admin)
+    inbox = client.get(reverse("mailboxes:inbox"))
+    assert subjects(inbox) == []  # not in the teams: no Inbox rows
+    pane = inbox.content.decode()
+    assert "Group mailboxes" in pane
+    assert f'data-folder="m{support.pk}"' in pane and f'data-folder="m{sales.pk}"' in pane
+    assert subjects(client.get(reverse("mailboxes:folder", args=[f"m{support.pk}"]))) == [
+        "Printer broken"
+    ]
+
+    # a team-level agent reads the mailboxes of their own teams only
+    assert [f.key for f in UserMailbox.of(agent).folders() if f.kind == "mailbox"] == [
+        f"m{support.pk}"
+    ]
+    assert listed(agent, f"m{support.pk}") == ["Printer broken"]
+    response = logged_in(agent).get(reverse("mailboxes:folder", args=[f"m{sales.pk}"]))
+    assert response.status_code == 404
+    # below the team level: no group mailboxes at all
+    assert not UserMailbox.of(make_user("own", level="own")).mailboxes

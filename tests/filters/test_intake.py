@@ -10,7 +10,7 @@ from filters.intake import (
     apply_account_filters,
     apply_user_filters,
     flush_filter_stats,
-    headers_skip_reason,
+    headers_skip_filter,
 )
 from filters.models import EmailFilter
 from mailboxes.intake.context import FetchRun, UserOutcome
@@ -20,6 +20,12 @@ from .conftest import context, parsed, save_filter, store_email
 
 Action = EmailFilter.Action
 Scope = EmailFilter.Scope
+
+
+def headers_skip_reason(run: FetchRun, message) -> str:
+    """The label of the filter that skips ``message`` on its headers, or ""."""
+    compiled = headers_skip_filter(run, message)
+    return compiled.label if compiled is not None else ""
 
 
 def global_skip(**fields) -> EmailFilter:

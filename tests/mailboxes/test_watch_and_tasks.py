@@ -73,3 +73,31 @@ def test_poll_task_fetches_through_a_real_worker(
     poll_personal_accounts.delay()
     assert _wait_for(lambda: Email.objects.count() == 2, timeout=20)
     assert set(Email.objects.values_list("subject", flat=True)) == {"to the group", "to me"}
+
+
+def test_watcher_wakes_for_a_saved_account_within_seconds(dovecot, imap_user, make_group_account):
+    # A full reload is an hour away: only the check of the account table can see the account.
+    supervisor = WatchSupervisor(lambda _id: None, reload_seconds=3600, check_seconds=0.2)
+    thread = threading.Thread(target=supervisor.run, daemon=True)
+    thread.start()
+    try:
+        assert _wait_for(lambda: supervisor.stamp is not None)
+        account = make_group_account(imap_user)
+        assert _wait_for(
+            lambda: (
+                [w.target.account_id for w in list(supervisor.watchers.values())] == [account.pk]
+            )
+        )
+        account.monitored_folders = ["INBOX", "Sent"]
+        account.save()
+        assert _wait_for(
+            lambda: (
+                sorted(w.target.folder for w in list(supervisor.watchers.values()))
+                == ["INBOX", "Sent"]
+            )
+        )
+        account.delete()
+        assert _wait_for(lambda: not supervisor.watchers)
+    finally:
+        supervisor.stop()
+        thread.join(timeout=10)

@@ -18,7 +18,13 @@ class Command(BaseCommand):
             default="0/1",
             help="i/n: watch only accounts whose id modulo n is i (run n watchers)",
         )
-        parser.add_argument("--reload", type=float, default=60, help="seconds between reloads")
+        parser.add_argument("--reload", type=float, default=60, help="seconds between full reloads")
+        parser.add_argument(
+            "--check",
+            type=float,
+            default=2,
+            help="seconds between checks for saved, new or deleted accounts",
+        )
 
     def handle(self, *args, **options):
         try:
@@ -42,7 +48,11 @@ class Command(BaseCommand):
             fetch_account.delay(account_id)
 
         supervisor = WatchSupervisor(
-            enqueue, shard=index, shards=count, reload_seconds=options["reload"]
+            enqueue,
+            shard=index,
+            shards=count,
+            reload_seconds=options["reload"],
+            check_seconds=options["check"],
         )
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: supervisor.stop())
