@@ -13,7 +13,7 @@ class CrmConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from . import scheduling
+        from . import kinds, scheduling  # noqa: F401  (kinds: the stream's note kinds)
         from .administration.menu import admin_link_register
 
         post_migrate.connect(scheduling.install_default_jobs, sender=self)

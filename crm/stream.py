@@ -14,6 +14,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Page, Paginator
 from django.db.models import Model, Q, QuerySet, prefetch_related_objects
 
+from crm.kinds import note_kind_for_type, note_kind_of
 from crm.links import url_of
 from crm.models import Follow, Note, User
 from crm.notifications import notifications_for_note
@@ -80,7 +81,10 @@ def note_create(
 
     With ``notify`` the record's followers, except the author, get a notification; the mail
     intake passes ``notify=False`` and notifies on its own so nobody hears of an email twice.
+    ``data`` goes through the kind of ``type`` (crm.kinds), which refuses what its sentences
+    would not show and insists on what they need.
     """
+    data = note_kind_for_type(type).data(**(data or {}))
     super_parent = super_parent_of(parent)
     note = Note.objects.create(
         parent_type=ContentType.objects.get_for_model(parent),
@@ -94,7 +98,7 @@ def note_create(
         body=body,
         related_type=ContentType.objects.get_for_model(related) if related is not None else None,
         related_id=related.pk if related is not None else None,
-        data=data or {},
+        data=data,
     )
     if notify:
         notifications_for_note(note, follower_ids(parent))
@@ -200,6 +204,8 @@ def _mark_related(notes: Iterable[Note], user: User) -> None:
         note.related_url = url_of(related) if note.related_visible else ""
         body = note.body
         full_text = getattr(related, "body_text", "") or "" if note.related_visible else ""
+        if not note_kind_of(note).related_text:
+            full_text = ""  # the note says what happened to it; its text is elsewhere
         if not body:
             body = full_text
         note.display_body = body

@@ -11,9 +11,9 @@ import ipaddress
 import socket
 
 from django.conf import settings
-from django.utils.translation import gettext as _
 
 from mailboxes.exceptions import MailConnectionError, MailHostNotAllowed
+from mailboxes.messages import HOST_MISSING, HOST_NOT_FOUND, HOST_PRIVATE
 
 
 def _allowed(host: str, port: int) -> bool:
@@ -34,21 +34,13 @@ def check_mail_host(host: str, port: int) -> None:
     (or is allow-listed); raise ``MailConnectionError(code="dns")`` if it doesn't resolve."""
     host = (host or "").strip()
     if not host:
-        raise MailConnectionError(_("No host is set."), code="dns")
+        raise MailConnectionError(HOST_MISSING(), code="dns")
     if _allowed(host, port):
         return
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise MailConnectionError(
-            _("The host name “%(host)s” was not found.") % {"host": host}, code="dns"
-        ) from exc
+        raise MailConnectionError(HOST_NOT_FOUND(host=host), code="dns") from exc
     for info in infos:
         if _is_private(info[4][0]):
-            raise MailHostNotAllowed(
-                _(
-                    "“%(host)s” points to a private or loopback address; ask an administrator "
-                    "to add it to POSTACI_MAIL_HOST_ALLOWLIST if it is meant."
-                )
-                % {"host": host}
-            )
+            raise MailHostNotAllowed(HOST_PRIVATE(host=host))

@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from crm.messages import MessageField
+
 
 class RawMessage(models.Model):
     """The journal: the exact bytes that arrived, stored before anything parses them.
@@ -46,7 +48,7 @@ class RawMessage(models.Model):
     skipped_by = models.CharField(
         _("skipped by"), max_length=255, blank=True, help_text=_("The filter that skipped it.")
     )
-    error = models.TextField(_("error"), blank=True)
+    error = MessageField(_("error"))
     traceback = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=1)
     received_at = models.DateTimeField(_("received"), auto_now_add=True)
