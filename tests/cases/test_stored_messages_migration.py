@@ -96,10 +96,10 @@ def test_english_sentences_of_old_rows_become_codes_and_read_in_turkish():
             "Sunucu kullanıcı adını ya da parolayı kabul etmedi."
         )
         assert str(case.assignment_reason) == (
-            "“Support” takımında sırayla atama: önceki atanandan sonraki kişi."
+            "“Support” takımında sırayla dağıtım: bir önceki atanandan sonra sıra bu kişideydi."
         )
         assert note_kind_of(assign).stream_line(assign, html=False) == (
-            "Destek, Ali Kaya kişisine atadı"
+            "Destek bu kaydı Ali Kaya kişisine atadı"
         )
         assert str(note_kind_of(assign).detail_of(assign)) == str(case.assignment_reason)
         assert reopen.type == "case_reopened"

@@ -122,8 +122,9 @@ def test_case_stream_names_who_acted_and_why_in_the_readers_language(
     page = logged_in(agent).get(case.get_absolute_url()).content.decode()
     stream = page[page.index('id="stream-panel"') :]
     assert "<strong>Support</strong> bu vakayı gelen bir e-postadan açtı" in stream
-    assert f"<strong>Support</strong>, {agent} kişisine atadı" in stream
-    assert "“Support” takımında sırayla atama: önceki atanandan sonraki kişi." in stream
+    assert f"<strong>Support</strong> bu kaydı {agent} kişisine atadı" in stream
+    reason = "“Support” takımında sırayla dağıtım: bir önceki atanandan sonra sıra bu kişideydi."
+    assert reason in stream
     assert f"Vaka, {CUSTOMER} yanıt verdiği için yeniden açıldı: Kapandı → Atandı" in stream
     # the decisions and the assignment reason, stored as codes, read in Turkish too
     assert "E-posta [#" in page and "vakasına eklendi" in page
