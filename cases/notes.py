@@ -19,6 +19,7 @@ CASE_OPENED = note_kind_define(
     stream=[_("{actor} opened this case from an email")],
     notification=[_("{actor} opened {record} from an email")],
     extras=["email_id", "group_account_id"],
+    related_text=False,  # the email's own note, just below, shows its text
 )
 CASE_REOPENED = note_kind_define(
     "case_reopened",
