@@ -7,6 +7,7 @@ class CasesConfig(AppConfig):
     verbose_name = _("Cases")
 
     def ready(self) -> None:
+        from cases import messages, notes  # noqa: F401  (message codes, note kinds)
         from cases.notification_kinds import register_notification_kinds
         from crm.permissions import record_access_register
 

@@ -13,7 +13,7 @@ class CrmConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from . import checks, notification_kinds, scheduling  # noqa: F401  (checks register)
+        from . import checks, kinds, notification_kinds, scheduling  # noqa: F401  (registries)
         from .administration.menu import admin_link_register
 
         post_migrate.connect(scheduling.install_default_jobs, sender=self)

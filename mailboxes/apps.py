@@ -17,6 +17,7 @@ class MailboxesConfig(AppConfig):
         from django.db.backends.signals import connection_created
 
         from crm.administration.menu import admin_link_register
+        from mailboxes import email_notes, messages  # noqa: F401  (note kinds, message codes)
         from mailboxes.access import register_mail_permissions
         from mailboxes.navigation import emails_link_register
         from mailboxes.notification_kinds import register_notification_kinds

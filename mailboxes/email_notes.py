@@ -44,8 +44,11 @@ from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from crm.access import users_access
+from crm.kinds import EMAIL_RECEIVED as EMAIL_RECEIVED_NOTIFICATION
+from crm.kinds import note_kind_define
 from crm.models import Account, Follow, Note, Notification
 from crm.notification_kinds import preferences_of, wants
 from mailboxes.intake.bulk import bulk_insert_rows
@@ -56,6 +59,27 @@ from mailboxes.reply_text import visible_reply_text
 
 # Parent types whose stream notes carry the email's text (without the quoted history).
 NOTE_WITH_TEXT = ("case",)
+
+# What an email's note stores and says (crm.kinds); the subject and sender are shown beside
+# the line in the notifications and the digest.
+_EMAIL_EXTRAS = ("email_id", "subject", "is_initial", "has_attachments")
+NOTE_KINDS = {
+    Note.Type.EMAIL_RECEIVED: note_kind_define(
+        Note.Type.EMAIL_RECEIVED,
+        stream=[_("Email received from {from}"), _("Email received")],
+        notification=[_("New email on {record}")],
+        extras=_EMAIL_EXTRAS,
+        template="crm/_linked_by.html",
+    ),
+    Note.Type.EMAIL_SENT: note_kind_define(
+        Note.Type.EMAIL_SENT,
+        # the actor is the user who sent it, else the sending address (an auto-reply)
+        stream=[_("{actor} sent an email")],
+        notification=[_("{actor} sent an email on {record}")],
+        extras=(*_EMAIL_EXTRAS, "from"),
+        template="crm/_linked_by.html",
+    ),
+}
 
 
 @dataclass
@@ -112,13 +136,13 @@ def _note_for(news: EmailNews, email_type_id: int, account_type_id: int) -> dict
         "body": body,
         "related_type_id": email_type_id,
         "related_id": email.pk,
-        "data": {
-            "email_id": email.pk,
-            "subject": email.subject[:200],
-            "from": news.sender,
-            "is_initial": news.is_initial,
-            "has_attachments": email.has_attachments,
-        },
+        "data": NOTE_KINDS[news.note_type].data(
+            email_id=email.pk,
+            subject=email.subject[:200],
+            is_initial=news.is_initial,
+            has_attachments=email.has_attachments,
+            **{"from": news.sender},
+        ),
     }
 
 
@@ -338,7 +362,9 @@ def email_news_publish(items: list[EmailNews], *, notify: bool = True, may_exist
                 "note_id": note.pk if note is not None else None,
                 "related_type_id": email_type_id,
                 "related_id": email.pk,
-                "data": {"subject": email.subject[:200], "from": news.sender},
+                "data": EMAIL_RECEIVED_NOTIFICATION.data(
+                    subject=email.subject[:200], **{"from": news.sender}
+                ),
             }
             reasons[user_id].append((rank, kind, row))
         for user_id, candidates_of_user in reasons.items():

@@ -9,5 +9,5 @@ def broken_view(request):
 
 urlpatterns = [
     path("broken/", broken_view),
-    path("", include("crm.urls")),
+    path("", include("config.urls")),
 ]
