@@ -20,11 +20,11 @@ from django.utils import timezone
 
 from cases import messages
 from cases.models import Case
-from cases.notification_kinds import CASE_ASSIGNED
+from cases.notification_reasons import CASE_ASSIGNED
 from crm.kinds import ASSIGNED, assign_data
 from crm.messages import Message
 from crm.models import Follow, Note, Notification, TeamMembership, User
-from crm.notification_kinds import wants
+from crm.notification_reasons import wants
 from mailboxes.models import CaseDistribution, GroupEmailAccount
 
 
@@ -197,7 +197,7 @@ def case_assign(
     Notification.objects.create(
         user=user,
         type=Notification.Type.ASSIGNED,
-        kind=CASE_ASSIGNED,
+        reason=CASE_ASSIGNED,
         note=note,
         related_type=content_type,
         related_id=case.pk,

@@ -118,9 +118,9 @@ class Notification(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
     )
     type = models.CharField(_("type"), max_length=20, choices=Type.choices)
-    # why the user was told (a code of crm.notification_kinds; "" always rings): their
+    # why the user was told (a code of crm.notification_reasons; "" always rings): their
     # preferences for it decide whether it is in their email digest
-    kind = models.CharField(_("kind"), max_length=40, blank=True, default="")
+    reason = models.CharField(_("reason"), max_length=40, blank=True, default="")
     note = models.ForeignKey(
         Note, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
     )
