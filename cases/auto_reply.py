@@ -28,13 +28,13 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 from django.utils import timezone, translation
-from django.utils.text import format_lazy
 from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
 
+from cases import messages
 from cases.loop_guard import GuardedMessage, auto_reply_decide, auto_reply_refusal
 from cases.models import AutoReplyLog, Case
 from crm.addresses import normalize_address
+from crm.messages import Message
 from mailboxes.intake.context import IntakeContext
 from mailboxes.models import Email, GroupEmailAccount
 from mailboxes.sending.compose import Mailbox, reply_subject, subject_with_tag
@@ -177,28 +177,23 @@ def _is_automatic(ctx: IntakeContext) -> bool:
     return bool(ctx.email.auto_kind)
 
 
-def _scope_refusal(ctx: IntakeContext, account: GroupEmailAccount):
+def _scope_refusal(ctx: IntakeContext, account: GroupEmailAccount) -> Message | None:
     """Why this email is not one auto-replies answer at all (before the loop guard)."""
     email = ctx.email
     if not ctx.run.notify:
-        return _("First fetch of the mailbox (its history): no auto-replies.")
+        return messages.FIRST_FETCH()
     if account.create_case:
         if ctx.case is not None and not ctx.case_created:
-            return format_lazy(
-                _("The email joins case {}; auto-replies answer new cases only."),
-                ctx.case.display_number,
-            )
+            return messages.JOINS_CASE(case=ctx.case.display_number)
         if not ctx.case_created:
-            return _("No case was opened for this email.")
+            return messages.NO_CASE()
     elif _known_thread(email):
-        return _("The email answers an earlier email; auto-replies answer new conversations only.")
+        return messages.KNOWN_THREAD()
     max_age = timedelta(seconds=settings.POSTACI_AUTO_REPLY_MAX_AGE)
     if email.date_sent and email.date_sent < timezone.now() - max_age:
-        return format_lazy(
-            _("The email is older than {days:g} days."), days=max_age.total_seconds() / 86400
-        )
+        return messages.age_message(max_age.total_seconds())
     if not (account.use_smtp and account.smtp_host):
-        return _("The mailbox has no SMTP settings to send with.")
+        return messages.NO_SMTP()
     return None
 
 
@@ -233,7 +228,7 @@ def auto_reply_for_intake(ctx: IntakeContext, account: GroupEmailAccount) -> Aut
             sender_address=to.address,
             case=case,
             outcome=AutoReplyLog.Outcome.REFUSED,
-            reason=str(reason),
+            reason=reason,
         )
     log = auto_reply_decide(
         email=email, account=account, case=case, parsed=ctx.parsed, auto_kind=auto_kind
@@ -256,7 +251,7 @@ def auto_reply_for_intake(ctx: IntakeContext, account: GroupEmailAccount) -> Aut
             team_ids=list(email.teams.values_list("pk", flat=True)),
         )
     except SendError as exc:
-        log.outcome, log.reason = AutoReplyLog.Outcome.REFUSED, str(exc)
+        log.outcome, log.reason = AutoReplyLog.Outcome.REFUSED, exc.message
         log.save(update_fields=["outcome", "reason"])
         return log
     log.reply = reply

@@ -2,8 +2,9 @@
 
 Candidates are the active members of the account's target team, narrowed to those whose role
 in that team (``TeamMembership.position``) is the account's target role when one is set.
-Whatever the outcome, the case keeps a human-readable ``assignment_reason``, so admins see why
-a case went to someone or sits unassigned in the team's queue.
+Whatever the outcome, the case keeps its ``assignment_reason`` (a message: code and parameters,
+read in the reader's language), so admins see why a case went to someone or sits unassigned in
+the team's queue.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from django.db import transaction
 from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.text import format_lazy
-from django.utils.translation import gettext_lazy as _
 
+from cases import messages
 from cases.models import Case
-from cases.notification_kinds import CASE_ASSIGNED
+from cases.notification_reasons import CASE_ASSIGNED
+from crm.kinds import ASSIGNED, assign_data
+from crm.messages import Message
 from crm.models import Follow, Note, Notification, TeamMembership, User
-from crm.notification_kinds import wants
+from crm.notification_reasons import wants
 from mailboxes.models import CaseDistribution, GroupEmailAccount
 
 
@@ -35,15 +37,11 @@ def team_candidates(account: GroupEmailAccount) -> QuerySet[User]:
     return User.objects.filter(is_active=True, pk__in=memberships.values("user_id")).order_by("pk")
 
 
-def _nobody_reason(account: GroupEmailAccount):
+def _nobody_reason(account: GroupEmailAccount) -> Message:
     role = (account.target_team_role or "").strip()
     if role:
-        return format_lazy(
-            _("Nobody in team “{team}” is active with the role “{role}”."),
-            team=account.target_team,
-            role=role,
-        )
-    return format_lazy(_("Team “{team}” has no active member."), team=account.target_team)
+        return messages.NOBODY_WITH_ROLE(team=str(account.target_team), role=role)
+    return messages.NOBODY(team=str(account.target_team))
 
 
 def _lock_account(account: GroupEmailAccount) -> int | None:
@@ -60,18 +58,18 @@ def _lock_account(account: GroupEmailAccount) -> int | None:
     )
 
 
-def _direct(account: GroupEmailAccount) -> tuple[User | None, object]:
+def _direct(account: GroupEmailAccount) -> tuple[User | None, Message]:
     user = account.assign_to_user
     if user is None:
-        return None, _("Direct assignment: the account has no assign-to user.")
+        return None, messages.DIRECT_NO_USER()
     if not user.is_active:
-        return None, format_lazy(_("Direct assignment: {user} is not active."), user=user)
-    return user, format_lazy(_("Direct assignment to {user}."), user=user)
+        return None, messages.DIRECT_INACTIVE(user=str(user))
+    return user, messages.DIRECT(user=str(user))
 
 
-def _round_robin(account: GroupEmailAccount) -> tuple[User | None, object]:
+def _round_robin(account: GroupEmailAccount) -> tuple[User | None, Message]:
     if account.target_team_id is None:
-        return None, _("Round-robin: the account has no target team.")
+        return None, messages.ROUND_ROBIN_NO_TEAM()
     last_id = _lock_account(account)
     candidates = team_candidates(account)
     user = None
@@ -83,10 +81,7 @@ def _round_robin(account: GroupEmailAccount) -> tuple[User | None, object]:
         return None, _nobody_reason(account)
     GroupEmailAccount.objects.filter(pk=account.pk).update(round_robin_last_user=user)
     account.round_robin_last_user = user
-    return user, format_lazy(
-        _("Round-robin in team “{team}”: next after the previous assignee."),
-        team=account.target_team,
-    )
+    return user, messages.ROUND_ROBIN(team=str(account.target_team))
 
 
 def least_busy_candidates(account: GroupEmailAccount) -> QuerySet[User]:
@@ -119,18 +114,14 @@ def least_busy_candidates(account: GroupEmailAccount) -> QuerySet[User]:
     )
 
 
-def _least_busy(account: GroupEmailAccount) -> tuple[User | None, object]:
+def _least_busy(account: GroupEmailAccount) -> tuple[User | None, Message]:
     if account.target_team_id is None:
-        return None, _("Least-busy: the account has no target team.")
+        return None, messages.LEAST_BUSY_NO_TEAM()
     _lock_account(account)  # one decision per account at a time, so two workers never race
     user = least_busy_candidates(account).first()
     if user is None:
         return None, _nobody_reason(account)
-    return user, format_lazy(
-        _("Least-busy in team “{team}”: {count} open case(s) before this one."),
-        team=account.target_team,
-        count=user.open_cases,
-    )
+    return user, messages.LEAST_BUSY(team=str(account.target_team), count=user.open_cases)
 
 
 RULES = {
@@ -152,32 +143,42 @@ def case_assign_by_rule(
     rule = RULES.get(account.case_distribution)
     with transaction.atomic():
         if rule is None:
-            user, reason = None, _("The account has no distribution rule.")
+            user, reason = None, messages.NO_RULE()
         else:
             user, reason = rule(account)
         if user is None:
             case_leave_unassigned(case=case, reason=reason)
         else:
-            case_assign(case=case, user=user, reason=reason, now=now)
+            case_assign(case=case, user=user, reason=reason, now=now, by=account.name)
     return user
 
 
-def case_leave_unassigned(*, case: Case, reason) -> None:
+def case_leave_unassigned(*, case: Case, reason: Message) -> None:
     case.assigned_user = None
     case.assigned_at = None
-    case.assignment_reason = str(format_lazy(_("Unassigned: {}"), reason))
+    case.assignment_reason = messages.UNASSIGNED(reason=reason)
     if case.status == Case.Status.ASSIGNED:
         case.status = Case.Status.NEW
     case.save()
 
 
-def case_assign(*, case: Case, user: User, reason="", now: datetime | None = None) -> None:
+def case_assign(
+    *,
+    case: Case,
+    user: User,
+    reason: Message | None = None,
+    now: datetime | None = None,
+    by: str = "",
+) -> None:
     """Give ``case`` to ``user``: status Assigned, the user follows it and is notified
-    (unless they turned "a case is assigned to me" off)."""
+    (unless they turned "a case is assigned to me" off).
+
+    ``by`` names who decided when it was not a user: the mailbox whose rule chose.
+    """
     now = now or timezone.now()
     case.assigned_user = user
     case.assigned_at = now
-    case.assignment_reason = str(reason)
+    case.assignment_reason = reason or Message()
     if case.status == Case.Status.NEW:
         case.status = Case.Status.ASSIGNED
     case.save()
@@ -189,24 +190,16 @@ def case_assign(*, case: Case, user: User, reason="", now: datetime | None = Non
         parent_type=content_type,
         parent_id=case.pk,
         type=Note.Type.ASSIGN,
-        body=case.assignment_reason,
-        data={"assigned_user_id": user.pk},
+        data=assign_data(user, reason=reason, by=by),
     )
     if not wants(user.notification_preferences or {}, CASE_ASSIGNED):
         return
     Notification.objects.create(
         user=user,
         type=Notification.Type.ASSIGNED,
-        kind=CASE_ASSIGNED,
+        reason=CASE_ASSIGNED,
         note=note,
         related_type=content_type,
         related_id=case.pk,
-        message=str(
-            format_lazy(
-                _("Case {number} assigned to you: {name}"),
-                number=case.display_number,
-                name=case.name,
-            )
-        ),
-        data={"case_id": case.pk, "case_number": case.number},
+        data=ASSIGNED.data(by=by, case_id=case.pk, case_number=case.number),
     )

@@ -7,12 +7,12 @@ case emails use the same function.
 from __future__ import annotations
 
 from django.contrib.contenttypes.models import ContentType
-from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from cases.case_tag import case_for_tag, case_name_from_subject
 from cases.distribution import case_assign_by_rule
 from cases.models import Case
+from cases.notes import CASE_OPENED, CASE_REOPENED
 from crm.addresses import normalize_address, records_for_addresses
 from crm.models import Account, Contact, Lead, Note, User
 from mailboxes.intake.context import IntakeContext
@@ -164,16 +164,14 @@ def case_reopen_on_reply(*, case: Case, sender: str, email: Email) -> bool:
     Note.objects.create(
         parent_type=ContentType.objects.get_for_model(Case),
         parent_id=case.pk,
-        type=Note.Type.STATUS,
-        body=str(
-            format_lazy(
-                _("Reopened by a reply from {sender}: {old} → {new}."),
-                sender=sender or _("the customer"),
-                old=Case.Status(old).label,
-                new=case.get_status_display(),
-            )
+        type=CASE_REOPENED.type,
+        data=CASE_REOPENED.data(
+            sender=sender or _("the customer"),
+            old=old,
+            new=case.status,
+            email_id=email.pk,
+            by=case.group_account.name if case.group_account_id else "",
         ),
-        data={"from": old, "to": case.status, "email_id": email.pk},
         related_type=ContentType.objects.get_for_model(Email),
         related_id=email.pk,
     )
@@ -199,8 +197,8 @@ def case_open_from_email(*, email: Email, account: GroupEmailAccount, sender: st
     Note.objects.create(
         parent_type=case_type,
         parent_id=case.pk,
-        type=Note.Type.CREATE,
-        data={"email_id": email.pk, "group_account_id": account.pk},
+        type=CASE_OPENED.type,
+        data=CASE_OPENED.data(email_id=email.pk, group_account_id=account.pk, by=account.name),
         related_type=ContentType.objects.get_for_model(Email),
         related_id=email.pk,
     )

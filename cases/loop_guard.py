@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db.models import Count, Q
 from django.utils import timezone
-from django.utils.text import format_lazy
-from django.utils.translation import gettext_lazy as _
 
+from cases import messages
 from cases.models import AutoReplyLog, Case
 from crm.addresses import normalize_address
+from crm.messages import Message
 from mailboxes.intake.classify import classify, own_message_id
 from mailboxes.models import Email, GroupEmailAccount, MailAccount
 
@@ -122,63 +122,57 @@ def our_addresses() -> set[str]:
     return {normalize_address(a) for a in addresses} - {""}
 
 
-def _header_refusal(message: GuardedMessage):
+def _header_refusal(message: GuardedMessage) -> Message | None:
     headers = message.headers
     for line in headers.get("auto-submitted", "").split("\n"):
         word = line.split(";", 1)[0].strip().lower()
         if word and word != "no":
-            return format_lazy(_("The message is automatic (Auto-Submitted: {})."), word)
+            return messages.AUTO_SUBMITTED(value=word)
     for name in ("x-autoreply", "x-autorespond", "x-autoresponder"):
         if name in headers:
-            return format_lazy(_("The message is an auto-reply ({} header)."), name.title())
+            return messages.AUTO_REPLY_HEADER(header=name.title())
     suppress = _words(headers.get("x-auto-response-suppress", "")) & _SUPPRESS_TOKENS
     if suppress:
-        return format_lazy(
-            _("The sender asks for no auto-reply (X-Auto-Response-Suppress: {})."),
-            ", ".join(sorted(suppress)),
-        )
+        return messages.SUPPRESSED(value=", ".join(sorted(suppress)))
     for name in ("precedence", "x-precedence"):
         precedence = _words(headers.get(name, "")) & _PRECEDENCE_TOKENS
         if precedence:
-            return format_lazy(
-                _("The message is bulk or list mail ({}: {})."), name.title(), min(precedence)
-            )
+            return messages.BULK(header=name.title(), value=min(precedence))
     if "list-id" in headers or "list-unsubscribe" in headers:
-        return _("The message comes from a mailing list (List-Id / List-Unsubscribe).")
+        return messages.MAILING_LIST()
     if "return-path" in headers and any(
         line.strip() in ("", "<>") for line in headers["return-path"].split("\n")
     ):
-        return _("The message has an empty Return-Path (<>): bounces and auto-replies do.")
+        return messages.EMPTY_RETURN_PATH()
     return None
 
 
-def _our_loop_refusal(message: GuardedMessage, ours: set[str]):
+def _our_loop_refusal(message: GuardedMessage, ours: set[str]) -> Message | None:
     if "x-postaci-loop" in message.headers:
-        return _("The message went through Postaci already (X-Postaci-Loop).")
+        return messages.POSTACI_LOOP()
     x_loop = message.headers.get("x-loop", "").lower()
     domain = settings.POSTACI_MESSAGE_ID_DOMAIN.lower()
     if x_loop and (any(a in x_loop for a in ours) or (domain and domain in x_loop)):
-        return format_lazy(_("The message has looped through us (X-Loop: {})."), x_loop)
+        return messages.X_LOOP(value=x_loop)
     if own_message_id(message.message_id) or references_our_message(message.references):
-        return _("The message is our own mail or a reply to it.")
+        return messages.OWN_MAIL()
     if message.sender in ours:
-        return format_lazy(_("The sender {} is one of our own addresses."), message.sender)
+        return messages.OWN_ADDRESS(sender=message.sender)
     return None
 
 
-def _kind_refusal(message: GuardedMessage):
+def _kind_refusal(message: GuardedMessage) -> Message | None:
     if message.content_types & _REPORT_TYPES:
-        return _("The message is a delivery or feedback report (multipart/report).")
+        return messages.REPORT()
     local = message.sender.rpartition("@")[0]
     if re.sub(r"[-_.]", "", local) in _NO_REPLY_LOCALPARTS or _NO_REPLY_PREFIX.match(local):
-        return format_lazy(_("The sender {} does not take replies."), message.sender)
+        return messages.NO_REPLY_SENDER(sender=message.sender)
     return None
 
 
-def _classifier_refusal(message: GuardedMessage):
+def _classifier_refusal(message: GuardedMessage) -> Message | None:
     if message.auto_kind:
-        label = dict(Email.AutoKind.choices).get(message.auto_kind, message.auto_kind)
-        return format_lazy(_("The message is automatic ({})."), label)
+        return messages.AUTOMATIC(kind=message.auto_kind)  # labelled when shown
     return None
 
 
@@ -207,7 +201,9 @@ class RateLimits:
         )
 
 
-def _rate_refusal(sender: str, case: Case | None, now: datetime, limits: RateLimits):
+def _rate_refusal(
+    sender: str, case: Case | None, now: datetime, limits: RateLimits
+) -> Message | None:
     """Per-sender and per-case limits, counted in one query on the log's indexes."""
     since = now - timedelta(seconds=limits.period)
     by_sender = Q(sender_address=sender)
@@ -220,28 +216,12 @@ def _rate_refusal(sender: str, case: Case | None, now: datetime, limits: RateLim
     counts = AutoReplyLog.objects.filter(
         condition, outcome=AutoReplyLog.Outcome.SENT, created_at__gte=since
     ).aggregate(**aggregates)
-    hours = limits.period / 3600
+    period = messages.period_message(limits.period)
     if counts["sender"] >= limits.sender:
-        return format_lazy(
-            _(
-                "Rate limit: {sender} already got {count} auto-replies in {hours:g} h "
-                "(limit {limit})."
-            ),
-            sender=sender,
-            count=counts["sender"],
-            limit=limits.sender,
-            hours=hours,
-        )
+        return messages.SENDER_LIMIT(count=counts["sender"], limit=limits.sender, period=period)
     if counts.get("case", 0) >= limits.case:
-        return format_lazy(
-            _(
-                "Rate limit: case {case} already got {count} auto-replies in {hours:g} h "
-                "(limit {limit})."
-            ),
-            case=case.display_number,
-            count=counts["case"],
-            limit=limits.case,
-            hours=hours,
+        return messages.CASE_LIMIT(
+            count=counts["case"], limit=limits.case, case=case.display_number, period=period
         )
     return None
 
@@ -253,11 +233,12 @@ def auto_reply_refusal(
     sender: str | None = None,
     case: Case | None = None,
     now: datetime | None = None,
-) -> str | None:
+) -> Message | None:
     """Why no auto-reply may answer ``message``; None when one may.
 
     ``sender`` overrides the message's From address (e.g. when replying to Reply-To). The
-    returned reason is a lazily translated string; store it with ``str()``.
+    reason is a message (code and parameters): store it as it is, it reads in the language
+    of whoever looks at it.
     """
     if not isinstance(message, GuardedMessage):
         message = (
@@ -267,7 +248,7 @@ def auto_reply_refusal(
         )
     address = normalize_address(sender if sender is not None else message.sender)
     if not address:
-        return _("The message has no sender address.")
+        return messages.NO_SENDER()
     message.sender = address
     reason = _header_refusal(message) or _kind_refusal(message)
     if reason:
@@ -304,6 +285,6 @@ def auto_reply_decide(
         sender_address=address,
         case=case,
         outcome=AutoReplyLog.Outcome.REFUSED if reason else AutoReplyLog.Outcome.SENT,
-        reason=str(reason or ""),
+        reason=reason or Message(),
         created_at=now or timezone.now(),
     )

@@ -8,6 +8,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.messages import MessageField
 from crm.models import Record
 
 CASE_NUMBER_SEQUENCE = "cases_case_number_seq"
@@ -104,7 +105,7 @@ class Case(Record):
         help_text=_("The mailbox the case came in through."),
     )
     # Set by distribution: why this user got the case, or why nobody did.
-    assignment_reason = models.TextField(_("assignment"), blank=True)
+    assignment_reason = MessageField(_("assignment"))
     # When the current assignee got it; least-busy distribution breaks ties on the latest of
     # these per user (who was assigned longest ago goes first).
     assigned_at = models.DateTimeField(_("assigned at"), null=True, blank=True)
@@ -182,7 +183,7 @@ class AutoReplyLog(models.Model):
         verbose_name=_("case"),
     )
     outcome = models.CharField(_("outcome"), max_length=8, choices=Outcome.choices)
-    reason = models.TextField(_("reason"), blank=True)
+    reason = MessageField(_("reason"))
     reply = models.ForeignKey(
         "mailboxes.Email",
         null=True,

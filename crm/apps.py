@@ -13,11 +13,11 @@ class CrmConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from . import checks, notification_kinds, scheduling  # noqa: F401  (checks register)
+        from . import checks, kinds, notification_reasons, scheduling  # noqa: F401  (registries)
         from .administration.menu import admin_link_register
 
         post_migrate.connect(scheduling.install_default_jobs, sender=self)
-        notification_kinds.register_notification_kinds()
+        notification_reasons.register_notification_reasons()
 
         from .permissions import record_access_register
 

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.addresses import normalize_address
 from crm.models import Account, Contact, Lead, Opportunity, Record, Team, User
-from crm.notification_kinds import Level, levels_with_defaults, notification_kinds
+from crm.notification_reasons import Level, levels_with_defaults, notification_reasons
 
 
 class EmailAddressesField(forms.CharField):
@@ -297,9 +297,9 @@ class PreferencesForm(forms.ModelForm):
 
 
 class NotificationLevelsForm(forms.Form):
-    """A level (off, bell, bell and email) per notification kind, for a user or a team.
+    """A level (off, bell, bell and email) per notification reason, for a user or a team.
 
-    ``choices`` are the stored ones (code → level); kinds missing from it show their default.
+    ``choices`` are the stored ones (code → level); reasons missing from it show their default.
     """
 
     level_choices = Level.choices
@@ -307,28 +307,28 @@ class NotificationLevelsForm(forms.Form):
     def __init__(self, *args, choices: dict[str, str], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.current = levels_with_defaults(choices or {})
-        self.kinds = notification_kinds()
-        for kind in self.kinds:
-            self.fields[kind.code] = forms.ChoiceField(
-                label=kind.label,
-                help_text=kind.help_text,
-                choices=kind.levels,
-                initial=self.current[kind.code],
+        self.reasons = notification_reasons()
+        for reason in self.reasons:
+            self.fields[reason.code] = forms.ChoiceField(
+                label=reason.label,
+                help_text=reason.help_text,
+                choices=reason.levels,
+                initial=self.current[reason.code],
                 widget=forms.RadioSelect,
-                required=False,  # a kind left out of the post keeps its level
+                required=False,  # a reason left out of the post keeps its level
             )
 
     def sections(self) -> list[tuple[str, list]]:
-        """(section, [(kind, bound field), ...]) in the order the kinds are registered."""
+        """(section, [(reason, bound field), ...]) in the order the reasons are registered."""
         grouped: dict[str, list] = {}
-        for kind in self.kinds:
-            grouped.setdefault(kind.section, []).append((kind, self[kind.code]))
+        for reason in self.reasons:
+            grouped.setdefault(reason.section, []).append((reason, self[reason.code]))
         return list(grouped.items())
 
     def levels(self) -> dict[str, str]:
         return {
-            kind.code: self.cleaned_data[kind.code] or self.current[kind.code]
-            for kind in self.kinds
+            reason.code: self.cleaned_data[reason.code] or self.current[reason.code]
+            for reason in self.reasons
         }
 
 

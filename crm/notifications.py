@@ -1,8 +1,8 @@
 """In-app notifications: creating them, counting and marking them read.
 
 Mail intake and cases create notifications through these functions too, so the bell, the
-notifications page and the digest see one consistent kind of row. A notification of a
-``kind`` (``crm.notification_kinds``) is created only for users who keep that kind on.
+notifications page and the digest see one consistent reason of row. A notification of a
+``reason`` (``crm.notification_reasons``) is created only for users who keep that reason on.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from crm.links import url_of
 from crm.models import Note, Notification, User
-from crm.notification_kinds import MENTION, RECORD_ACTIVITY, preferences_of, wants
+from crm.notification_reasons import MENTION, RECORD_ACTIVITY, preferences_of, wants
 
 
 def notification_create(
@@ -27,18 +27,18 @@ def notification_create(
     note: Note | None = None,
     message: str = "",
     data: dict | None = None,
-    kind: str = "",
+    reason: str = "",
 ) -> Notification | None:
     """One notification for one user; ``related`` is what a click on it opens.
 
-    None when the user turned ``kind`` off.
+    None when the user turned ``reason`` off.
     """
-    if kind and not wants(user.notification_preferences or {}, kind):
+    if reason and not wants(user.notification_preferences or {}, reason):
         return None
     return Notification.objects.create(
         user=user,
         type=type,
-        kind=kind,
+        reason=reason,
         note=note,
         related_type=ContentType.objects.get_for_model(related) if related is not None else None,
         related_id=related.pk if related is not None else None,
@@ -53,21 +53,21 @@ def notifications_for_note(
     """Tell these users about a new stream note (one bulk insert; the author is left out).
 
     Mentioned users are told as ``MENTION``, followers as ``RECORD_ACTIVITY``: each user once,
-    for the first of those kinds they keep on.
+    for the first of those reasons they keep on.
     """
     reasons = ((set(mentioned_ids), MENTION), (set(follower_ids), RECORD_ACTIVITY))
-    preferences = preferences_of(set().union(*(ids for ids, _kind in reasons)) - {note.author_id})
+    preferences = preferences_of(set().union(*(ids for ids, _reason in reasons)) - {note.author_id})
     told: dict[int, str] = {}
-    for user_ids, kind in reasons:
+    for user_ids, reason in reasons:
         for user_id in user_ids & (preferences.keys() - told.keys()):
-            if wants(preferences[user_id] or {}, kind):
-                told[user_id] = kind
+            if wants(preferences[user_id] or {}, reason):
+                told[user_id] = reason
     return Notification.objects.bulk_create(
         [
             Notification(
                 user_id=user_id,
                 type=Notification.Type.NOTE,
-                kind=told[user_id],
+                reason=told[user_id],
                 note=note,
                 related_type_id=note.parent_type_id,
                 related_id=note.parent_id,

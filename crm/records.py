@@ -13,7 +13,7 @@ from django.db import transaction
 
 from crm.addresses import record_set_addresses
 from crm.models import Note, Notification, Record, Team, User
-from crm.notification_kinds import RECORD_ASSIGNED, notification_kind_for
+from crm.notification_reasons import RECORD_ASSIGNED, notification_reason_for
 from crm.notifications import notification_create
 from crm.stream import note_create, record_follow
 
@@ -102,7 +102,7 @@ def _on_assigned(record: Record, user: User | None, *, note: bool = True) -> Non
             type=Notification.Type.ASSIGNED,
             related=record,
             data={"by": str(user) if user else ""},
-            kind=notification_kind_for(RECORD_ASSIGNED, type(record)),
+            reason=notification_reason_for(RECORD_ASSIGNED, type(record)),
         )
 
 

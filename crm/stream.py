@@ -14,6 +14,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Page, Paginator
 from django.db.models import Model, Q, QuerySet, prefetch_related_objects
 
+from crm.kinds import note_kind_for_type, note_kind_of
 from crm.links import url_of
 from crm.mentions import mentioned_users
 from crm.models import Follow, Note, User
@@ -82,7 +83,10 @@ def note_create(
     With ``notify`` the record's followers, except the author, get a notification, and so
     does each user a post mentions (``@username``) who may see the record; the mail intake
     passes ``notify=False`` and notifies on its own so nobody hears of an email twice.
+    ``data`` goes through the kind of ``type`` (crm.kinds), which refuses what its sentences
+    would not show and insists on what they need.
     """
+    data = note_kind_for_type(type).data(**(data or {}))
     super_parent = super_parent_of(parent)
     note = Note.objects.create(
         parent_type=ContentType.objects.get_for_model(parent),
@@ -96,7 +100,7 @@ def note_create(
         body=body,
         related_type=ContentType.objects.get_for_model(related) if related is not None else None,
         related_id=related.pk if related is not None else None,
-        data=data or {},
+        data=data,
     )
     if notify:
         mentioned = mentioned_users(body, parent) if type == Note.Type.POST else []
@@ -205,6 +209,8 @@ def _mark_related(notes: Iterable[Note], user: User) -> None:
         note.related_url = url_of(related) if note.related_visible else ""
         body = note.body
         full_text = getattr(related, "body_text", "") or "" if note.related_visible else ""
+        if not note_kind_of(note).related_text:
+            full_text = ""  # the note says what happened to it; its text is elsewhere
         if not body:
             body = full_text
         note.display_body = body

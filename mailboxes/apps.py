@@ -17,14 +17,15 @@ class MailboxesConfig(AppConfig):
         from django.db.backends.signals import connection_created
 
         from crm.administration.menu import admin_link_register
+        from mailboxes import email_notes, messages  # noqa: F401  (note kinds, message codes)
         from mailboxes.access import register_mail_permissions
         from mailboxes.navigation import emails_link_register
-        from mailboxes.notification_kinds import register_notification_kinds
+        from mailboxes.notification_reasons import register_notification_reasons
         from mailboxes.search import register_sqlite_functions
 
         connection_created.connect(register_sqlite_functions, dispatch_uid="postaci-fold")
         register_mail_permissions()
-        register_notification_kinds()
+        register_notification_reasons()
 
         email = _("Email")
         admin_link_register(

@@ -4,7 +4,7 @@ Sent through the system SMTP server (Django's ``EMAIL_*`` settings) by a periodi
 never repeats mail the user already got directly: notifications about an email the user has a
 copy of, or whose To/Cc holds one of their addresses, are left out (the email is in their
 inbox already), and so are notifications of a kind the user wants in the app only (their
-notification preferences, ``crm.notification_kinds``). Each notification goes into at most one
+notification preferences, ``crm.notification_reasons``). Each notification goes into at most one
 digest (``emailed_at``); one the user read in the app before the job ran is not sent at all.
 """
 
@@ -23,7 +23,7 @@ from django.utils import timezone, translation
 from django.utils.translation import ngettext
 
 from crm.models import EmailAddressLink, Notification, User
-from crm.notification_kinds import Level, level_of
+from crm.notification_reasons import Level, level_of
 from mailboxes.message_ids import message_id_new
 from mailboxes.models import Email, EmailRecipient, EmailUser
 
@@ -150,7 +150,7 @@ def notification_digests_send(*, frequency: str, now: datetime | None = None) ->
                 for n in notifications
                 if n.type != Notification.Type.EMAIL_RECEIVED
                 and (_email_id(n, email_type_id), user_id) not in direct
-                and level_of(preferences, n.kind) == Level.EMAIL
+                and level_of(preferences, n.reason) == Level.EMAIL
             ]
             if wanted:
                 try:

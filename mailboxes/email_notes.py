@@ -6,17 +6,16 @@ and sending (:func:`note_email_sent`, one email), so both follow the same rules:
 - A new email with a parent gets one stream note on the parent; its ``super_parent`` is the
   parent's Account, whose stream therefore shows it too. Never two for one email and record
   (the unique constraint ``crm_note_one_per_email`` backs this up).
-- Who may be told, each for a reason that is a kind of notification the user may turn off
-  (``crm.notification_kinds``; each user is told once, for the first reason in this order
-  whose kind they keep on):
+- Who may be told, each for a reason the user may turn off (``crm.notification_reasons``;
+  each user is told once, for the first reason in this order that they keep on):
 
   1. the owner of what the email is on (the assignee of a case: a parent type registered with
-     :func:`mail_owner_register`) — the registered owner kind;
+     :func:`mail_owner_register`) — the registered owner reason;
   2. a user it is addressed to (To/Cc) or who owns the personal mailbox it came through —
      ``mail_to_me``;
   3. followers of the parent and of its Account, even when not in To/Cc — ``followed_mail``;
   4. the people of the group mailbox it came through — ``group_mail`` when nobody owns what
-     it is on, the registered "others" kind when someone else does (a support team is not
+     it is on, the registered "others" reason when someone else does (a support team is not
      rung for every email of every colleague's case).
 
   Reasons 1 and 3 need the stream note (they open it) and a role that lets the user read the
@@ -44,18 +43,42 @@ from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from crm.access import users_access
+from crm.kinds import EMAIL_RECEIVED as EMAIL_RECEIVED_NOTIFICATION
+from crm.kinds import note_kind_define
 from crm.models import Account, Follow, Note, Notification
-from crm.notification_kinds import preferences_of, wants
+from crm.notification_reasons import preferences_of, wants
 from mailboxes.intake.bulk import bulk_insert_rows
 from mailboxes.models import Email, EmailUser
-from mailboxes.notification_kinds import FOLLOWED_MAIL, GROUP_MAIL, MAIL_TO_ME
+from mailboxes.notification_reasons import FOLLOWED_MAIL, GROUP_MAIL, MAIL_TO_ME
 from mailboxes.parents import email_parent_models
 from mailboxes.reply_text import visible_reply_text
 
 # Parent types whose stream notes carry the email's text (without the quoted history).
 NOTE_WITH_TEXT = ("case",)
+
+# What an email's note stores and says (crm.kinds); the subject and sender are shown beside
+# the line in the notifications and the digest.
+_EMAIL_EXTRAS = ("email_id", "subject", "is_initial", "has_attachments")
+NOTE_KINDS = {
+    Note.Type.EMAIL_RECEIVED: note_kind_define(
+        Note.Type.EMAIL_RECEIVED,
+        stream=[_("Email received from {from}"), _("Email received")],
+        notification=[_("New email on {record}")],
+        extras=_EMAIL_EXTRAS,
+        template="crm/_linked_by.html",
+    ),
+    Note.Type.EMAIL_SENT: note_kind_define(
+        Note.Type.EMAIL_SENT,
+        # the actor is the user who sent it, else the sending address (an auto-reply)
+        stream=[_("{actor} sent an email")],
+        notification=[_("{actor} sent an email on {record}")],
+        extras=(*_EMAIL_EXTRAS, "from"),
+        template="crm/_linked_by.html",
+    ),
+}
 
 
 @dataclass
@@ -112,13 +135,13 @@ def _note_for(news: EmailNews, email_type_id: int, account_type_id: int) -> dict
         "body": body,
         "related_type_id": email_type_id,
         "related_id": email.pk,
-        "data": {
-            "email_id": email.pk,
-            "subject": email.subject[:200],
-            "from": news.sender,
-            "is_initial": news.is_initial,
-            "has_attachments": email.has_attachments,
-        },
+        "data": NOTE_KINDS[news.note_type].data(
+            email_id=email.pk,
+            subject=email.subject[:200],
+            is_initial=news.is_initial,
+            has_attachments=email.has_attachments,
+            **{"from": news.sender},
+        ),
     }
 
 
@@ -184,28 +207,28 @@ def _followers(notes: list[NoteRef]) -> dict[tuple[int, int], list[int]]:
 
 
 @dataclass(frozen=True)
-class MailOwnerKinds:
-    """The notification kinds of mail on a record type whose assignee owns its mail."""
+class MailOwnerReasons:
+    """The notification reasons of mail on a record type whose assignee owns its mail."""
 
     owner: str  # for the assignee ("email on a case assigned to me")
     others: str  # for a group mailbox's people when someone else is the assignee
 
 
-# model label → kinds; filled by the apps that own such types (cases) in AppConfig.ready
-_MAIL_OWNERS: dict[str, MailOwnerKinds] = {}
+# model label → reasons; filled by the apps that own such types (cases) in AppConfig.ready
+_MAIL_OWNERS: dict[str, MailOwnerReasons] = {}
 
 
-def mail_owner_register(model_label: str, *, owner_kind: str, others_kind: str) -> None:
+def mail_owner_register(model_label: str, *, owner_reason: str, others_reason: str) -> None:
     """Make the assignee of records of ``model_label`` ("cases.case") the owner of their mail."""
-    _MAIL_OWNERS[model_label.lower()] = MailOwnerKinds(owner=owner_kind, others=others_kind)
+    _MAIL_OWNERS[model_label.lower()] = MailOwnerReasons(owner=owner_reason, others=others_reason)
 
 
-def _owners(items: list[EmailNews]) -> dict[int, tuple[int | None, MailOwnerKinds]]:
-    """Email id → (its parent's assignee, the kinds) for emails on an owned type.
+def _owners(items: list[EmailNews]) -> dict[int, tuple[int | None, MailOwnerReasons]]:
+    """Email id → (its parent's assignee, the reasons) for emails on an owned type.
 
     One query per owned type present (cases: one), none when the batch has no such email.
     """
-    wanted: dict[int, tuple[type, MailOwnerKinds, dict[int, list[int]]]] = {}
+    wanted: dict[int, tuple[type, MailOwnerReasons, dict[int, list[int]]]] = {}
     for news in items:
         email = news.email
         if not (email.parent_type_id and email.parent_id):
@@ -217,7 +240,7 @@ def _owners(items: list[EmailNews]) -> dict[int, tuple[int | None, MailOwnerKind
         model, kinds, emails_of = wanted[email.parent_type_id]
         if kinds is not None:
             emails_of[email.parent_id].append(email.pk)
-    owners: dict[int, tuple[int | None, MailOwnerKinds]] = {}
+    owners: dict[int, tuple[int | None, MailOwnerReasons]] = {}
     for model, kinds, emails_of in wanted.values():
         if not emails_of:
             continue
@@ -285,8 +308,8 @@ def email_news_publish(items: list[EmailNews], *, notify: bool = True, may_exist
     for news in items:
         email, note = news.email, news.note
         quiet = news.silenced_user_ids | {news.author_id}
-        owner_id, owner_kinds = owners.get(email.pk, (None, None))
-        # user → (rank, kind, row) of each reason to tell them; the first wanted one wins
+        owner_id, owner_reasons = owners.get(email.pk, (None, None))
+        # user → (rank, why, row) of each reason to tell them; the first wanted one wins
         reasons: dict[int, list[tuple[int, str, dict]]] = defaultdict(list)
         unseen = {
             user_id
@@ -305,16 +328,16 @@ def email_news_publish(items: list[EmailNews], *, notify: bool = True, may_exist
             for user_id, type_id, object_id in note_readers:
                 if user_id in reasons or user_id not in unseen or not may_read(user_id, email.pk):
                     continue
-                rank, kind = (0, owner_kinds.owner) if user_id == owner_id else (2, FOLLOWED_MAIL)
+                rank, why = (0, owner_reasons.owner) if user_id == owner_id else (2, FOLLOWED_MAIL)
                 row = {
                     "user_id": user_id,
                     "type": Notification.Type.NOTE,
-                    "kind": kind,
+                    "reason": why,
                     "note_id": note.pk,
                     "related_type_id": type_id,
                     "related_id": object_id,
                 }
-                reasons[user_id].append((rank, kind, row))
+                reasons[user_id].append((rank, why, row))
         for user_id in sorted(news.new_user_ids):
             copy = copies.get((email.pk, user_id))
             if (
@@ -324,28 +347,30 @@ def email_news_publish(items: list[EmailNews], *, notify: bool = True, may_exist
             ):
                 continue
             if user_id == owner_id:
-                rank, kind = 0, owner_kinds.owner
+                rank, why = 0, owner_reasons.owner
             elif user_id in news.direct_user_ids:
-                rank, kind = 1, MAIL_TO_ME
+                rank, why = 1, MAIL_TO_ME
             elif owner_id:
-                rank, kind = 4, owner_kinds.others
+                rank, why = 4, owner_reasons.others
             else:
-                rank, kind = 3, GROUP_MAIL
+                rank, why = 3, GROUP_MAIL
             row = {
                 "user_id": user_id,
                 "type": Notification.Type.EMAIL_RECEIVED,
-                "kind": kind,
+                "reason": why,
                 "note_id": note.pk if note is not None else None,
                 "related_type_id": email_type_id,
                 "related_id": email.pk,
-                "data": {"subject": email.subject[:200], "from": news.sender},
+                "data": EMAIL_RECEIVED_NOTIFICATION.data(
+                    subject=email.subject[:200], **{"from": news.sender}
+                ),
             }
-            reasons[user_id].append((rank, kind, row))
+            reasons[user_id].append((rank, why, row))
         for user_id, candidates_of_user in reasons.items():
             wanted = [
                 (rank, row)
-                for rank, kind, row in candidates_of_user
-                if wants(preferences.get(user_id) or {}, kind)
+                for rank, why, row in candidates_of_user
+                if wants(preferences.get(user_id) or {}, why)
             ]
             if wanted and (email.pk, user_id) not in told:
                 told.add((email.pk, user_id))  # nobody twice for one email

@@ -2,21 +2,37 @@
 
 from __future__ import annotations
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+
+from crm.messages import Message
 
 
 class MailError(Exception):
-    """Base of every mail error; ``str()`` is the user-facing sentence."""
+    """Base of every mail error.
+
+    ``message`` is the sentence as a :class:`~crm.messages.Message` (a code and parameters),
+    which is what a row stores (``MessageField``); ``str()`` renders it in the active
+    language, for a page or form shown now. ``detail`` is the server's own words.
+    """
 
     code = "error"
+    default_message = _("The mail server could not be used.")
 
-    def __init__(self, message: str = "", *, code: str | None = None, detail: str = ""):
-        super().__init__(message or self.default_message)
+    def __init__(
+        self, message: str | Promise | Message = "", *, code: str | None = None, detail: str = ""
+    ):
+        self.message = Message.coerce(message or self.default_message)
+        super().__init__(self.message)
         if code:
             self.code = code
         self.detail = detail
 
-    default_message = _("The mail server could not be used.")
+    def __str__(self) -> str:
+        return str(self.message)
+
+    def as_message(self) -> Message:
+        return self.message
 
 
 class MailHostNotAllowed(MailError):

@@ -12,9 +12,9 @@ import socket
 from collections.abc import Callable
 
 from django.conf import settings
-from django.utils.translation import gettext as _
 
 from mailboxes.exceptions import MailConnectionError, MailHostNotAllowed
+from mailboxes.messages import HOST_MISSING, HOST_NOT_FOUND, HOST_PRIVATE
 
 # Turns a host name into its addresses; raises MailConnectionError when it cannot.
 Resolve = Callable[[str, int], list[str]]
@@ -45,7 +45,7 @@ def checked_addresses(host: str, port: int, *, resolve: Resolve | None = None) -
     """
     host = (host or "").strip()
     if not host:
-        raise MailConnectionError(_("No host is set."), code="dns")
+        raise MailConnectionError(HOST_MISSING(), code="dns")
     try:
         addresses = [str(ipaddress.ip_address(host.strip("[]")))]
     except ValueError:
@@ -63,20 +63,12 @@ def system_addresses(host: str, port: int) -> list[str]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise MailConnectionError(
-            _("The host name “%(host)s” was not found.") % {"host": host}, code="dns"
-        ) from exc
+        raise MailConnectionError(HOST_NOT_FOUND(host=host), code="dns") from exc
     return list(dict.fromkeys(info[4][0] for info in infos))
 
 
 def _not_allowed(host: str) -> MailHostNotAllowed:
-    return MailHostNotAllowed(
-        _(
-            "“%(host)s” points to a private or loopback address; ask an administrator "
-            "to add it to POSTACI_MAIL_HOST_ALLOWLIST if it is meant."
-        )
-        % {"host": host}
-    )
+    return MailHostNotAllowed(HOST_PRIVATE(host=host))
 
 
 def check_mail_host(host: str, port: int) -> None:

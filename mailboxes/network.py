@@ -8,7 +8,17 @@ import socket
 import ssl
 
 from django.conf import settings
-from django.utils.translation import gettext as _
+
+from crm.messages import Message
+from mailboxes.messages import (
+    CERTIFICATE_UNTRUSTED,
+    CONNECTION_REFUSED,
+    HOST_NOT_FOUND,
+    OUT_OF_FILES,
+    TIMEOUT,
+    TLS_FAILED,
+    UNREACHABLE,
+)
 
 
 def mail_ssl_context() -> ssl.SSLContext:
@@ -20,8 +30,8 @@ def mail_ssl_context() -> ssl.SSLContext:
     return context
 
 
-def network_problem(exc: BaseException, host: str) -> tuple[str, str] | None:
-    """``(code, sentence)`` for a failure to reach a mail server — ``dns``, ``timeout``,
+def network_problem(exc: BaseException, host: str) -> tuple[str, Message] | None:
+    """``(code, message)`` for a failure to reach a mail server — ``dns``, ``timeout``,
     ``tls``, ``refused`` or ``unreachable`` — or None when ``exc`` is something else (the
     protocol's own errors, which IMAP and SMTP word differently).
 
@@ -30,21 +40,17 @@ def network_problem(exc: BaseException, host: str) -> tuple[str, str] | None:
     if is_out_of_files(exc):
         return "local_limit", out_of_files_sentence()
     if isinstance(exc, socket.gaierror):
-        return "dns", _("The host name “%(host)s” was not found.") % {"host": host}
+        return "dns", HOST_NOT_FOUND(host=host)
     if isinstance(exc, (TimeoutError, socket.timeout)):
-        return "timeout", _("The server did not answer in time.")
+        return "timeout", TIMEOUT()
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return "tls", _("The server's certificate is not trusted: %(reason)s") % {
-            "reason": exc.verify_message or exc.reason
-        }
+        return "tls", CERTIFICATE_UNTRUSTED(reason=str(exc.verify_message or exc.reason or exc))
     if isinstance(exc, ssl.SSLError):
-        return "tls", _("The secure connection failed (check the port and security setting).")
+        return "tls", TLS_FAILED()
     if isinstance(exc, ConnectionRefusedError):
-        return "refused", _("The server refused the connection (check host and port).")
+        return "refused", CONNECTION_REFUSED()
     if isinstance(exc, OSError):
-        return "unreachable", _("The server could not be reached: %(reason)s") % {
-            "reason": exc.strerror or exc
-        }
+        return "unreachable", UNREACHABLE(reason=str(exc.strerror or exc or type(exc).__name__))
     return None
 
 
@@ -54,14 +60,9 @@ def is_out_of_files(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno in (errno.EMFILE, errno.ENFILE)
 
 
-def out_of_files_sentence() -> str:
+def out_of_files_sentence() -> Message:
     soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    return _(
-        "This Postaci process has reached its limit of %(limit)s open files, so the mail "
-        "server was not contacted. Raise the open-file limit of the watcher and the workers "
-        "(LimitNOFILE= in their systemd units, ulimit -n in a shell) or run watchmail in more "
-        "shards (--shard)."
-    ) % {"limit": soft}
+    return OUT_OF_FILES(limit=soft)
 
 
 def raise_open_file_limit() -> tuple[int, int]:

@@ -35,7 +35,7 @@ from crm.administration.jobs import job_run_now, job_schedule_display, job_set_s
 from crm.administration.menu import admin_link_groups
 from crm.forms import NotificationLevelsForm
 from crm.models import Role, Team, TeamMembership, User
-from crm.notification_kinds import team_defaults_apply, team_defaults_save
+from crm.notification_reasons import team_defaults_apply, team_defaults_save
 from crm.permissions import permissions
 from crm.teams import known_positions
 from crm.users import users_matching

@@ -12,8 +12,8 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddField(
             model_name='notification',
-            name='kind',
-            field=models.CharField(blank=True, default='', max_length=40, verbose_name='kind'),
+            name='reason',
+            field=models.CharField(blank=True, default='', max_length=40, verbose_name='reason'),
         ),
         migrations.AddField(
             model_name='team',

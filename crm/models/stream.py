@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from crm.messages import MessageField
+
 
 class Follow(models.Model):
     """A user follows a record: they hear about its new emails even when not in To/Cc."""
@@ -116,9 +118,9 @@ class Notification(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
     )
     type = models.CharField(_("type"), max_length=20, choices=Type.choices)
-    # why the user was told (a code of crm.notification_kinds; "" always rings): their
+    # why the user was told (a code of crm.notification_reasons; "" always rings): their
     # preferences for it decide whether it is in their email digest
-    kind = models.CharField(_("kind"), max_length=40, blank=True, default="")
+    reason = models.CharField(_("reason"), max_length=40, blank=True, default="")
     note = models.ForeignKey(
         Note, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
     )
@@ -127,7 +129,7 @@ class Notification(models.Model):
     )
     related_id = models.PositiveBigIntegerField(null=True, blank=True)
     related = GenericForeignKey("related_type", "related_id")
-    message = models.TextField(_("message"), blank=True)
+    message = MessageField(_("message"))
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)

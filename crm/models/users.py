@@ -77,7 +77,7 @@ class Team(models.Model):
         verbose_name=_("roles"),
         help_text=_("Every member of the team gets these roles."),
     )
-    # kind code → level (crm.notification_kinds); administrators apply them to the members
+    # kind code → level (crm.notification_reasons); administrators apply them to the members
     notification_defaults = models.JSONField(_("notification defaults"), default=dict, blank=True)
 
     class Meta:
@@ -143,7 +143,7 @@ class User(AbstractUser):
         choices=Digest.choices,
         default=Digest.NEVER,
     )
-    # kind code → level (crm.notification_kinds); kinds not in it are at their default
+    # kind code → level (crm.notification_reasons); kinds not in it are at their default
     notification_preferences = models.JSONField(
         _("notification preferences"), default=dict, blank=True
     )

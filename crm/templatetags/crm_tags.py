@@ -8,13 +8,15 @@ from decimal import Decimal
 from django import template
 from django.db.models import Model
 from django.template.defaultfilters import date as date_filter
+from django.template.loader import render_to_string
 from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from crm.kinds import note_kind_of, notification_line
 from crm.links import url_of
-from crm.records import status_label as record_status_label
+from crm.messages import Message
 
 register = template.Library()
 
@@ -110,22 +112,27 @@ def verbose_name_plural(obj) -> str:
     return obj._meta.verbose_name_plural
 
 
-@register.filter
-def status_label(note) -> str:
-    """A status note's new value, as the record's field would display it."""
-    value = note.data.get("value", "")
-    parent = note.parent
-    return record_status_label(parent, value) if parent is not None else value
+@register.simple_tag
+def note_sentence(note) -> SafeString:
+    """What a stream note says ("<strong>Ali</strong> changed status to Closed"), by its
+    kind (crm.kinds), in the reader's language."""
+    kind = note_kind_of(note)
+    line = kind.stream_line(note)
+    if kind.template:
+        line += render_to_string(kind.template, {"note": note})
+    return mark_safe(line)  # noqa: S308 - built by format_sentence, which escapes
 
 
 @register.filter
-def field_label(note) -> str:
-    """A status note's field name, as the record's model names it ("status", "stage")."""
-    parent = note.parent
-    name = note.data.get("field", "")
-    if parent is None or not name:
-        return name
-    return str(parent._meta.get_field(name).verbose_name)
+def note_detail(note) -> Message:
+    """The message a note's kind shows under its line (an assignment's reason), or empty."""
+    return note_kind_of(note).detail_of(note)
+
+
+@register.simple_tag
+def notification_sentence(notification, html: bool = True) -> str:
+    """What a notification says, in the reader's language (``html=False``: plain text)."""
+    return notification_line(notification, html=html)
 
 
 @register.filter

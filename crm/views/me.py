@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from crm.forms import LanguageForm, NotificationLevelsForm, PreferencesForm
 from crm.models import Notification
-from crm.notification_kinds import notification_preferences_save
+from crm.notification_reasons import notification_preferences_save
 from crm.notifications import (
     notification_target_url,
     notifications_for_user,
@@ -92,7 +92,7 @@ def notification_mark_all_read(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def preferences(request: HttpRequest) -> HttpResponse:
-    """The user's own details, language, digest and a level per kind of notification."""
+    """The user's own details, language, digest and a level per notification reason."""
     user = request.user
     form = PreferencesForm(request.POST or None, instance=user)
     levels_form = NotificationLevelsForm(

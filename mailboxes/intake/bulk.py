@@ -36,7 +36,8 @@ def _reader(field: models.Field):
         return lambda obj: field.pre_save(obj, add=True)
     read = attrgetter(field.attname)
     if isinstance(field, models.JSONField):
-        return lambda obj: Jsonb(read(obj))
+        prepare = field.get_prep_value  # a MessageField's Message becomes its dict
+        return lambda obj: Jsonb(prepare(read(obj)))
     if isinstance(field, models.FileField):
         return lambda obj: read(obj).name or ""
     return read
@@ -102,7 +103,7 @@ def bulk_insert_rows(
         for f in fields
         if f is not pk
     }
-    json_columns = {f.attname for f in fields if isinstance(f, models.JSONField)}
+    json_columns = {f.attname: f.get_prep_value for f in fields if isinstance(f, models.JSONField)}
     ids = _reserve_ids(model, len(rows)) if return_ids else [None] * len(rows)
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
@@ -116,7 +117,8 @@ def bulk_insert_rows(
                         values.append(new_id)
                         continue
                     value = row.get(f.attname, defaults[f.attname])
-                    values.append(Jsonb(value) if f.attname in json_columns else value)
+                    prepare = json_columns.get(f.attname)
+                    values.append(Jsonb(prepare(value)) if prepare is not None else value)
                 copy.write_row(values)
     return ids if return_ids else []
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 from django.db import transaction
-from django.utils.translation import gettext as _
 
 from mailboxes.exceptions import MailError
 from mailboxes.intake.locking import account_fetch_lock
+from mailboxes.messages import FETCH_RUNNING
 from mailboxes.models import FolderCursor, MailAccount
 
 
@@ -21,7 +21,7 @@ def account_reset_cursor(account: MailAccount, *, since: date) -> int:
     """
     with account_fetch_lock(account.pk, wait=30) as acquired:
         if not acquired:
-            raise MailError(_("A fetch of this account is still running; try again shortly."))
+            raise MailError(FETCH_RUNNING())
         with transaction.atomic():
             MailAccount.objects.filter(pk=account.pk).update(fetch_since=since)
             deleted, _rows = FolderCursor.objects.filter(account_id=account.pk).delete()

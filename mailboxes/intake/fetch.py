@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
+from crm.messages import Message
 from mailboxes.exceptions import MailError
 from mailboxes.intake.context import FetchRun, IntakeContext
 from mailboxes.intake.health import account_record_failure, account_record_success
@@ -39,6 +40,13 @@ from mailboxes.intake.locking import account_fetch_lock
 from mailboxes.intake.parse import parse_message
 from mailboxes.intake.pipeline import run_steps
 from mailboxes.intake.store import forget_run_caches
+from mailboxes.messages import (
+    FETCH_ACCOUNT_GONE,
+    FETCH_CRASHED,
+    FETCH_FOLDER_FAILED,
+    IMPORT_FAILED,
+    errors_message,
+)
 from mailboxes.models import FolderCursor, MailAccount, RawMessage
 
 logger = logging.getLogger(__name__)
@@ -63,7 +71,7 @@ class FetchSummary:
     skipped: int = 0
     quarantined: int = 0
     locked: bool = False
-    errors: list[str] = field(default_factory=list)
+    errors: list[Message] = field(default_factory=list)
 
     def add(self, other: FetchSummary) -> None:
         for name in ("fetched", "imported", "duplicates", "skipped", "quarantined"):
@@ -78,11 +86,12 @@ class FetchSummary:
         if self.locked:
             text += " " + _("(another fetch of this account was running)")
         if self.errors:
-            text += " — " + "; ".join(self.errors)
+            text += " — " + "; ".join(str(error) for error in self.errors)
         return text
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """Plain values (a task's result): the errors as sentences in the active language."""
+        return asdict(self) | {"errors": [str(error) for error in self.errors]}
 
 
 ProgressCallback = Callable[[str, int], None]  # ("total"|"advance", n)
@@ -114,7 +123,7 @@ def fetch_account(
     summary = FetchSummary(account_id=account_id)
     account = MailAccount.objects.filter(pk=account_id).first()
     if account is None:
-        summary.errors.append(_("The account no longer exists."))
+        summary.errors.append(FETCH_ACCOUNT_GONE())
         return summary
     account = account.specific
     with account_fetch_lock(account.pk) as acquired:
@@ -131,19 +140,19 @@ def fetch_account(
                         folder_summary = fetch_folder(client, run, folder, progress=progress)
                     except IMAPClientError as exc:
                         summary.errors.append(
-                            _("Folder “%(folder)s”: %(error)s") % {"folder": folder, "error": exc}
+                            FETCH_FOLDER_FAILED(folder=folder, error=str(exc) or repr(exc))
                         )
                         continue
                     summary.add(folder_summary)
         except MailError as exc:
-            summary.errors.append(str(exc))
+            summary.errors.append(exc.message)
         except (OSError, IMAPClientError) as exc:
-            summary.errors.append(str(connection_error(exc, account.imap_host)))
+            summary.errors.append(connection_error(exc, account.imap_host).message)
         except Exception as exc:
-            account_record_failure(account, f"{type(exc).__name__}: {exc}")
+            account_record_failure(account, FETCH_CRASHED(error=f"{type(exc).__name__}: {exc}"))
             raise
     if summary.errors:
-        account_record_failure(account, "; ".join(summary.errors))
+        account_record_failure(account, errors_message(summary.errors))
     else:
         account_record_success(account)
     return summary
@@ -343,7 +352,7 @@ def _record_outcome(ctx: IntakeContext) -> str:
 def _quarantine(raw: RawMessage, exc: BaseException) -> str:
     logger.exception("Message %s quarantined", raw)
     raw.status = RawMessage.Status.QUARANTINED
-    raw.error = f"{type(exc).__name__}: {exc}"[:2000]
+    raw.error = IMPORT_FAILED(error=f"{type(exc).__name__}: {exc}"[:2000])
     raw.traceback = "".join(traceback.format_exception(exc))[-20000:]
     raw.processed_at = timezone.now()
     return "quarantined"

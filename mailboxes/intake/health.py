@@ -9,9 +9,10 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError
 
+from crm.messages import Message
+from mailboxes.messages import FETCH_FAILING
 from mailboxes.models import MailAccount
 
 logger = logging.getLogger(__name__)
@@ -33,12 +34,12 @@ def account_record_success(account: MailAccount) -> None:
     )
 
 
-def account_record_failure(account: MailAccount, error: str) -> None:
+def account_record_failure(account: MailAccount, error: Message) -> None:
     """Store the error, schedule the retry, and tell the people who can fix it once the
     failures reach ``POSTACI_FAILURE_NOTIFY_THRESHOLD`` (once per outage, not per poll)."""
     now = timezone.now()
     MailAccount.objects.filter(pk=account.pk).update(
-        last_error=error[:2000],
+        last_error=error,
         last_error_at=now,
         consecutive_failures=F("consecutive_failures") + 1,
     )
@@ -57,20 +58,14 @@ def account_record_failure(account: MailAccount, error: str) -> None:
             _notify_failure(account.specific, error)
 
 
-def _notify_failure(account, error: str) -> None:
+def _notify_failure(account, error: Message) -> None:
     from crm.models import Notification, User
 
     if account.is_group:
         users = list(User.objects.filter(is_superuser=True, is_active=True))
     else:
         users = [account.owner] if account.owner.is_active else []
-    message = _(
-        "The mailbox “%(name)s” could not be fetched %(count)d times in a row: %(error)s"
-    ) % {
-        "name": account.name,
-        "count": account.consecutive_failures,
-        "error": error,
-    }
+    message = FETCH_FAILING(name=account.name, count=account.consecutive_failures, error=error)
     from django.contrib.contenttypes.models import ContentType
 
     account_type = ContentType.objects.get_for_model(type(account))

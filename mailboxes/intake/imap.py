@@ -7,12 +7,12 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.utils.translation import gettext as _
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
 from mailboxes.exceptions import MailConnectionError
 from mailboxes.hosts import check_mail_host
+from mailboxes.messages import IMAP_AUTH, IMAP_PROTOCOL
 from mailboxes.models import MailAccount, Security
 from mailboxes.network import mail_ssl_context, network_problem
 
@@ -41,17 +41,13 @@ def connection_error(exc: BaseException, host: str) -> MailConnectionError:
     if isinstance(exc, MailConnectionError):
         return exc
     if isinstance(exc, LoginError):
-        return MailConnectionError(
-            _("The server refused the user name or password."), code="auth", detail=str(exc)
-        )
+        return MailConnectionError(IMAP_AUTH(), code="auth", detail=str(exc))
     problem = network_problem(exc, host)
     if problem is not None:
-        code, sentence = problem
-        return MailConnectionError(sentence, code=code, detail=str(exc))
+        code, message = problem
+        return MailConnectionError(message, code=code, detail=str(exc))
     return MailConnectionError(
-        _("The IMAP server answered unexpectedly: %(reason)s") % {"reason": exc},
-        code="protocol",
-        detail=str(exc),
+        IMAP_PROTOCOL(reason=str(exc) or type(exc).__name__), code="protocol", detail=str(exc)
     )
 
 

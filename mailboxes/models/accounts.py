@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from crm.crypto import EncryptedTextField
+from crm.messages import MessageField
 
 
 class Security(models.TextChoices):
@@ -88,7 +89,7 @@ class MailAccount(models.Model):
 
     # Health
     last_fetch_at = models.DateTimeField(_("last successful fetch"), null=True, blank=True)
-    last_error = models.TextField(_("last error"), blank=True)
+    last_error = MessageField(_("last error"))
     last_error_at = models.DateTimeField(_("last error at"), null=True, blank=True)
     consecutive_failures = models.PositiveIntegerField(_("consecutive failures"), default=0)
     failure_notified_at = models.DateTimeField(null=True, blank=True, editable=False)

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from crm.access import access_level, user_team_ids
+from crm.messages import MessageField
 
 
 class EmailQuerySet(models.QuerySet):
@@ -174,7 +175,7 @@ class Email(models.Model):
         related_name="+",
         verbose_name=_("sent through"),
     )
-    send_error = models.TextField(_("sending error"), blank=True)
+    send_error = MessageField(_("sending error"))
     send_attempts = models.PositiveIntegerField(default=0)
     is_auto_reply = models.BooleanField(_("auto-reply"), default=False)
 

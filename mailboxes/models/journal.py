@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from crm.messages import MessageField
+
 
 class RawMessage(models.Model):
     """The journal: the exact bytes that arrived, stored before anything parses them.
@@ -53,7 +55,7 @@ class RawMessage(models.Model):
     sender = models.CharField(_("from"), max_length=998, blank=True)
     subject = models.TextField(_("subject"), blank=True)
     date_sent = models.DateTimeField(_("date"), null=True, blank=True)
-    error = models.TextField(_("error"), blank=True)
+    error = MessageField(_("error"))
     traceback = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=1)
     received_at = models.DateTimeField(_("received"), auto_now_add=True)

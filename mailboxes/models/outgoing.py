@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from crm.messages import MessageField
+
 
 class OutgoingMessage(models.Model):
     """The sending side of an Email written in Postaci (a draft, or a message being sent).
@@ -40,7 +42,7 @@ class OutgoingMessage(models.Model):
     )
     uncertain = models.BooleanField(default=False)
     sent_copy_at = models.DateTimeField(null=True, blank=True)
-    sent_copy_error = models.TextField(blank=True)
+    sent_copy_error = MessageField()
 
     class Meta:
         constraints = [

@@ -43,12 +43,21 @@ from django.utils.translation import gettext as _
 
 from crm.access import is_admin
 from crm.addresses import addresses_get_or_create, normalize_address
+from crm.messages import Message
 from crm.models import EmailAddressLink, User
 from crm.stream import record_follow
 from mailboxes.html_text import html_to_text
 from mailboxes.intake.parse import ParsedAttachment
 from mailboxes.intake.store import attachment_store
 from mailboxes.message_ids import message_id_new, note_email_sent
+from mailboxes.messages import (
+    SEND_ACCOUNT_GONE,
+    SEND_INTERRUPTED,
+    SEND_RETRYING,
+    SENT_PARTLY_REFUSED,
+    SMTP_RECIPIENTS,
+    refused_list,
+)
 from mailboxes.models import (
     Attachment,
     Email,
@@ -290,17 +299,17 @@ def may_retry(user: User, email: Email) -> bool:
     return is_admin(user) or user.pk in (email.created_by_id, _requester_id(email))
 
 
-def sent_copy_problem(email: Email) -> str:
+def sent_copy_problem(email: Email) -> Message:
     """Why the copy of a sent email is missing from its account's Sent folder, if it is."""
     if email.status != Email.Status.SENT:
-        return ""
+        return Message()
     outgoing = (
         OutgoingMessage.objects.filter(email_id=email.pk)
         .only("sent_copy_at", "sent_copy_error")
         .first()
     )
     if outgoing is None or outgoing.sent_copy_at is not None:
-        return ""
+        return Message()
     return outgoing.sent_copy_error
 
 
@@ -634,7 +643,7 @@ def email_deliver(email_id: int) -> DeliveryOutcome:
             return DeliveryOutcome("failed")
         account = email.send_account.specific if email.send_account_id else None
         if account is None or not outgoing.raw:
-            _mark_failed(email, outgoing, _("The account to send this email through is gone."))
+            _mark_failed(email, outgoing, SEND_ACCOUNT_GONE())
             return DeliveryOutcome("failed")
         outgoing.claimed_at, outgoing.claim_token = now, token
         outgoing.attempts += 1
@@ -663,21 +672,18 @@ def _record_failure(email_id: int, token: str, error: DeliveryError) -> Delivery
         if error.uncertain:
             outgoing.uncertain = True
             outgoing.save(update_fields=["claimed_at", "claim_token", "uncertain"])
-            _mark_failed(email, outgoing, str(error))
+            _mark_failed(email, outgoing, error.message)
             return DeliveryOutcome("failed")
         outgoing.save(update_fields=["claimed_at", "claim_token"])
         if error.transient and outgoing.attempts < settings.POSTACI_SEND_MAX_ATTEMPTS:
             delay = _backoff(outgoing.attempts)
-            email.send_error = _("Attempt %(n)d failed, trying again: %(error)s") % {
-                "n": outgoing.attempts,
-                "error": error,
-            }
+            email.send_error = SEND_RETRYING(attempt=outgoing.attempts, error=error.message)
             email.save(update_fields=["send_error", "modified_at"])
             OutgoingMessage.objects.filter(pk=email_id).update(
                 due_at=timezone.now() + timedelta(seconds=delay)
             )
             return DeliveryOutcome("retry", retry_in=delay)
-        _mark_failed(email, outgoing, str(error))
+        _mark_failed(email, outgoing, error.message)
         return DeliveryOutcome("failed")
 
 
@@ -694,12 +700,7 @@ def _record_accepted(email_id: int, refused: dict) -> None:
         )
         email.status = Email.Status.SENT
         email.sent_by_id = outgoing.requested_by_id or email.created_by_id
-        email.send_error = (
-            _("Sent, but the server refused: %(list)s")
-            % {"list": "; ".join(f"{a}: {c} {r}" for a, (c, r) in refused.items())}
-            if refused
-            else ""
-        )
+        email.send_error = SENT_PARTLY_REFUSED(list=refused_list(refused)) if refused else Message()
         email.save(update_fields=["status", "sent_by", "send_error", "modified_at"])
         try:
             with transaction.atomic():
@@ -723,7 +724,7 @@ def email_after_sent(email: Email) -> None:
     note_email_sent(email)
 
 
-def _mark_failed(email: Email, outgoing: OutgoingMessage, error: str) -> None:
+def _mark_failed(email: Email, outgoing: OutgoingMessage, error: Message) -> None:
     email.status = Email.Status.FAILED
     email.send_error = error
     email.save(update_fields=["status", "send_error", "modified_at"])
@@ -733,14 +734,7 @@ def _mark_failed(email: Email, outgoing: OutgoingMessage, error: str) -> None:
 def _mark_uncertain(email: Email, outgoing: OutgoingMessage) -> None:
     outgoing.claimed_at, outgoing.claim_token, outgoing.uncertain = None, "", True
     outgoing.save(update_fields=["claimed_at", "claim_token", "uncertain"])
-    _mark_failed(
-        email,
-        outgoing,
-        _(
-            "Sending was interrupted while the email was being handed to the server, so it "
-            "may or may not have been delivered. Check with the recipient before retrying."
-        ),
-    )
+    _mark_failed(email, outgoing, SEND_INTERRUPTED())
 
 
 def sending_recover(*, grace: float = 300.0) -> dict[str, int]:
@@ -999,7 +993,4 @@ def account_send_test(account: MailAccount, *, to: str, user: User | None = None
         SmtpSettings.of(account), raw, envelope_from=account.email_address, envelope_to=[to]
     )
     if refused:
-        raise DeliveryError(
-            _("The server refused the recipients: %(list)s")
-            % {"list": "; ".join(f"{a}: {c} {r}" for a, (c, r) in refused.items())}
-        )
+        raise DeliveryError(SMTP_RECIPIENTS(list=refused_list(refused)))

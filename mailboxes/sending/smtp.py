@@ -19,11 +19,21 @@ from django.core.mail import EmailMessage
 from django.core.mail.backends.smtp import EmailBackend
 from django.core.mail.message import sanitize_address
 from django.utils.functional import cached_property
-from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from mailboxes.exceptions import MailError
 from mailboxes.hosts import check_mail_host
+from mailboxes.messages import (
+    SMTP_AUTH,
+    SMTP_ERROR,
+    SMTP_INTERRUPTED,
+    SMTP_RECIPIENTS,
+    SMTP_REJECTED,
+    SMTP_TEMPORARY,
+    SMTP_UNSUPPORTED,
+    UNREACHABLE,
+    refused_list,
+)
 from mailboxes.models import MailAccount, Security
 from mailboxes.network import mail_ssl_context, network_problem
 from mailboxes.sending.exceptions import DeliveryError
@@ -131,7 +141,7 @@ def smtp_deliver(
     try:
         backend = smtp_backend(smtp)
     except MailError as exc:
-        raise DeliveryError(str(exc), code=exc.code) from exc
+        raise DeliveryError(exc.message, code=exc.code) from exc
     except OSError as exc:  # the resolver could not even start (no file descriptor left)
         raise delivery_error(exc, smtp.host, during_transaction=False) from exc
     try:
@@ -166,17 +176,15 @@ def delivery_error(exc: BaseException, host: str, *, during_transaction: bool) -
     transaction are transient; 5xx are final."""
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return DeliveryError(
-            _("The SMTP server refused the user name or password (%(reply)s).")
-            % {"reply": _server_said(exc.smtp_code, exc.smtp_error)},
+            SMTP_AUTH(reply=_server_said(exc.smtp_code, exc.smtp_error)),
             code="auth",
             detail=str(exc),
         )
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         replies = {a: (code, _reply_text(r)) for a, (code, r) in exc.recipients.items()}
         transient = all(400 <= code < 500 for code, _r in replies.values())
-        listed = "; ".join(f"{a}: {code} {r}" for a, (code, r) in replies.items())
         return DeliveryError(
-            _("The server refused the recipients: %(list)s") % {"list": listed},
+            SMTP_RECIPIENTS(list=refused_list(replies)),
             transient=transient,
             code="recipients",
             detail=str(exc),
@@ -184,42 +192,33 @@ def delivery_error(exc: BaseException, host: str, *, during_transaction: bool) -
     if isinstance(exc, smtplib.SMTPResponseException):
         said = _server_said(exc.smtp_code, exc.smtp_error)
         if 400 <= exc.smtp_code < 500:
-            message = _("The server asked to try again later: %(reply)s") % {"reply": said}
-            return DeliveryError(message, transient=True, code="temporary", detail=str(exc))
-        return DeliveryError(
-            _("The server refused the email: %(reply)s") % {"reply": said},
-            code="rejected",
-            detail=str(exc),
-        )
+            return DeliveryError(
+                SMTP_TEMPORARY(reply=said), transient=True, code="temporary", detail=str(exc)
+            )
+        return DeliveryError(SMTP_REJECTED(reply=said), code="rejected", detail=str(exc))
     if isinstance(exc, smtplib.SMTPNotSupportedError):
         return DeliveryError(
-            _("The server does not support what the account settings ask for: %(reason)s")
-            % {"reason": exc},
+            SMTP_UNSUPPORTED(reason=str(exc) or type(exc).__name__),
             code="protocol",
             detail=str(exc),
         )
     if during_transaction and isinstance(exc, (smtplib.SMTPServerDisconnected, OSError)):
         return DeliveryError(
-            _(
-                "The connection to the server broke while the email was being handed over "
-                "(%(reason)s). It may or may not have been delivered."
-            )
-            % {"reason": exc or type(exc).__name__},
+            SMTP_INTERRUPTED(reason=str(exc) or type(exc).__name__),
             uncertain=True,
             code="interrupted",
             detail=str(exc),
         )
     problem = network_problem(exc, host)
     if problem is not None:
-        code, sentence = problem
+        code, message = problem
         # a certificate or TLS setting will not fix itself; anything else may, on a retry
-        return DeliveryError(sentence, transient=code != "tls", code=code, detail=str(exc))
+        return DeliveryError(message, transient=code != "tls", code=code, detail=str(exc))
     if isinstance(exc, (smtplib.SMTPException, OSError)):
         return DeliveryError(
-            _("The server could not be reached: %(reason)s")
-            % {"reason": getattr(exc, "strerror", None) or exc},
+            UNREACHABLE(reason=str(getattr(exc, "strerror", None) or exc or type(exc).__name__)),
             transient=True,
             code="connection",
             detail=str(exc),
         )
-    return DeliveryError(str(exc), detail=repr(exc))
+    return DeliveryError(SMTP_ERROR(reason=str(exc) or type(exc).__name__), detail=repr(exc))

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.utils import timezone
 from imapclient.exceptions import IMAPClientError
 
+from crm.messages import Message
 from mailboxes.exceptions import MailError
 from mailboxes.intake.imap import connection_error, imap_session
 from mailboxes.models import Email, OutgoingMessage
@@ -64,11 +65,11 @@ def email_store_sent_copy(email_id: int, *, attempt: int = 1) -> StoreOutcome:
     except (MailError, OSError, IMAPClientError) as exc:
         error = exc if isinstance(exc, MailError) else connection_error(exc, account.imap_host)
         logger.warning("Storing the sent copy of email %s failed: %s", email_id, error)
-        OutgoingMessage.objects.filter(pk=email_id).update(sent_copy_error=str(error)[:2000])
+        OutgoingMessage.objects.filter(pk=email_id).update(sent_copy_error=error.message)
         if attempt < settings.POSTACI_SEND_MAX_ATTEMPTS and error.code not in ("auth", "tls"):
             return StoreOutcome("retry", retry_in=settings.POSTACI_SEND_RETRY_DELAY * attempt)
         return StoreOutcome("failed")
     OutgoingMessage.objects.filter(pk=email_id).update(
-        sent_copy_at=timezone.now(), sent_copy_error=""
+        sent_copy_at=timezone.now(), sent_copy_error=Message()
     )
     return StoreOutcome(status)

@@ -6,11 +6,13 @@ import datetime
 
 from django import template
 from django.template.defaultfilters import date as date_filter
+from django.template.defaultfilters import timeuntil
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 register = template.Library()
 
@@ -68,9 +70,29 @@ def account_state(account) -> str:
 
 
 @register.filter
-def first_line(value: str, length: int = 140) -> str:
-    line = (value or "").strip().splitlines()[0] if (value or "").strip() else ""
+def first_line(value, length: int = 140) -> str:
+    text = str(value or "").strip()  # a stored Message renders in the reader's language
+    line = text.splitlines()[0] if text else ""
     return line if len(line) <= length else line[: length - 1] + "…"
+
+
+@register.filter
+def next_retry(when: datetime.datetime | None) -> str:
+    """When a failing account is tried again, as a whole sentence ("retried in 55 seconds").
+
+    Not ``naturaltime``: its "55 seconds from now" comes out in Turkish as "şu andan itibaren
+    55 saniye", which nobody says.
+    """
+    if when is None:
+        return ""
+    seconds = int((when - timezone.now()).total_seconds())
+    if seconds <= 0:
+        return _("retried at the next poll")
+    if seconds < 60:
+        delay = ngettext("%(count)d second", "%(count)d seconds", seconds) % {"count": seconds}
+    else:
+        delay = timeuntil(when)
+    return _("retried in %(delay)s") % {"delay": delay}
 
 
 @register.filter

@@ -116,7 +116,7 @@ def test_agent_replies_from_the_case_page_and_the_answer_joins_the_case(
     _wait(lambda: Email.objects.filter(pk=reply.pk, status=Email.Status.SENT).exists())
 
     page.reload()
-    assert "Email sent" in page.locator("#stream-panel").inner_text()
+    assert "sent an email" in page.locator("#stream-panel").inner_text()
     screenshot("case-reply-sent")
 
     # the customer answers the reply; it comes back to the group mailbox

@@ -11,6 +11,7 @@ from django.contrib.contenttypes.models import ContentType
 
 from cases.models import AutoReplyLog, Case
 from crm.addresses import record_set_addresses
+from crm.kinds import note_kind_of
 from crm.models import Account, Contact, Note, Notification
 from mailboxes.intake.classify import own_message_id
 from mailboxes.models import CaseDistribution, Email
@@ -156,7 +157,7 @@ def test_reply_with_in_reply_to_joins_the_case_without_a_second_auto_reply(
     assert len(auto_replies(mail_relay)) == 1
     log = answer.auto_reply_logs.get()
     assert log.outcome == AutoReplyLog.Outcome.REFUSED
-    assert case.display_number in log.reason
+    assert case.display_number in str(log.reason)
 
 
 def test_case_tag_from_the_contact_joins_the_case(support, mail_relay, agents):
@@ -216,7 +217,7 @@ def test_out_of_office_reply_opens_no_case_and_gets_no_auto_reply(support, mail_
     assert email.auto_kind == Email.AutoKind.OUT_OF_OFFICE
     [log] = email.auto_reply_logs.all()
     assert log.outcome == AutoReplyLog.Outcome.REFUSED
-    assert "Auto-Submitted" in log.reason
+    assert "Auto-Submitted" in str(log.reason)
 
 
 def test_closed_case_reopens_on_a_customer_reply_and_says_so(support, mail_relay, agents):
@@ -234,13 +235,17 @@ def test_closed_case_reopens_on_a_customer_reply_and_says_so(support, mail_relay
     send_pending()
     case.refresh_from_db()
     assert case.status == Case.Status.ASSIGNED
-    note = Note.objects.get(parent_type=case_type(), parent_id=case.pk, type=Note.Type.STATUS)
+    note = Note.objects.get(parent_type=case_type(), parent_id=case.pk, type="case_reopened")
     assert note.data == {
-        "from": "closed",
-        "to": "assigned",
+        "sender": CUSTOMER,
+        "old": "closed",
+        "new": "assigned",
         "email_id": Email.objects.filter(status=Email.Status.IMPORTED).latest("pk").pk,
+        "by": "Support",
     }
-    assert CUSTOMER in note.body
+    assert note_kind_of(note).stream_line(note, html=False) == (
+        f"A reply from {CUSTOMER} reopened this case: Closed → Assigned"
+    )
     assert len(auto_replies(mail_relay)) == 1  # a reopened case is not a new case
 
 
@@ -273,7 +278,7 @@ def test_first_fetch_of_a_mailbox_answers_no_history(support, mail_relay, agents
     assert auto_replies(mail_relay) == []
     log = AutoReplyLog.objects.get()
     assert log.outcome == AutoReplyLog.Outcome.REFUSED
-    assert "First fetch" in log.reason
+    assert "First fetch" in str(log.reason)
 
 
 def fetch_first(account) -> dict:
@@ -290,7 +295,7 @@ def test_old_mail_gets_no_auto_reply(support, mail_relay, agents):
     send_pending()
     assert Case.objects.count() == 1
     assert auto_replies(mail_relay) == []
-    assert "older than 3 days" in AutoReplyLog.objects.get().reason
+    assert "older than 3 days" in str(AutoReplyLog.objects.get().reason)
 
 
 def test_without_email_to_case_only_new_conversations_get_an_auto_reply(
@@ -323,7 +328,7 @@ def test_without_email_to_case_only_new_conversations_get_an_auto_reply(
     assert Case.objects.count() == 0
     assert [m.rcpt_tos for m in auto_replies(mail_relay)] == [[CUSTOMER], ["can@customer.example"]]
     refused = AutoReplyLog.objects.get(outcome=AutoReplyLog.Outcome.REFUSED)
-    assert "earlier email" in refused.reason
+    assert "earlier email" in str(refused.reason)
 
 
 def test_account_without_smtp_records_why_no_auto_reply_went(support, mail_relay, agents):
@@ -333,7 +338,7 @@ def test_account_without_smtp_records_why_no_auto_reply_went(support, mail_relay
     fetch(support)
     assert Case.objects.count() == 1
     assert not Email.objects.filter(is_auto_reply=True).exists()
-    assert "SMTP" in AutoReplyLog.objects.get().reason
+    assert "SMTP" in str(AutoReplyLog.objects.get().reason)
 
 
 def test_sender_rate_limit_stops_the_sixth_auto_reply(support, mail_relay, agents):
@@ -345,7 +350,9 @@ def test_sender_rate_limit_stops_the_sixth_auto_reply(support, mail_relay, agent
     assert len(auto_replies(mail_relay)) == 5
     refused = AutoReplyLog.objects.filter(outcome=AutoReplyLog.Outcome.REFUSED)
     assert refused.count() == 2
-    assert all("Rate limit" in log.reason for log in refused)
+    assert [str(log.reason) for log in refused] == [
+        "5 auto-replies to this sender in the last 2 hours; the limit is 5."
+    ] * 2
 
 
 def test_round_robin_over_real_intake_30_mails_3_agents(support, mail_relay, agents, dovecot):

@@ -143,7 +143,7 @@ def test_reply_sent_from_the_case_shows_in_the_stream_and_followers_are_told(
     assert not Notification.objects.filter(user=agent, note=note).exists()
     page = client.get(case.get_absolute_url()).content.decode()
     stream = page[page.index('id="stream-panel"') :]
-    assert "Email sent" in stream and "Re: [#" in stream
+    assert f"<strong>{agent}</strong> sent an email" in stream and "Re: [#" in stream
 
 
 def test_case_page_shows_the_auto_reply_decisions(case, support, agent, logged_in):

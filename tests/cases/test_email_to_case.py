@@ -96,7 +96,8 @@ def test_first_email_opens_an_assigned_case(account, contact, agents, team):
     assert ctx.email.parent == case
     assert EmailUser.objects.filter(email=ctx.email, user=agents[0]).exists()
     assert list(ctx.email.teams.all()) == [team]
-    assert Note.objects.filter(parent_id=case.pk, type=Note.Type.CREATE).exists()
+    opened = Note.objects.get(parent_id=case.pk, type="case_opened")
+    assert opened.data["by"] == account.name
 
 
 def test_unknown_sender_with_a_lead_gets_the_lead(account, agents):
@@ -175,9 +176,12 @@ def test_customer_reply_reopens_a_case(account, contact, agents, status):
     email_to_case(context(account, parent=case, subject="Re: Printer broken"))
     case.refresh_from_db()
     assert case.status == Case.Status.ASSIGNED
-    note = Note.objects.get(parent_id=case.pk, type=Note.Type.STATUS)
-    assert CUSTOMER in note.body
-    assert note.data["from"] == status
+    note = Note.objects.get(parent_id=case.pk, type="case_reopened")
+    assert (note.data["sender"], note.data["old"], note.data["new"]) == (
+        CUSTOMER,
+        status,
+        Case.Status.ASSIGNED,
+    )
 
 
 def test_reply_to_an_unassigned_closed_case_makes_it_new(account, contact):

@@ -192,7 +192,9 @@ def test_sender_rate_limit_refuses_the_sixth_auto_reply_in_two_hours(account):
     log_sent(account, 4)
     assert refusal(account) is None
     log_sent(account, 1)
-    assert "Rate limit" in str(refusal(account))
+    assert str(refusal(account)) == (
+        "5 auto-replies to this sender in the last 2 hours; the limit is 5."
+    )
 
 
 def test_rate_limit_forgets_old_auto_replies(account):
@@ -225,7 +227,7 @@ def test_rate_limit_follows_the_group_accounts_own_limits(account, settings):
     account.save()
     log_sent(account, 2, ago=timedelta(seconds=30))
     reason = str(refusal(account))
-    assert "already got 2 auto-replies" in reason and "(limit 2)" in reason
+    assert "2 auto-replies to this sender" in reason and "the limit is 2" in reason
     account.auto_reply_sender_limit = 3
     account.save()
     assert refusal(account) is None
@@ -238,7 +240,7 @@ def test_personal_account_mail_is_limited_by_the_environment(settings, db):
         owner=owner, name="Mine", email_address="mine@example.test"
     )
     log_sent(None, 1)
-    assert "(limit 1)" in str(refusal(personal))
+    assert "the limit is 1" in str(refusal(personal))
 
 
 def test_case_rate_limit_refuses_a_second_auto_reply_for_one_case(account):
@@ -283,7 +285,7 @@ def test_decisions_are_logged_and_shown_on_the_email(account):
     ooo = stored_email(message_id="<o@x>", headers={"auto-submitted": "auto-replied"})
     refused = auto_reply_decide(email=ooo, account=account)
     assert refused.outcome == AutoReplyLog.Outcome.REFUSED
-    assert "Auto-Submitted" in refused.reason
+    assert "Auto-Submitted" in str(refused.reason)
     assert list(ooo.auto_reply_logs.all()) == [refused]
 
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from cases.models import Case
 from crm.models import Notification
-from crm.notification_kinds import level_of, notification_preferences_save
+from crm.notification_reasons import level_of, notification_preferences_save
 from crm.records import record_create, record_update
 from crm.stream import note_create, record_follow
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 def kinds(user) -> list[str]:
-    return list(Notification.objects.filter(user=user).values_list("kind", flat=True))
+    return list(Notification.objects.filter(user=user).values_list("reason", flat=True))
 
 
 def levels_post(**levels) -> dict:

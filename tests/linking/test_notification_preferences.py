@@ -14,7 +14,7 @@ from django.db import connection, transaction
 
 from cases.models import Case
 from crm.models import Notification
-from crm.notification_kinds import notification_preferences_save
+from crm.notification_reasons import notification_preferences_save
 from crm.stream import note_create, record_follow
 from mailboxes.digest import notification_digests_send
 from mailboxes.intake.notify import notify_batch
@@ -27,9 +27,9 @@ pytestmark = pytest.mark.django_db
 
 
 def bell(user) -> Counter:
-    """(type, kind) of the user's unread notifications, counted."""
+    """(type, reason) of the user's unread notifications, counted."""
     return Counter(
-        Notification.objects.filter(user=user, read_at__isnull=True).values_list("type", "kind")
+        Notification.objects.filter(user=user, read_at__isnull=True).values_list("type", "reason")
     )
 
 
@@ -215,7 +215,7 @@ def test_notify_step_on_a_batch_of_cases_runs_a_bounded_number_of_queries(
         # inserts: a few more there)
         with django_assert_max_num_queries(11 if connection.vendor == "postgresql" else 16):
             notify_batch(batch)
-    assert Notification.objects.filter(kind="case_mail_others").count() == size - len(
+    assert Notification.objects.filter(reason="case_mail_others").count() == size - len(
         [ctx for ctx in batch if ctx.case.assigned_user_id == agents[1].pk]
     )
 

@@ -179,7 +179,7 @@ def test_a_message_failing_in_a_step_is_quarantined_and_retry_gives_the_same_ema
     summary = fetch_account(account.pk)
     assert (summary.imported, summary.quarantined) == (2, 1)
     bad = RawMessage.objects.get(status=RawMessage.Status.QUARANTINED)
-    assert "disk on fire" in bad.error and "RuntimeError" in bad.traceback
+    assert "disk on fire" in str(bad.error) and "RuntimeError" in bad.traceback
     assert not Email.objects.filter(subject="poison pill").exists()
     assert not Attachment.objects.exists()
     assert MailAccount.objects.get(pk=account.pk).quarantined_count == 1
@@ -224,7 +224,7 @@ def test_wrong_password_is_shown_on_the_account_and_other_accounts_still_fetch(
         fetch_account(account.pk)
     bad.refresh_from_db()
     assert bad.consecutive_failures == 1
-    assert "user name or password" in bad.last_error
+    assert "user name or password" in str(bad.last_error)
     assert bad.next_retry_at is not None
     assert Email.objects.count() == 1
     assert MailAccount.objects.get(pk=good.pk).last_fetch_at is not None

@@ -41,7 +41,8 @@ def no_file_descriptor_left():
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
-def _blames_this_process(message: str) -> None:
+def _blames_this_process(message) -> None:
+    message = str(message)
     assert "open files" in message and "LimitNOFILE" in message
     assert "could not be reached" not in message
 

@@ -103,7 +103,7 @@ def test_imap_failure_is_recorded_and_retried(owner, storing_account, imap_user,
     storing_account.save()
     outcome = email_store_sent_copy(email.pk)
     assert outcome.status == "failed"  # a refused password is not worth retrying
-    assert "password" in OutgoingMessage.objects.get(pk=email.pk).sent_copy_error
+    assert "password" in str(OutgoingMessage.objects.get(pk=email.pk).sent_copy_error)
     storing_account.imap_password = imap_user.password
     storing_account.imap_port = 1  # nothing listens there: retried later
     storing_account.save()
@@ -135,7 +135,7 @@ def test_a_failed_sent_copy_shows_on_the_email_and_the_sender_saves_it_again(
     # The worker's own attempt fails on the password and is not retried; wait for it, so it
     # cannot store the copy behind the test's back once the password is fixed.
     assert wait_until(
-        lambda: OutgoingMessage.objects.filter(pk=email.pk).exclude(sent_copy_error="").exists()
+        lambda: OutgoingMessage.objects.filter(pk=email.pk).exclude(sent_copy_error={}).exists()
     )
     assert email_store_sent_copy(email.pk).status == "failed"
     storing_account.imap_password = imap_user.password

@@ -90,7 +90,7 @@ def test_permanent_failure_shows_failed_and_retry_sends(
         data=ComposeData(from_account_id=account.pk, to=[Mailbox("customer@example.com")]),
     )
     email = _wait_for_status(email, Email.Status.FAILED)
-    assert "550 5.1.0 Sender rejected" in email.send_error
+    assert "550 5.1.0 Sender rejected" in str(email.send_error)
     logged_in(agent).post(reverse("mailboxes:email-retry", args=[email.pk]))
     _wait_for_status(email, Email.Status.SENT)
     assert len(smtp_server.wait_for_messages(1)) == 1

@@ -1,14 +1,14 @@
-"""The notification kinds of cases, as users choose them on their preferences page."""
+"""The notification reasons of cases, as users choose them on their preferences page."""
 
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from crm.notification_kinds import (
+from crm.notification_reasons import (
     RECORD_ASSIGNED,
     Level,
-    NotificationKind,
-    notification_kind_register,
+    NotificationReason,
+    notification_reason_register,
 )
 from mailboxes.email_notes import mail_owner_register
 
@@ -17,10 +17,10 @@ CASE_MAIL = "case_mail"
 CASE_MAIL_OTHERS = "case_mail_others"
 
 
-def register_notification_kinds() -> None:
+def register_notification_reasons() -> None:
     section = _("Cases")
-    notification_kind_register(
-        NotificationKind(
+    notification_reason_register(
+        NotificationReason(
             code=CASE_ASSIGNED,
             label=_("A case is assigned to me"),
             help_text=_("By the group mailbox's distribution rule or by a colleague."),
@@ -31,8 +31,8 @@ def register_notification_kinds() -> None:
             model="cases.case",
         )
     )
-    notification_kind_register(
-        NotificationKind(
+    notification_reason_register(
+        NotificationReason(
             code=CASE_MAIL,
             label=_("Email on a case assigned to me"),
             help_text=_("The customer's replies, and mail a colleague sends on it."),
@@ -41,8 +41,8 @@ def register_notification_kinds() -> None:
             default=Level.EMAIL,
         )
     )
-    notification_kind_register(
-        NotificationKind(
+    notification_reason_register(
+        NotificationReason(
             code=CASE_MAIL_OTHERS,
             label=_("New email on a colleague's case, in a group mailbox I'm on"),
             help_text=_("Off by default: the case's owner is told; the email is in your inbox."),
@@ -52,4 +52,4 @@ def register_notification_kinds() -> None:
             emailable=False,
         )
     )
-    mail_owner_register("cases.case", owner_kind=CASE_MAIL, others_kind=CASE_MAIL_OTHERS)
+    mail_owner_register("cases.case", owner_reason=CASE_MAIL, others_reason=CASE_MAIL_OTHERS)

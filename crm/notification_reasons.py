@@ -1,13 +1,13 @@
-"""Kinds of notification a user may turn off, and each user's choice per kind.
+"""Reasons to notify a user, which each user may turn off, and each user's choice per reason.
 
-A kind is a reason to be told ("a case is assigned to me", "email on a record I follow"). The
-apps that notify contribute their kinds in ``AppConfig.ready`` with
-:func:`notification_kind_register`: crm knows its own (records, the stream, mentions) and
+A reason is why someone is told ("a case is assigned to me", "email on a record I follow"). The
+apps that notify contribute their reasons in ``AppConfig.ready`` with
+:func:`notification_reason_register`: crm knows its own (records, the stream, mentions) and
 nothing of mail or cases.
 
-Per kind a user chooses a level: ``off``, ``bell`` (in the app) or ``email`` (in the app and in
+Per reason a user chooses a level: ``off``, ``bell`` (in the app) or ``email`` (in the app and in
 their email digest, when they asked for one). Choices live on the user
-(``User.notification_preferences``, code → level); a kind the user never chose is at its
+(``User.notification_preferences``, code → level); a reason the user never chose is at its
 registered default. An administrator keeps defaults for a team (``Team.notification_defaults``)
 and applies them to its members; members may change their own choices afterwards, and
 applying again overwrites them.
@@ -22,7 +22,7 @@ from django.db import models
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-# crm's own kinds (registered by CrmConfig.ready)
+# crm's own reasons (registered by CrmConfig.ready)
 RECORD_ASSIGNED = "record_assigned"
 RECORD_ACTIVITY = "record_activity"
 MENTION = "mention"
@@ -35,7 +35,7 @@ class Level(models.TextChoices):
 
 
 @dataclass(frozen=True)
-class NotificationKind:
+class NotificationReason:
     """One reason to notify someone, as the preferences page lists it."""
 
     code: str
@@ -46,7 +46,7 @@ class NotificationKind:
     # False: never in the email digest (the email it is about is in the user's inbox already)
     emailable: bool = True
     help_text: str | Promise = ""
-    # Set both to make this kind stand for ``instead_of`` on records of ``model`` (a label
+    # Set both to make this reason stand for ``instead_of`` on records of ``model`` (a label
     # such as "cases.case"): an assigned case is "a case is assigned to me".
     instead_of: str = ""
     model: str = ""
@@ -56,49 +56,51 @@ class NotificationKind:
         return [(v, label) for v, label in Level.choices if self.emailable or v != Level.EMAIL]
 
 
-_KINDS: dict[str, NotificationKind] = {}
+_REASONS: dict[str, NotificationReason] = {}
 
 
-def notification_kind_register(kind: NotificationKind) -> None:
-    """Make ``kind`` a choice on every user's preferences (idempotent per code)."""
-    if kind.default not in Level.values or (kind.default == Level.EMAIL and not kind.emailable):
-        raise ValueError(f"notification kind {kind.code}: bad default {kind.default!r}")
-    if bool(kind.instead_of) != bool(kind.model):
-        raise ValueError(f"notification kind {kind.code}: set instead_of and model together")
-    _KINDS[kind.code] = kind
+def notification_reason_register(reason: NotificationReason) -> None:
+    """Make ``reason`` a choice on every user's preferences (idempotent per code)."""
+    if reason.default not in Level.values or (
+        reason.default == Level.EMAIL and not reason.emailable
+    ):
+        raise ValueError(f"notification reason {reason.code}: bad default {reason.default!r}")
+    if bool(reason.instead_of) != bool(reason.model):
+        raise ValueError(f"notification reason {reason.code}: set instead_of and model together")
+    _REASONS[reason.code] = reason
 
 
-def notification_kinds() -> list[NotificationKind]:
-    """Every registered kind, in the order the preferences page shows them."""
-    return sorted(_KINDS.values(), key=lambda kind: (kind.order, kind.code))
+def notification_reasons() -> list[NotificationReason]:
+    """Every registered reason, in the order the preferences page shows them."""
+    return sorted(_REASONS.values(), key=lambda reason: (reason.order, reason.code))
 
 
-def notification_kind_for(code: str, model: type[models.Model] | None) -> str:
-    """The kind standing for ``code`` on records of ``model`` (``code`` itself when none)."""
+def notification_reason_for(code: str, model: type[models.Model] | None) -> str:
+    """The reason standing for ``code`` on records of ``model`` (``code`` itself when none)."""
     if model is None:
         return code
     label = model._meta.label_lower
-    for kind in _KINDS.values():
-        if kind.instead_of == code and kind.model == label:
-            return kind.code
+    for reason in _REASONS.values():
+        if reason.instead_of == code and reason.model == label:
+            return reason.code
     return code
 
 
 def level_of(preferences: Mapping[str, str], code: str) -> str:
-    """The user's level for ``code``; a notification of no registered kind always rings."""
-    kind = _KINDS.get(code)
-    if kind is None:
+    """The user's level for ``code``; a notification of no registered reason always rings."""
+    reason = _REASONS.get(code)
+    if reason is None:
         return Level.EMAIL
-    level = preferences.get(code, kind.default)
+    level = preferences.get(code, reason.default)
     if level not in Level.values:
-        level = kind.default
-    if level == Level.EMAIL and not kind.emailable:
+        level = reason.default
+    if level == Level.EMAIL and not reason.emailable:
         level = Level.BELL
     return level
 
 
 def wants(preferences: Mapping[str, str], code: str) -> bool:
-    """Does a user with these preferences get notifications of kind ``code`` at all?"""
+    """Does a user with these preferences get notifications of reason ``code`` at all?"""
     return level_of(preferences, code) != Level.OFF
 
 
@@ -113,39 +115,39 @@ def preferences_of(user_ids: Iterable[int]) -> dict[int, dict[str, str]]:
 
 
 def users_wanting(user_ids: Iterable[int], code: str) -> set[int]:
-    """Those of ``user_ids`` who want notifications of kind ``code`` (one query)."""
+    """Those of ``user_ids`` who want notifications of reason ``code`` (one query)."""
     ids = set(user_ids)
-    if code not in _KINDS:
+    if code not in _REASONS:
         return ids
     return {uid for uid, prefs in preferences_of(ids).items() if wants(prefs or {}, code)}
 
 
 def choices_clean(choices: Mapping[str, str]) -> dict[str, str]:
-    """Only registered kinds with a level they allow."""
+    """Only registered reasons with a level they allow."""
     return {
         code: level
         for code, level in choices.items()
-        if code in _KINDS and level in dict(_KINDS[code].levels)
+        if code in _REASONS and level in dict(_REASONS[code].levels)
     }
 
 
 def levels_with_defaults(choices: Mapping[str, str]) -> dict[str, str]:
-    """Every registered kind's level under ``choices`` (a user's, or a team's defaults)."""
-    return {kind.code: level_of(choices, kind.code) for kind in notification_kinds()}
+    """Every registered reason's level under ``choices`` (a user's, or a team's defaults)."""
+    return {reason.code: level_of(choices, reason.code) for reason in notification_reasons()}
 
 
 def _differing(choices: Mapping[str, str]) -> dict[str, str]:
-    """``choices`` without the levels that are their kind's default (a kind at its default
+    """``choices`` without the levels that are their reason's default (a reason at its default
     follows the product's default should it change)."""
     return {
         code: level
         for code, level in choices.items()
-        if code not in _KINDS or level != _KINDS[code].default
+        if code not in _REASONS or level != _REASONS[code].default
     }
 
 
 def notification_preferences_save(user, choices: Mapping[str, str]) -> None:
-    """Set some of ``user``'s levels (the kinds not in ``choices`` keep theirs)."""
+    """Set some of ``user``'s levels (the reasons not in ``choices`` keep theirs)."""
     user.notification_preferences = _differing(
         {**(user.notification_preferences or {}), **choices_clean(choices)}
     )
@@ -159,7 +161,7 @@ def team_defaults_save(team, choices: Mapping[str, str]) -> None:
 
 
 def team_defaults_apply(team) -> int:
-    """Give every member of ``team`` the team's levels (overwriting theirs for those kinds);
+    """Give every member of ``team`` the team's levels (overwriting theirs for those reasons);
     returns how many members there are."""
     from crm.models import User
 
@@ -173,11 +175,11 @@ def team_defaults_apply(team) -> int:
     return len(members)
 
 
-def register_notification_kinds() -> None:
-    """crm's own kinds: records assigned, their stream, mentions."""
+def register_notification_reasons() -> None:
+    """crm's own reasons: records assigned, their stream, mentions."""
     section = _("Records and stream")
-    notification_kind_register(
-        NotificationKind(
+    notification_reason_register(
+        NotificationReason(
             code=MENTION,
             label=_("Someone mentions me in a post"),
             help_text=_("A post with @ and my username, on a record I may see."),
@@ -186,8 +188,8 @@ def register_notification_kinds() -> None:
             default=Level.EMAIL,
         )
     )
-    notification_kind_register(
-        NotificationKind(
+    notification_reason_register(
+        NotificationReason(
             code=RECORD_ASSIGNED,
             label=_("A record is assigned to me"),
             help_text=_("An account, contact, lead or opportunity a colleague gives me."),
@@ -196,8 +198,8 @@ def register_notification_kinds() -> None:
             default=Level.EMAIL,
         )
     )
-    notification_kind_register(
-        NotificationKind(
+    notification_reason_register(
+        NotificationReason(
             code=RECORD_ACTIVITY,
             label=_("Posts and changes on a record I follow"),
             section=section,

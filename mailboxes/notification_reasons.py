@@ -1,20 +1,20 @@
-"""The notification kinds of mail, as users choose them on their preferences page."""
+"""The notification reasons of mail, as users choose them on their preferences page."""
 
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from crm.notification_kinds import Level, NotificationKind, notification_kind_register
+from crm.notification_reasons import Level, NotificationReason, notification_reason_register
 
 MAIL_TO_ME = "mail_to_me"
 GROUP_MAIL = "group_mail"
 FOLLOWED_MAIL = "followed_mail"
 
 
-def register_notification_kinds() -> None:
+def register_notification_reasons() -> None:
     section = _("Email")
-    notification_kind_register(
-        NotificationKind(
+    notification_reason_register(
+        NotificationReason(
             code=MAIL_TO_ME,
             label=_("New email to me"),
             help_text=_("My address is in To or Cc, or it came through my personal mailbox."),
@@ -23,8 +23,8 @@ def register_notification_kinds() -> None:
             emailable=False,
         )
     )
-    notification_kind_register(
-        NotificationKind(
+    notification_reason_register(
+        NotificationReason(
             code=GROUP_MAIL,
             label=_("New email in a group mailbox I'm on that nobody owns yet"),
             help_text=_("Not on a case, or on a case still waiting for someone to take it."),
@@ -33,8 +33,8 @@ def register_notification_kinds() -> None:
             emailable=False,
         )
     )
-    notification_kind_register(
-        NotificationKind(
+    notification_reason_register(
+        NotificationReason(
             code=FOLLOWED_MAIL,
             label=_("Email on a record I follow"),
             help_text=_("Mail received or sent on it, or on a record of an account I follow."),

@@ -1,0 +1,124 @@
+"""The sentences the mail side stores (crm.messages): connection and server errors, fetch
+failures, send failures, quarantined imports.
+
+Rows keep the code and its parameters; the reader sees the sentence in their own language.
+What a server said in its own words (an SMTP reply, an IMAP error, a certificate problem)
+stays verbatim in a parameter: it is evidence, not our sentence.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
+
+from crm.messages import Message, message_define
+
+# --- reaching a server (IMAP and SMTP alike) ---------------------------------------------------
+HOST_MISSING = message_define("mail.no_host", _("No host is set."))
+HOST_NOT_FOUND = message_define("mail.dns", _("The host name “{host}” was not found."))
+HOST_PRIVATE = message_define(
+    "mail.host_private",
+    _(
+        "“{host}” points to a private or loopback address; ask an administrator to add it to "
+        "POSTACI_MAIL_HOST_ALLOWLIST if it is meant."
+    ),
+)
+TIMEOUT = message_define("mail.timeout", _("The server did not answer in time."))
+CERTIFICATE_UNTRUSTED = message_define(
+    "mail.certificate", _("The server's certificate is not trusted: {reason}")
+)
+TLS_FAILED = message_define(
+    "mail.tls", _("The secure connection failed (check the port and security setting).")
+)
+CONNECTION_REFUSED = message_define(
+    "mail.refused", _("The server refused the connection (check host and port).")
+)
+UNREACHABLE = message_define("mail.unreachable", _("The server could not be reached: {reason}"))
+OUT_OF_FILES = message_define(
+    "mail.out_of_files",
+    _(
+        "This Postaci process has reached its limit of {limit} open files, so the mail server "
+        "was not contacted. Raise the open-file limit of the watcher and the workers "
+        "(LimitNOFILE= in their systemd units, ulimit -n in a shell) or run watchmail in more "
+        "shards (--shard)."
+    ),
+)
+MAIL_SERVER_UNUSABLE = message_define("mail.unusable", _("The mail server could not be used."))
+
+# --- IMAP ---------------------------------------------------------------------------------------
+IMAP_AUTH = message_define("mail.imap_auth", _("The server refused the user name or password."))
+IMAP_PROTOCOL = message_define(
+    "mail.imap_protocol", _("The IMAP server answered unexpectedly: {reason}")
+)
+FETCH_RUNNING = message_define(
+    "mail.fetch_running", _("A fetch of this account is still running; try again shortly.")
+)
+FETCH_ACCOUNT_GONE = message_define("mail.fetch_account_gone", _("The account no longer exists."))
+FETCH_FOLDER_FAILED = message_define("mail.fetch_folder", _("Folder “{folder}”: {error}"))
+FETCH_CRASHED = message_define(
+    "mail.fetch_crashed", _("The fetch stopped on an unexpected error: {error}")
+)
+FETCH_FAILING = message_define(
+    "mail.fetch_failing",
+    ngettext_lazy(
+        "The mailbox “{name}” could not be fetched: {error}",
+        "The mailbox “{name}” could not be fetched {count} times in a row: {error}",
+        "count",
+    ),
+)
+ERRORS = message_define("mail.errors", "{errors}")
+IMPORT_FAILED = message_define(
+    "mail.import_failed", _("The message could not be imported: {error}")
+)
+
+# --- SMTP and sending -----------------------------------------------------------------------------
+SMTP_AUTH = message_define(
+    "mail.smtp_auth", _("The SMTP server refused the user name or password ({reply}).")
+)
+SMTP_RECIPIENTS = message_define(
+    "mail.smtp_recipients", _("The server refused the recipients: {list}")
+)
+SMTP_TEMPORARY = message_define(
+    "mail.smtp_temporary", _("The server asked to try again later: {reply}")
+)
+SMTP_REJECTED = message_define("mail.smtp_rejected", _("The server refused the email: {reply}"))
+SMTP_UNSUPPORTED = message_define(
+    "mail.smtp_unsupported",
+    _("The server does not support what the account settings ask for: {reason}"),
+)
+SMTP_INTERRUPTED = message_define(
+    "mail.smtp_interrupted",
+    _(
+        "The connection to the server broke while the email was being handed over "
+        "({reason}). It may or may not have been delivered."
+    ),
+)
+SMTP_ERROR = message_define("mail.smtp_error", _("The mail server reported an error: {reason}"))
+SEND_RETRYING = message_define(
+    "mail.send_retrying", _("Attempt {attempt} failed, trying again: {error}")
+)
+SENT_PARTLY_REFUSED = message_define(
+    "mail.sent_partly_refused", _("Sent, but the server refused: {list}")
+)
+SEND_ACCOUNT_GONE = message_define(
+    "mail.send_account_gone", _("The account to send this email through is gone.")
+)
+SEND_INTERRUPTED = message_define(
+    "mail.send_interrupted",
+    _(
+        "Sending was interrupted while the email was being handed to the server, so it may or "
+        "may not have been delivered. Check with the recipient before retrying."
+    ),
+)
+
+
+def errors_message(errors: list[Message]) -> Message:
+    """One message for several errors (a fetch that failed on two folders, say)."""
+    if len(errors) == 1:
+        return errors[0]
+    return ERRORS(errors=errors)
+
+
+def refused_list(refused: dict) -> str:
+    """What a server said about each refused recipient, verbatim: ``a@x: 550 No such user``."""
+    return "; ".join(f"{address}: {code} {reply}" for address, (code, reply) in refused.items())
