@@ -17,15 +17,20 @@ from mailboxes.exceptions import MailConnectionError, MailHostNotAllowed
 from mailboxes.hosts import check_mail_host
 from mailboxes.intake.imap import ImapSettings
 from mailboxes.models import (
+    AuthMethod,
     EmailFolder,
     GroupEmailAccount,
     GroupEmailFolder,
     MailAccount,
+    OAuthFlow,
+    OAuthProvider,
+    OAuthState,
     PersonalEmailAccount,
     Security,
 )
 
 SECRET_FIELDS = ("imap_password", "smtp_password")
+SIGNIN_FIELDS = ["auth_method", "oauth_provider", "oauth_flow"]
 DEFAULT_PORTS = {
     "imap": {Security.SSL: 993, Security.STARTTLS: 143, Security.NONE: 143},
     "smtp": {Security.SSL: 465, Security.STARTTLS: 587, Security.NONE: 25},
@@ -182,6 +187,46 @@ class MailAccountForm(SecretFieldsMixin, forms.ModelForm):
         else:
             self.initial["known_folders"] = json.dumps(self.server_folders)
 
+    def suggest_oauth(self, kind: str) -> None:
+        """Settings discovery's hook: an address at Google or Microsoft (``oauth_kind``)
+        preselects "Sign in with" that kind's provider when one is set up."""
+        provider = OAuthProvider.objects.filter(kind=kind).order_by("pk").first()
+        if provider is not None and not self.is_bound:
+            self.initial.update(auth_method=AuthMethod.OAUTH, oauth_provider=provider.pk)
+
+    def _clean_oauth(self, cleaned: dict) -> None:
+        """OAuth needs a provider; empty server fields take the provider's preset."""
+        from mailboxes.connection.oauth import mail_servers
+
+        provider = cleaned.get("oauth_provider")
+        if provider is None:
+            self.add_error("oauth_provider", _("Choose the provider to sign in with."))
+            return
+        if cleaned.get("oauth_flow") == OAuthFlow.CLIENT_CREDENTIALS and (
+            provider.kind != OAuthProvider.Kind.MICROSOFT
+        ):
+            self.add_error(
+                "oauth_flow", _("Only Microsoft 365 lets the app itself sign in to a mailbox.")
+            )
+        for name, value in mail_servers(provider.kind).items():
+            if name in self.fields and not cleaned.get(name.replace("_port", "_host")):
+                cleaned[name] = value
+
+    def save(self, commit: bool = True):
+        account = super().save(commit=False)
+        changed = {"auth_method", "oauth_provider", "oauth_flow"} & set(self.changed_data)
+        if account.pk and changed:
+            # the stored grant belongs to the old provider or flow: connect again
+            account.oauth_access_token = account.oauth_refresh_token = ""
+            account.oauth_expires_at = account.oauth_refresh_at = None
+            account.oauth_address = ""
+            account.oauth_state = OAuthState.NOT_CONNECTED
+            account.oauth_state_params = {}
+        if commit:
+            account.save()
+            self.save_m2m()
+        return account
+
     def panel_list(self) -> list[tuple[str, str, list]]:
         """``(slug, title, bound fields)`` per panel, in order."""
         return [
@@ -197,10 +242,13 @@ class MailAccountForm(SecretFieldsMixin, forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        oauth = cleaned.get("auth_method") == AuthMethod.OAUTH
+        if oauth:
+            self._clean_oauth(cleaned)
         if cleaned.get("use_imap"):
             if not cleaned.get("imap_host"):
                 self.add_error("imap_host", _("Enter the IMAP server to fetch from."))
-            if not cleaned.get("imap_password"):
+            if not cleaned.get("imap_password") and not oauth:
                 self.add_error("imap_password", _("Enter the password of the mailbox."))
         if cleaned.get("use_smtp") and not cleaned.get("smtp_host"):
             self.add_error("smtp_host", _("Enter the SMTP server to send through."))
@@ -221,6 +269,7 @@ class MailAccountForm(SecretFieldsMixin, forms.ModelForm):
 # exactly the fields its panels show.
 GROUP_PANELS = [
     ("main", _("Main"), ["name", "email_address", "status", "from_name"]),
+    ("signin", _("Sign-in"), SIGNIN_FIELDS),
     (
         "teams",
         _("Teams"),
@@ -255,6 +304,7 @@ GROUP_PANELS = [
 ]
 PERSONAL_PANELS = [
     ("main", _("Main"), ["name", "email_address", "status", "owner"]),
+    ("signin", _("Sign-in"), SIGNIN_FIELDS[:2]),
     ("imap", _("IMAP"), IMAP_FIELDS),
     ("folders", _("Folders"), [*FOLDER_FIELDS, "put_in_folder"]),
     ("smtp", _("SMTP"), SMTP_FIELDS),
@@ -455,3 +505,69 @@ class GroupEmailFolderForm(forms.ModelForm):
         fields = ["name", "order", "teams"]
         widgets = {"teams": forms.CheckboxSelectMultiple}
         help_texts = {"teams": _("Members of these teams see the folder and its emails.")}
+
+
+# --- OAuth 2.0 sign-in ------------------------------------------------------------------------
+
+
+class OAuthProviderForm(forms.ModelForm):
+    """Administration › Email providers. The client secret is write-only; empty endpoints
+    and scopes take the Google / Microsoft preset when saved."""
+
+    class Meta:
+        model = OAuthProvider
+        fields = [
+            "kind",
+            "name",
+            "tenant",
+            "client_id",
+            "client_secret",
+            "authorize_url",
+            "token_url",
+            "revoke_url",
+            "userinfo_url",
+            "scopes",
+        ]
+        help_texts = {
+            "authorize_url": _("Empty: the preset of Google or Microsoft."),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["client_secret"] = forms.CharField(
+            label=_("client secret"),
+            required=False,
+            strip=True,
+            widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+            help_text=_("Stored encrypted and never shown again; leave empty to keep it.")
+            if self.instance.pk
+            else _("Stored encrypted and never shown again."),
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("client_secret") and self.instance.pk:
+            cleaned["client_secret"] = self.instance.client_secret
+        if cleaned.get("kind") == OAuthProvider.Kind.GENERIC:
+            for name in ("authorize_url", "token_url"):
+                if not cleaned.get(name):
+                    self.add_error(name, _("Enter the endpoint of a provider without preset."))
+        from mailboxes.connection.oauth import OAuthError, check_endpoint
+
+        for name in ("authorize_url", "token_url", "revoke_url", "userinfo_url"):
+            url = cleaned.get(name)
+            if url and not self.has_error(name):
+                try:
+                    check_endpoint(url)
+                except (OAuthError, MailHostNotAllowed) as exc:
+                    self.add_error(name, ValidationError(str(exc), code=exc.code))
+                except MailConnectionError:
+                    pass  # does not resolve today; the sign-in will say so
+        return cleaned
+
+    def save(self, commit: bool = True) -> OAuthProvider:
+        provider = super().save(commit=False)
+        provider.client_secret = self.cleaned_data.get("client_secret", "")
+        if commit:
+            provider.save()
+        return provider

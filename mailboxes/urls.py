@@ -6,7 +6,7 @@ folder and ``g<id>`` for a group folder.
 
 from django.urls import path
 
-from mailboxes.views import accounts, compose, email, folders, inbox, linking, quarantine
+from mailboxes.views import accounts, compose, email, folders, inbox, linking, oauth, quarantine
 
 app_name = "mailboxes"
 
@@ -76,6 +76,31 @@ for _prefix, _kind in (("accounts", accounts.PERSONAL), ("group-accounts", accou
         ),
         path(
             f"{_prefix}/<int:pk>/reset/", accounts.account_reset, _kw, name=f"{_kind}-account-reset"
+        ),
+    ]
+
+# OAuth 2.0 sign-in: Connect / Disconnect per account, one callback, the providers
+urlpatterns += [
+    path("oauth/callback/", oauth.oauth_callback, name="oauth-callback"),
+    path("email-providers/", oauth.provider_list, name="oauth-provider-list"),
+    path("email-providers/new/", oauth.provider_edit, name="oauth-provider-create"),
+    path("email-providers/<int:pk>/", oauth.provider_edit, name="oauth-provider-edit"),
+    path("email-providers/<int:pk>/delete/", oauth.provider_delete, name="oauth-provider-delete"),
+]
+for _prefix, _kind in (("accounts", accounts.PERSONAL), ("group-accounts", accounts.GROUP)):
+    _kw = {"kind": _kind}
+    urlpatterns += [
+        path(
+            f"{_prefix}/<int:pk>/connect/",
+            oauth.oauth_connect,
+            _kw,
+            name=f"{_kind}-account-connect",
+        ),
+        path(
+            f"{_prefix}/<int:pk>/disconnect/",
+            oauth.oauth_disconnect,
+            _kw,
+            name=f"{_kind}-account-disconnect",
         ),
     ]
 

@@ -20,6 +20,7 @@ from django.db import close_old_connections
 from imapclient.exceptions import IMAPClientError
 
 from mailboxes.exceptions import MailError
+from mailboxes.intake.health import oauth_signed_out
 from mailboxes.intake.imap import ImapSettings, imap_close, imap_connect
 from mailboxes.models import MailAccount
 
@@ -47,7 +48,9 @@ class WatchTarget:
 def watch_targets(shard: int = 0, shards: int = 1) -> list[WatchTarget]:
     """Every active account's monitored folders, for this shard (account id modulo shards)."""
     targets = []
-    accounts = MailAccount.objects.filter(status=MailAccount.Status.ACTIVE, use_imap=True)
+    accounts = MailAccount.objects.filter(status=MailAccount.Status.ACTIVE, use_imap=True).exclude(
+        oauth_signed_out()
+    )
     for account in accounts.order_by("pk"):
         if account.pk % shards != shard or not account.imap_host:
             continue

@@ -7,6 +7,8 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.crypto import EncryptedTextField
 
+from .oauth import OAuthAccountFields
+
 
 class Security(models.TextChoices):
     NONE = "none", _("None")
@@ -20,7 +22,7 @@ class CaseDistribution(models.TextChoices):
     LEAST_BUSY = "least_busy", _("Least-busy")
 
 
-class MailAccount(models.Model):
+class MailAccount(OAuthAccountFields, models.Model):
     """What group and personal accounts share: IMAP and SMTP settings and fetch health.
 
     Concrete base (multi-table inheritance) so cursors, the journal and emails point at one
