@@ -135,3 +135,22 @@ def make_oauth_account(oauth_dovecot, oauth_server, oauth_client, oauth_provider
         return account
 
     return make
+
+
+@pytest.fixture
+def admin(db):
+    from crm.models import User
+
+    return User.objects.create_user(
+        "oauth-admin", password="correct horse battery", is_superuser=True, is_staff=True
+    )
+
+
+@pytest.fixture
+def make_user(db):
+    from crm.models import User
+
+    def make(username: str):
+        return User.objects.create_user(username, password="correct horse battery")
+
+    return make

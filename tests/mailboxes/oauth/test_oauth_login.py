@@ -136,23 +136,27 @@ def test_two_workers_at_the_moment_of_expiry_cause_exactly_one_refresh(
 
 @pytest.mark.django_db(transaction=True)
 def test_idle_keeps_reporting_new_mail_across_token_lifetimes(
-    oauth_dovecot, oauth_mailbox, make_oauth_account, oauth_server
+    oauth_dovecot, oauth_mailbox, make_oauth_account, oauth_server, monkeypatch
 ):
+    monkeypatch.setattr("mailboxes.watch.IDLE_CHECK_SECONDS", 0.5)
     account = make_oauth_account(oauth_mailbox)
     heard: list[int] = []
     supervisor = WatchSupervisor(heard.append, reload_seconds=3600)
     supervisor.on_new_mail.seconds = 0
-    supervisor.reload()
     try:
-        assert wait_until(lambda: heard, timeout=10)  # the catch-up call on connect
         for lifetime in range(3):
-            before = len(heard)
             oauth_server.expire_access_tokens(user=oauth_mailbox.address)
-            # new IDLE connections (after a drop or the 25-minute renewal) log in again
+            # a new IDLE connection (after a drop or the 25-minute renewal) logs in again
             supervisor.stop_all()
+            caught_up = len(heard)
             supervisor.reload()
+            assert wait_until(lambda c=caught_up: len(heard) > c, timeout=10)
+            assert wait_until(
+                lambda: all(w.connected.is_set() for w in supervisor.watchers.values())
+            )
+            before = len(heard)
             oauth_dovecot.deliver(oauth_mailbox.imap_user, make_message(subject=f"Idle {lifetime}"))
-            assert wait_until(lambda b=before: len(heard) > b, timeout=15)
+            assert wait_until(lambda b=before: len(heard) > b, timeout=10)
     finally:
         supervisor.stop_all()
     assert set(heard) == {account.pk}
