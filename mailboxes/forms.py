@@ -531,11 +531,22 @@ class OAuthProviderForm(forms.ModelForm):
         help_texts = {
             "authorize_url": _("Empty: the preset of Google or Microsoft."),
         }
+        # Capitalised here: capfirst() would turn Turkish "istemci" into "Istemci", not "İ…"
+        labels = {
+            "kind": _("Kind"),
+            "tenant": _("Tenant"),
+            "client_id": _("Client id"),
+            "authorize_url": _("Authorization endpoint"),
+            "token_url": _("Token endpoint"),
+            "revoke_url": _("Revocation endpoint"),
+            "userinfo_url": _("Userinfo endpoint"),
+            "scopes": _("Scopes"),
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["client_secret"] = forms.CharField(
-            label=_("client secret"),
+            label=_("Client secret"),
             required=False,
             strip=True,
             widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),

@@ -355,3 +355,40 @@ def confirmed_address(provider, token: dict[str, Any]) -> str:
         except (requests.RequestException, ValueError):
             address = ""
     return (address or "").strip().lower() if "@" in (address or "") else ""
+
+
+# --- Providers from the environment ---------------------------------------------------------
+
+PROVIDER_FIELDS = (
+    "kind",
+    "tenant",
+    "client_id",
+    "client_secret",
+    "authorize_url",
+    "token_url",
+    "revoke_url",
+    "userinfo_url",
+    "scopes",
+)
+
+
+def providers_from_environment(entries: list[dict[str, Any]]) -> list[str]:
+    """Create or update a provider row per entry of ``POSTACI_OAUTH_PROVIDERS`` (matched by
+    name), marked "from the environment"; return the names. Rows it no longer lists stay:
+    accounts may still sign in with them."""
+    from mailboxes.models import OAuthProvider
+
+    names = []
+    for entry in entries:
+        name = str(entry.get("name") or "").strip()
+        kind = entry.get("kind")
+        if not name or kind not in OAuthProvider.Kind.values or not entry.get("client_id"):
+            raise ValueError(f"POSTACI_OAUTH_PROVIDERS: {name or '?'} needs name, kind, client_id")
+        provider = OAuthProvider.objects.filter(name=name).first() or OAuthProvider(name=name)
+        for field_name in PROVIDER_FIELDS:
+            if field_name in entry:
+                setattr(provider, field_name, str(entry[field_name] or ""))
+        provider.from_environment = True
+        provider.save()
+        names.append(name)
+    return names

@@ -284,3 +284,18 @@ def test_switching_an_account_to_oauth_needs_no_password_and_takes_the_preset_se
     account = MailAccount.objects.get(email_address="support@example.com")
     assert (account.imap_host, account.imap_port) == ("imap.gmail.com", 993)
     assert account.uses_oauth and account.oauth_state == OAuthState.NOT_CONNECTED
+
+
+def test_providers_from_the_environment_are_created_then_updated_by_the_command(settings):
+    from django.core.management import call_command
+
+    settings.POSTACI_OAUTH_PROVIDERS = [
+        {"kind": "google", "name": "Workspace", "client_id": "a", "client_secret": "one"}
+    ]
+    call_command("oauth_providers", stdout=None)
+    settings.POSTACI_OAUTH_PROVIDERS[0]["client_secret"] = "two"
+    call_command("oauth_providers", stdout=None)
+
+    provider = OAuthProvider.objects.get(name="Workspace")
+    assert provider.from_environment and provider.client_secret == "two"
+    assert provider.token_url == "https://oauth2.googleapis.com/token"
