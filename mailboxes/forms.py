@@ -441,10 +441,17 @@ class ImapTestForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.account = account
 
+    @property
+    def oauth(self) -> bool:
+        """An OAuth account tests with its stored grant (Connect first), not a password."""
+        return bool(self.account and self.account.pk and self.account.uses_oauth)
+
     def clean(self):
         cleaned = super().clean()
         if not (cleaned.get("imap_host") or "").strip():
             raise ValidationError(_("Enter the IMAP server first."), code="host")
+        if self.oauth:
+            return cleaned
         if not cleaned.get("imap_password") and not (self.account and self.account.imap_password):
             raise ValidationError(_("Enter the password of the mailbox first."), code="password")
         return cleaned
@@ -452,6 +459,15 @@ class ImapTestForm(forms.Form):
     def imap_settings(self) -> ImapSettings:
         data = self.cleaned_data
         security = data.get("imap_security") or Security.SSL
+        if self.oauth:
+            return ImapSettings(
+                host=data["imap_host"].strip(),
+                port=data.get("imap_port") or DEFAULT_PORTS["imap"][security],
+                security=security,
+                username=self.account.oauth_login_name,
+                password="",
+                oauth_account=self.account.pk,
+            )
         password = data.get("imap_password") or (self.account.imap_password if self.account else "")
         return ImapSettings(
             host=data["imap_host"].strip(),

@@ -51,10 +51,18 @@ class ImapSettings:
         )
 
 
-def connection_error(exc: BaseException, host: str) -> MailConnectionError:
+def connection_error(
+    exc: BaseException, host: str, *, oauth: bool = False
+) -> MailConnectionError:
     """Translate socket/TLS/IMAP exceptions into one error with a code and a plain sentence."""
     if isinstance(exc, MailError):
         return exc
+    if isinstance(exc, LoginError) and oauth:
+        return MailConnectionError(
+            _("The server refused the sign-in token; reconnect the account."),
+            code="auth",
+            detail=str(exc),
+        )
     if isinstance(exc, LoginError):
         return MailConnectionError(
             _("The server refused the user name or password."), code="auth", detail=str(exc)
@@ -94,7 +102,7 @@ def imap_connect(imap: ImapSettings, *, timeout: float | None = None) -> IMAPCli
         if client is not None:
             with suppress(OSError):
                 client.shutdown()
-        raise connection_error(exc, imap.host) from exc
+        raise connection_error(exc, imap.host, oauth=imap.oauth_account is not None) from exc
 
 
 @sensitive_variables("bearer")

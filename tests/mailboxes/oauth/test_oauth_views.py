@@ -299,3 +299,27 @@ def test_providers_from_the_environment_are_created_then_updated_by_the_command(
     provider = OAuthProvider.objects.get(name="Workspace")
     assert provider.from_environment and provider.client_secret == "two"
     assert provider.token_url == "https://oauth2.googleapis.com/token"
+
+
+def test_test_connection_and_folder_picker_sign_in_with_the_stored_grant(
+    client, admin, oauth_mailbox, make_oauth_account
+):
+    account = make_oauth_account(oauth_mailbox)
+    client.force_login(admin)
+
+    page = client.post(
+        reverse("mailboxes:group-account-test", args=[account.pk]), follow=True
+    ).content.decode()
+    picker = client.post(
+        reverse("mailboxes:group-account-test", args=[account.pk]),
+        {
+            "imap_host": account.imap_host,
+            "imap_port": account.imap_port,
+            "imap_security": account.imap_security,
+            "email_address": account.email_address,
+        },
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+
+    assert "The server has" in page
+    assert 'value="Sent"' in picker
