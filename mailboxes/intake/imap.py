@@ -51,9 +51,7 @@ class ImapSettings:
         )
 
 
-def connection_error(
-    exc: BaseException, host: str, *, oauth: bool = False
-) -> MailConnectionError:
+def connection_error(exc: BaseException, host: str, *, oauth: bool = False) -> MailConnectionError:
     """Translate socket/TLS/IMAP exceptions into one error with a code and a plain sentence."""
     if isinstance(exc, MailError):
         return exc
