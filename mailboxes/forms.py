@@ -24,7 +24,6 @@ from mailboxes.models import (
     MailAccount,
     OAuthFlow,
     OAuthProvider,
-    OAuthState,
     PersonalEmailAccount,
     Security,
 )
@@ -163,6 +162,9 @@ class MailAccountForm(SecretFieldsMixin, forms.ModelForm):
             self.initial["monitored_folders"] = _folder_names(chosen)
             self.initial["known_folders"] = json.dumps(self.server_folders)
         self.fields["sent_folder"].widget.attrs["list"] = "server-folders"
+        for name in ("auth_method", "oauth_flow"):  # absent from a post: the default
+            if name in self.fields:
+                self.fields[name].required = False
 
     def _posted_known_folders(self) -> list[str]:
         if not self.is_bound:
@@ -186,6 +188,12 @@ class MailAccountForm(SecretFieldsMixin, forms.ModelForm):
             self.data["known_folders"] = json.dumps(self.server_folders)
         else:
             self.initial["known_folders"] = json.dumps(self.server_folders)
+
+    def clean_auth_method(self) -> str:
+        return self.cleaned_data.get("auth_method") or AuthMethod.PASSWORD
+
+    def clean_oauth_flow(self) -> str:
+        return self.cleaned_data.get("oauth_flow") or OAuthFlow.AUTHORIZATION_CODE
 
     def suggest_oauth(self, kind: str) -> None:
         """Settings discovery's hook: an address at Google or Microsoft (``oauth_kind``)
@@ -214,18 +222,19 @@ class MailAccountForm(SecretFieldsMixin, forms.ModelForm):
 
     def save(self, commit: bool = True):
         account = super().save(commit=False)
-        changed = {"auth_method", "oauth_provider", "oauth_flow"} & set(self.changed_data)
-        if account.pk and changed:
-            # the stored grant belongs to the old provider or flow: connect again
-            account.oauth_access_token = account.oauth_refresh_token = ""
-            account.oauth_expires_at = account.oauth_refresh_at = None
-            account.oauth_address = ""
-            account.oauth_state = OAuthState.NOT_CONNECTED
-            account.oauth_state_params = {}
         if commit:
             account.save()
             self.save_m2m()
+            self.forget_changed_grant(account)
         return account
+
+    def forget_changed_grant(self, account) -> None:
+        """A new provider, flow or method makes the stored grant useless: connect again."""
+        changed = {"auth_method", "oauth_provider", "oauth_flow"} & set(self.changed_data)
+        if changed and account.oauth_state:
+            from mailboxes.connection.credentials import tokens_forget
+
+            tokens_forget(account)
 
     def panel_list(self) -> list[tuple[str, str, list]]:
         """``(slug, title, bound fields)`` per panel, in order."""
@@ -424,6 +433,7 @@ class PersonalEmailAccountForm(MailAccountForm):
         account.folder_map = self.cleaned_data.get("folder_map", {})
         if commit:
             account.save()
+            self.forget_changed_grant(account)
         return account
 
 

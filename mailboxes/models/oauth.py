@@ -80,8 +80,29 @@ class OAuthState(models.TextChoices):
     RECONNECT_NEEDED = "reconnect_needed", _("Reconnect needed")
 
 
+# The grant: written only by mailboxes/connection/credentials.py (and health.py), always with
+# explicit update_fields, never by a whole-row save.
+OAUTH_GRANT_FIELDS = frozenset(
+    {
+        "oauth_refresh_token",
+        "oauth_access_token",
+        "oauth_expires_at",
+        "oauth_refresh_at",
+        "oauth_address",
+        "oauth_state",
+        "oauth_state_params",
+        "oauth_connected_at",
+    }
+)
+
+
 class OAuthAccountFields(models.Model):
-    """The OAuth part of ``MailAccount`` (abstract: the columns live on its table)."""
+    """The OAuth part of ``MailAccount`` (abstract: the columns live on its table).
+
+    Saving a whole account (the edit form, the Django admin) leaves the grant columns alone:
+    a worker may have rotated the refresh token since the form was loaded, and writing the
+    old one back would break the grant at the next refresh.
+    """
 
     auth_method = models.CharField(
         _("authentication"),
@@ -122,6 +143,16 @@ class OAuthAccountFields(models.Model):
 
     class Meta:
         abstract = True
+
+    def save(self, *args, **kwargs):
+        whole_row = kwargs.get("update_fields") is None and not kwargs.get("force_insert")
+        if self.pk and not self._state.adding and whole_row:
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name not in OAUTH_GRANT_FIELDS
+            ]
+        super().save(*args, **kwargs)
 
     @property
     def uses_oauth(self) -> bool:

@@ -323,3 +323,25 @@ def test_test_connection_and_folder_picker_sign_in_with_the_stored_grant(
 
     assert "The server has" in page
     assert 'value="Sent"' in picker
+
+
+def test_saving_an_account_loaded_before_a_refresh_keeps_the_rotated_token(
+    oauth_mailbox, make_oauth_account, oauth_server, oauth_client
+):
+    from mailboxes.connection.credentials import account_bearer
+
+    account = make_oauth_account(oauth_mailbox)
+    stale = MailAccount.objects.get(pk=account.pk).specific  # an edit form's instance
+    MailAccount.objects.filter(pk=account.pk).update(oauth_refresh_at="2000-01-01T00:00Z")
+    account_bearer(account.pk)  # meanwhile a worker refreshes: the refresh token rotates
+
+    stale.name = "Renamed"
+    stale.save()
+
+    account.refresh_from_db()
+    assert account.name == "Renamed"
+    assert account.oauth_refresh_token != stale.oauth_refresh_token
+    # the stored (rotated) refresh token still works at the provider
+    MailAccount.objects.filter(pk=account.pk).update(oauth_refresh_at="2000-01-01T00:00Z")
+    assert oauth_server.is_active(account_bearer(account.pk).token)
+    assert oauth_server.refreshes(client_id=oauth_client.client_id) == 2
