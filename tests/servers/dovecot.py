@@ -14,6 +14,11 @@ Behaviour worth knowing when writing tests:
 - IDLE clients hear of new mail (``* N EXISTS``) about 0.5 s after it arrives: Dovecot
   batches notifications. Wait for it; don't sleep a fixed time.
 - Mail is maildir under the server's temporary directory; ``stop()`` removes everything.
+- With ``oauth_introspection_url`` (the test OAuth server's) users also log in with XOAUTH2
+  or OAUTHBEARER and an access token: Dovecot asks that URL (``GET``, ``Authorization:
+  Bearer``) at every login, no cache, and takes the token only when it is active and its
+  ``username`` is the login name. Such users are named by address:
+  ``add_user("o", domain="example.test")``.
 The facts behind the config are in /work/shared/SERVICES.md (Dovecot 2.3).
 """
 
