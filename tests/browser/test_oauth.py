@@ -43,16 +43,16 @@ def registered(oauth_server, live_server):
     )
 
 
-def _mailbox(oauth_dovecot, oauth_server, prefix: str):
-    imap_user = oauth_dovecot.add_user(prefix, domain="example.test")
+def _mailbox(dovecot, oauth_server, prefix: str):
+    imap_user = dovecot.add_user(prefix, domain="example.test")
     oauth_server.add_user(imap_user.email)
     return imap_user
 
 
-def _servers(oauth_dovecot, oauth_smtp) -> dict:
+def _servers(dovecot, oauth_smtp) -> dict:
     return {
-        "imap_host": oauth_dovecot.host,
-        "imap_port": oauth_dovecot.imap_port,
+        "imap_host": dovecot.host,
+        "imap_port": dovecot.imap_port,
         "imap_security": Security.NONE,
         "use_smtp": True,
         "smtp_host": oauth_smtp.host,
@@ -76,7 +76,7 @@ def test_admin_adds_microsoft_provider_connects_group_mailbox_and_replies_over_x
     make_user,
     screenshot,
     oauth_server,
-    oauth_dovecot,
+    dovecot,
     oauth_smtp,
     registered,
     celery_worker,
@@ -85,7 +85,7 @@ def test_admin_adds_microsoft_provider_connects_group_mailbox_and_replies_over_x
     team = Team.objects.create(name="Destek")
     agent = make_user("agent", first_name="Zeynep", last_name="Kaya", roles=[role("team")])
     TeamMembership.objects.create(team=team, user=agent)
-    mailbox = _mailbox(oauth_dovecot, oauth_server, "support")
+    mailbox = _mailbox(dovecot, oauth_server, "support")
 
     # 1. Administration › Email providers › New: a Microsoft provider at the local server
     login_as(admin)
@@ -119,7 +119,7 @@ def test_admin_adds_microsoft_provider_connects_group_mailbox_and_replies_over_x
         assign_to_user=agent,
         smtp_is_shared=True,
         from_name="Destek Ekibi",
-        **_servers(oauth_dovecot, oauth_smtp),
+        **_servers(dovecot, oauth_smtp),
     )
     support.teams.set([team])
 
@@ -141,7 +141,7 @@ def test_admin_adds_microsoft_provider_connects_group_mailbox_and_replies_over_x
     raw = make_message(
         sender=f"Ayşe Yılmaz <{CUSTOMER}>", to=mailbox.email, subject="Yazıcı çalışmıyor"
     )
-    oauth_dovecot.deliver(mailbox, raw)
+    dovecot.deliver(mailbox, raw)
     page.get_by_test_id("fetch-now").click()
     case = _wait(lambda: Case.objects.filter(name__contains="Yazıcı").first(), timeout=30)
 
@@ -180,14 +180,14 @@ def test_user_connects_a_personal_mailbox_in_turkish_and_mail_is_fetched(
     make_user,
     screenshot,
     oauth_server,
-    oauth_dovecot,
+    dovecot,
     oauth_smtp,
     registered,
 ):
     from mailboxes.intake.fetch import fetch_account
 
     user = make_user("mira", language="tr", first_name="Mira", last_name="Demir")
-    mailbox = _mailbox(oauth_dovecot, oauth_server, "mira")
+    mailbox = _mailbox(dovecot, oauth_server, "mira")
     provider = OAuthProvider.objects.create(
         kind=OAuthProvider.Kind.GENERIC,
         name="Test OAuth",
@@ -204,7 +204,7 @@ def test_user_connects_a_personal_mailbox_in_turkish_and_mail_is_fetched(
         email_address=mailbox.email,
         auth_method=AuthMethod.OAUTH,
         oauth_provider=provider,
-        **_servers(oauth_dovecot, oauth_smtp),
+        **_servers(dovecot, oauth_smtp),
     )
 
     login_as(user)
@@ -217,7 +217,7 @@ def test_user_connects_a_personal_mailbox_in_turkish_and_mail_is_fetched(
     assert f"{mailbox.email} olarak bağlı" in page.get_by_test_id("oauth-connected").inner_text()
     screenshot("oauth-personal-connected-tr")
 
-    oauth_dovecot.deliver(mailbox, make_message(subject="Kişisel posta"))
+    dovecot.deliver(mailbox, make_message(subject="Kişisel posta"))
     assert fetch_account(account.pk).imported == 1
     assert Email.objects.filter(subject="Kişisel posta").exists()
 

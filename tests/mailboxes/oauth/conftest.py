@@ -1,9 +1,9 @@
-"""OAuth accounts against the real test provider (tests/servers/oauth.py), a Dovecot that
-asks its introspection endpoint about every XOAUTH2 login, and an SMTP server that does too."""
+"""OAuth accounts against the real test provider (``oauth_server``, tests/servers/oauth.py):
+the session's Dovecot asks its introspection endpoint about every XOAUTH2 login, and so does
+``oauth_smtp``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -19,41 +19,22 @@ from mailboxes.models import (
     PersonalEmailAccount,
     Security,
 )
-from tests.servers.dovecot import DovecotServer, ImapUser
-from tests.servers.oauth import OAuthClient, OAuthServer
+from tests.servers.dovecot import ImapUser
+from tests.servers.oauth import OAuthClient
 from tests.servers.smtp import SmtpServer
 
 CALLBACK = "http://testserver/emails/oauth/callback/"
 
 
-@pytest.fixture(scope="session")
-def oauth_server() -> Iterator[OAuthServer]:
-    with OAuthServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="session")
-def oauth_dovecot(test_certificate, oauth_server) -> Iterator[DovecotServer]:
-    """A Dovecot whose XOAUTH2 logins are checked at the provider's introspection endpoint."""
-    with DovecotServer(
-        test_certificate, oauth_introspection_url=oauth_server.endpoints.introspect
-    ) as server:
-        yield server
-
-
 @pytest.fixture
-def oauth_smtp(test_certificate, oauth_server) -> Iterator[SmtpServer]:
-    server = SmtpServer(
-        certificate=test_certificate,
-        oauth_introspection_url=oauth_server.endpoints.introspect,
-    ).start()
-    yield server
-    server.stop()
+def oauth_smtp(smtp_server_factory) -> SmtpServer:
+    """An SMTP server taking AUTH XOAUTH2 with the provider's tokens."""
+    return smtp_server_factory(oauth=True)
 
 
 @pytest.fixture
 def oauth_client(oauth_server) -> OAuthClient:
-    """Postaci registered at the provider; access tokens live 5 s."""
+    """Postaci registered at the provider (the test client's callback); tokens live 5 s."""
     return oauth_server.add_client(redirect_uris=[CALLBACK], name="Postaci")
 
 
@@ -85,10 +66,8 @@ class OAuthMailbox:
 
 
 @pytest.fixture
-def oauth_mailbox(oauth_dovecot, oauth_server) -> OAuthMailbox:
-    imap_user = oauth_dovecot.add_user("o", domain="example.test")
-    oauth_server.add_user(imap_user.email)
-    return OAuthMailbox(imap_user)
+def oauth_mailbox(imap_oauth_user) -> OAuthMailbox:
+    return OAuthMailbox(imap_oauth_user)
 
 
 def _oauth_fields(dovecot, smtp, provider, mailbox) -> dict:
@@ -119,12 +98,12 @@ def connect(account, oauth_server, client: OAuthClient) -> None:
 
 
 @pytest.fixture
-def make_oauth_account(oauth_dovecot, oauth_server, oauth_client, oauth_provider):
+def make_oauth_account(dovecot, oauth_server, oauth_client, oauth_provider):
     """``make(mailbox, smtp=None, owner=None, connected=True, **fields)``: a group account
     (or a personal one with ``owner``) that signs in with OAuth, connected by default."""
 
     def make(mailbox, *, smtp=None, owner=None, connected=True, **fields):
-        values = {**_oauth_fields(oauth_dovecot, smtp, oauth_provider, mailbox), **fields}
+        values = {**_oauth_fields(dovecot, smtp, oauth_provider, mailbox), **fields}
         if owner is not None:
             account = PersonalEmailAccount.objects.create(owner=owner, **values)
         else:

@@ -22,16 +22,16 @@ def _revoke_and_expire(oauth_server, address):
 
 
 def test_revoked_grant_marks_group_account_reconnect_needed_and_notifies_admins_once(
-    admin, oauth_dovecot, oauth_server, oauth_mailbox, make_oauth_account
+    admin, dovecot, oauth_server, oauth_mailbox, make_oauth_account
 ):
     account = make_oauth_account(oauth_mailbox)
-    healthy_mailbox = oauth_dovecot.add_user("o", domain="example.test")
+    healthy_mailbox = dovecot.add_user("o", domain="example.test")
     oauth_server.add_user(healthy_mailbox.email)
     from tests.mailboxes.oauth.conftest import OAuthMailbox
 
     healthy = make_oauth_account(OAuthMailbox(healthy_mailbox))
     _revoke_and_expire(oauth_server, oauth_mailbox.address)
-    oauth_dovecot.deliver(healthy_mailbox, make_message(subject="Still fetched"))
+    dovecot.deliver(healthy_mailbox, make_message(subject="Still fetched"))
 
     for _poll in range(3):
         for account_id in accounts_due_for_fetch(MailAccount.Kind.GROUP).values_list(
@@ -64,7 +64,7 @@ def test_revoked_grant_of_personal_account_notifies_its_owner_and_fails_sending(
     account = make_oauth_account(oauth_mailbox, owner=owner, smtp=oauth_smtp)
     _revoke_and_expire(oauth_server, oauth_mailbox.address)
 
-    fetch_account(account.pk)
+    # the server refuses the expired token; the forced refresh answers invalid_grant
     with pytest.raises(DeliveryError) as refused:
         smtp_deliver(
             SmtpSettings.of(MailAccount.objects.get(pk=account.pk)),
@@ -72,8 +72,10 @@ def test_revoked_grant_of_personal_account_notifies_its_owner_and_fails_sending(
             envelope_from=oauth_mailbox.address,
             envelope_to=["customer@example.com"],
         )
+    fetch_account(account.pk)
 
     assert refused.value.code == "reconnect_needed" and not refused.value.transient
     assert Notification.objects.filter(user=owner, data__kind="oauth_reconnect").count() == 1
     assert not Notification.objects.filter(user=admin).exists()
     assert oauth_smtp.messages == []
+    assert [a.success for a in oauth_smtp.auth_attempts] == [False]

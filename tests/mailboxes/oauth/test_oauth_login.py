@@ -30,10 +30,10 @@ def _send(account, subject: str):
 
 
 def test_oauth_account_fetches_and_sends_with_xoauth2_only(
-    oauth_dovecot, oauth_smtp, oauth_mailbox, make_oauth_account, oauth_server
+    dovecot, oauth_smtp, oauth_mailbox, make_oauth_account, oauth_server
 ):
     account = make_oauth_account(oauth_mailbox, smtp=oauth_smtp)
-    oauth_dovecot.deliver(oauth_mailbox.imap_user, make_message(subject="Token fetched"))
+    dovecot.deliver(oauth_mailbox.imap_user, make_message(subject="Token fetched"))
 
     summary = fetch_account(account.pk)
 
@@ -48,13 +48,13 @@ def test_oauth_account_fetches_and_sends_with_xoauth2_only(
 
 
 def test_fetch_and_send_keep_working_across_token_lifetimes_one_refresh_each(
-    oauth_dovecot, oauth_smtp, oauth_mailbox, make_oauth_account, oauth_server, oauth_client
+    dovecot, oauth_smtp, oauth_mailbox, make_oauth_account, oauth_server, oauth_client
 ):
     account = make_oauth_account(oauth_mailbox, smtp=oauth_smtp)
     for lifetime in range(3):
         # the provider ends the token early: the login is refused, refreshed once, retried
         oauth_server.expire_access_tokens(user=oauth_mailbox.address)
-        oauth_dovecot.deliver(oauth_mailbox.imap_user, make_message(subject=f"Life {lifetime}"))
+        dovecot.deliver(oauth_mailbox.imap_user, make_message(subject=f"Life {lifetime}"))
         assert fetch_account(account.pk).errors == []
         _send(account, f"Sent in life {lifetime}")
         assert oauth_server.refreshes(client_id=oauth_client.client_id) == lifetime + 1
@@ -64,7 +64,7 @@ def test_fetch_and_send_keep_working_across_token_lifetimes_one_refresh_each(
 
 
 def test_token_refreshed_shortly_before_expiry_without_a_refused_login(
-    oauth_dovecot, oauth_mailbox, make_oauth_account, oauth_server, oauth_client
+    dovecot, oauth_mailbox, make_oauth_account, oauth_server, oauth_client
 ):
     oauth_server.update_client(oauth_client.client_id, token_lifetime=2)
     account = make_oauth_account(oauth_mailbox)
@@ -81,11 +81,11 @@ def test_token_refreshed_shortly_before_expiry_without_a_refused_login(
 
 
 def test_refused_token_is_refreshed_once_then_a_real_failure(
-    oauth_dovecot, oauth_mailbox, make_oauth_account, oauth_server, oauth_client
+    dovecot, oauth_mailbox, make_oauth_account, oauth_server, oauth_client
 ):
     account = make_oauth_account(oauth_mailbox)
     # Dovecot refuses the token for another mailbox: refreshing cannot help
-    other = oauth_dovecot.add_user("o", domain="example.test")
+    other = dovecot.add_user("o", domain="example.test")
     MailAccount.objects.filter(pk=account.pk).update(oauth_address=other.email)
 
     summary = fetch_account(account.pk)
@@ -98,12 +98,12 @@ def test_refused_token_is_refreshed_once_then_a_real_failure(
 
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_at_the_moment_of_expiry_cause_exactly_one_refresh(
-    oauth_dovecot, oauth_smtp, oauth_mailbox, make_oauth_account, oauth_server, oauth_client
+    dovecot, oauth_smtp, oauth_mailbox, make_oauth_account, oauth_server, oauth_client
 ):
     account = make_oauth_account(oauth_mailbox, smtp=oauth_smtp)
     MailAccount.objects.filter(pk=account.pk).update(oauth_refresh_at="2000-01-01T00:00Z")
     oauth_server.expire_access_tokens(user=oauth_mailbox.address)
-    oauth_dovecot.deliver(oauth_mailbox.imap_user, make_message(subject="Raced"))
+    dovecot.deliver(oauth_mailbox.imap_user, make_message(subject="Raced"))
     start = threading.Barrier(4)
     outcomes: list[object] = []
 
@@ -136,7 +136,7 @@ def test_two_workers_at_the_moment_of_expiry_cause_exactly_one_refresh(
 
 @pytest.mark.django_db(transaction=True)
 def test_idle_keeps_reporting_new_mail_across_token_lifetimes(
-    oauth_dovecot, oauth_mailbox, make_oauth_account, oauth_server, monkeypatch
+    dovecot, oauth_mailbox, make_oauth_account, oauth_server, monkeypatch
 ):
     monkeypatch.setattr("mailboxes.watch.IDLE_CHECK_SECONDS", 0.5)
     account = make_oauth_account(oauth_mailbox)
@@ -155,9 +155,22 @@ def test_idle_keeps_reporting_new_mail_across_token_lifetimes(
                 lambda: all(w.connected.is_set() for w in supervisor.watchers.values())
             )
             before = len(heard)
-            oauth_dovecot.deliver(oauth_mailbox.imap_user, make_message(subject=f"Idle {lifetime}"))
+            dovecot.deliver(oauth_mailbox.imap_user, make_message(subject=f"Idle {lifetime}"))
             assert wait_until(lambda b=before: len(heard) > b, timeout=10)
     finally:
         supervisor.stop_all()
     assert set(heard) == {account.pk}
     assert oauth_server.refreshes(user=oauth_mailbox.address) == 3
+
+
+def test_smtp_refusing_an_early_expired_token_gets_one_refresh_and_a_retry(
+    oauth_smtp, oauth_mailbox, make_oauth_account, oauth_server, oauth_client
+):
+    account = make_oauth_account(oauth_mailbox, smtp=oauth_smtp)
+    oauth_server.expire_access_tokens(user=oauth_mailbox.address)
+
+    _send(account, "After a refused token")
+
+    assert [a.success for a in oauth_smtp.auth_attempts] == [False, True]
+    assert oauth_server.refreshes(client_id=oauth_client.client_id) == 1
+    assert oauth_smtp.wait_for_messages(1)[0].message["Subject"] == "After a refused token"
