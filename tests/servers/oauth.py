@@ -79,6 +79,9 @@ class OAuthClient:
     scopes: frozenset[str] | None = None  # the scopes it may ask for; None: any
     default_scopes: tuple[str, ...] = DEFAULT_SCOPES
     grant_types: frozenset[str] = ALL_GRANT_TYPES
+    # client credentials: the mailbox its app tokens may open (Exchange Online's
+    # Add-MailboxPermission for the app's service principal); None: no mailbox
+    app_mailbox: str | None = None
 
 
 @dataclass(frozen=True)
@@ -824,7 +827,8 @@ class _Validator(RequestValidator):
     def save_bearer_token(self, token, request, *args, **kwargs) -> None:
         grant_id = getattr(request, "grant_id", None)
         if grant_id is None:  # client credentials: a grant of the client alone
-            grant_id = self.server._new_grant(request.client_id, None, request.scopes or ()).id
+            mailbox = self.state.clients[request.client_id].app_mailbox
+            grant_id = self.server._new_grant(request.client_id, mailbox, request.scopes or ()).id
         if request.grant_type == "refresh_token":
             self.state.refresh_tokens[request.refresh_token].used = True  # rotation
         self.server._store_tokens(token, grant_id)

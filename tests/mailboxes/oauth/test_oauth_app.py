@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from mailboxes.connection.credentials import account_bearer
-from mailboxes.models import MailAccount, OAuthFlow, OAuthProvider, OAuthState
+from mailboxes.intake.fetch import fetch_account
+from mailboxes.models import Email, MailAccount, OAuthFlow, OAuthProvider, OAuthState
+from mailboxes.sending.smtp import SmtpSettings, smtp_deliver
+from tests.mailboxes.conftest import make_message
 
 pytestmark = pytest.mark.django_db
 
@@ -26,17 +28,22 @@ def microsoft_provider(oauth_server, oauth_client) -> OAuthProvider:
     )
 
 
-def test_app_connect_gets_a_token_without_consent_and_renews_it_by_client_credentials(
+def test_app_connect_without_consent_fetches_and_sends_as_the_shared_mailbox(
     client,
     admin,
+    dovecot,
+    oauth_smtp,
     oauth_mailbox,
     make_oauth_account,
     oauth_server,
     oauth_client,
     microsoft_provider,
 ):
+    # Exchange: Add-MailboxPermission gives the app's service principal the shared mailbox
+    oauth_server.update_client(oauth_client.client_id, app_mailbox=oauth_mailbox.address)
     account = make_oauth_account(
         oauth_mailbox,
+        smtp=oauth_smtp,
         connected=False,
         oauth_provider=microsoft_provider,
         oauth_flow=OAuthFlow.CLIENT_CREDENTIALS,
@@ -50,23 +57,26 @@ def test_app_connect_gets_a_token_without_consent_and_renews_it_by_client_creden
     assert account.oauth_state == OAuthState.CONNECTED
     assert account.oauth_address == oauth_mailbox.address  # the shared mailbox signs in
     assert account.oauth_refresh_token == ""
-    first = account.oauth_access_token
-    assert oauth_server.is_active(first)
-
-    MailAccount.objects.filter(pk=account.pk).update(oauth_refresh_at="2000-01-01T00:00Z")
-    renewed = account_bearer(account.pk)
-
-    assert renewed.token != first and oauth_server.is_active(renewed.token)
-    assert (
-        oauth_server.count_token_requests(
-            grant_type="client_credentials", client_id=oauth_client.client_id, succeeded=True
-        )
-        == 2
+    # the token expires: a new one by client credentials, no refresh token, no consent
+    oauth_server.expire_access_tokens(client_id=oauth_client.client_id)
+    dovecot.deliver(oauth_mailbox.imap_user, make_message(subject="For the shared box"))
+    assert fetch_account(account.pk).errors == []
+    smtp_deliver(
+        SmtpSettings.of(MailAccount.objects.get(pk=account.pk)),
+        make_message(sender=oauth_mailbox.address),
+        envelope_from=oauth_mailbox.address,
+        envelope_to=["customer@example.com"],
     )
+
+    assert Email.objects.filter(subject="For the shared box").exists()
+    (sent,) = oauth_smtp.wait_for_messages(1)
+    assert sent.auth_mechanism == "XOAUTH2" and sent.auth_login == oauth_mailbox.address
+    app_tokens = oauth_server.count_token_requests(
+        grant_type="client_credentials", client_id=oauth_client.client_id, succeeded=True
+    )
+    assert app_tokens == 2
     assert oauth_server.refreshes(client_id=oauth_client.client_id) == 0
-    assert not oauth_server.count_token_requests(
-        grant_type="authorization_code", client_id=oauth_client.client_id
-    )
+    assert not oauth_server.count_token_requests(grant_type="authorization_code")
 
 
 def test_personal_account_cannot_use_the_app_flow(
