@@ -19,7 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.debug import sensitive_variables
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
 
 from crm.access import is_admin
@@ -219,6 +219,7 @@ def provider_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@sensitive_post_parameters("client_secret")
 @login_required
 def provider_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     _require_admin(request)

@@ -174,3 +174,36 @@ def test_smtp_refusing_an_early_expired_token_gets_one_refresh_and_a_retry(
     assert [a.success for a in oauth_smtp.auth_attempts] == [False, True]
     assert oauth_server.refreshes(client_id=oauth_client.client_id) == 1
     assert oauth_smtp.wait_for_messages(1)[0].message["Subject"] == "After a refused token"
+
+
+def test_no_token_or_secret_reaches_the_logs_even_at_debug_level(
+    caplog, dovecot, oauth_smtp, oauth_mailbox, make_oauth_account, oauth_server, oauth_client
+):
+    import base64
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    account = make_oauth_account(oauth_mailbox, smtp=oauth_smtp)
+    old_refresh = account.oauth_refresh_token
+    oauth_server.expire_access_tokens(user=oauth_mailbox.address)
+    dovecot.deliver(oauth_mailbox.imap_user, make_message(subject="Logged"))
+
+    assert fetch_account(account.pk).errors == []
+    _send(account, "Logged reply")
+
+    account.refresh_from_db()
+    secrets = [
+        oauth_client.client_secret,
+        old_refresh,
+        account.oauth_refresh_token,
+        account.oauth_access_token,
+    ]
+    for secret in list(secrets):
+        login = f"user={oauth_mailbox.address}\x01auth=Bearer {secret}\x01\x01"
+        secrets.append(base64.b64encode(login.encode()).decode())
+    # Postaci's side only: the provider (oauthlib) and SMTP server (mail.log) run in-process
+    ours = "\n".join(
+        r.getMessage() for r in caplog.records if not r.name.startswith(("oauthlib", "mail.log"))
+    )
+    assert "Refreshed the access token" in ours
+    assert not [s for s in secrets if s in ours]
