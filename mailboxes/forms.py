@@ -165,6 +165,11 @@ class MailAccountForm(SecretFieldsMixin, forms.ModelForm):
         for name in ("auth_method", "oauth_flow"):  # absent from a post: the default
             if name in self.fields:
                 self.fields[name].required = False
+        if "auth_method" in self.fields:
+            self.fields["auth_method"].help_text = _(
+                "With a provider, save and then click Connect on the account's page; no "
+                "password is stored."
+            )
 
     def _posted_known_folders(self) -> list[str]:
         if not self.is_bound:

@@ -5,7 +5,8 @@ the account row is locked (``select_for_update``) in a transaction, the expiry i
 once the lock is ours (another process may just have refreshed), and a rotated refresh token
 is saved in that same transaction as the new access token. So two workers never spend the
 same refresh token twice, which a rotating provider would punish by revoking the grant.
-(SQLite, the single-machine default, serialises writers anyway.)
+(On SQLite, the single-machine default, transactions are IMMEDIATE: the atomic block itself
+takes the write lock, with the same effect.)
 """
 
 from __future__ import annotations
