@@ -1,1 +1,1 @@
-"""How Postaci reaches mail servers: settings discovery, OAuth 2.0 sign-in, login credentials."""
+"""How Postaci reaches mail servers."""
