@@ -385,6 +385,19 @@ def test_injected_outage_fails_one_token_request(oauth_server, oauth_client):
     ]
 
 
+def test_tenant_style_paths_reach_the_same_endpoints(oauth_server, oauth_client):
+    """Microsoft-like URLs (``/<tenant>/oauth2/v2.0/token``) work: the last segment decides."""
+    answer = http_request(
+        "POST",
+        f"{oauth_server.url}/common/oauth2/v2.0/token",
+        form={"grant_type": "client_credentials"},
+        headers=basic_auth(oauth_client),
+    )
+
+    assert answer.status == 200
+    assert oauth_server.is_active(answer.json()["access_token"])
+
+
 def test_metadata_over_https_names_the_endpoints(oauth_server, test_certificate):
     answer = http_request(
         "GET", oauth_server.https_endpoints.metadata, context=test_certificate.client_context()
