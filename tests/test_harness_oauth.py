@@ -414,9 +414,9 @@ def test_metadata_over_https_names_the_endpoints(oauth_server, test_certificate)
 def test_imap_token_login_works_until_the_token_expires(
     oauth_server, oauth_client, dovecot, imap_oauth_user
 ):
+    dovecot.deliver(imap_oauth_user, message("By token").encode())
     oauth_server.update_client(oauth_client.client_id, token_lifetime=2)
     tokens = oauth_server.issue_tokens(oauth_client.client_id, imap_oauth_user.email)
-    dovecot.deliver(imap_oauth_user, message("By token").encode())
 
     for mechanism in ("XOAUTH2", "OAUTHBEARER"):
         with imap_token_login(
