@@ -430,6 +430,23 @@ def test_imap_token_login_works_until_the_token_expires(
     imap_token_login(dovecot, imap_oauth_user, renewed["access_token"]).logout()
 
 
+def test_kicked_idle_session_ends_and_a_fresh_token_logs_in_again(
+    oauth_server, oauth_client, dovecot, imap_oauth_user
+):
+    first = oauth_server.issue_tokens(oauth_client.client_id, imap_oauth_user.email)
+    imap = imap_token_login(dovecot, imap_oauth_user, first["access_token"])
+    imap.select_folder("INBOX")
+    imap.idle()
+
+    dovecot.kick(imap_oauth_user)  # as Exchange Online does when the token has expired
+
+    assert (b"BYE", b"Server", b"shutting", b"down.") in imap.idle_check(timeout=5)
+    imap.shutdown()
+    renewed = refresh(oauth_server, oauth_client, first["refresh_token"]).json()
+    with imap_token_login(dovecot, imap_oauth_user, renewed["access_token"]) as again:
+        assert again.select_folder("INBOX")[b"EXISTS"] == 0
+
+
 def test_token_of_one_user_does_not_open_another_mailbox(
     oauth_server, oauth_client, dovecot, imap_oauth_user, imap_user
 ):
