@@ -385,6 +385,19 @@ def test_injected_outage_fails_one_token_request(oauth_server, oauth_client):
     ]
 
 
+def test_tenant_style_paths_reach_the_same_endpoints(oauth_server, oauth_client):
+    """Microsoft-like URLs (``/<tenant>/oauth2/v2.0/token``) work: the last segment decides."""
+    answer = http_request(
+        "POST",
+        f"{oauth_server.url}/common/oauth2/v2.0/token",
+        form={"grant_type": "client_credentials"},
+        headers=basic_auth(oauth_client),
+    )
+
+    assert answer.status == 200
+    assert oauth_server.is_active(answer.json()["access_token"])
+
+
 def test_metadata_over_https_names_the_endpoints(oauth_server, test_certificate):
     answer = http_request(
         "GET", oauth_server.https_endpoints.metadata, context=test_certificate.client_context()
@@ -401,9 +414,9 @@ def test_metadata_over_https_names_the_endpoints(oauth_server, test_certificate)
 def test_imap_token_login_works_until_the_token_expires(
     oauth_server, oauth_client, dovecot, imap_oauth_user
 ):
+    dovecot.deliver(imap_oauth_user, message("By token").encode())
     oauth_server.update_client(oauth_client.client_id, token_lifetime=2)
     tokens = oauth_server.issue_tokens(oauth_client.client_id, imap_oauth_user.email)
-    dovecot.deliver(imap_oauth_user, message("By token").encode())
 
     for mechanism in ("XOAUTH2", "OAUTHBEARER"):
         with imap_token_login(
@@ -415,6 +428,23 @@ def test_imap_token_login_works_until_the_token_expires(
         imap_token_login(dovecot, imap_oauth_user, tokens["access_token"])
     renewed = refresh(oauth_server, oauth_client, tokens["refresh_token"]).json()
     imap_token_login(dovecot, imap_oauth_user, renewed["access_token"]).logout()
+
+
+def test_kicked_idle_session_ends_and_a_fresh_token_logs_in_again(
+    oauth_server, oauth_client, dovecot, imap_oauth_user
+):
+    first = oauth_server.issue_tokens(oauth_client.client_id, imap_oauth_user.email)
+    imap = imap_token_login(dovecot, imap_oauth_user, first["access_token"])
+    imap.select_folder("INBOX")
+    imap.idle()
+
+    dovecot.kick(imap_oauth_user)  # as Exchange Online does when the token has expired
+
+    assert (b"BYE", b"Server", b"shutting", b"down.") in imap.idle_check(timeout=5)
+    imap.shutdown()
+    renewed = refresh(oauth_server, oauth_client, first["refresh_token"]).json()
+    with imap_token_login(dovecot, imap_oauth_user, renewed["access_token"]) as again:
+        assert again.select_folder("INBOX")[b"EXISTS"] == 0
 
 
 def test_token_of_one_user_does_not_open_another_mailbox(

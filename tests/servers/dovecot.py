@@ -411,6 +411,18 @@ class DovecotServer:
         if result.returncode != 0:
             raise DovecotError(f"doveadm save failed: {result.stderr.decode(errors='replace')}")
 
+    def kick(self, user: ImapUser) -> None:
+        """End every IMAP session of *user* now (``doveadm kick``): clients, IDLE ones too,
+        read ``* BYE`` and then EOF. Dovecot keeps a session open after its OAuth token
+        expires; Exchange Online ends it, and this is how a test plays that part."""
+        result = subprocess.run(
+            ["doveadm", "-c", self.config_path, "kick", user.username],
+            capture_output=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise DovecotError(f"doveadm kick failed: {result.stderr.decode(errors='replace')}")
+
     def create_folder(self, user: ImapUser, folder: str) -> None:
         with self.client(user) as imap:
             imap.create_folder(folder)
