@@ -206,6 +206,13 @@ POSTACI_SEND_RETRY_DELAY = env.float("POSTACI_SEND_RETRY_DELAY", default=60.0)
 POSTACI_SEND_RETRY_MAX_DELAY = env.float("POSTACI_SEND_RETRY_MAX_DELAY", default=3600.0)
 POSTACI_SEND_CLAIM_LEASE = env.float("POSTACI_SEND_CLAIM_LEASE", default=900.0)
 POSTACI_MAX_RECIPIENTS = env.int("POSTACI_MAX_RECIPIENTS", default=100)
+# OAuth 2.0 sign-in (mailboxes/connection/oauth.py): timeout of each request to a provider,
+# and how early before its expiry an access token is refreshed (seconds).
+POSTACI_OAUTH_TIMEOUT = env.float("POSTACI_OAUTH_TIMEOUT", default=10.0)
+POSTACI_OAUTH_REFRESH_MARGIN = env.int("POSTACI_OAUTH_REFRESH_MARGIN", default=60)
+# Providers from the environment (JSON list of objects with kind, name, client_id,
+# client_secret, tenant, …); `manage.py oauth_providers` creates or updates their rows.
+POSTACI_OAUTH_PROVIDERS = env.json("POSTACI_OAUTH_PROVIDERS", default=[])
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")

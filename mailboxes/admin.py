@@ -11,6 +11,7 @@ from mailboxes.models import (
     FolderCursor,
     GroupEmailAccount,
     GroupEmailFolder,
+    OAuthProvider,
     PersonalEmailAccount,
     RawMessage,
 )
@@ -62,6 +63,14 @@ class GroupEmailAccountAdmin(AccountAdmin):
 class PersonalEmailAccountAdmin(AccountAdmin):
     form = PersonalEmailAccountAdminForm
     list_display = ("name", "owner", *AccountAdmin.list_display[1:])
+
+
+@admin.register(OAuthProvider)
+class OAuthProviderAdmin(admin.ModelAdmin):
+    """No client secret here: it is set (write-only) in Administration › Email providers."""
+
+    list_display = ("name", "kind", "tenant", "client_id", "from_environment")
+    exclude = ("client_secret",)
 
 
 @admin.register(FolderCursor)

@@ -51,6 +51,13 @@ class MailboxesConfig(AppConfig):
         )
         admin_link_register(
             group=email,
+            label=_("Email providers"),
+            url_name="mailboxes:oauth-provider-list",
+            description=_("Sign in with Google or Microsoft 365 (OAuth 2.0): apps and secrets."),
+            order=225,
+        )
+        admin_link_register(
+            group=email,
             label=_("Email Quarantine"),
             url_name="mailboxes:quarantine",
             description=_("Messages that could not be imported, with Retry."),

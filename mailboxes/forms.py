@@ -19,15 +19,19 @@ from mailboxes.exceptions import MailConnectionError, MailHostNotAllowed
 from mailboxes.hosts import check_mail_host
 from mailboxes.intake.imap import ImapSettings
 from mailboxes.models import (
+    AuthMethod,
     EmailFolder,
     GroupEmailAccount,
     GroupEmailFolder,
     MailAccount,
+    OAuthFlow,
+    OAuthProvider,
     PersonalEmailAccount,
     Security,
 )
 
 SECRET_FIELDS = ("imap_password", "smtp_password")
+SIGNIN_FIELDS = ["auth_method", "oauth_provider", "oauth_flow"]
 DEFAULT_PORTS = {
     "imap": {Security.SSL: 993, Security.STARTTLS: 143, Security.NONE: 143},
     "smtp": {Security.SSL: 465, Security.STARTTLS: 587, Security.NONE: 25},
@@ -160,6 +164,14 @@ class MailAccountForm(SecretFieldsMixin, forms.ModelForm):
             self.initial["monitored_folders"] = _folder_names(chosen)
             self.initial["known_folders"] = json.dumps(self.server_folders)
         self.fields["sent_folder"].widget.attrs["list"] = "server-folders"
+        for name in ("auth_method", "oauth_flow"):  # absent from a post: the default
+            if name in self.fields:
+                self.fields[name].required = False
+        if "auth_method" in self.fields:
+            self.fields["auth_method"].help_text = _(
+                "With a provider, save and then click Connect on the account's page; no "
+                "password is stored."
+            )
 
     def _posted_known_folders(self) -> list[str]:
         if not self.is_bound:
@@ -184,6 +196,53 @@ class MailAccountForm(SecretFieldsMixin, forms.ModelForm):
         else:
             self.initial["known_folders"] = json.dumps(self.server_folders)
 
+    def clean_auth_method(self) -> str:
+        return self.cleaned_data.get("auth_method") or AuthMethod.PASSWORD
+
+    def clean_oauth_flow(self) -> str:
+        return self.cleaned_data.get("oauth_flow") or OAuthFlow.AUTHORIZATION_CODE
+
+    def suggest_oauth(self, kind: str) -> None:
+        """Settings discovery's hook: an address at Google or Microsoft (``oauth_kind``)
+        preselects "Sign in with" that kind's provider when one is set up."""
+        provider = OAuthProvider.objects.filter(kind=kind).order_by("pk").first()
+        if provider is not None and not self.is_bound:
+            self.initial.update(auth_method=AuthMethod.OAUTH, oauth_provider=provider.pk)
+
+    def _clean_oauth(self, cleaned: dict) -> None:
+        """OAuth needs a provider; empty server fields take the provider's preset."""
+        from mailboxes.connection.oauth import mail_servers
+
+        provider = cleaned.get("oauth_provider")
+        if provider is None:
+            self.add_error("oauth_provider", _("Choose the provider to sign in with."))
+            return
+        if cleaned.get("oauth_flow") == OAuthFlow.CLIENT_CREDENTIALS and (
+            provider.kind != OAuthProvider.Kind.MICROSOFT
+        ):
+            self.add_error(
+                "oauth_flow", _("Only Microsoft 365 lets the app itself sign in to a mailbox.")
+            )
+        for name, value in mail_servers(provider.kind).items():
+            if name in self.fields and not cleaned.get(name.replace("_port", "_host")):
+                cleaned[name] = value
+
+    def save(self, commit: bool = True):
+        account = super().save(commit=False)
+        if commit:
+            account.save()
+            self.save_m2m()
+            self.forget_changed_grant(account)
+        return account
+
+    def forget_changed_grant(self, account) -> None:
+        """A new provider, flow or method makes the stored grant useless: connect again."""
+        changed = {"auth_method", "oauth_provider", "oauth_flow"} & set(self.changed_data)
+        if changed and account.oauth_state:
+            from mailboxes.connection.credentials import tokens_forget
+
+            tokens_forget(account)
+
     def panel_list(self) -> list[tuple[str, str, list]]:
         """``(slug, title, bound fields)`` per panel, in order."""
         return [
@@ -199,10 +258,13 @@ class MailAccountForm(SecretFieldsMixin, forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        oauth = cleaned.get("auth_method") == AuthMethod.OAUTH
+        if oauth:
+            self._clean_oauth(cleaned)
         if cleaned.get("use_imap"):
             if not cleaned.get("imap_host"):
                 self.add_error("imap_host", _("Enter the IMAP server to fetch from."))
-            if not cleaned.get("imap_password"):
+            if not cleaned.get("imap_password") and not oauth:
                 self.add_error("imap_password", _("Enter the password of the mailbox."))
         if cleaned.get("use_smtp") and not cleaned.get("smtp_host"):
             self.add_error("smtp_host", _("Enter the SMTP server to send through."))
@@ -223,6 +285,7 @@ class MailAccountForm(SecretFieldsMixin, forms.ModelForm):
 # exactly the fields its panels show.
 GROUP_PANELS = [
     ("main", _("Main"), ["name", "email_address", "status", "from_name"]),
+    ("signin", _("Sign-in"), SIGNIN_FIELDS),
     (
         "teams",
         _("Teams"),
@@ -260,6 +323,7 @@ GROUP_PANELS = [
 ]
 PERSONAL_PANELS = [
     ("main", _("Main"), ["name", "email_address", "status", "owner"]),
+    ("signin", _("Sign-in"), SIGNIN_FIELDS[:2]),
     ("imap", _("IMAP"), IMAP_FIELDS),
     ("folders", _("Folders"), [*FOLDER_FIELDS, "put_in_folder"]),
     ("smtp", _("SMTP"), SMTP_FIELDS),
@@ -434,6 +498,7 @@ class PersonalEmailAccountForm(MailAccountForm):
         account.folder_map = self.cleaned_data.get("folder_map", {})
         if commit:
             account.save()
+            self.forget_changed_grant(account)
         return account
 
 
@@ -451,10 +516,17 @@ class ImapTestForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.account = account
 
+    @property
+    def oauth(self) -> bool:
+        """An OAuth account tests with its stored grant (Connect first), not a password."""
+        return bool(self.account and self.account.pk and self.account.uses_oauth)
+
     def clean(self):
         cleaned = super().clean()
         if not (cleaned.get("imap_host") or "").strip():
             raise ValidationError(_("Enter the IMAP server first."), code="host")
+        if self.oauth:
+            return cleaned
         if not cleaned.get("imap_password") and not (self.account and self.account.imap_password):
             raise ValidationError(_("Enter the password of the mailbox first."), code="password")
         return cleaned
@@ -462,6 +534,15 @@ class ImapTestForm(forms.Form):
     def imap_settings(self) -> ImapSettings:
         data = self.cleaned_data
         security = data.get("imap_security") or Security.SSL
+        if self.oauth:
+            return ImapSettings(
+                host=data["imap_host"].strip(),
+                port=data.get("imap_port") or DEFAULT_PORTS["imap"][security],
+                security=security,
+                username=self.account.oauth_login_name,
+                password="",
+                oauth_account=self.account.pk,
+            )
         password = data.get("imap_password") or (self.account.imap_password if self.account else "")
         return ImapSettings(
             host=data["imap_host"].strip(),
@@ -515,3 +596,80 @@ class GroupEmailFolderForm(forms.ModelForm):
         fields = ["name", "order", "teams"]
         widgets = {"teams": forms.CheckboxSelectMultiple}
         help_texts = {"teams": _("Members of these teams see the folder and its emails.")}
+
+
+# --- OAuth 2.0 sign-in ------------------------------------------------------------------------
+
+
+class OAuthProviderForm(forms.ModelForm):
+    """Administration › Email providers. The client secret is write-only; empty endpoints
+    and scopes take the Google / Microsoft preset when saved."""
+
+    class Meta:
+        model = OAuthProvider
+        fields = [
+            "kind",
+            "name",
+            "tenant",
+            "client_id",
+            "client_secret",
+            "authorize_url",
+            "token_url",
+            "revoke_url",
+            "userinfo_url",
+            "scopes",
+        ]
+        help_texts = {
+            "authorize_url": _("Empty: the preset of Google or Microsoft."),
+        }
+        # Capitalised here: capfirst() would turn Turkish "istemci" into "Istemci", not "İ…"
+        labels = {
+            "kind": _("Kind"),
+            "tenant": _("Tenant"),
+            "client_id": _("Client id"),
+            "authorize_url": _("Authorization endpoint"),
+            "token_url": _("Token endpoint"),
+            "revoke_url": _("Revocation endpoint"),
+            "userinfo_url": _("Userinfo endpoint"),
+            "scopes": _("Scopes"),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["client_secret"] = forms.CharField(
+            label=_("Client secret"),
+            required=False,
+            strip=True,
+            widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+            help_text=_("Stored encrypted and never shown again; leave empty to keep it.")
+            if self.instance.pk
+            else _("Stored encrypted and never shown again."),
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("client_secret") and self.instance.pk:
+            cleaned["client_secret"] = self.instance.client_secret
+        if cleaned.get("kind") == OAuthProvider.Kind.GENERIC:
+            for name in ("authorize_url", "token_url"):
+                if not cleaned.get(name):
+                    self.add_error(name, _("Enter the endpoint of a provider without preset."))
+        from mailboxes.connection.oauth import OAuthError, check_endpoint
+
+        for name in ("authorize_url", "token_url", "revoke_url", "userinfo_url"):
+            url = cleaned.get(name)
+            if url and not self.has_error(name):
+                try:
+                    check_endpoint(url)
+                except (OAuthError, MailHostNotAllowed) as exc:
+                    self.add_error(name, ValidationError(str(exc), code=exc.code))
+                except MailConnectionError:
+                    pass  # does not resolve today; the sign-in will say so
+        return cleaned
+
+    def save(self, commit: bool = True) -> OAuthProvider:
+        provider = super().save(commit=False)
+        provider.client_secret = self.cleaned_data.get("client_secret", "")
+        if commit:
+            provider.save()
+        return provider

@@ -66,6 +66,44 @@ FETCH_FAILING = message_define(
         "count",
     ),
 )
+# --- signing in with OAuth 2.0 -------------------------------------------------------------------
+OAUTH_RENEW = message_define(
+    "mail.oauth_renew", _("The sign-in to the provider must be renewed: reconnect the account.")
+)
+OAUTH_NOT_CONNECTED = message_define(
+    "mail.oauth_not_connected",
+    _("The account is not connected to its provider yet: click Connect."),
+)
+OAUTH_NO_PROVIDER = message_define(
+    "mail.oauth_no_provider", _("The account has no email provider.")
+)
+OAUTH_NO_REFRESH_TOKEN = message_define("mail.oauth_no_refresh", _("No refresh token is stored."))
+OAUTH_REFUSED_REQUEST = message_define(
+    "mail.oauth_refused_request", _("The sign-in provider refused the request.")
+)
+OAUTH_HTTPS_REQUIRED = message_define(
+    "mail.oauth_https", _("The provider's endpoint “{url}” must be an https address.")
+)
+OAUTH_REFUSED = message_define("mail.oauth_refused", _("The sign-in provider refused: {reason}"))
+OAUTH_UNREACHABLE = message_define(
+    "mail.oauth_unreachable", _("The sign-in provider could not be reached: {reason}")
+)
+OAUTH_UNEXPECTED = message_define(
+    "mail.oauth_unexpected", _("The sign-in provider answered unexpectedly.")
+)
+OAUTH_NOT_REVOKED = message_define(
+    "mail.oauth_not_revoked", _("The sign-in provider did not revoke the grant (HTTP {status}).")
+)
+IMAP_TOKEN_REFUSED = message_define(
+    "mail.imap_token", _("The server refused the sign-in token; reconnect the account.")
+)
+OAUTH_RECONNECT_NEEDED = message_define(
+    "mail.oauth_reconnect",
+    _(
+        "The mailbox “{name}” must be connected to its provider again: the provider refused "
+        "the sign-in ({reason})."
+    ),
+)
 ERRORS = message_define("mail.errors", "{errors}")
 IMPORT_FAILED = message_define(
     "mail.import_failed", _("The message could not be imported: {error}")

@@ -14,6 +14,7 @@ from mailboxes.views import (
     folders,
     inbox,
     linking,
+    oauth,
     quarantine,
 )
 
@@ -97,6 +98,31 @@ for _prefix, _kind in (("accounts", accounts.PERSONAL), ("group-accounts", accou
             accounts.account_status,
             _kw,
             name=f"{_kind}-account-status",
+        ),
+    ]
+
+# OAuth 2.0 sign-in: Connect / Disconnect per account, one callback, the providers
+urlpatterns += [
+    path("oauth/callback/", oauth.oauth_callback, name="oauth-callback"),
+    path("email-providers/", oauth.provider_list, name="oauth-provider-list"),
+    path("email-providers/new/", oauth.provider_edit, name="oauth-provider-create"),
+    path("email-providers/<int:pk>/", oauth.provider_edit, name="oauth-provider-edit"),
+    path("email-providers/<int:pk>/delete/", oauth.provider_delete, name="oauth-provider-delete"),
+]
+for _prefix, _kind in (("accounts", accounts.PERSONAL), ("group-accounts", accounts.GROUP)):
+    _kw = {"kind": _kind}
+    urlpatterns += [
+        path(
+            f"{_prefix}/<int:pk>/connect/",
+            oauth.oauth_connect,
+            _kw,
+            name=f"{_kind}-account-connect",
+        ),
+        path(
+            f"{_prefix}/<int:pk>/disconnect/",
+            oauth.oauth_disconnect,
+            _kw,
+            name=f"{_kind}-account-disconnect",
         ),
     ]
 

@@ -27,6 +27,7 @@ from django.db.models import Count, Max
 from imapclient.exceptions import IMAPClientError
 
 from mailboxes.exceptions import MailError
+from mailboxes.intake.health import oauth_signed_out
 from mailboxes.intake.imap import ImapSettings, connection_error, imap_close, imap_connect
 from mailboxes.models import MailAccount
 
@@ -62,7 +63,9 @@ def accounts_stamp() -> tuple:
 def watch_targets(shard: int = 0, shards: int = 1) -> list[WatchTarget]:
     """Every active account's monitored folders, for this shard (account id modulo shards)."""
     targets = []
-    accounts = MailAccount.objects.filter(status=MailAccount.Status.ACTIVE, use_imap=True)
+    accounts = MailAccount.objects.filter(status=MailAccount.Status.ACTIVE, use_imap=True).exclude(
+        oauth_signed_out()
+    )
     for account in accounts.order_by("pk"):
         if account.pk % shards != shard or not account.imap_host:
             continue

@@ -12,7 +12,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from crm.messages import Message
-from mailboxes.messages import FETCH_FAILING
+from mailboxes.messages import FETCH_FAILING, OAUTH_RECONNECT_NEEDED
 from mailboxes.models import MailAccount
 
 logger = logging.getLogger(__name__)
@@ -58,15 +58,49 @@ def account_record_failure(account: MailAccount, error: Message) -> None:
             _notify_failure(account.specific, error)
 
 
+def account_record_reconnect_needed(account_id: int, reason: str) -> bool:
+    """The provider refused the account's grant (``invalid_grant``): mark it "Reconnect
+    needed" with the provider's words, stop polling it, and notify the people who can
+    reconnect it, once per outage. True when this call made the change."""
+    from mailboxes.models import OAuthState
+
+    now = timezone.now()
+    claimed = MailAccount.objects.filter(pk=account_id, oauth_state=OAuthState.CONNECTED).update(
+        oauth_state=OAuthState.RECONNECT_NEEDED,
+        oauth_state_params={"reason": reason[:500]},
+        oauth_access_token="",
+        oauth_refresh_token="",
+        oauth_expires_at=None,
+        oauth_refresh_at=None,
+        last_error_at=now,
+        failure_notified_at=now,
+    )
+    if claimed:
+        account = MailAccount.objects.get(pk=account_id).specific
+        _notify(
+            account,
+            OAUTH_RECONNECT_NEEDED(name=account.name, reason=reason),
+            kind="oauth_reconnect",
+        )
+    return bool(claimed)
+
+
 def _notify_failure(account, error: Message) -> None:
+    message = FETCH_FAILING(name=account.name, count=account.consecutive_failures, error=error)
+    _notify(account, message, kind="fetch_failure")
+
+
+def _notify(account, message: Message, *, kind: str) -> None:
+    """A notification for the people who can fix the account: its owner (personal) or the
+    administrators (group)."""
+    from django.contrib.contenttypes.models import ContentType
+
     from crm.models import Notification, User
 
     if account.is_group:
         users = list(User.objects.filter(is_superuser=True, is_active=True))
     else:
         users = [account.owner] if account.owner.is_active else []
-    message = FETCH_FAILING(name=account.name, count=account.consecutive_failures, error=error)
-    from django.contrib.contenttypes.models import ContentType
 
     account_type = ContentType.objects.get_for_model(type(account))
     Notification.objects.bulk_create(
@@ -76,7 +110,7 @@ def _notify_failure(account, error: Message) -> None:
             message=message,
             related_type=account_type,
             related_id=account.pk,
-            data={"kind": "fetch_failure"},
+            data={"kind": kind},
         )
         for user in users
     )
@@ -110,8 +144,18 @@ def _enqueue_fetch(account_id: int) -> None:
 
 
 def accounts_due_for_fetch(kind: str):
-    """Active accounts of one kind whose back-off (if any) has passed."""
+    """Active accounts of one kind whose back-off (if any) has passed; an OAuth account
+    that is not connected (or needs reconnecting) waits for someone to connect it."""
     now = timezone.now()
-    return MailAccount.objects.filter(
-        kind=kind, status=MailAccount.Status.ACTIVE, use_imap=True
-    ).filter(Q(next_retry_at__isnull=True) | Q(next_retry_at__lte=now))
+    return (
+        MailAccount.objects.filter(kind=kind, status=MailAccount.Status.ACTIVE, use_imap=True)
+        .filter(Q(next_retry_at__isnull=True) | Q(next_retry_at__lte=now))
+        .exclude(oauth_signed_out())
+    )
+
+
+def oauth_signed_out() -> Q:
+    """OAuth accounts without a working grant: polls and the IDLE watcher leave them be."""
+    from mailboxes.models import AuthMethod, OAuthState
+
+    return Q(auth_method=AuthMethod.OAUTH) & ~Q(oauth_state=OAuthState.CONNECTED)

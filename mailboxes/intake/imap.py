@@ -4,29 +4,44 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
-from mailboxes.exceptions import MailConnectionError
+from mailboxes.connection.credentials import account_bearer
+from mailboxes.exceptions import MailConnectionError, MailError
 from mailboxes.hosts import check_mail_host
-from mailboxes.messages import IMAP_AUTH, IMAP_PROTOCOL
+from mailboxes.messages import IMAP_AUTH, IMAP_PROTOCOL, IMAP_TOKEN_REFUSED
 from mailboxes.models import MailAccount, Security
 from mailboxes.network import mail_ssl_context, network_problem
 
 
 @dataclass(frozen=True)
 class ImapSettings:
+    """Where and as whom to log in. ``oauth_account``: the id of an account that signs in
+    with OAuth (XOAUTH2); its token is fetched at login time, never carried here."""
+
     host: str
     port: int
     security: str
     username: str
-    password: str
+    password: str = field(repr=False)
+    oauth_account: int | None = None
 
     @classmethod
     def of(cls, account: MailAccount) -> ImapSettings:
+        if account.uses_oauth:
+            return cls(
+                host=account.imap_host,
+                port=account.imap_port,
+                security=account.imap_security,
+                username=account.oauth_login_name,
+                password="",
+                oauth_account=account.pk,
+            )
         return cls(
             host=account.imap_host,
             port=account.imap_port,
@@ -36,10 +51,16 @@ class ImapSettings:
         )
 
 
-def connection_error(exc: BaseException, host: str) -> MailConnectionError:
+def connection_error(exc: BaseException, host: str, *, oauth: bool = False) -> MailConnectionError:
     """Translate socket/TLS/IMAP exceptions into one error with a code and a plain sentence."""
-    if isinstance(exc, MailConnectionError):
+    if isinstance(exc, MailError):
         return exc
+    if isinstance(exc, LoginError) and oauth:
+        return MailConnectionError(
+            IMAP_TOKEN_REFUSED(),
+            code="auth",
+            detail=str(exc),
+        )
     if isinstance(exc, LoginError):
         return MailConnectionError(IMAP_AUTH(), code="auth", detail=str(exc))
     problem = network_problem(exc, host)
@@ -69,13 +90,30 @@ def imap_connect(imap: ImapSettings, *, timeout: float | None = None) -> IMAPCli
         )
         if imap.security == Security.STARTTLS:
             client.starttls(mail_ssl_context())
-        client.login(imap.username, imap.password)
+        if imap.oauth_account is not None:
+            _oauth_login(client, imap.oauth_account)
+        else:
+            client.login(imap.username, imap.password)
         return client
-    except (OSError, IMAPClientError) as exc:
+    except (OSError, IMAPClientError, MailError) as exc:
         if client is not None:
             with suppress(OSError):
                 client.shutdown()
-        raise connection_error(exc, imap.host) from exc
+        raise connection_error(exc, imap.host, oauth=imap.oauth_account is not None) from exc
+
+
+@sensitive_variables("bearer")
+def _oauth_login(client: IMAPClient, account_id: int) -> None:
+    """XOAUTH2 with the account's token; a token that looked fresh but is refused (revoked
+    early, clock skew) is refreshed once and tried again; then the refusal is real."""
+    bearer = account_bearer(account_id)
+    try:
+        client.oauth2_login(bearer.username, bearer.token)
+    except LoginError:
+        if bearer.fresh:
+            raise
+        bearer = account_bearer(account_id, force=True, stale=bearer.token)
+        client.oauth2_login(bearer.username, bearer.token)
 
 
 @contextmanager

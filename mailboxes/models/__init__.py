@@ -11,10 +11,12 @@ from .accounts import (
 from .emails import Attachment, Email, EmailRecipient, EmailUser
 from .folders import EmailFolder, GroupEmailFolder
 from .journal import RawMessage
+from .oauth import AuthMethod, OAuthFlow, OAuthProvider, OAuthState
 from .outgoing import OutgoingMessage
 
 __all__ = [
     "Attachment",
+    "AuthMethod",
     "CaseDistribution",
     "Email",
     "EmailFolder",
@@ -24,6 +26,9 @@ __all__ = [
     "GroupEmailAccount",
     "GroupEmailFolder",
     "MailAccount",
+    "OAuthFlow",
+    "OAuthProvider",
+    "OAuthState",
     "OutgoingMessage",
     "PersonalEmailAccount",
     "RawMessage",

@@ -9,6 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from crm.crypto import EncryptedTextField
 from crm.messages import MessageField
 
+from .oauth import OAuthAccountFields
+
 
 class Security(models.TextChoices):
     NONE = "none", _("None")
@@ -35,7 +37,7 @@ def default_auto_reply_period_minutes() -> int:
     return max(1, settings.POSTACI_AUTO_REPLY_PERIOD // 60)
 
 
-class MailAccount(models.Model):
+class MailAccount(OAuthAccountFields, models.Model):
     """What group and personal accounts share: IMAP and SMTP settings and fetch health.
 
     Concrete base (multi-table inheritance) so cursors, the journal and emails point at one

@@ -21,6 +21,7 @@ from django.core.mail.message import sanitize_address
 from django.utils.functional import cached_property
 from django.views.decorators.debug import sensitive_variables
 
+from mailboxes.connection.credentials import Bearer, account_bearer
 from mailboxes.exceptions import MailError
 from mailboxes.hosts import check_mail_host
 from mailboxes.messages import (
@@ -57,9 +58,29 @@ class MailSmtpBackend(EmailBackend):
     """Django's SMTP backend; trusts ``POSTACI_MAIL_CA_FILE`` and sends ``PreparedEmail``
     bytes unchanged, remembering recipients the server refused while accepting others."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, bearer: Bearer | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.refused: dict[str, tuple[int, str]] = {}
+        self.bearer = bearer  # OAuth: AUTH XOAUTH2 with this token instead of a password
+
+    @sensitive_variables("bearer")
+    def open(self) -> bool | None:
+        opened = super().open()
+        if opened and self.bearer is not None:
+            bearer = self.bearer
+            initial = f"user={bearer.username}\x01auth=Bearer {bearer.token}\x01\x01"
+            try:
+                self.connection.ehlo_or_helo_if_needed()
+                # a refusal comes as a 334 challenge with the error; answer it empty
+                self.connection.auth(
+                    "XOAUTH2",
+                    lambda challenge=None: "" if challenge is not None else initial,
+                    initial_response_ok=True,
+                )
+            except BaseException:
+                self.close_quietly()
+                raise
+        return opened
 
     @cached_property
     def ssl_context(self) -> ssl.SSLContext:
@@ -93,15 +114,27 @@ class MailSmtpBackend(EmailBackend):
 
 @dataclass(frozen=True)
 class SmtpSettings:
+    """Where and as whom to send. ``oauth_account``: the id of an account that signs in
+    with OAuth (AUTH XOAUTH2); its token is fetched when connecting, never carried here."""
+
     host: str
     port: int
     security: str = Security.NONE
     username: str = ""
     password: str = field(default="", repr=False)
+    oauth_account: int | None = None
 
     @classmethod
     def of(cls, account: MailAccount) -> SmtpSettings:
         auth = account.smtp_auth
+        if account.uses_oauth:
+            return cls(
+                host=(account.smtp_host or "").strip(),
+                port=account.smtp_port,
+                security=account.smtp_security,
+                username=account.oauth_login_name,
+                oauth_account=account.pk,
+            )
         return cls(
             host=(account.smtp_host or "").strip(),
             port=account.smtp_port,
@@ -111,23 +144,56 @@ class SmtpSettings:
         )
 
 
-@sensitive_variables("smtp")
-def smtp_backend(smtp: SmtpSettings, *, timeout: float | None = None) -> MailSmtpBackend:
+@sensitive_variables("smtp", "bearer")
+def smtp_backend(
+    smtp: SmtpSettings,
+    *,
+    timeout: float | None = None,
+    refused_token: str = "",
+) -> MailSmtpBackend:
     """A backend for one account's server; the SSRF guard runs first.
 
     Host and port are always passed, so Django's ``EMAIL_*`` settings never stand in for an
-    account's missing values.
+    account's missing values. An OAuth account gets a fresh token (a new one when
+    ``refused_token`` is the one the server just refused).
     """
     check_mail_host(smtp.host, smtp.port)
+    bearer = None
+    if smtp.oauth_account is not None:
+        bearer = account_bearer(smtp.oauth_account, force=bool(refused_token), stale=refused_token)
     return MailSmtpBackend(
         host=smtp.host,
         port=smtp.port,
-        username=smtp.username,
-        password=smtp.password,
+        username="" if bearer else smtp.username,
+        password="" if bearer else smtp.password,
+        bearer=bearer,
         use_tls=smtp.security == Security.STARTTLS,
         use_ssl=smtp.security == Security.SSL,
         timeout=timeout if timeout is not None else settings.POSTACI_SMTP_TIMEOUT,
     )
+
+
+@sensitive_variables("smtp", "backend")
+def smtp_open(smtp: SmtpSettings, *, timeout: float | None = None) -> MailSmtpBackend:
+    """An open, logged-in backend. An OAuth token that looked fresh but is refused is
+    refreshed once and tried again; then the refusal is real."""
+    backend = smtp_backend(smtp, timeout=timeout)
+    try:
+        backend.open()
+    except smtplib.SMTPAuthenticationError:
+        backend.close_quietly()
+        if backend.bearer is None or backend.bearer.fresh:
+            raise
+        backend = smtp_backend(smtp, timeout=timeout, refused_token=backend.bearer.token)
+        try:
+            backend.open()
+        except BaseException:
+            backend.close_quietly()
+            raise
+    except BaseException:
+        backend.close_quietly()
+        raise
+    return backend
 
 
 def smtp_deliver(
@@ -139,15 +205,12 @@ def smtp_deliver(
     when the connection broke during the mail transaction (it may have been delivered).
     """
     try:
-        backend = smtp_backend(smtp)
+        backend = smtp_open(smtp)
     except MailError as exc:
-        raise DeliveryError(exc.message, code=exc.code) from exc
-    except OSError as exc:  # the resolver could not even start (no file descriptor left)
-        raise delivery_error(exc, smtp.host, during_transaction=False) from exc
-    try:
-        backend.open()
+        # a temporary problem at the sign-in provider may pass; a lost grant will not
+        transient = exc.code in ("unreachable", "protocol", "temporarily_unavailable")
+        raise DeliveryError(exc.message, code=exc.code, transient=transient) from exc
     except (smtplib.SMTPException, OSError) as exc:
-        backend.close_quietly()
         raise delivery_error(exc, smtp.host, during_transaction=False) from exc
     try:
         backend.send_messages(

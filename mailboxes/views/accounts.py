@@ -59,6 +59,17 @@ from mailboxes.views.common import is_htmx, mailbox_context
 logger = logging.getLogger(__name__)
 GROUP, PERSONAL = "group", "personal"
 ADMIN_PAGE_SIZE = 50
+ACCOUNT_ACTIONS = (
+    "detail",
+    "edit",
+    "delete",
+    "fetch",
+    "test",
+    "reset",
+    "status",
+    "connect",
+    "disconnect",
+)
 
 # Headline of a failed connection test, by MailError.code; the error's own sentence follows.
 CONNECTION_TITLES = {
@@ -123,10 +134,7 @@ def _url(kind: str, action: str, *args) -> str:
 
 
 def _account_urls(kind: str, pk: int) -> dict[str, str]:
-    return {
-        action: _url(kind, action, pk)
-        for action in ("detail", "edit", "delete", "fetch", "test", "reset", "status")
-    }
+    return {action: _url(kind, action, pk) for action in ACCOUNT_ACTIONS}
 
 
 def _page_context(request: HttpRequest, kind: str) -> dict:

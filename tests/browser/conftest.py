@@ -25,6 +25,7 @@ from tests.mailboxes.conftest import (  # noqa: F401  (mail accounts on the test
     make_group_account,
     make_personal_account,
 )
+from tests.mailboxes.oauth.conftest import oauth_smtp  # noqa: F401  (AUTH XOAUTH2)
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM refuses to run
 # in a thread with a running loop unless told it is safe (the test thread is not async).

@@ -1,12 +1,20 @@
-"""Real servers for tests: Dovecot (IMAP/IMAPS), aiosmtpd (SMTP) and a Celery worker on Redis.
+"""Real servers for tests: Dovecot (IMAP/IMAPS), aiosmtpd (SMTP), an OAuth 2.0 provider and a
+Celery worker on Redis.
 
 Tests never mock the mail servers; they use these. The fixtures (tests/servers/fixtures.py,
 loaded by tests/conftest.py) are:
 
-    dovecot              session   DovecotServer, one per pytest-xdist worker
+    dovecot              session   DovecotServer, one per pytest-xdist worker; password logins,
+                                   and XOAUTH2/OAUTHBEARER logins checked with the OAuth server
     imap_user            function  ImapUser(username, password, email) on ``dovecot``
+    imap_oauth_user      function  ImapUser whose username is its address (o-…@example.test),
+                                   also an account at ``oauth_server``: logs in by token
+    oauth_server         function  OAuthServer (tests/servers/oauth.py), started once per worker
+                                   with Dovecot; everything on it is forgotten after the test
+    oauth_client         function  OAuthClient: a new confidential client on ``oauth_server``
     smtp_server          function  SmtpServer: plain, no AUTH, captures every message
-    smtp_server_factory  function  make(auth=("user", "pw"), tls="none"|"starttls"|"implicit")
+    smtp_server_factory  function  make(auth=("user", "pw"), tls="none"|"starttls"|"implicit",
+                                   oauth=True for AUTH XOAUTH2/OAUTHBEARER by ``oauth_server``)
     system_smtp_server   function  smtp_server, with Django's EMAIL_* settings pointed at it
     mail_relay           function  MailRelay: smtp_server that also delivers to Dovecot mailboxes
                                    (``add_mailbox(imap_user, *aliases)``; SMTP → IMAP for real)
@@ -33,6 +41,14 @@ A typical intake test::
                                username=imap_user.username, password=imap_user.password)
         ...
         assert dovecot.flags(imap_user, "INBOX") == {1: {"\\\\Seen"}}
+
+An OAuth test (the product's side signs in through ``oauth_server.endpoints``)::
+
+    def test_mail_is_fetched_by_token(dovecot, imap_oauth_user, oauth_server, oauth_client):
+        oauth_server.update_client(oauth_client.client_id, redirect_uris=[callback_url])
+        tokens = oauth_server.issue_tokens(oauth_client.client_id, imap_oauth_user.email)
+        ...  # or let the product send the browser to the consent page; oauth_server.approve(url)
+        assert oauth_server.refreshes(client_id=oauth_client.client_id) == 1
 
 The server classes know nothing of pytest and can be used from scripts (bench/) as context
 managers: ``with DovecotServer(make_test_certificate(dir)) as dovecot: ...``.

@@ -14,6 +14,11 @@ Behaviour worth knowing when writing tests:
 - IDLE clients hear of new mail (``* N EXISTS``) about 0.5 s after it arrives: Dovecot
   batches notifications. Wait for it; don't sleep a fixed time.
 - Mail is maildir under the server's temporary directory; ``stop()`` removes everything.
+- With ``oauth_introspection_url`` (the test OAuth server's) users also log in with XOAUTH2
+  or OAUTHBEARER and an access token: Dovecot asks that URL (``GET``, ``Authorization:
+  Bearer``) at every login, no cache, and takes the token only when it is active and its
+  ``username`` is the login name. Such users are named by address:
+  ``add_user("o", domain="example.test")``.
 The facts behind the config are in ../shared/SERVICES.md (Dovecot 2.3).
 """
 
@@ -66,8 +71,10 @@ protocols = imap
 ssl = yes
 ssl_cert = <{cert}
 ssl_key = <{key}
-auth_mechanisms = plain login
+auth_mechanisms = plain login{oauth_mechanisms}
 disable_plaintext_auth = no
+# No auth cache: a revoked token or a changed password is refused at the next login.
+auth_cache_size = 0
 # Failed logins: no 2 s delay and no growing per-IP penalty (anvil-auth-penalty below).
 auth_failure_delay = 0
 # No chroots: the same config then also runs as a normal user (a test server needs no jail).
@@ -98,6 +105,7 @@ passdb {{
   driver = static
   args = noauthenticate nodelay=yes
 }}
+{oauth_passdb}
 # One passwd-file per user: Dovecot checks a passwd-file for changes at most once a second,
 # but reads a file it has not seen before at once, so new users can log in immediately.
 passdb {{
@@ -118,6 +126,25 @@ namespace inbox {{
 }}
 """
 
+# With an OAuth server: XOAUTH2 and OAUTHBEARER logins, each token checked by asking the
+# server's introspection endpoint (GET with ``Authorization: Bearer``); only the mechanisms
+# that carry a token use this passdb, so password users are untouched.
+OAUTH_PASSDB = """\
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {dir}/oauth2.conf
+}}
+"""
+
+OAUTH2_CONFIG = """\
+introspection_mode = auth
+introspection_url = {url}
+username_attribute = username
+active_attribute = active
+active_value = true
+"""
+
 
 @dataclass(frozen=True)
 class ImapUser:
@@ -128,7 +155,8 @@ class ImapUser:
 
     @property
     def email(self) -> str:
-        return f"{self.username}@example.test"
+        """The address: the user name itself when it is one (OAuth users log in by address)."""
+        return self.username if "@" in self.username else f"{self.username}@example.test"
 
 
 class DovecotError(RuntimeError):
@@ -143,9 +171,16 @@ class DovecotServer:
 
     host = "127.0.0.1"
 
-    def __init__(self, certificate: TestCertificate, *, start_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        certificate: TestCertificate,
+        *,
+        oauth_introspection_url: str | None = None,
+        start_timeout: float = 10.0,
+    ) -> None:
         self.certificate = certificate
         self.start_timeout = start_timeout
+        self.oauth_introspection_url = oauth_introspection_url
         self.directory: Path | None = None
         self.imap_port = 0
         self.imaps_port = 0
@@ -236,6 +271,12 @@ class DovecotServer:
             f"  mailbox {name} {{\n    special_use = {flag}\n    auto = subscribe\n  }}"
             for name, flag in SPECIAL_USE_FOLDERS.items()
         )
+        oauth_passdb = ""
+        if self.oauth_introspection_url:
+            oauth_config = self.directory / "oauth2.conf"
+            oauth_config.write_text(OAUTH2_CONFIG.format(url=self.oauth_introspection_url))
+            oauth_config.chmod(0o644)  # read by the auth process
+            oauth_passdb = OAUTH_PASSDB.format(dir=self.directory)
         config = CONFIG_TEMPLATE.format(
             dir=self.directory,
             token=self.directory.name.rsplit("-", 1)[-1],
@@ -247,6 +288,8 @@ class DovecotServer:
             uid=uid,
             gid=gid,
             special_use=special_use,
+            oauth_mechanisms=" xoauth2 oauthbearer" if oauth_passdb else "",
+            oauth_passdb=oauth_passdb,
         )
         Path(self.config_path).write_text(config)
 
@@ -280,12 +323,16 @@ class DovecotServer:
 
     # --- users ------------------------------------------------------------------------------
 
-    def add_user(self, prefix: str = "u", *, password: str | None = None) -> ImapUser:
+    def add_user(
+        self, prefix: str = "u", *, password: str | None = None, domain: str | None = None
+    ) -> ImapUser:
         """Create a mailbox with a unique name (``<prefix>-<random>``) and a random password.
 
-        The user can log in at once: Dovecot reads a new user's passwd-file on first login.
+        With a *domain* the user name is an address (``<prefix>-<random>@<domain>``), as
+        OAuth logins use. The user can log in at once: Dovecot reads a new user's
+        passwd-file on first login.
         """
-        username = f"{prefix}-{secrets.token_hex(4)}"
+        username = f"{prefix}-{secrets.token_hex(4)}" + (f"@{domain}" if domain else "")
         password = password if password is not None else secrets.token_urlsafe(12)
         if ":" in password or "\n" in password:
             raise ValueError("passwd-file passwords cannot contain ':' or newlines")
@@ -363,6 +410,18 @@ class DovecotServer:
         )
         if result.returncode != 0:
             raise DovecotError(f"doveadm save failed: {result.stderr.decode(errors='replace')}")
+
+    def kick(self, user: ImapUser) -> None:
+        """End every IMAP session of *user* now (``doveadm kick``): clients, IDLE ones too,
+        read ``* BYE`` and then EOF. Dovecot keeps a session open after its OAuth token
+        expires; Exchange Online ends it, and this is how a test plays that part."""
+        result = subprocess.run(
+            ["doveadm", "-c", self.config_path, "kick", user.username],
+            capture_output=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise DovecotError(f"doveadm kick failed: {result.stderr.decode(errors='replace')}")
 
     def create_folder(self, user: ImapUser, folder: str) -> None:
         with self.client(user) as imap:

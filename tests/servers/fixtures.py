@@ -20,6 +20,7 @@ from django.core.cache import cache
 from . import celery_worker as celery_testing
 from .dns import DnsServer
 from .dovecot import DovecotServer, ImapUser
+from .oauth import OAuthClient, OAuthServer
 from .relay import MailRelay
 from .smtp import SmtpServer, TlsMode
 from .tls import TestCertificate, make_test_certificate
@@ -49,13 +50,46 @@ def test_certificate() -> Iterator[TestCertificate]:
     shutil.rmtree(directory, ignore_errors=True)
 
 
+# --- OAuth 2.0 ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def _oauth_session_server(test_certificate: TestCertificate) -> Iterator[OAuthServer]:
+    """The session's OAuth server; Dovecot checks tokens with it, tests use ``oauth_server``."""
+    with OAuthServer(test_certificate) as server:
+        yield server
+
+
+@pytest.fixture
+def oauth_server(_oauth_session_server: OAuthServer) -> Iterator[OAuthServer]:
+    """The session's OAuth 2.0 authorization server (tests/servers/oauth.py), forgotten after
+    the test: clients, users, tokens, switches and counters never leak into the next one."""
+    yield _oauth_session_server
+    _oauth_session_server.reset()
+
+
+@pytest.fixture
+def oauth_client(oauth_server: OAuthServer) -> OAuthClient:
+    """A new confidential client: random id and secret, redirect URI
+    ``http://127.0.0.1/oauth/callback``, the server's token lifetime (5 s). Change it with
+    ``oauth_server.update_client(oauth_client.client_id, redirect_uris=[...], ...)``."""
+    return oauth_server.add_client()
+
+
 # --- IMAP -----------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
-def dovecot(test_certificate: TestCertificate) -> Iterator[DovecotServer]:
-    """A Dovecot for this session (each xdist worker has its own); see tests/servers/dovecot.py."""
-    with DovecotServer(test_certificate) as server:
+def dovecot(
+    test_certificate: TestCertificate, _oauth_session_server: OAuthServer
+) -> Iterator[DovecotServer]:
+    """A Dovecot for this session (each xdist worker has its own); see tests/servers/dovecot.py.
+
+    Password logins as ever, and XOAUTH2/OAUTHBEARER logins checked with the OAuth server.
+    """
+    with DovecotServer(
+        test_certificate, oauth_introspection_url=_oauth_session_server.endpoints.introspect
+    ) as server:
         yield server
 
 
@@ -65,18 +99,43 @@ def imap_user(dovecot: DovecotServer) -> ImapUser:
     return dovecot.add_user()
 
 
+@pytest.fixture
+def imap_oauth_user(dovecot: DovecotServer, oauth_server: OAuthServer) -> ImapUser:
+    """A new, empty mailbox whose user name is its address (``o-…@example.test``), which is
+    also an account at ``oauth_server``: it logs in with that account's access tokens
+    (XOAUTH2/OAUTHBEARER), and with its password too, so the ``dovecot`` helpers work."""
+    user = dovecot.add_user("o", domain="example.test")
+    oauth_server.add_user(user.email)
+    return user
+
+
 # --- SMTP -----------------------------------------------------------------------------------
 
 
 @pytest.fixture
 def smtp_server_factory(
-    test_certificate: TestCertificate,
+    request: pytest.FixtureRequest, test_certificate: TestCertificate
 ) -> Iterator[Callable[..., SmtpServer]]:
-    """Start SMTP servers with AUTH and/or TLS: ``make(auth=("u", "pw"), tls="starttls")``."""
+    """Start SMTP servers with AUTH and/or TLS: ``make(auth=("u", "pw"), tls="starttls")``.
+
+    ``make(oauth=True)`` takes AUTH XOAUTH2/OAUTHBEARER with ``oauth_server``'s tokens (and
+    password AUTH too if ``auth`` is also given).
+    """
     servers: list[SmtpServer] = []
 
-    def make(*, auth: tuple[str, str] | None = None, tls: TlsMode = "none") -> SmtpServer:
-        server = SmtpServer(auth=auth, tls=tls, certificate=test_certificate).start()
+    def make(
+        *, auth: tuple[str, str] | None = None, tls: TlsMode = "none", oauth: bool = False
+    ) -> SmtpServer:
+        introspection_url = None
+        if oauth:
+            oauth_server: OAuthServer = request.getfixturevalue("oauth_server")
+            introspection_url = oauth_server.endpoints.introspect
+        server = SmtpServer(
+            auth=auth,
+            tls=tls,
+            certificate=test_certificate,
+            oauth_introspection_url=introspection_url,
+        ).start()
         servers.append(server)
         return server
 

@@ -7,10 +7,21 @@
 
 ``smtp.fail_next(2, code=451)`` makes the server refuse the next two messages, like a real
 server that is busy (4xx, try again later) or refuses for good (5xx).
+
+With ``oauth_introspection_url`` (the test OAuth server's, tests/servers/oauth.py) the server
+takes ``AUTH XOAUTH2`` and ``AUTH OAUTHBEARER`` (RFC 7628) like Gmail or Office 365: it asks
+that URL whether the bearer token is active and for whom, and accepts only when the token's
+user is the ``user=`` (or ``a=``) address. A refused token gets the mechanism's JSON error
+challenge (``334 <base64 {"status":"401",...}>``), and after the client's empty (XOAUTH2) or
+``\x01`` (OAUTHBEARER) answer, ``535 5.7.8``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import binascii
+import json
 import threading
 import time
 from collections import deque
@@ -20,9 +31,10 @@ from email.message import EmailMessage
 from typing import Any, Literal
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import MISSING, AuthResult, Envelope, LoginPassword, Session
 from aiosmtpd.smtp import SMTP as SMTPProtocol
-from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
+from .oauth import http_request
 from .ports import free_port
 from .tls import TestCertificate
 
@@ -40,6 +52,24 @@ class CapturedMessage:
     message: EmailMessage  # original_content parsed with email.policy.default
     auth_login: str | None  # the user name the client authenticated as, if it did
     tls: bool  # whether the session was encrypted (STARTTLS or implicit TLS)
+    auth_mechanism: str | None = None  # "password" (PLAIN/LOGIN), "XOAUTH2", "OAUTHBEARER"
+
+
+@dataclass(frozen=True)
+class BearerLogin:
+    """The session's credentials after a successful XOAUTH2/OAUTHBEARER login."""
+
+    login: bytes  # the address, bytes like aiosmtpd's LoginPassword.login
+    mechanism: str
+
+
+@dataclass(frozen=True)
+class AuthAttempt:
+    """One token login (XOAUTH2 or OAUTHBEARER), accepted or not."""
+
+    mechanism: str
+    login: str
+    success: bool
 
 
 @dataclass(frozen=True)
@@ -68,15 +98,18 @@ class SmtpServer:
         auth: tuple[str, str] | None = None,
         tls: TlsMode = "none",
         certificate: TestCertificate | None = None,
+        oauth_introspection_url: str | None = None,
     ) -> None:
         if tls != "none" and certificate is None:
             raise ValueError("a TLS mode needs a certificate")
         self.auth = auth
+        self.oauth_introspection_url = oauth_introspection_url
         self.tls = tls
         self.certificate = certificate
         self.port = 0
         self._messages: list[CapturedMessage] = []
         self._rejections: list[Rejection] = []
+        self._auth_attempts: list[AuthAttempt] = []
         self._failures: dict[str, deque[str]] = {"mail": deque(), "rcpt": deque(), "data": deque()}
         self._changed = threading.Condition()
         self._controller: Controller | None = None
@@ -85,11 +118,14 @@ class SmtpServer:
 
     def start(self) -> SmtpServer:
         kwargs: dict[str, Any] = {}
-        if self.auth is not None:
-            kwargs["authenticator"] = self._authenticate
+        if self.auth is not None or self.oauth_introspection_url:
             kwargs["auth_required"] = True  # like a submission server: no AUTH, no MAIL
             # Plain and SMTPS sessions may AUTH at once; STARTTLS sessions only after it.
             kwargs["auth_require_tls"] = self.tls == "starttls"
+        if self.auth is not None:
+            kwargs["authenticator"] = self._authenticate
+        elif self.oauth_introspection_url:
+            kwargs["auth_exclude_mechanism"] = ["PLAIN", "LOGIN"]  # tokens only
         if self.tls == "starttls":
             assert self.certificate is not None
             kwargs["tls_context"] = self.certificate.server_context()
@@ -98,8 +134,9 @@ class SmtpServer:
             assert self.certificate is not None
             kwargs["ssl_context"] = self.certificate.server_context()
         self.port = free_port()
+        handler = _OAuthHandler(self) if self.oauth_introspection_url else _Handler(self)
         self._controller = Controller(
-            _Handler(self),
+            handler,
             hostname=self.host,
             port=self.port,
             server_hostname="localhost",
@@ -133,6 +170,12 @@ class SmtpServer:
         """Injected failures answered so far, oldest first."""
         with self._changed:
             return list(self._rejections)
+
+    @property
+    def auth_attempts(self) -> list[AuthAttempt]:
+        """Token logins (XOAUTH2/OAUTHBEARER) so far, oldest first."""
+        with self._changed:
+            return list(self._auth_attempts)
 
     def wait_for_messages(self, count: int = 1, timeout: float = 5.0) -> list[CapturedMessage]:
         """Wait until at least *count* messages arrived; return all of them.
@@ -171,6 +214,7 @@ class SmtpServer:
         with self._changed:
             self._messages.clear()
             self._rejections.clear()
+            self._auth_attempts.clear()
             for queue in self._failures.values():
                 queue.clear()
 
@@ -218,13 +262,19 @@ class SmtpServer:
     def _capture(self, session: Session, envelope: Envelope) -> None:
         content = envelope.original_content or b""
         auth = session.auth_data if session.authenticated else None
+        mechanism = None
+        if isinstance(auth, BearerLogin):
+            mechanism = auth.mechanism
+        elif isinstance(auth, LoginPassword):
+            mechanism = "password"
         captured = CapturedMessage(
             mail_from=envelope.mail_from or "",
             rcpt_tos=list(envelope.rcpt_tos),
             original_content=content,
             message=message_from_bytes(content, policy=policy.default),  # type: ignore[arg-type]
-            auth_login=auth.login.decode() if isinstance(auth, LoginPassword) else None,
+            auth_login=auth.login.decode() if mechanism else None,
             tls=self.tls == "implicit" or session.ssl is not None,
+            auth_mechanism=mechanism,
         )
         with self._changed:
             self._messages.append(captured)
@@ -256,3 +306,91 @@ class _Handler:
             return reply
         self.server._capture(session, envelope)
         return "250 Message accepted for delivery"
+
+
+class _OAuthHandler(_Handler):
+    """The SASL mechanisms that carry an OAuth bearer token (aiosmtpd calls ``auth_<MECH>``)."""
+
+    async def auth_XOAUTH2(self, server: SMTPProtocol, args: list[str]) -> AuthResult:
+        # Google's format: base64("user=" address ^A "auth=Bearer " token ^A ^A)
+        blob = await _client_response(server, args)
+        if blob is None:
+            return AuthResult(success=False, handled=True)
+        fields = _key_values(blob.split(b"\x01"))
+        login = fields.get("user", "")
+        error = {"status": "401", "schemes": "Bearer", "scope": "https://mail.google.com/"}
+        return await self._check(server, "XOAUTH2", login, fields.get("auth", ""), error)
+
+    async def auth_OAUTHBEARER(self, server: SMTPProtocol, args: list[str]) -> AuthResult:
+        # RFC 7628: gs2-header ("n,a=" address ",") ^A "auth=Bearer " token ^A ^A
+        blob = await _client_response(server, args)
+        if blob is None:
+            return AuthResult(success=False, handled=True)
+        header, _, rest = blob.partition(b"\x01")
+        authzid = next(
+            (part[2:] for part in header.decode(errors="replace").split(",") if part[:2] == "a="),
+            "",
+        )
+        login = authzid.replace("=2C", ",").replace("=3D", "=")
+        fields = _key_values(rest.split(b"\x01"))
+        error = {"status": "invalid_token", "scope": "email"}
+        return await self._check(server, "OAUTHBEARER", login, fields.get("auth", ""), error)
+
+    async def _check(
+        self,
+        server: SMTPProtocol,
+        mechanism: str,
+        login: str,
+        authorization: str,
+        error: dict[str, str],
+    ) -> AuthResult:
+        scheme, _, token = authorization.partition(" ")
+        username = None
+        if scheme.lower() == "bearer" and token:
+            loop = asyncio.get_running_loop()
+            try:
+                username = await loop.run_in_executor(None, self._token_user, token.strip())
+            except OSError:
+                temporary = "454 4.7.0 Temporary authentication failure"
+                return AuthResult(success=False, handled=False, message=temporary)
+        success = bool(login) and (username or "").lower() == login.lower()
+        with self.server._changed:
+            self.server._auth_attempts.append(AuthAttempt(mechanism, login, success))
+        if success:
+            return AuthResult(success=True, auth_data=BearerLogin(login.encode(), mechanism))
+        # The error challenge; the client answers it (empty line or ^A) before the 535.
+        if await server.challenge_auth(json.dumps(error)) is MISSING:
+            return AuthResult(success=False, handled=True)  # aborted: 501 already sent
+        refused = "535 5.7.8 Username and Password not accepted"
+        return AuthResult(success=False, handled=False, message=refused)
+
+    def _token_user(self, token: str) -> str | None:
+        """Ask the OAuth server whose the token is, as Dovecot does (None: not active)."""
+        assert self.server.oauth_introspection_url
+        answer = http_request(
+            "GET",
+            self.server.oauth_introspection_url,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        claims = answer.json() if answer.status == 200 else {}
+        return claims.get("username") if claims.get("active") is True else None
+
+
+async def _client_response(server: SMTPProtocol, args: list[str]) -> bytes | None:
+    """The SASL initial response (``AUTH MECH <base64>``), or the answer to an empty challenge.
+
+    None when the client aborted or sent bad base64 (the error reply is already sent).
+    """
+    if len(args) == 2:
+        try:
+            return base64.b64decode(args[1], validate=True)
+        except binascii.Error:
+            await server.push("501 5.5.2 Can't decode base64")
+            return None
+    answer = await server.challenge_auth("")
+    return None if answer is MISSING else answer  # type: ignore[return-value]
+
+
+def _key_values(parts: list[bytes]) -> dict[str, str]:
+    pairs = (part.decode(errors="replace").partition("=") for part in parts if b"=" in part)
+    return {key: value for key, _, value in pairs}
