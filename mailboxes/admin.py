@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from mailboxes.forms import GroupEmailAccountAdminForm, PersonalEmailAccountAdminForm
@@ -71,6 +72,7 @@ class OAuthProviderAdmin(admin.ModelAdmin):
 
     list_display = ("name", "kind", "tenant", "client_id", "from_environment")
     exclude = ("client_secret",)
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(FolderCursor)

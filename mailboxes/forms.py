@@ -10,6 +10,7 @@ import json
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -601,12 +602,20 @@ class GroupEmailFolderForm(forms.ModelForm):
 # --- OAuth 2.0 sign-in ------------------------------------------------------------------------
 
 
+def _https_url_field(model_field, **kwargs):
+    """URL fields read a bare host as https (endpoints must be https; Django 6's default)."""
+    if isinstance(model_field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return model_field.formfield(**kwargs)
+
+
 class OAuthProviderForm(forms.ModelForm):
     """Administration › Email providers. The client secret is write-only; empty endpoints
     and scopes take the Google / Microsoft preset when saved."""
 
     class Meta:
         model = OAuthProvider
+        formfield_callback = _https_url_field
         fields = [
             "kind",
             "name",

@@ -45,7 +45,7 @@ def test_revoked_grant_marks_group_account_reconnect_needed_and_notifies_admins_
     assert account.oauth_refresh_token == "" and account.oauth_access_token == ""
     notes = Notification.objects.filter(user=admin, data__kind="oauth_reconnect")
     assert notes.count() == 1
-    assert account.name in notes.get().message
+    assert account.name in str(notes.get().message)
     # no more attempts until someone reconnects: polls and the watcher leave it alone
     assert account.pk not in accounts_due_for_fetch(MailAccount.Kind.GROUP).values_list(
         "pk", flat=True

@@ -277,6 +277,9 @@ def test_switching_an_account_to_oauth_needs_no_password_and_takes_the_preset_se
             "smtp_security": "starttls",
             "case_distribution": "direct",
             "for_all_team_users": "on",
+            "auto_reply_sender_limit": 5,
+            "auto_reply_case_limit": 1,
+            "auto_reply_period_minutes": 120,
         },
     )
 
