@@ -145,7 +145,8 @@ def _new_tokens(account: MailAccount) -> TokenSet:
 
 def tokens_store(account: MailAccount, tokens: TokenSet, *, address: str) -> None:
     """Save a new grant (after Connect): encrypted tokens, expiry, confirmed address, and a
-    clean fetch health so polling starts again at once."""
+    clean fetch health; the account is fetched at once (a reconnect does not wait for the
+    next poll) and the watchers see the change."""
     account.oauth_access_token = tokens.access_token
     account.oauth_refresh_token = tokens.refresh_token
     account.oauth_expires_at = tokens.expires_at
@@ -175,6 +176,10 @@ def tokens_store(account: MailAccount, tokens: TokenSet, *, address: str) -> Non
             "modified_at",
         ]
     )
+    from mailboxes.intake.health import account_request_fetch
+
+    if account.use_imap and account.is_active:
+        account_request_fetch(account)
 
 
 def tokens_forget(account: MailAccount) -> None:

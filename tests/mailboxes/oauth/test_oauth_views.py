@@ -44,6 +44,7 @@ def test_connect_consent_and_callback_connect_the_group_account(
     assert account.oauth_state == OAuthState.CONNECTED
     assert account.oauth_address == oauth_mailbox.address
     assert oauth_server.is_active(account.oauth_access_token)
+    assert account.fetch_requested_at is not None  # fetched at once, not at the next poll
     page = response.content.decode()
     assert f"Connected as {oauth_mailbox.address}" in page
     assert 'data-testid="oauth-disconnect"' in page
