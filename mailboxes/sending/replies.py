@@ -102,47 +102,11 @@ def reply_initial(email: Email, user: User, *, mode: str) -> dict:
         sanitize_html(email.body_html) if email.body_html else text_to_html(original_text)
     )
     if mode == "forward":
-        header_lines = [
-            _("---------- Forwarded message ----------"),
-            _("From: %(v)s") % {"v": Mailbox(email.from_email, email.from_name).display()},
-            _("Date: %(v)s") % {"v": _when(email)},
-            _("Subject: %(v)s") % {"v": email.subject},
-            _("To: %(v)s") % {"v": ", ".join(m.display() for m in _mailboxes(email, "to"))},
-        ]
-        initial.update(
-            subject=forward_subject(email.subject),
-            body="\n\n" + "\n".join(header_lines) + "\n\n" + original_text,
-            body_html="<p><br></p><p>"
-            + "<br>".join(escape(line) for line in header_lines)
-            + "</p>"
-            + original_html,
-            forwarded=email.pk,
-        )
+        initial.update(_forward_values(email, original_text, original_html))
         return initial
-
-    own = user_own_addresses(user)
-    from_email = email.from_email
-    if from_email and from_email in own:
-        # Replying to our own message: answer its recipients again.
-        to = _mailboxes(email, "to")
-    else:
-        to = _mailboxes(email, "reply_to") or (
-            [Mailbox(address=from_email, name=email.from_name)] if from_email else []
-        )
-    cc: list[Mailbox] = []
-    if mode == "reply_all":
-        excluded = excluded_from_reply_all(user)
-        chosen = next((i for i in identities if i.account_id == initial["from_account"]), None)
-        if chosen is not None:
-            excluded.add(chosen.address)
-        taken = {m.address.lower() for m in to}
-        for mailbox in _mailboxes(email, "to") + _mailboxes(email, "cc"):
-            address = mailbox.address.lower()
-            if address in excluded or address in taken:
-                continue
-            taken.add(address)
-            cc.append(mailbox)
-        to = [m for m in to if m.address.lower() not in excluded] or to
+    to, cc = _reply_recipients(
+        email, user, identities, from_account=initial["from_account"], reply_all=mode == "reply_all"
+    )
     initial.update(
         to=", ".join(m.display() for m in to),
         cc=", ".join(m.display() for m in cc),
@@ -167,3 +131,59 @@ def answer_address(email: Email, user: User) -> Mailbox | None:
     if answer_to:
         return answer_to[0]
     return Mailbox(address=email.from_email, name=email.from_name) if email.from_email else None
+
+
+def _forward_values(email: Email, original_text: str, original_html: str) -> dict:
+    """Subject and body of a forward: the original's headers, then the original."""
+    header_lines = [
+        _("---------- Forwarded message ----------"),
+        _("From: %(v)s") % {"v": Mailbox(email.from_email, email.from_name).display()},
+        _("Date: %(v)s") % {"v": _when(email)},
+        _("Subject: %(v)s") % {"v": email.subject},
+        _("To: %(v)s") % {"v": ", ".join(m.display() for m in _mailboxes(email, "to"))},
+    ]
+    return {
+        "subject": forward_subject(email.subject),
+        "body": "\n\n" + "\n".join(header_lines) + "\n\n" + original_text,
+        "body_html": "<p><br></p><p>"
+        + "<br>".join(escape(line) for line in header_lines)
+        + "</p>"
+        + original_html,
+        "forwarded": email.pk,
+    }
+
+
+def _reply_recipients(
+    email: Email,
+    user: User,
+    identities: list[SendingIdentity],
+    *,
+    from_account: int | None,
+    reply_all: bool,
+) -> tuple[list[Mailbox], list[Mailbox]]:
+    """To and Cc of a reply: the sender (or Reply-To; our own mail: its recipients again);
+    reply-all adds the other recipients, never the user's own addresses or the From chosen."""
+    own = user_own_addresses(user)
+    from_email = email.from_email
+    if from_email and from_email in own:
+        # Replying to our own message: answer its recipients again.
+        to = _mailboxes(email, "to")
+    else:
+        to = _mailboxes(email, "reply_to") or (
+            [Mailbox(address=from_email, name=email.from_name)] if from_email else []
+        )
+    cc: list[Mailbox] = []
+    if reply_all:
+        excluded = excluded_from_reply_all(user)
+        chosen = next((i for i in identities if i.account_id == from_account), None)
+        if chosen is not None:
+            excluded.add(chosen.address)
+        taken = {m.address.lower() for m in to}
+        for mailbox in _mailboxes(email, "to") + _mailboxes(email, "cc"):
+            address = mailbox.address.lower()
+            if address in excluded or address in taken:
+                continue
+            taken.add(address)
+            cc.append(mailbox)
+        to = [m for m in to if m.address.lower() not in excluded] or to
+    return to, cc

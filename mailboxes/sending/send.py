@@ -113,7 +113,10 @@ def email_send_automatic(
     return email
 
 
-def _check_automatic(sender: Mailbox, to: list[Mailbox], reply_to: list[Mailbox], subject: str):
+def _check_automatic(
+    sender: Mailbox, to: list[Mailbox], reply_to: list[Mailbox], subject: str
+) -> None:
+    """No line break in any header, at least one recipient (the From is the caller's choice)."""
     for mailbox in [sender, *to, *reply_to]:
         check_header_value(mailbox.name, field="to")
         check_header_value(mailbox.address, field="to")
@@ -241,7 +244,7 @@ def _prepare(
         uncertain=False,
     )
     email.accounts.add(account)
-    email.teams.add(*(team_ids if team_ids is not None else account_team_ids(account)))
+    email.teams.add(*(team_ids if team_ids is not None else _account_team_ids(account)))
 
 
 def _automatic_reply_to_rows(email: Email, data: ComposeData) -> list[Mailbox]:
@@ -276,7 +279,8 @@ def _read(attachment: Attachment) -> bytes:
         return handle.read()
 
 
-def account_team_ids(account: MailAccount) -> list[int]:
+def _account_team_ids(account: MailAccount) -> list[int]:
+    """Who sees what an account sends: a group account's teams, a personal owner's team."""
     account = account.specific
     if isinstance(account, GroupEmailAccount):
         return list(account.teams.values_list("pk", flat=True))
