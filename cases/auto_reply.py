@@ -39,7 +39,7 @@ from mailboxes.intake.context import IntakeContext
 from mailboxes.models import Email, GroupEmailAccount
 from mailboxes.sending.compose import Mailbox, reply_subject, subject_with_tag
 from mailboxes.sending.exceptions import SendError
-from mailboxes.sending.service import email_send_automatic
+from mailboxes.sending.send import email_send_automatic
 
 # The placeholders an auto-reply subject and body may use (see ``auto_reply_values``).
 PLACEHOLDERS = (

@@ -6,10 +6,10 @@ from django.contrib.contenttypes.models import ContentType
 
 from cases.auto_reply import auto_reply_logs_for_case
 from cases.models import Case
+from cases.replies import case_reply_initial
 from crm.links import url_of
 from crm.views.records import RecordDetailView
 from mailboxes.models import Email
-from mailboxes.sending.service import case_reply_initial
 from mailboxes.views.compose import reply_form_context
 
 CASE_EMAIL_LIMIT = 100

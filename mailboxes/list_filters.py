@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
-from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from crm.access import is_admin, user_team_ids
 from mailboxes.models import Email, EmailRecipient, GroupEmailAccount, MailAccount
+from mailboxes.parents import email_parent_models
 from mailboxes.search import words_in_fields
 
-# Record types an email can be linked to, as "app_label.model"; types whose app is not
-# installed are left out.
-PARENT_TYPES = ("crm.account", "crm.contact", "crm.lead", "crm.opportunity", "cases.case")
 NOT_LINKED = "none"
 
 
@@ -34,13 +31,8 @@ def accounts_visible_to(user) -> QuerySet[MailAccount]:
 
 def _parent_type_choices() -> list[tuple[str, str]]:
     choices = [(NOT_LINKED, _("Not linked"))]
-    for label in PARENT_TYPES:
-        app_label, model_name = label.split(".")
-        try:
-            model = apps.get_model(app_label, model_name)
-        except LookupError:
-            continue
-        choices.append((label, str(model._meta.verbose_name).capitalize()))
+    for model in email_parent_models().values():  # "app_label.model" values
+        choices.append((model._meta.label_lower, str(model._meta.verbose_name).capitalize()))
     return choices
 
 

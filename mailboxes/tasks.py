@@ -39,8 +39,8 @@ def poll_personal_accounts() -> int:
 @shared_task(bind=True, name="mailboxes.send_email", ignore_result=True, max_retries=None)
 def send_email(self, email_id: int) -> str:
     """One delivery attempt; temporary failures come back here after the back-off. Safe to
-    run twice: see the guarantee in mailboxes/sending/service.py."""
-    from mailboxes.sending.service import email_deliver
+    run twice: see the guarantee in mailboxes/sending/delivery.py."""
+    from mailboxes.sending.delivery import email_deliver
 
     outcome = email_deliver(email_id)
     if outcome.retry_in is not None:
@@ -62,7 +62,7 @@ def store_sent_email(self, email_id: int) -> str:
 @shared_task(name="mailboxes.sending_recover", ignore_result=True)
 def sending_recover() -> dict:
     """Periodic: fail sends whose worker never reported back, re-queue overdue ones."""
-    from mailboxes.sending.service import sending_recover as recover
+    from mailboxes.sending.delivery import sending_recover as recover
 
     return recover()
 

@@ -15,7 +15,7 @@ class OutgoingMessage(models.Model):
     automatic retries and the copy appended to the Sent folder are byte for byte what the
     recipients got. ``claimed_at``/``claim_token`` mark an SMTP attempt in progress: a claim
     that never recorded its outcome (the worker died) is never retried automatically
-    (mailboxes/sending/service.py explains the at-most-once rule).
+    (mailboxes/sending/delivery.py explains the at-most-once rule).
     """
 
     email = models.OneToOneField(

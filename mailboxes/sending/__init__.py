@@ -1,6 +1,13 @@
-"""Sending: per-account SMTP, who may send as which address, building the message, the
-send/draft/retry services, and the copy appended to the Sent folder.
+"""Sending, one module per role:
 
-``service.py`` is the entry point (``email_send``, ``email_save_draft``, ``email_retry``,
-``case_reply_initial``); the Celery tasks in mailboxes/tasks.py call ``email_deliver``.
+- ``drafts``: what a person composed (``ComposeData``), its checks, writing the Email with its
+  recipients and attachments, ``email_save_draft``;
+- ``send``: ``email_send``, ``email_send_automatic`` (the same path, without a user),
+  ``email_retry`` and the Sent-copy retry;
+- ``delivery``: ``email_deliver`` (the ``send_email`` task's work, at most once) and
+  ``sending_recover``;
+- ``replies``: reply, reply-all and forward prefill (case replies: ``cases.replies``);
+- ``account_check``: the "Send test email" button;
+- ``smtp``, ``permissions``, ``compose``, ``store_sent``: the SMTP connection, who may send as
+  which address, building the message, the copy appended to the Sent folder.
 """

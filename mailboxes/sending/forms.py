@@ -6,16 +6,16 @@ from __future__ import annotations
 import secrets
 
 from django import forms
-from django.apps import apps
 from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from mailboxes.models import Attachment, Email
+from mailboxes.parents import email_parent_models
 from mailboxes.sending.compose import AttachmentPart, check_header_value, parse_addresses
+from mailboxes.sending.drafts import ComposeData, parent_resolve
 from mailboxes.sending.exceptions import SendError
 from mailboxes.sending.permissions import SendingIdentity
-from mailboxes.sending.service import PARENT_MODELS, ComposeData, parent_resolve
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -38,12 +38,8 @@ class MultipleFileField(forms.FileField):
 
 def parent_type_choices() -> list[tuple[str, str]]:
     choices = [("", _("Nothing"))]
-    for label in PARENT_MODELS:
-        try:
-            model = apps.get_model(label)
-        except LookupError:
-            continue
-        choices.append((label, str(model._meta.verbose_name).capitalize()))
+    for model in email_parent_models().values():
+        choices.append((model._meta.label_lower, str(model._meta.verbose_name).capitalize()))
     return choices
 
 

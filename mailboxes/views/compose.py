@@ -1,8 +1,8 @@
 """Compose, reply, forward, drafts, retry, address suggestions and "Send test email".
 
-Thin views over mailboxes/sending/service.py. Every email is read through
-``Email.objects.visible_to(user)`` (404 otherwise); the From is limited to the user's
-allowed addresses in the form and checked again by the service.
+Thin views over the sending services (mailboxes/sending/: drafts, send, replies). Every email
+is read through ``Email.objects.visible_to(user)`` (404 otherwise); the From is limited to
+the user's allowed addresses in the form and checked again by the service.
 """
 
 from __future__ import annotations
@@ -23,18 +23,14 @@ from crm.links import url_of
 from crm.models import Account, Contact, EmailAddressLink, Lead, User
 from crm.users import users_matching
 from mailboxes.models import Email, MailAccount
+from mailboxes.sending.account_check import account_send_test
 from mailboxes.sending.compose import format_address
+from mailboxes.sending.drafts import email_save_draft
 from mailboxes.sending.exceptions import SendError
 from mailboxes.sending.forms import ComposeForm, draft_initial
 from mailboxes.sending.permissions import sending_identities
-from mailboxes.sending.service import (
-    account_send_test,
-    email_retry,
-    email_retry_sent_copy,
-    email_save_draft,
-    email_send,
-    reply_initial,
-)
+from mailboxes.sending.replies import reply_initial
+from mailboxes.sending.send import email_retry, email_retry_sent_copy, email_send
 
 SUGGESTION_LIMIT = 10
 

@@ -33,7 +33,7 @@ from crm.models import User
 from mailboxes.models import Attachment, Email, EmailRecipient, EmailUser, MailAccount
 from mailboxes.rendering import IFRAME_SANDBOX, email_body_csp, sanitize_email_html
 from mailboxes.selectors import INBOX, UserMailbox, folder_emails, with_user_state
-from mailboxes.sending.service import may_retry, sent_copy_problem
+from mailboxes.sending.send import may_retry, sent_copy_problem
 from mailboxes.views.common import mailbox_context, safe_next
 from mailboxes.views.inbox import apply_action
 from mailboxes.views.linking import parent_form_context

@@ -8,7 +8,7 @@ from email.message import EmailMessage
 
 from mailboxes.intake.fetch import fetch_account
 from mailboxes.models import Email
-from mailboxes.sending.service import email_deliver
+from mailboxes.sending.delivery import email_deliver
 
 
 def smtp_send(relay, raw: bytes, *, mail_from: str, to: list[str]) -> None:

@@ -383,7 +383,7 @@ def test_auto_reply_goes_out_through_the_worker_after_the_commit(
 
 
 def test_stranger_quoting_a_case_number_gets_only_the_new_cases_number(support, mail_relay, agents):
-    from mailboxes.sending.service import case_reply_initial
+    from cases.replies import case_reply_initial
 
     support.auto_reply_subject = "Talebiniz alındı {case_number}: {case_subject}"
     support.save()

@@ -15,7 +15,7 @@ from crm.addresses import addresses_get_or_create, record_set_addresses
 from crm.models import Contact, Note, Notification, Role
 from crm.stream import record_follow
 from mailboxes.models import Email, EmailUser
-from mailboxes.sending.service import email_deliver
+from mailboxes.sending.delivery import email_deliver
 from tests.cases.conftest import join, make_user
 from tests.mailboxes.sending.conftest import role, smtp_fields
 

@@ -7,8 +7,9 @@ import pytest
 
 from mailboxes.models import Email, EmailRecipient, OutgoingMessage
 from mailboxes.sending.compose import Mailbox
+from mailboxes.sending.delivery import email_deliver
 from mailboxes.sending.exceptions import HeaderInjection, SendError
-from mailboxes.sending.service import email_deliver, email_send_automatic
+from mailboxes.sending.send import email_send_automatic
 
 pytestmark = pytest.mark.django_db
 

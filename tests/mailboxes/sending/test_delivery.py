@@ -12,16 +12,12 @@ from django.utils import timezone
 from crm.models import Note
 from crm.stream import is_following
 from mailboxes.models import Email, EmailRecipient, EmailUser, OutgoingMessage
-from mailboxes.sending import service
+from mailboxes.sending import delivery
 from mailboxes.sending.compose import AttachmentPart, Mailbox
+from mailboxes.sending.delivery import email_deliver, sending_recover
+from mailboxes.sending.drafts import ComposeData
 from mailboxes.sending.exceptions import HeaderInjection
-from mailboxes.sending.service import (
-    ComposeData,
-    email_deliver,
-    email_retry,
-    email_send,
-    sending_recover,
-)
+from mailboxes.sending.send import email_retry, email_send
 from tests.mailboxes.conftest import make_message
 from tests.mailboxes.sending.conftest import role
 
@@ -273,7 +269,7 @@ def test_crash_after_the_server_accepted_never_sends_again(
     def worker_dies(*args, **kwargs):
         raise SystemExit("worker killed")
 
-    monkeypatch.setattr(service, "_record_accepted", worker_dies)
+    monkeypatch.setattr(delivery, "_record_accepted", worker_dies)
     with pytest.raises(SystemExit):
         email_deliver(email.pk)
     assert len(smtp_server.wait_for_messages(1)) == 1

@@ -12,9 +12,10 @@ from crm.access import clear_access_cache
 from crm.models import Team, TeamMembership
 from mailboxes.models import Email
 from mailboxes.sending.compose import Mailbox
+from mailboxes.sending.drafts import ComposeData
 from mailboxes.sending.exceptions import FromNotAllowed
 from mailboxes.sending.permissions import sending_identities
-from mailboxes.sending.service import ComposeData, email_send
+from mailboxes.sending.send import email_send
 from tests.mailboxes.sending.conftest import role
 
 pytestmark = pytest.mark.django_db
@@ -116,7 +117,8 @@ def test_team_level_needs_a_shared_team_with_the_account(make_user, make_smtp_gr
 
 
 def test_retry_rechecks_the_sender_permission(make_user, make_smtp_group, smtp_server):
-    from mailboxes.sending.service import email_deliver, email_retry
+    from mailboxes.sending.delivery import email_deliver
+    from mailboxes.sending.send import email_retry
 
     team = Team.objects.create(name="Support")
     account = make_smtp_group(smtp_server, teams=[team])

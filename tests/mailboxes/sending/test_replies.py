@@ -10,12 +10,14 @@ from django.urls import reverse
 from django.utils import translation
 
 from cases.models import Case
+from cases.replies import case_reply_initial
 from crm.addresses import addresses_get_or_create
 from crm.models import Team
 from mailboxes.intake.fetch import fetch_account
 from mailboxes.models import Attachment, Email, EmailRecipient, EmailUser
 from mailboxes.sending.compose import forward_subject, reply_subject, subject_with_tag
-from mailboxes.sending.service import case_reply_initial, email_deliver, reply_initial
+from mailboxes.sending.delivery import email_deliver
+from mailboxes.sending.replies import reply_initial
 from tests.mailboxes.conftest import make_message
 from tests.mailboxes.sending.conftest import role, smtp_fields
 

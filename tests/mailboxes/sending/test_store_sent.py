@@ -9,7 +9,9 @@ from django.urls import reverse
 from mailboxes.intake.fetch import fetch_account
 from mailboxes.models import Email, OutgoingMessage, RawMessage
 from mailboxes.sending.compose import AttachmentPart, Mailbox
-from mailboxes.sending.service import ComposeData, email_deliver, email_send
+from mailboxes.sending.delivery import email_deliver
+from mailboxes.sending.drafts import ComposeData
+from mailboxes.sending.send import email_send
 from mailboxes.sending.store_sent import email_store_sent_copy
 from tests.mailboxes.sending.conftest import smtp_fields
 from tests.waiting import wait_until

@@ -10,7 +10,8 @@ from django.urls import reverse
 
 from mailboxes.models import Email
 from mailboxes.sending.compose import Mailbox
-from mailboxes.sending.service import ComposeData, email_send
+from mailboxes.sending.drafts import ComposeData
+from mailboxes.sending.send import email_send
 from mailboxes.tasks import send_email
 from tests.mailboxes.sending.conftest import role
 from tests.waiting import wait_until

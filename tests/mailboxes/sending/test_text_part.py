@@ -7,11 +7,12 @@ import pytest
 from django.urls import reverse
 
 from cases.models import Case
+from cases.replies import case_reply_initial
 from crm.models import Note, Team
 from mailboxes.html_text import html_to_text, html_visible_text
 from mailboxes.intake.fetch import fetch_account
 from mailboxes.models import Email
-from mailboxes.sending.service import case_reply_initial, email_deliver
+from mailboxes.sending.delivery import email_deliver
 from tests.mailboxes.conftest import make_message
 from tests.mailboxes.sending.conftest import role, smtp_fields
 
