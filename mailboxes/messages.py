@@ -1,5 +1,5 @@
 """The sentences the mail side stores (crm.messages): connection and server errors, fetch
-failures, send failures, quarantined imports.
+failures, send failures, quarantined imports, why a message is automatic.
 
 Rows keep the code and its parameters; the reader sees the sentence in their own language.
 What a server said in its own words (an SMTP reply, an IMAP error, a certificate problem)
@@ -147,6 +147,35 @@ SEND_INTERRUPTED = message_define(
         "Sending was interrupted while the email was being handed to the server, so it may or "
         "may not have been delivered. Check with the recipient before retrying."
     ),
+)
+
+
+# --- automatic mail (intake step 4): why a message must never get an auto-reply -----------------
+# The loop guard of the cases app showed these first, so their codes say "cases.guard": stored
+# ``AutoReplyLog`` reasons keep rendering. The decision is step 4's (mailboxes.intake.classify).
+AUTO_SUBMITTED = message_define(
+    "cases.guard.auto_submitted", _("The message is automatic (Auto-Submitted: {value}).")
+)
+AUTO_REPLY_HEADER = message_define(
+    "cases.guard.auto_reply_header", _("The message is an auto-reply ({header} header).")
+)
+BULK = message_define(
+    "cases.guard.bulk", _("The message is bulk or list mail ({header}: {value}).")
+)
+MAILING_LIST = message_define(
+    "cases.guard.mailing_list",
+    _("The message comes from a mailing list (List-Id / List-Unsubscribe)."),
+)
+EMPTY_RETURN_PATH = message_define(
+    "cases.guard.empty_return_path",
+    _("The message has an empty Return-Path (<>): bounces and auto-replies do."),
+)
+REPORT = message_define(
+    "cases.guard.report",
+    _("The message is a delivery or feedback report (multipart/report)."),
+)
+NO_REPLY_SENDER = message_define(
+    "cases.guard.no_reply_sender", _("The sender {sender} does not take replies.")
 )
 
 

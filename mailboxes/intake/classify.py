@@ -4,6 +4,12 @@ Automatic mail (auto-replies, out-of-office, bounces and delivery reports, feedb
 reports, mailing-list and bulk mail, our own mail coming back) is still stored, but it never
 opens a case and never gets an auto-reply.
 
+This is the one place that decides whether a message is automatic and why. The ``kind`` is
+the verdict (it keeps a case from opening); ``declared`` and ``signs`` are the markers and
+signs that a machine sent the message, read more broadly (any one of them forbids an
+auto-reply), and ``no_reply_sender`` tells the addresses that never read replies. The
+auto-reply loop guard (cases.loop_guard) reads these and adds only its own checks.
+
 The rules are the union of what EspoCRM, Zammad, FreeScout, osTicket, django-helpdesk, Odoo and
 Chatwoot check (research/peers.md §2), plus content checks for bounces whose headers carry no
 marker at all (provider notifications in JSON, list-manager rejections, MTAs that send from an
@@ -23,6 +29,8 @@ from typing import TYPE_CHECKING
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from crm.messages import Message
+from mailboxes import messages
 from mailboxes.message_ids import is_our_message_id
 from mailboxes.models.emails import Email
 
@@ -49,10 +57,18 @@ _PRIORITY = {
 
 @dataclass
 class Classification:
-    """What step 4 found; ``kind`` is an ``Email.AutoKind`` value ("" for a person)."""
+    """What step 4 found; ``kind`` is an ``Email.AutoKind`` value ("" for a person).
+
+    ``declared``: the message says it is automatic (Auto-Submitted, X-Autoreply…). ``signs``:
+    it looks machine-sent (Precedence, List-*, an empty Return-Path, a report). Both are read
+    more broadly than ``kind`` (a header present at all counts), so a message can carry them
+    and still open a case, but it never gets an auto-reply. First found first.
+    """
 
     kind: str = ""
     reasons: list = field(default_factory=list)  # human-readable (lazy) strings
+    declared: list[Message] = field(default_factory=list)
+    signs: list[Message] = field(default_factory=list)
 
     @property
     def is_auto_submitted(self) -> bool:
@@ -69,6 +85,35 @@ class Classification:
 _DAEMON_LOCALPARTS = frozenset(
     {"mailerdaemon", "maildaemon", "mailerdeamon", "postmaster", "mailsystem", "maildelivery"}
 )
+# Senders that never read replies: never auto-replied to, whatever else the message says.
+_NO_REPLY_LOCALPARTS = _DAEMON_LOCALPARTS | {
+    "noreply",
+    "donotreply",
+    "dontreply",
+    "noresponse",
+    "bounce",
+    "bounces",
+    "autoreply",
+    "autoresponder",
+}
+_NO_REPLY_PREFIX = re.compile(r"^(?:no-?reply|do-?not-?reply|donotreply|bounces?)[-+._]")
+# Vendor auto-reply markers (any value but "no" makes an auto-reply; present at all: no reply).
+_AUTO_REPLY_HEADERS = ("x-autoreply", "x-autorespond", "x-autoresponder")
+# Precedence / X-Precedence words and the kind each means.
+_PRECEDENCE_WORDS = {
+    "bulk": AutoKind.BULK,
+    "junk": AutoKind.BULK,
+    "list": AutoKind.LIST,
+    "auto_reply": AutoKind.AUTO_REPLY,
+    "auto-reply": AutoKind.AUTO_REPLY,
+}
+# Report parts (RFC 6522 and the reports it carries).
+_DSN_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
+_ARF_TYPE = "message/feedback-report"
+_MDN_TYPES = frozenset(
+    {"message/disposition-notification", "message/global-disposition-notification"}
+)
+_REPORT_TYPES = frozenset({"multipart/report", _ARF_TYPE}) | _DSN_TYPES | _MDN_TYPES
 _DAEMON_NAMES = frozenset(
     {"mailerdaemon", "postmaster", "maildeliverysystem", "maildeliverysubsystem", "mailsystem"}
 )
@@ -164,6 +209,11 @@ def _first_token(value: str) -> str:
     return value.split(";", 1)[0].strip().lower()
 
 
+def header_words(value: str) -> set[str]:
+    """The lower-cased words of a header value (split on commas, semicolons, whitespace)."""
+    return {w.strip().lower() for w in re.split(r"[,;\s]+", value) if w.strip()}
+
+
 def _body_head(parsed: ParsedMessage) -> str:
     if parsed.body_text:
         return parsed.body_text[:BODY_SCAN_CHARS]
@@ -233,7 +283,7 @@ def _check_headers(parsed: ParsedMessage, found: _Findings) -> None:
             found.strong(reply_kind, format_lazy(_("Auto-Submitted: {}"), word))
             break
 
-    for name in ("x-autoreply", "x-autorespond", "x-autoresponder"):
+    for name in _AUTO_REPLY_HEADERS:
         lines = _header_lines(parsed, name)
         if lines and _first_token(lines[0]) not in ("no", "false", "0"):
             found.strong(reply_kind, format_lazy(_("{} header"), name.title()))
@@ -241,12 +291,10 @@ def _check_headers(parsed: ParsedMessage, found: _Findings) -> None:
     for name in ("precedence", "x-precedence"):
         for value in _header_lines(parsed, name):
             word = _first_token(value)
-            if word in ("bulk", "junk"):
-                found.strong(AutoKind.BULK, format_lazy(_("{}: {}"), name.title(), word))
-            elif word in ("list",):
-                found.strong(AutoKind.LIST, format_lazy(_("{}: {}"), name.title(), word))
-            elif word in ("auto_reply", "auto-reply"):
-                found.strong(reply_kind, format_lazy(_("{}: {}"), name.title(), word))
+            kind = _PRECEDENCE_WORDS.get(word)
+            if kind is not None:
+                kind = reply_kind if kind == AutoKind.AUTO_REPLY else kind
+                found.strong(kind, format_lazy(_("{}: {}"), name.title(), word))
 
     if "list-id" in headers:
         found.strong(AutoKind.LIST, _("Mailing list (List-Id)"))
@@ -275,17 +323,13 @@ def _check_headers(parsed: ParsedMessage, found: _Findings) -> None:
 
 def _check_structure(parsed: ParsedMessage, found: _Findings) -> None:
     types = set(parsed.part_types) | {parsed.content_type}
-    if types & {"message/feedback-report"}:
+    if _ARF_TYPE in types:
         found.strong(AutoKind.FEEDBACK, _("Feedback report (ARF)"))
-    if types & {"message/delivery-status", "message/global-delivery-status"}:
+    if types & _DSN_TYPES:
         found.strong(AutoKind.BOUNCE, _("Delivery status report (DSN)"))
-    elif "multipart/report" in types and not types & {
-        "message/feedback-report",
-        "message/disposition-notification",
-        "message/global-disposition-notification",
-    }:
+    elif "multipart/report" in types and not types & (_MDN_TYPES | {_ARF_TYPE}):
         found.strong(AutoKind.BOUNCE, _("Delivery status report (multipart/report)"))
-    if types & {"message/disposition-notification", "message/global-disposition-notification"}:
+    if types & _MDN_TYPES:
         found.strong(AutoKind.AUTO_REPLY, _("Read receipt (disposition notification)"))
     if types & {"message/rfc822", "text/rfc822-headers", "message/global"}:
         found.supporting(_("Carries another message"))
@@ -348,6 +392,59 @@ def _check_body(parsed: ParsedMessage, found: _Findings) -> None:
         )
 
 
+# --- never an auto-reply -----------------------------------------------------------------------
+
+
+def _declared(headers: dict[str, str]) -> list[Message]:
+    """The message says it is automatic: RFC 3834 Auto-Submitted, vendors' X-Autoreply…"""
+    found = []
+    for line in headers.get("auto-submitted", "").split("\n"):
+        word = _first_token(line)
+        if word and word != "no":
+            found.append(messages.AUTO_SUBMITTED(value=word))
+            break
+    found += [
+        messages.AUTO_REPLY_HEADER(header=name.title())
+        for name in _AUTO_REPLY_HEADERS
+        if name in headers
+    ]
+    return found
+
+
+def _signs(headers: dict[str, str], content_types: set[str]) -> list[Message]:
+    """The message looks machine-sent: bulk or list mail, a null sender, a report."""
+    found = []
+    for name in ("precedence", "x-precedence"):
+        words = header_words(headers.get(name, "")) & _PRECEDENCE_WORDS.keys()
+        if words:
+            found.append(messages.BULK(header=name.title(), value=min(words)))
+    if "list-id" in headers or "list-unsubscribe" in headers:
+        found.append(messages.MAILING_LIST())
+    if "return-path" in headers and any(
+        line.strip() in ("", "<>") for line in headers["return-path"].split("\n")
+    ):
+        found.append(messages.EMPTY_RETURN_PATH())
+    if content_types & _REPORT_TYPES:
+        found.append(messages.REPORT())
+    return found
+
+
+def no_reply_sender(address: str) -> Message | None:
+    """Why ``address`` (bare, lower-case) never gets an auto-reply: a delivery system or a
+    no-reply address; None for anybody else.
+
+    Broader than the classifier's system-sender support: a web form's noreply@ still opens a
+    case (the customer is in Reply-To), but noreply@ itself is never answered.
+    """
+    local = address.rpartition("@")[0]
+    if _squash(local) in _NO_REPLY_LOCALPARTS or _NO_REPLY_PREFIX.match(local):
+        return messages.NO_REPLY_SENDER(sender=address)
+    return None
+
+
+# --- entry points -----------------------------------------------------------------------------
+
+
 def classify(parsed: ParsedMessage) -> Classification:
     """Classify one parsed message; pure (reads settings, no database)."""
     found = _Findings()
@@ -357,7 +454,19 @@ def classify(parsed: ParsedMessage) -> Classification:
     _check_subject(parsed, found)
     if not (found.kind or found.null_sender):  # read the body only when nothing decided yet
         _check_body(parsed, found)
-    return found.result()
+    result = found.result()
+    result.declared = _declared(parsed.headers)
+    result.signs = _signs(parsed.headers, {parsed.content_type, *parsed.part_types})
+    return result
+
+
+def classify_stored(email: Email) -> Classification:
+    """The classification of a stored email: step 4's verdict as stored, the markers and
+    signs read again from the headers it kept (its MIME structure is not kept)."""
+    headers = email.headers or {}
+    return Classification(
+        kind=email.auto_kind, declared=_declared(headers), signs=_signs(headers, set())
+    )
 
 
 def classify_step(ctx: IntakeContext) -> IntakeContext:
@@ -365,3 +474,11 @@ def classify_step(ctx: IntakeContext) -> IntakeContext:
     if ctx.parsed is not None:
         ctx.classification = classify(ctx.parsed)
     return ctx
+
+
+def is_automatic(ctx: IntakeContext) -> bool:
+    """Whether the context's email is automatic mail (opens no case, reopens none): step 4's
+    verdict, or the stored one when this run did not classify it."""
+    if ctx.classification is not None:
+        return ctx.classification.is_auto_submitted
+    return bool(ctx.email.auto_kind)
