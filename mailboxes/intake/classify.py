@@ -26,9 +26,6 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from django.utils.text import format_lazy
-from django.utils.translation import gettext_lazy as _
-
 from crm.messages import Message
 from mailboxes import messages
 from mailboxes.message_ids import is_our_message_id
@@ -66,7 +63,7 @@ class Classification:
     """
 
     kind: str = ""
-    reasons: list = field(default_factory=list)  # human-readable (lazy) strings
+    reasons: list[Message] = field(default_factory=list)  # why ``kind``, as stored codes
     declared: list[Message] = field(default_factory=list)
     signs: list[Message] = field(default_factory=list)
 
@@ -242,20 +239,20 @@ class _Findings:
 
     def __init__(self) -> None:
         self.kind = ""
-        self.reasons: list = []
-        self.evidence: list[tuple[str, object]] = []
-        self.support: list[object] = []
+        self.reasons: list[Message] = []
+        self.evidence: list[tuple[str, Message]] = []
+        self.support: list[Message] = []
         self.null_sender = False
 
-    def strong(self, kind: str, reason) -> None:
+    def strong(self, kind: str, reason: Message) -> None:
         self.reasons.append(reason)
         if _PRIORITY[kind] > _PRIORITY.get(self.kind, 0):
             self.kind = kind
 
-    def weak(self, kind: str, reason) -> None:
+    def weak(self, kind: str, reason: Message) -> None:
         self.evidence.append((kind, reason))
 
-    def supporting(self, reason) -> None:
+    def supporting(self, reason: Message) -> None:
         self.support.append(reason)
 
     def result(self) -> Classification:
@@ -280,13 +277,13 @@ def _check_headers(parsed: ParsedMessage, found: _Findings) -> None:
     for value in _header_lines(parsed, "auto-submitted"):
         word = _first_token(value)
         if word and word != "no":
-            found.strong(reply_kind, format_lazy(_("Auto-Submitted: {}"), word))
+            found.strong(reply_kind, messages.AUTO_SUBMITTED_SEEN(value=word))
             break
 
     for name in _AUTO_REPLY_HEADERS:
         lines = _header_lines(parsed, name)
         if lines and _first_token(lines[0]) not in ("no", "false", "0"):
-            found.strong(reply_kind, format_lazy(_("{} header"), name.title()))
+            found.strong(reply_kind, messages.AUTO_REPLY_HEADER_SEEN(header=name.title()))
 
     for name in ("precedence", "x-precedence"):
         for value in _header_lines(parsed, name):
@@ -294,45 +291,45 @@ def _check_headers(parsed: ParsedMessage, found: _Findings) -> None:
             kind = _PRECEDENCE_WORDS.get(word)
             if kind is not None:
                 kind = reply_kind if kind == AutoKind.AUTO_REPLY else kind
-                found.strong(kind, format_lazy(_("{}: {}"), name.title(), word))
+                found.strong(kind, messages.PRECEDENCE_SEEN(header=name.title(), value=word))
 
     if "list-id" in headers:
-        found.strong(AutoKind.LIST, _("Mailing list (List-Id)"))
+        found.strong(AutoKind.LIST, messages.LIST_ID_SEEN())
     elif "list-unsubscribe" in headers:
-        found.strong(AutoKind.BULK, _("Bulk mail (List-Unsubscribe)"))
+        found.strong(AutoKind.BULK, messages.LIST_UNSUBSCRIBE_SEEN())
 
     if "x-failed-recipients" in headers:
-        found.strong(AutoKind.BOUNCE, _("X-Failed-Recipients header"))
+        found.strong(AutoKind.BOUNCE, messages.FAILED_RECIPIENTS_SEEN())
 
     if "return-path" in headers and any(
         line in ("<>", "") for line in _header_lines(parsed, "return-path")
     ):
         found.null_sender = True
-        found.reasons.append(_("Empty Return-Path (<>)"))
+        found.reasons.append(messages.NULL_SENDER_SEEN())
 
     if "x-postaci-loop" in headers or own_message_id(parsed.message_id):
-        found.strong(AutoKind.OWN, _("Sent by Postaci"))
+        found.strong(AutoKind.OWN, messages.SENT_BY_POSTACI())
 
     for value in _header_lines(parsed, "x-loop"):
         if value.lower() in ("yes", "true", "1"):
-            found.strong(AutoKind.AUTO_REPLY, _("X-Loop header"))
+            found.strong(AutoKind.AUTO_REPLY, messages.X_LOOP_SEEN())
         elif value:
-            found.supporting(_("X-Loop header"))
+            found.supporting(messages.X_LOOP_SEEN())
         break
 
 
 def _check_structure(parsed: ParsedMessage, found: _Findings) -> None:
     types = set(parsed.part_types) | {parsed.content_type}
     if _ARF_TYPE in types:
-        found.strong(AutoKind.FEEDBACK, _("Feedback report (ARF)"))
+        found.strong(AutoKind.FEEDBACK, messages.FEEDBACK_REPORT_SEEN())
     if types & _DSN_TYPES:
-        found.strong(AutoKind.BOUNCE, _("Delivery status report (DSN)"))
+        found.strong(AutoKind.BOUNCE, messages.DSN_SEEN())
     elif "multipart/report" in types and not types & (_MDN_TYPES | {_ARF_TYPE}):
-        found.strong(AutoKind.BOUNCE, _("Delivery status report (multipart/report)"))
+        found.strong(AutoKind.BOUNCE, messages.MULTIPART_REPORT_SEEN())
     if types & _MDN_TYPES:
-        found.strong(AutoKind.AUTO_REPLY, _("Read receipt (disposition notification)"))
+        found.strong(AutoKind.AUTO_REPLY, messages.READ_RECEIPT_SEEN())
     if types & {"message/rfc822", "text/rfc822-headers", "message/global"}:
-        found.supporting(_("Carries another message"))
+        found.supporting(messages.CARRIES_MESSAGE_SEEN())
 
 
 def _squash(value: str) -> str:
@@ -345,16 +342,14 @@ def _check_sender(parsed: ParsedMessage, found: _Findings) -> None:
     name = sender.name if sender else ""
     local = _localpart(address).lower()
     if _squash(local) in _DAEMON_LOCALPARTS or _squash(name) in _DAEMON_NAMES:
-        found.strong(
-            AutoKind.BOUNCE, format_lazy(_("Sent by the mail system ({})"), address or name)
-        )
+        found.strong(AutoKind.BOUNCE, messages.MAIL_SYSTEM_SENDER(sender=address or name))
     elif not address:
-        found.supporting(_("No sender address"))
+        found.supporting(messages.NO_SENDER_ADDRESS())
     elif _SYSTEM_LOCALPART.match(local) and all(
         _SYSTEM_LOCALPART.match(_localpart(r.address).lower()) for r in parsed.reply_to
     ):
         # a web form sending as noreply@ with the customer in Reply-To is not a system message
-        found.supporting(format_lazy(_("Sent from a system address ({})"), address))
+        found.supporting(messages.SYSTEM_ADDRESS_SENDER(sender=address))
 
 
 def _check_subject(parsed: ParsedMessage, found: _Findings) -> None:
@@ -362,14 +357,14 @@ def _check_subject(parsed: ParsedMessage, found: _Findings) -> None:
     if not subject:
         return
     if _BOUNCE_SUBJECT.match(subject):
-        found.strong(AutoKind.BOUNCE, format_lazy(_("Delivery report subject ({})"), subject))
+        found.strong(AutoKind.BOUNCE, messages.BOUNCE_SUBJECT_SEEN(subject=subject))
     elif _AUTO_REPLY_SUBJECT.match(subject):
         kind = AutoKind.OUT_OF_OFFICE if _OOO_SUBJECT.search(subject) else AutoKind.AUTO_REPLY
-        found.strong(kind, format_lazy(_("Auto-reply subject ({})"), subject))
+        found.strong(kind, messages.AUTO_REPLY_SUBJECT_SEEN(subject=subject))
     elif _BOUNCE_SUBJECT_WEAK.search(subject):
-        found.weak(AutoKind.BOUNCE, format_lazy(_("Delivery report subject ({})"), subject))
+        found.weak(AutoKind.BOUNCE, messages.BOUNCE_SUBJECT_SEEN(subject=subject))
     if _FEEDBACK_SUBJECT.search(subject):
-        found.weak(AutoKind.FEEDBACK, format_lazy(_("Abuse report subject ({})"), subject))
+        found.weak(AutoKind.FEEDBACK, messages.ABUSE_SUBJECT_SEEN(subject=subject))
 
 
 def _check_body(parsed: ParsedMessage, found: _Findings) -> None:
@@ -381,15 +376,13 @@ def _check_body(parsed: ParsedMessage, found: _Findings) -> None:
         kind = {"Bounce": AutoKind.BOUNCE, "Complaint": AutoKind.FEEDBACK}.get(
             ses.group(1), AutoKind.AUTO_REPLY
         )
-        found.strong(kind, format_lazy(_("Amazon SES notification ({})"), ses.group(1)))
+        found.strong(kind, messages.SES_NOTIFICATION_SEEN(type=ses.group(1)))
         return
     if not found.support:
         return  # bounce wording alone never flags (see _Findings): skip the costly scan
     match = _BOUNCE_BODY.search(head)
     if match:
-        found.weak(
-            AutoKind.BOUNCE, format_lazy(_("Delivery report wording (“{}”)"), match.group(0))
-        )
+        found.weak(AutoKind.BOUNCE, messages.BOUNCE_WORDING_SEEN(words=match.group(0)))
 
 
 # --- never an auto-reply -----------------------------------------------------------------------
