@@ -35,6 +35,7 @@ from cases.loop_guard import GuardedMessage, auto_reply_decide, auto_reply_refus
 from cases.models import AutoReplyLog, Case
 from crm.addresses import normalize_address
 from crm.messages import Message
+from mailboxes.intake.classify import is_automatic
 from mailboxes.intake.context import IntakeContext
 from mailboxes.models import Email, GroupEmailAccount
 from mailboxes.sending.compose import Mailbox, reply_subject, subject_with_tag
@@ -171,12 +172,6 @@ def _known_thread(email: Email) -> bool:
     return Email.objects.filter(message_id__in=references).exclude(pk=email.pk).exists()
 
 
-def _is_automatic(ctx: IntakeContext) -> bool:
-    if ctx.classification is not None:
-        return ctx.classification.is_auto_submitted
-    return bool(ctx.email.auto_kind)
-
-
 def _scope_refusal(ctx: IntakeContext, account: GroupEmailAccount) -> Message | None:
     """Why this email is not one auto-replies answer at all (before the loop guard)."""
     email = ctx.email
@@ -211,13 +206,12 @@ def auto_reply_for_intake(ctx: IntakeContext, account: GroupEmailAccount) -> Aut
     email = ctx.email
     to = _recipient(ctx)
     case = ctx.case if isinstance(ctx.case, Case) else None
-    auto_kind = ctx.classification.kind if ctx.classification is not None else None
     reason = _scope_refusal(ctx, account)
     if reason is not None:
         # for automatic mail the guard's reason says more ("a bounce", "Auto-Submitted: …")
-        if ctx.run.notify and _is_automatic(ctx):
+        if ctx.run.notify and is_automatic(ctx):
             message = (
-                GuardedMessage.from_parsed(ctx.parsed, auto_kind)
+                GuardedMessage.from_parsed(ctx.parsed, ctx.classification)
                 if ctx.parsed is not None
                 else email
             )
@@ -231,7 +225,11 @@ def auto_reply_for_intake(ctx: IntakeContext, account: GroupEmailAccount) -> Aut
             reason=reason,
         )
     log = auto_reply_decide(
-        email=email, account=account, case=case, parsed=ctx.parsed, auto_kind=auto_kind
+        email=email,
+        account=account,
+        case=case,
+        parsed=ctx.parsed,
+        classification=ctx.classification,
     )
     if log.outcome != AutoReplyLog.Outcome.SENT:
         return log

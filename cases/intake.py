@@ -15,6 +15,7 @@ from cases.models import Case
 from cases.notes import CASE_OPENED, CASE_REOPENED
 from crm.addresses import normalize_address, records_for_addresses
 from crm.models import Account, Contact, Lead, Note, User
+from mailboxes.intake.classify import is_automatic
 from mailboxes.intake.context import IntakeContext
 from mailboxes.models import Email, EmailUser, GroupEmailAccount
 from mailboxes.reply_text import visible_reply_text
@@ -41,7 +42,7 @@ def email_to_case(ctx: IntakeContext) -> IntakeContext:
         ctx.case = case
         _join(ctx, case, sender, account)
         return ctx
-    if _is_automatic(ctx):
+    if is_automatic(ctx):
         return ctx
     ctx.case = case_open_from_email(email=email, account=account, sender=sender)
     ctx.case_created = True
@@ -73,12 +74,6 @@ def _sender_address(ctx: IntakeContext) -> str:
     if ctx.parsed is not None and ctx.parsed.sender is not None:
         return normalize_address(ctx.parsed.sender.address)
     return ctx.email.from_email
-
-
-def _is_automatic(ctx: IntakeContext) -> bool:
-    if ctx.classification is not None:
-        return ctx.classification.is_auto_submitted
-    return bool(ctx.email.auto_kind)
 
 
 def _thread_case(email: Email, sender: str) -> Case | None:
@@ -128,7 +123,7 @@ def _case_of_referenced_email(email: Email, case_type: ContentType) -> Case | No
 
 def _join(ctx: IntakeContext, case: Case, sender: str, account: GroupEmailAccount) -> None:
     _share_with_case_people(ctx, case)
-    if ctx.is_new_email and account.reopen_case_on_reply and not _is_automatic(ctx):
+    if ctx.is_new_email and account.reopen_case_on_reply and not is_automatic(ctx):
         case_reopen_on_reply(case=case, sender=sender, email=ctx.email)
 
 

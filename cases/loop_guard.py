@@ -2,14 +2,17 @@
 
 ``auto_reply_refusal`` says why an auto-reply must not be sent, or None when it may. It
 refuses on the union of what EspoCRM, Zammad, FreeScout, osTicket, django-helpdesk, Odoo and
-Chatwoot check, plus per-sender and per-case rate limits counted from ``AutoReplyLog``.
+Chatwoot check. Whether the message is automatic is step 4's decision
+(``mailboxes.intake.classify``: its markers, signs, no-reply senders and verdict); the guard
+adds only its own: X-Auto-Response-Suppress, mail that went through us (X-Postaci-Loop,
+X-Loop, our addresses and signed Message-IDs) and per-sender and per-case rate limits counted
+from ``AutoReplyLog``.
 ``auto_reply_decide`` runs it and records the decision, so every refusal is visible on the
 email it concerns.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parseaddr
@@ -23,40 +26,21 @@ from cases import messages
 from cases.models import AutoReplyLog, Case
 from crm.addresses import normalize_address
 from crm.messages import Message
-from mailboxes.intake.classify import classify, own_message_id
+from mailboxes.intake.classify import (
+    Classification,
+    classify,
+    classify_stored,
+    header_words,
+    no_reply_sender,
+    own_message_id,
+)
 from mailboxes.models import Email, GroupEmailAccount, MailAccount
 
 if TYPE_CHECKING:
     from mailboxes.intake.parse import ParsedMessage
 
-# Local parts (with "-", "_", "." removed) of senders that must never get an auto-reply.
-_NO_REPLY_LOCALPARTS = frozenset(
-    {
-        "mailerdaemon",
-        "maildaemon",
-        "postmaster",
-        "noreply",
-        "donotreply",
-        "dontreply",
-        "noresponse",
-        "bounce",
-        "bounces",
-        "autoreply",
-        "autoresponder",
-    }
-)
-_NO_REPLY_PREFIX = re.compile(r"^(?:no-?reply|do-?not-?reply|donotreply|bounces?)[-+._]")
+# X-Auto-Response-Suppress words that ask for no auto-reply (Microsoft's "DR, RN" are receipts).
 _SUPPRESS_TOKENS = frozenset({"all", "autoreply", "oof"})
-_PRECEDENCE_TOKENS = frozenset({"bulk", "junk", "list", "auto_reply", "auto-reply"})
-_REPORT_TYPES = frozenset(
-    {
-        "multipart/report",
-        "message/delivery-status",
-        "message/global-delivery-status",
-        "message/feedback-report",
-        "message/disposition-notification",
-    }
-)
 
 
 @dataclass
@@ -67,12 +51,13 @@ class GuardedMessage:
     message_id: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     references: list[str] = field(default_factory=list)  # References + In-Reply-To
-    content_types: set[str] = field(default_factory=set)
-    auto_kind: str = ""  # the classifier's verdict
+    classification: Classification = field(default_factory=Classification)  # step 4's
 
     @classmethod
-    def from_parsed(cls, parsed: ParsedMessage, auto_kind: str | None = None) -> GuardedMessage:
-        """``auto_kind``: the classification step 4 already made (classified again if None)."""
+    def from_parsed(
+        cls, parsed: ParsedMessage, classification: Classification | None = None
+    ) -> GuardedMessage:
+        """``classification``: the one step 4 already made (classified again if None)."""
         refs = list(parsed.references)
         if parsed.in_reply_to:
             refs.append(parsed.in_reply_to)
@@ -81,8 +66,7 @@ class GuardedMessage:
             message_id=parsed.message_id,
             headers=parsed.headers,
             references=refs,
-            content_types={parsed.content_type, *parsed.part_types},
-            auto_kind=classify(parsed).kind if auto_kind is None else auto_kind,
+            classification=classify(parsed) if classification is None else classification,
         )
 
     @classmethod
@@ -95,12 +79,8 @@ class GuardedMessage:
             message_id=email.message_id,
             headers=email.headers or {},
             references=refs,
-            auto_kind=email.auto_kind,
+            classification=classify_stored(email),
         )
-
-
-def _words(value: str) -> set[str]:
-    return {w.strip().lower() for w in re.split(r"[,;\s]+", value) if w.strip()}
 
 
 def references_our_message(references: list[str]) -> bool:
@@ -122,29 +102,24 @@ def our_addresses() -> set[str]:
     return {normalize_address(a) for a in addresses} - {""}
 
 
-def _header_refusal(message: GuardedMessage) -> Message | None:
-    headers = message.headers
-    for line in headers.get("auto-submitted", "").split("\n"):
-        word = line.split(";", 1)[0].strip().lower()
-        if word and word != "no":
-            return messages.AUTO_SUBMITTED(value=word)
-    for name in ("x-autoreply", "x-autorespond", "x-autoresponder"):
-        if name in headers:
-            return messages.AUTO_REPLY_HEADER(header=name.title())
-    suppress = _words(headers.get("x-auto-response-suppress", "")) & _SUPPRESS_TOKENS
+def _suppress_refusal(message: GuardedMessage) -> Message | None:
+    """The sender asks for no auto-reply (Microsoft's X-Auto-Response-Suppress)."""
+    suppress = header_words(message.headers.get("x-auto-response-suppress", "")) & _SUPPRESS_TOKENS
     if suppress:
         return messages.SUPPRESSED(value=", ".join(sorted(suppress)))
-    for name in ("precedence", "x-precedence"):
-        precedence = _words(headers.get(name, "")) & _PRECEDENCE_TOKENS
-        if precedence:
-            return messages.BULK(header=name.title(), value=min(precedence))
-    if "list-id" in headers or "list-unsubscribe" in headers:
-        return messages.MAILING_LIST()
-    if "return-path" in headers and any(
-        line.strip() in ("", "<>") for line in headers["return-path"].split("\n")
-    ):
-        return messages.EMPTY_RETURN_PATH()
     return None
+
+
+def _automatic_refusal(message: GuardedMessage) -> Message | None:
+    """Step 4's reasons: what the message says of itself, what the sender asks, what it looks
+    like, and whether its (reply) address takes replies at all."""
+    found = message.classification
+    return (
+        next(iter(found.declared), None)
+        or _suppress_refusal(message)
+        or next(iter(found.signs), None)
+        or no_reply_sender(message.sender)
+    )
 
 
 def _our_loop_refusal(message: GuardedMessage, ours: set[str]) -> Message | None:
@@ -161,18 +136,9 @@ def _our_loop_refusal(message: GuardedMessage, ours: set[str]) -> Message | None
     return None
 
 
-def _kind_refusal(message: GuardedMessage) -> Message | None:
-    if message.content_types & _REPORT_TYPES:
-        return messages.REPORT()
-    local = message.sender.rpartition("@")[0]
-    if re.sub(r"[-_.]", "", local) in _NO_REPLY_LOCALPARTS or _NO_REPLY_PREFIX.match(local):
-        return messages.NO_REPLY_SENDER(sender=message.sender)
-    return None
-
-
 def _classifier_refusal(message: GuardedMessage) -> Message | None:
-    if message.auto_kind:
-        return messages.AUTOMATIC(kind=message.auto_kind)  # labelled when shown
+    if message.classification.kind:
+        return messages.AUTOMATIC(kind=message.classification.kind)  # labelled when shown
     return None
 
 
@@ -250,7 +216,7 @@ def auto_reply_refusal(
     if not address:
         return messages.NO_SENDER()
     message.sender = address
-    reason = _header_refusal(message) or _kind_refusal(message)
+    reason = _automatic_refusal(message)
     if reason:
         return reason
     ours = our_addresses()
@@ -268,7 +234,7 @@ def auto_reply_decide(
     account: MailAccount,
     case: Case | None = None,
     parsed: ParsedMessage | None = None,
-    auto_kind: str | None = None,
+    classification: Classification | None = None,
     sender: str | None = None,
     now: datetime | None = None,
 ) -> AutoReplyLog:
@@ -276,7 +242,7 @@ def auto_reply_decide(
 
     Call it inside the transaction that queues the auto-reply, so the rate limit sees it.
     """
-    message = GuardedMessage.from_parsed(parsed, auto_kind) if parsed is not None else email
+    message = GuardedMessage.from_parsed(parsed, classification) if parsed is not None else email
     reason = auto_reply_refusal(message=message, account=account, sender=sender, case=case, now=now)
     address = normalize_address(sender if sender is not None else email.from_email)
     return AutoReplyLog.objects.create(

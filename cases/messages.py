@@ -9,6 +9,18 @@ from django.utils.translation import ngettext_lazy
 
 from crm.messages import Message, message_define
 
+# Why a message is automatic is decided by intake step 4 (mailboxes.intake.classify); the
+# loop guard refuses with those same sentences.
+from mailboxes.messages import (  # noqa: F401  (the guard's refusals, one namespace)
+    AUTO_REPLY_HEADER,
+    AUTO_SUBMITTED,
+    BULK,
+    EMPTY_RETURN_PATH,
+    MAILING_LIST,
+    NO_REPLY_SENDER,
+    REPORT,
+)
+
 # --- distribution (Case.assignment_reason, the "assigned" note's reason) -----------------------
 DIRECT = message_define("cases.direct", _("Direct assignment to {user}."))
 DIRECT_NO_USER = message_define(
@@ -73,26 +85,9 @@ NO_SMTP = message_define(
 
 # --- auto-reply: the loop guard -----------------------------------------------------------------
 NO_SENDER = message_define("cases.guard.no_sender", _("The message has no sender address."))
-AUTO_SUBMITTED = message_define(
-    "cases.guard.auto_submitted", _("The message is automatic (Auto-Submitted: {value}).")
-)
-AUTO_REPLY_HEADER = message_define(
-    "cases.guard.auto_reply_header", _("The message is an auto-reply ({header} header).")
-)
 SUPPRESSED = message_define(
     "cases.guard.suppressed",
     _("The sender asks for no auto-reply (X-Auto-Response-Suppress: {value})."),
-)
-BULK = message_define(
-    "cases.guard.bulk", _("The message is bulk or list mail ({header}: {value}).")
-)
-MAILING_LIST = message_define(
-    "cases.guard.mailing_list",
-    _("The message comes from a mailing list (List-Id / List-Unsubscribe)."),
-)
-EMPTY_RETURN_PATH = message_define(
-    "cases.guard.empty_return_path",
-    _("The message has an empty Return-Path (<>): bounces and auto-replies do."),
 )
 POSTACI_LOOP = message_define(
     "cases.guard.postaci_loop", _("The message went through Postaci already (X-Postaci-Loop).")
@@ -105,13 +100,6 @@ OWN_MAIL = message_define(
 )
 OWN_ADDRESS = message_define(
     "cases.guard.own_address", _("The sender {sender} is one of our own addresses.")
-)
-REPORT = message_define(
-    "cases.guard.report",
-    _("The message is a delivery or feedback report (multipart/report)."),
-)
-NO_REPLY_SENDER = message_define(
-    "cases.guard.no_reply_sender", _("The sender {sender} does not take replies.")
 )
 
 

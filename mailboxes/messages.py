@@ -1,5 +1,5 @@
 """The sentences the mail side stores (crm.messages): connection and server errors, fetch
-failures, send failures, quarantined imports.
+failures, send failures, quarantined imports, why a message is automatic.
 
 Rows keep the code and its parameters; the reader sees the sentence in their own language.
 What a server said in its own words (an SMTP reply, an IMAP error, a certificate problem)
@@ -147,6 +147,80 @@ SEND_INTERRUPTED = message_define(
         "Sending was interrupted while the email was being handed to the server, so it may or "
         "may not have been delivered. Check with the recipient before retrying."
     ),
+)
+
+
+# --- automatic mail (intake step 4): why step 4 calls a message automatic ----------------------
+AUTO_SUBMITTED_SEEN = message_define("mail.auto.auto_submitted", _("Auto-Submitted: {value}"))
+AUTO_REPLY_HEADER_SEEN = message_define("mail.auto.auto_reply_header", _("{header} header"))
+PRECEDENCE_SEEN = message_define("mail.auto.precedence", _("{header}: {value}"))
+LIST_ID_SEEN = message_define("mail.auto.list_id", _("Mailing list (List-Id)"))
+LIST_UNSUBSCRIBE_SEEN = message_define(
+    "mail.auto.list_unsubscribe", _("Bulk mail (List-Unsubscribe)")
+)
+FAILED_RECIPIENTS_SEEN = message_define(
+    "mail.auto.failed_recipients", _("X-Failed-Recipients header")
+)
+NULL_SENDER_SEEN = message_define("mail.auto.null_sender", _("Empty Return-Path (<>)"))
+SENT_BY_POSTACI = message_define("mail.auto.own", _("Sent by Postaci"))
+X_LOOP_SEEN = message_define("mail.auto.x_loop", _("X-Loop header"))
+FEEDBACK_REPORT_SEEN = message_define("mail.auto.arf", _("Feedback report (ARF)"))
+DSN_SEEN = message_define("mail.auto.dsn", _("Delivery status report (DSN)"))
+MULTIPART_REPORT_SEEN = message_define(
+    "mail.auto.multipart_report", _("Delivery status report (multipart/report)")
+)
+READ_RECEIPT_SEEN = message_define(
+    "mail.auto.read_receipt", _("Read receipt (disposition notification)")
+)
+CARRIES_MESSAGE_SEEN = message_define("mail.auto.carries_message", _("Carries another message"))
+MAIL_SYSTEM_SENDER = message_define(
+    "mail.auto.mail_system_sender", _("Sent by the mail system ({sender})")
+)
+NO_SENDER_ADDRESS = message_define("mail.auto.no_sender", _("No sender address"))
+SYSTEM_ADDRESS_SENDER = message_define(
+    "mail.auto.system_address", _("Sent from a system address ({sender})")
+)
+BOUNCE_SUBJECT_SEEN = message_define(
+    "mail.auto.bounce_subject", _("Delivery report subject ({subject})")
+)
+AUTO_REPLY_SUBJECT_SEEN = message_define(
+    "mail.auto.auto_reply_subject", _("Auto-reply subject ({subject})")
+)
+ABUSE_SUBJECT_SEEN = message_define(
+    "mail.auto.abuse_subject", _("Abuse report subject ({subject})")
+)
+SES_NOTIFICATION_SEEN = message_define("mail.auto.ses", _("Amazon SES notification ({type})"))
+BOUNCE_WORDING_SEEN = message_define(
+    "mail.auto.bounce_wording", _("Delivery report wording (“{words}”)")
+)
+
+
+# --- automatic mail (intake step 4): why a message must never get an auto-reply -----------------
+# The loop guard of the cases app showed these first, so their codes say "cases.guard": stored
+# ``AutoReplyLog`` reasons keep rendering. The decision is step 4's (mailboxes.intake.classify).
+AUTO_SUBMITTED = message_define(
+    "cases.guard.auto_submitted", _("The message is automatic (Auto-Submitted: {value}).")
+)
+AUTO_REPLY_HEADER = message_define(
+    "cases.guard.auto_reply_header", _("The message is an auto-reply ({header} header).")
+)
+BULK = message_define(
+    "cases.guard.bulk", _("The message is bulk or list mail ({header}: {value}).")
+)
+MAILING_LIST = message_define(
+    "cases.guard.mailing_list",
+    _("The message comes from a mailing list (List-Id / List-Unsubscribe)."),
+)
+EMPTY_RETURN_PATH = message_define(
+    "cases.guard.empty_return_path",
+    _("The message has an empty Return-Path (<>): bounces and auto-replies do."),
+)
+REPORT = message_define(
+    "cases.guard.report",
+    _("The message is a delivery or feedback report (multipart/report)."),
+)
+NO_REPLY_SENDER = message_define(
+    "cases.guard.no_reply_sender", _("The sender {sender} does not take replies.")
 )
 
 

@@ -4,6 +4,12 @@ Automatic mail (auto-replies, out-of-office, bounces and delivery reports, feedb
 reports, mailing-list and bulk mail, our own mail coming back) is still stored, but it never
 opens a case and never gets an auto-reply.
 
+This is the one place that decides whether a message is automatic and why. The ``kind`` is
+the verdict (it keeps a case from opening); ``declared`` and ``signs`` are the markers and
+signs that a machine sent the message, read more broadly (any one of them forbids an
+auto-reply), and ``no_reply_sender`` tells the addresses that never read replies. The
+auto-reply loop guard (cases.loop_guard) reads these and adds only its own checks.
+
 The rules are the union of what EspoCRM, Zammad, FreeScout, osTicket, django-helpdesk, Odoo and
 Chatwoot check (research/peers.md §2), plus content checks for bounces whose headers carry no
 marker at all (provider notifications in JSON, list-manager rejections, MTAs that send from an
@@ -20,9 +26,8 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from django.utils.text import format_lazy
-from django.utils.translation import gettext_lazy as _
-
+from crm.messages import Message
+from mailboxes import messages
 from mailboxes.message_ids import is_our_message_id
 from mailboxes.models.emails import Email
 
@@ -49,10 +54,18 @@ _PRIORITY = {
 
 @dataclass
 class Classification:
-    """What step 4 found; ``kind`` is an ``Email.AutoKind`` value ("" for a person)."""
+    """What step 4 found; ``kind`` is an ``Email.AutoKind`` value ("" for a person).
+
+    ``declared``: the message says it is automatic (Auto-Submitted, X-Autoreply…). ``signs``:
+    it looks machine-sent (Precedence, List-*, an empty Return-Path, a report). Both are read
+    more broadly than ``kind`` (a header present at all counts), so a message can carry them
+    and still open a case, but it never gets an auto-reply. First found first.
+    """
 
     kind: str = ""
-    reasons: list = field(default_factory=list)  # human-readable (lazy) strings
+    reasons: list[Message] = field(default_factory=list)  # why ``kind``, as stored codes
+    declared: list[Message] = field(default_factory=list)
+    signs: list[Message] = field(default_factory=list)
 
     @property
     def is_auto_submitted(self) -> bool:
@@ -69,6 +82,35 @@ class Classification:
 _DAEMON_LOCALPARTS = frozenset(
     {"mailerdaemon", "maildaemon", "mailerdeamon", "postmaster", "mailsystem", "maildelivery"}
 )
+# Senders that never read replies: never auto-replied to, whatever else the message says.
+_NO_REPLY_LOCALPARTS = _DAEMON_LOCALPARTS | {
+    "noreply",
+    "donotreply",
+    "dontreply",
+    "noresponse",
+    "bounce",
+    "bounces",
+    "autoreply",
+    "autoresponder",
+}
+_NO_REPLY_PREFIX = re.compile(r"^(?:no-?reply|do-?not-?reply|donotreply|bounces?)[-+._]")
+# Vendor auto-reply markers (any value but "no" makes an auto-reply; present at all: no reply).
+_AUTO_REPLY_HEADERS = ("x-autoreply", "x-autorespond", "x-autoresponder")
+# Precedence / X-Precedence words and the kind each means.
+_PRECEDENCE_WORDS = {
+    "bulk": AutoKind.BULK,
+    "junk": AutoKind.BULK,
+    "list": AutoKind.LIST,
+    "auto_reply": AutoKind.AUTO_REPLY,
+    "auto-reply": AutoKind.AUTO_REPLY,
+}
+# Report parts (RFC 6522 and the reports it carries).
+_DSN_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
+_ARF_TYPE = "message/feedback-report"
+_MDN_TYPES = frozenset(
+    {"message/disposition-notification", "message/global-disposition-notification"}
+)
+_REPORT_TYPES = frozenset({"multipart/report", _ARF_TYPE}) | _DSN_TYPES | _MDN_TYPES
 _DAEMON_NAMES = frozenset(
     {"mailerdaemon", "postmaster", "maildeliverysystem", "maildeliverysubsystem", "mailsystem"}
 )
@@ -164,6 +206,11 @@ def _first_token(value: str) -> str:
     return value.split(";", 1)[0].strip().lower()
 
 
+def header_words(value: str) -> set[str]:
+    """The lower-cased words of a header value (split on commas, semicolons, whitespace)."""
+    return {w.strip().lower() for w in re.split(r"[,;\s]+", value) if w.strip()}
+
+
 def _body_head(parsed: ParsedMessage) -> str:
     if parsed.body_text:
         return parsed.body_text[:BODY_SCAN_CHARS]
@@ -192,20 +239,20 @@ class _Findings:
 
     def __init__(self) -> None:
         self.kind = ""
-        self.reasons: list = []
-        self.evidence: list[tuple[str, object]] = []
-        self.support: list[object] = []
+        self.reasons: list[Message] = []
+        self.evidence: list[tuple[str, Message]] = []
+        self.support: list[Message] = []
         self.null_sender = False
 
-    def strong(self, kind: str, reason) -> None:
+    def strong(self, kind: str, reason: Message) -> None:
         self.reasons.append(reason)
         if _PRIORITY[kind] > _PRIORITY.get(self.kind, 0):
             self.kind = kind
 
-    def weak(self, kind: str, reason) -> None:
+    def weak(self, kind: str, reason: Message) -> None:
         self.evidence.append((kind, reason))
 
-    def supporting(self, reason) -> None:
+    def supporting(self, reason: Message) -> None:
         self.support.append(reason)
 
     def result(self) -> Classification:
@@ -230,65 +277,59 @@ def _check_headers(parsed: ParsedMessage, found: _Findings) -> None:
     for value in _header_lines(parsed, "auto-submitted"):
         word = _first_token(value)
         if word and word != "no":
-            found.strong(reply_kind, format_lazy(_("Auto-Submitted: {}"), word))
+            found.strong(reply_kind, messages.AUTO_SUBMITTED_SEEN(value=word))
             break
 
-    for name in ("x-autoreply", "x-autorespond", "x-autoresponder"):
+    for name in _AUTO_REPLY_HEADERS:
         lines = _header_lines(parsed, name)
         if lines and _first_token(lines[0]) not in ("no", "false", "0"):
-            found.strong(reply_kind, format_lazy(_("{} header"), name.title()))
+            found.strong(reply_kind, messages.AUTO_REPLY_HEADER_SEEN(header=name.title()))
 
     for name in ("precedence", "x-precedence"):
         for value in _header_lines(parsed, name):
             word = _first_token(value)
-            if word in ("bulk", "junk"):
-                found.strong(AutoKind.BULK, format_lazy(_("{}: {}"), name.title(), word))
-            elif word in ("list",):
-                found.strong(AutoKind.LIST, format_lazy(_("{}: {}"), name.title(), word))
-            elif word in ("auto_reply", "auto-reply"):
-                found.strong(reply_kind, format_lazy(_("{}: {}"), name.title(), word))
+            kind = _PRECEDENCE_WORDS.get(word)
+            if kind is not None:
+                kind = reply_kind if kind == AutoKind.AUTO_REPLY else kind
+                found.strong(kind, messages.PRECEDENCE_SEEN(header=name.title(), value=word))
 
     if "list-id" in headers:
-        found.strong(AutoKind.LIST, _("Mailing list (List-Id)"))
+        found.strong(AutoKind.LIST, messages.LIST_ID_SEEN())
     elif "list-unsubscribe" in headers:
-        found.strong(AutoKind.BULK, _("Bulk mail (List-Unsubscribe)"))
+        found.strong(AutoKind.BULK, messages.LIST_UNSUBSCRIBE_SEEN())
 
     if "x-failed-recipients" in headers:
-        found.strong(AutoKind.BOUNCE, _("X-Failed-Recipients header"))
+        found.strong(AutoKind.BOUNCE, messages.FAILED_RECIPIENTS_SEEN())
 
     if "return-path" in headers and any(
         line in ("<>", "") for line in _header_lines(parsed, "return-path")
     ):
         found.null_sender = True
-        found.reasons.append(_("Empty Return-Path (<>)"))
+        found.reasons.append(messages.NULL_SENDER_SEEN())
 
     if "x-postaci-loop" in headers or own_message_id(parsed.message_id):
-        found.strong(AutoKind.OWN, _("Sent by Postaci"))
+        found.strong(AutoKind.OWN, messages.SENT_BY_POSTACI())
 
     for value in _header_lines(parsed, "x-loop"):
         if value.lower() in ("yes", "true", "1"):
-            found.strong(AutoKind.AUTO_REPLY, _("X-Loop header"))
+            found.strong(AutoKind.AUTO_REPLY, messages.X_LOOP_SEEN())
         elif value:
-            found.supporting(_("X-Loop header"))
+            found.supporting(messages.X_LOOP_SEEN())
         break
 
 
 def _check_structure(parsed: ParsedMessage, found: _Findings) -> None:
     types = set(parsed.part_types) | {parsed.content_type}
-    if types & {"message/feedback-report"}:
-        found.strong(AutoKind.FEEDBACK, _("Feedback report (ARF)"))
-    if types & {"message/delivery-status", "message/global-delivery-status"}:
-        found.strong(AutoKind.BOUNCE, _("Delivery status report (DSN)"))
-    elif "multipart/report" in types and not types & {
-        "message/feedback-report",
-        "message/disposition-notification",
-        "message/global-disposition-notification",
-    }:
-        found.strong(AutoKind.BOUNCE, _("Delivery status report (multipart/report)"))
-    if types & {"message/disposition-notification", "message/global-disposition-notification"}:
-        found.strong(AutoKind.AUTO_REPLY, _("Read receipt (disposition notification)"))
+    if _ARF_TYPE in types:
+        found.strong(AutoKind.FEEDBACK, messages.FEEDBACK_REPORT_SEEN())
+    if types & _DSN_TYPES:
+        found.strong(AutoKind.BOUNCE, messages.DSN_SEEN())
+    elif "multipart/report" in types and not types & (_MDN_TYPES | {_ARF_TYPE}):
+        found.strong(AutoKind.BOUNCE, messages.MULTIPART_REPORT_SEEN())
+    if types & _MDN_TYPES:
+        found.strong(AutoKind.AUTO_REPLY, messages.READ_RECEIPT_SEEN())
     if types & {"message/rfc822", "text/rfc822-headers", "message/global"}:
-        found.supporting(_("Carries another message"))
+        found.supporting(messages.CARRIES_MESSAGE_SEEN())
 
 
 def _squash(value: str) -> str:
@@ -301,16 +342,14 @@ def _check_sender(parsed: ParsedMessage, found: _Findings) -> None:
     name = sender.name if sender else ""
     local = _localpart(address).lower()
     if _squash(local) in _DAEMON_LOCALPARTS or _squash(name) in _DAEMON_NAMES:
-        found.strong(
-            AutoKind.BOUNCE, format_lazy(_("Sent by the mail system ({})"), address or name)
-        )
+        found.strong(AutoKind.BOUNCE, messages.MAIL_SYSTEM_SENDER(sender=address or name))
     elif not address:
-        found.supporting(_("No sender address"))
+        found.supporting(messages.NO_SENDER_ADDRESS())
     elif _SYSTEM_LOCALPART.match(local) and all(
         _SYSTEM_LOCALPART.match(_localpart(r.address).lower()) for r in parsed.reply_to
     ):
         # a web form sending as noreply@ with the customer in Reply-To is not a system message
-        found.supporting(format_lazy(_("Sent from a system address ({})"), address))
+        found.supporting(messages.SYSTEM_ADDRESS_SENDER(sender=address))
 
 
 def _check_subject(parsed: ParsedMessage, found: _Findings) -> None:
@@ -318,14 +357,14 @@ def _check_subject(parsed: ParsedMessage, found: _Findings) -> None:
     if not subject:
         return
     if _BOUNCE_SUBJECT.match(subject):
-        found.strong(AutoKind.BOUNCE, format_lazy(_("Delivery report subject ({})"), subject))
+        found.strong(AutoKind.BOUNCE, messages.BOUNCE_SUBJECT_SEEN(subject=subject))
     elif _AUTO_REPLY_SUBJECT.match(subject):
         kind = AutoKind.OUT_OF_OFFICE if _OOO_SUBJECT.search(subject) else AutoKind.AUTO_REPLY
-        found.strong(kind, format_lazy(_("Auto-reply subject ({})"), subject))
+        found.strong(kind, messages.AUTO_REPLY_SUBJECT_SEEN(subject=subject))
     elif _BOUNCE_SUBJECT_WEAK.search(subject):
-        found.weak(AutoKind.BOUNCE, format_lazy(_("Delivery report subject ({})"), subject))
+        found.weak(AutoKind.BOUNCE, messages.BOUNCE_SUBJECT_SEEN(subject=subject))
     if _FEEDBACK_SUBJECT.search(subject):
-        found.weak(AutoKind.FEEDBACK, format_lazy(_("Abuse report subject ({})"), subject))
+        found.weak(AutoKind.FEEDBACK, messages.ABUSE_SUBJECT_SEEN(subject=subject))
 
 
 def _check_body(parsed: ParsedMessage, found: _Findings) -> None:
@@ -337,15 +376,66 @@ def _check_body(parsed: ParsedMessage, found: _Findings) -> None:
         kind = {"Bounce": AutoKind.BOUNCE, "Complaint": AutoKind.FEEDBACK}.get(
             ses.group(1), AutoKind.AUTO_REPLY
         )
-        found.strong(kind, format_lazy(_("Amazon SES notification ({})"), ses.group(1)))
+        found.strong(kind, messages.SES_NOTIFICATION_SEEN(type=ses.group(1)))
         return
     if not found.support:
         return  # bounce wording alone never flags (see _Findings): skip the costly scan
     match = _BOUNCE_BODY.search(head)
     if match:
-        found.weak(
-            AutoKind.BOUNCE, format_lazy(_("Delivery report wording (“{}”)"), match.group(0))
-        )
+        found.weak(AutoKind.BOUNCE, messages.BOUNCE_WORDING_SEEN(words=match.group(0)))
+
+
+# --- never an auto-reply -----------------------------------------------------------------------
+
+
+def _declared(headers: dict[str, str]) -> list[Message]:
+    """The message says it is automatic: RFC 3834 Auto-Submitted, vendors' X-Autoreply…"""
+    found = []
+    for line in headers.get("auto-submitted", "").split("\n"):
+        word = _first_token(line)
+        if word and word != "no":
+            found.append(messages.AUTO_SUBMITTED(value=word))
+            break
+    found += [
+        messages.AUTO_REPLY_HEADER(header=name.title())
+        for name in _AUTO_REPLY_HEADERS
+        if name in headers
+    ]
+    return found
+
+
+def _signs(headers: dict[str, str], content_types: set[str]) -> list[Message]:
+    """The message looks machine-sent: bulk or list mail, a null sender, a report."""
+    found = []
+    for name in ("precedence", "x-precedence"):
+        words = header_words(headers.get(name, "")) & _PRECEDENCE_WORDS.keys()
+        if words:
+            found.append(messages.BULK(header=name.title(), value=min(words)))
+    if "list-id" in headers or "list-unsubscribe" in headers:
+        found.append(messages.MAILING_LIST())
+    if "return-path" in headers and any(
+        line.strip() in ("", "<>") for line in headers["return-path"].split("\n")
+    ):
+        found.append(messages.EMPTY_RETURN_PATH())
+    if content_types & _REPORT_TYPES:
+        found.append(messages.REPORT())
+    return found
+
+
+def no_reply_sender(address: str) -> Message | None:
+    """Why ``address`` (bare, lower-case) never gets an auto-reply: a delivery system or a
+    no-reply address; None for anybody else.
+
+    Broader than the classifier's system-sender support: a web form's noreply@ still opens a
+    case (the customer is in Reply-To), but noreply@ itself is never answered.
+    """
+    local = address.rpartition("@")[0]
+    if _squash(local) in _NO_REPLY_LOCALPARTS or _NO_REPLY_PREFIX.match(local):
+        return messages.NO_REPLY_SENDER(sender=address)
+    return None
+
+
+# --- entry points -----------------------------------------------------------------------------
 
 
 def classify(parsed: ParsedMessage) -> Classification:
@@ -357,7 +447,19 @@ def classify(parsed: ParsedMessage) -> Classification:
     _check_subject(parsed, found)
     if not (found.kind or found.null_sender):  # read the body only when nothing decided yet
         _check_body(parsed, found)
-    return found.result()
+    result = found.result()
+    result.declared = _declared(parsed.headers)
+    result.signs = _signs(parsed.headers, {parsed.content_type, *parsed.part_types})
+    return result
+
+
+def classify_stored(email: Email) -> Classification:
+    """The classification of a stored email: step 4's verdict as stored, the markers and
+    signs read again from the headers it kept (its MIME structure is not kept)."""
+    headers = email.headers or {}
+    return Classification(
+        kind=email.auto_kind, declared=_declared(headers), signs=_signs(headers, set())
+    )
 
 
 def classify_step(ctx: IntakeContext) -> IntakeContext:
@@ -365,3 +467,11 @@ def classify_step(ctx: IntakeContext) -> IntakeContext:
     if ctx.parsed is not None:
         ctx.classification = classify(ctx.parsed)
     return ctx
+
+
+def is_automatic(ctx: IntakeContext) -> bool:
+    """Whether the context's email is automatic mail (opens no case, reopens none): step 4's
+    verdict, or the stored one when this run did not classify it."""
+    if ctx.classification is not None:
+        return ctx.classification.is_auto_submitted
+    return bool(ctx.email.auto_kind)

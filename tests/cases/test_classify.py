@@ -6,8 +6,17 @@ from pathlib import Path
 
 import pytest
 from django.test import override_settings
+from django.utils import translation
 
-from mailboxes.intake.classify import BODY_SCAN_CHARS, Classification, classify, classify_step
+from mailboxes.intake.classify import (
+    BODY_SCAN_CHARS,
+    Classification,
+    classify,
+    classify_step,
+    classify_stored,
+    is_automatic,
+    no_reply_sender,
+)
 from mailboxes.intake.context import FetchRun, IntakeContext
 from mailboxes.intake.parse import ParsedAddress, ParsedMessage
 from mailboxes.models import Email
@@ -258,3 +267,50 @@ def test_classify_step_sets_context_classification():
     ctx = classify_step(ctx)
     assert ctx.classification.kind == Kind.AUTO_REPLY
     assert "Auto-Submitted: auto-replied" in str(ctx.classification)
+
+
+# --- one decision: the markers and signs the loop guard reads ---------------------------------
+
+
+def test_auto_reply_marker_saying_no_opens_a_case_but_forbids_an_auto_reply():
+    result = classify(message(headers={"x-autoreply": "no"}))
+    assert result.kind == ""
+    assert [m.code for m in result.declared] == ["cases.guard.auto_reply_header"]
+
+
+def test_precedence_bulk_after_another_word_is_a_sign_not_a_verdict():
+    result = classify(message(headers={"precedence": "normal, bulk"}))
+    assert result.kind == ""
+    assert str(result.signs[0]) == "The message is bulk or list mail (Precedence: bulk)."
+
+
+def test_web_form_noreply_sender_opens_a_case_but_takes_no_replies():
+    parsed = message(
+        sender=ParsedAddress("noreply@company.example"),
+        reply_to=[ParsedAddress("ayse@customer.example")],
+    )
+    assert classify(parsed).kind == ""
+    assert no_reply_sender("noreply@company.example") is not None
+    assert no_reply_sender("ayse@customer.example") is None
+
+
+def test_reasons_are_codes_read_in_the_readers_language():
+    result = classify(message(headers={"x-autoresponder": "yes"}))
+    assert [m.code for m in result.reasons] == ["mail.auto.auto_reply_header"]
+    with translation.override("tr"):
+        assert str(result) == "X-Autoresponder başlığı"
+
+
+def test_stored_email_keeps_its_verdict_and_reads_its_headers_again():
+    email = Email(auto_kind=Kind.BOUNCE, headers={"list-id": "<l.example>"})
+    result = classify_stored(email)
+    assert result.kind == Kind.BOUNCE
+    assert [m.code for m in result.signs] == ["cases.guard.mailing_list"]
+
+
+def test_is_automatic_falls_back_to_the_stored_verdict():
+    ctx = IntakeContext(run=FetchRun(account=None), folder="INBOX", raw=None)
+    ctx.email = Email(auto_kind=Kind.OUT_OF_OFFICE)
+    assert is_automatic(ctx)
+    ctx.classification = classify(message())
+    assert not is_automatic(ctx)
