@@ -1,4 +1,4 @@
-"""Intake steps of the filters app (pipeline steps 5 and 8b) and its fetch hooks.
+"""Intake steps of the filters app (pipeline steps 5 and 9b) and its fetch hooks.
 
 ``FiltersConfig.ready`` puts these functions into the slots of ``mailboxes.intake.pipeline``.
 How a fetch run (one ``FetchRun``) uses them:
@@ -15,7 +15,8 @@ How a fetch run (one ``FetchRun``) uses them:
    ``ctx.skip_filter_id`` and ``ctx.stop`` (journal it as ``skipped``, no Email); a Move to
    group folder sets ``ctx.group_folder``. With ``run.filters_may_skip`` False ("import it
    anyway") Skip filters are passed over.
-3. Step 8b ``apply_user_filters`` after ``recipients``: applies each new recipient user's
+3. Step 9b ``apply_user_filters`` after ``recipients`` and ``case`` (so the case's assignee
+   is among them): applies each new recipient user's
    inbox filters to their EmailUser row and records ``ctx.user_outcomes[user_id]`` (only for
    users whose filter matched) for the notify step (``no_notification``).
 4. Hook ``after_batch``, after the batch transaction commits: ``flush_filter_stats(run)``,
@@ -152,7 +153,7 @@ def user_outcome(compiled: CompiledFilter) -> UserOutcome:
 
 
 def apply_user_filters(ctx: IntakeContext) -> IntakeContext:
-    """Step 8b: each new recipient user's inbox filters, applied to their own EmailUser row."""
+    """Step 9b: each new recipient user's inbox filters, applied to their own EmailUser row."""
     if ctx.email is None or not ctx.new_user_ids:
         return ctx
     filters = user_filters(ctx.run)

@@ -65,7 +65,7 @@ class FetchRun:
 
 @dataclass
 class UserOutcome:
-    """What a user's own filters decided for their copy of one email (step 8)."""
+    """What a user's own filters decided for their copy of one email (step 9b)."""
 
     folder_id: int | None = None
     in_trash: bool = False
@@ -90,7 +90,7 @@ class IntakeContext:
     # step 6
     email: Email | None = None
     is_new_email: bool = False
-    # step 8: users who got the email in this run, and what their filters decided
+    # steps 8 and 9: users who got the email in this run; 9b: what their filters decided
     new_user_ids: set[int] = field(default_factory=set)
     user_outcomes: dict[int, UserOutcome] = field(default_factory=dict)
     # step 9

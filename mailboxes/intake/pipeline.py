@@ -72,11 +72,13 @@ STEPS: list[Slot] = [
     Slot("store", BATCH, "mailboxes", "mailboxes.intake.store.store_batch"),
     # 7. parent record: our reference, replied email, sender, Reply-To, To
     Slot("link", BATCH, "mailboxes", "mailboxes.intake.link.link_batch"),
-    # 8. who sees it (account teams/users, owner, addressed users), then their own filters
+    # 8. who sees it: the account's teams/users, owner, addressed users ...
     Slot("recipients", BATCH, "mailboxes", "mailboxes.intake.recipients.recipients_batch"),
-    Slot("user_filters", EACH, "filters"),
-    # 9. email-to-case: join the thread's case or open one, assigned by the account's rule
+    # 9. ... and the case's people: email-to-case joins the thread's case (its assignee and
+    #    teams get the email) or opens one, assigned by the account's rule ...
     Slot("case", EACH, "cases"),
+    # 9b. ... then each new recipient's own inbox filters, the case's assignee included
+    Slot("user_filters", EACH, "filters"),
     # 10. auto-reply: decided now, queued after commit, through the loop guard
     Slot("auto_reply", EACH, "cases"),
     # 11. stream notes and notifications, nobody twice
