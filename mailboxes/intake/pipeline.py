@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from mailboxes.intake.context import FetchRun, HeaderSkip, IntakeContext
@@ -99,22 +100,27 @@ HOOKS: dict[str, Slot] = {
 }
 
 
-def _slot(slots: list[Slot], name: str) -> Slot:
-    for slot in slots:
-        if slot.name == name:
-            return slot
-    raise LookupError(f"No intake slot {name!r}")
+def _provide(slots: list[Slot], name: str, function: Callable) -> None:
+    """Fill a slot with a function of the app that owns it (another app's is a mistake)."""
+    slot = next((slot for slot in slots if slot.name == name), None)
+    if slot is None:
+        raise ImproperlyConfigured(f"No intake slot {name!r} (mailboxes/intake/pipeline.py)")
+    if function.__module__.split(".")[0] != slot.owner:
+        raise ImproperlyConfigured(
+            f"The intake slot {name!r} belongs to {slot.owner!r}, not {function.__module__!r}"
+        )
+    slot.function = function
 
 
 def step_provide(name: str, function: Callable) -> None:
-    """Fill the pipeline step ``name`` (an app's ``AppConfig.ready`` calls this)."""
-    _slot(STEPS, name).function = function
+    """Fill the pipeline step ``name`` (the owning app's ``AppConfig.ready`` calls this)."""
+    _provide(STEPS, name, function)
     _step_functions.cache_clear()
 
 
 def hook_provide(name: str, function: Callable) -> None:
-    """Fill the fetch hook ``name`` (an app's ``AppConfig.ready`` calls this)."""
-    _slot(list(HOOKS.values()), name).function = function
+    """Fill the fetch hook ``name`` (the owning app's ``AppConfig.ready`` calls this)."""
+    _provide(list(HOOKS.values()), name, function)
 
 
 @cache

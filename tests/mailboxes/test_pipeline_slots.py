@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from mailboxes.intake.pipeline import HOOKS, STEPS, _step_functions
 from mailboxes.parents import EMAIL_PARENT_LABELS
 
@@ -32,3 +34,16 @@ def test_record_types_an_email_can_belong_to_are_registered_by_their_apps():
         "opportunity": "crm.Opportunity",
         "case": "cases.Case",
     }
+
+
+def test_a_slot_is_filled_only_by_the_app_that_owns_it():
+    from django.core.exceptions import ImproperlyConfigured
+
+    from mailboxes.intake.notify import notify_batch
+    from mailboxes.intake.pipeline import hook_provide, step_provide
+
+    with pytest.raises(ImproperlyConfigured):
+        step_provide("case", notify_batch)
+    with pytest.raises(ImproperlyConfigured):
+        hook_provide("no_such_hook", notify_batch)
+    assert next(s for s in STEPS if s.name == "case").resolve().__module__ == "cases.intake"
