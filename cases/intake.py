@@ -27,6 +27,9 @@ REOPEN_FROM = (Case.Status.PENDING, Case.Status.CLOSED)
 def email_to_case(ctx: IntakeContext) -> IntakeContext:
     """Step 9: join the case of the email's thread, or open a new case.
 
+    Runs after the recipients (step 8) and before the user filters (9b): a joined case's
+    assignee becomes a new recipient here, so their own inbox filters sort their copy.
+
     Only for group accounts with "create case". Automatic mail (step 4) never opens a case;
     when linking already put it on a case (a bounce of our reply, say) it stays there.
     """

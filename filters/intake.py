@@ -1,23 +1,28 @@
-"""Intake steps of the filters app (pipeline steps 5 and 8b) and what the fetcher calls.
+"""Intake steps of the filters app (pipeline steps 5 and 9b) and its fetch hooks.
 
-How the fetcher uses this module, per fetch run (one ``FetchRun``):
+``FiltersConfig.ready`` puts these functions into the slots of ``mailboxes.intake.pipeline``.
+How a fetch run (one ``FetchRun``) uses them:
 
-1. Optionally, before downloading bodies: ``headers_skip_filter(run, parsed_headers)`` for each
-   new message whose headers are parsed. An answer (not None) is the filter that skips it, with
-   its ``label`` (``"<filter> (#id)"``) and ``id``: journal the message (its headers, and its
-   Message-ID, sender, subject and date) with status ``skipped``, do not download its body and
-   do **not** send it through the pipeline steps (the match is already counted).
-   ``run.filters.can_skip_on_headers`` says whether asking is worth it at all.
+0. Hook ``prepare_run``: ``account_filters(run)`` compiles the account's filters once.
+1. Hook ``headers_skip``: ``headers_skipper(run)`` is ``headers_skip_filter`` bound to the run
+   when a filter can skip on headers alone (else None). Before downloading bodies the fetcher
+   asks it for each new message whose headers are parsed. An answer (not None) is the filter
+   that skips it, with its ``label`` (``"<filter> (#id)"``) and ``id``: journal the message
+   (its headers, and its Message-ID, sender, subject and date) with status ``skipped``, do not
+   download its body and do **not** send it through the pipeline steps (the match is
+   already counted).
 2. Step 5 ``apply_account_filters`` on the full message: a Skip sets ``ctx.skipped_by``,
    ``ctx.skip_filter_id`` and ``ctx.stop`` (journal it as ``skipped``, no Email); a Move to
    group folder sets ``ctx.group_folder``. With ``run.filters_may_skip`` False ("import it
    anyway") Skip filters are passed over.
-3. Step 8b ``apply_user_filters`` after ``recipients``: applies each new recipient user's
+3. Step 9b ``apply_user_filters`` after ``recipients`` and ``case`` (so the case's assignee
+   is among them): applies each new recipient user's
    inbox filters to their EmailUser row and records ``ctx.user_outcomes[user_id]`` (only for
    users whose filter matched) for the notify step (``no_notification``).
-4. After the batch transaction commits: ``flush_filter_stats(run)``, which writes the match
-   counts gathered in ``run.cache`` with one UPDATE per matched filter. A message whose
-   savepoint later rolls back still counts as matched (its filter did match it).
+4. Hook ``after_batch``, after the batch transaction commits: ``flush_filter_stats(run)``,
+   which writes the match counts gathered in ``run.cache`` with one UPDATE per matched
+   filter. A message whose savepoint later rolls back still counts as matched (its filter
+   did match it).
 
 Filters are compiled once per run: the account's into ``run.filters``, users' inbox filters
 into ``run.cache`` (loaded per new set of users, one query each time).
@@ -26,6 +31,8 @@ into ``run.cache`` (loaded per new set of users, one query each time).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 from django.db.models import F
@@ -103,6 +110,14 @@ def headers_skip_filter(run: FetchRun, parsed_headers_only: ParsedMessage) -> Co
     return compiled
 
 
+def headers_skipper(run: FetchRun) -> Callable[[ParsedMessage], CompiledFilter | None] | None:
+    """Hook ``headers_skip``: ``headers_skip_filter`` for this run, or None when no filter of
+    the run can skip a message on its headers alone (asking is then not worth it)."""
+    if not account_filters(run).can_skip_on_headers:
+        return None
+    return partial(headers_skip_filter, run)
+
+
 def apply_account_filters(ctx: IntakeContext) -> IntakeContext:
     """Step 5: global then account filters; Skip ends the trip, Move sets the group folder."""
     if ctx.parsed is None:
@@ -138,7 +153,7 @@ def user_outcome(compiled: CompiledFilter) -> UserOutcome:
 
 
 def apply_user_filters(ctx: IntakeContext) -> IntakeContext:
-    """Step 8b: each new recipient user's inbox filters, applied to their own EmailUser row."""
+    """Step 9b: each new recipient user's inbox filters, applied to their own EmailUser row."""
     if ctx.email is None or not ctx.new_user_ids:
         return ctx
     filters = user_filters(ctx.run)

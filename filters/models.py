@@ -32,8 +32,9 @@ class EmailFilter(models.Model):
     """One filter; where it applies is its ``scope``.
 
     Import-time scopes (global, group account, personal account) run at intake step 5 and may
-    skip a message before it becomes an Email; the user-inbox scope runs at step 8 on each
-    recipient user's own copy. Matching lives in ``filters.matching``.
+    skip a message before it becomes an Email; the user-inbox scope runs at step 9b (after the
+    recipients and the case's people) on each new recipient user's own copy. Matching lives
+    in ``filters.matching``.
     """
 
     class Scope(models.TextChoices):

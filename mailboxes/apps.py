@@ -1,6 +1,13 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+CRM_EMAIL_PARENTS = {
+    "account": "crm.Account",
+    "contact": "crm.Contact",
+    "lead": "crm.Lead",
+    "opportunity": "crm.Opportunity",
+}
+
 
 class MailboxesConfig(AppConfig):
     name = "mailboxes"
@@ -21,7 +28,12 @@ class MailboxesConfig(AppConfig):
         from mailboxes.access import register_mail_permissions
         from mailboxes.navigation import emails_link_register
         from mailboxes.notification_reasons import register_notification_reasons
+        from mailboxes.parents import email_parent_register
         from mailboxes.search import register_sqlite_functions
+
+        # crm's records take mail; crm knows no mail, so mailboxes registers them for it
+        for name, label in CRM_EMAIL_PARENTS.items():
+            email_parent_register(name, label)
 
         connection_created.connect(register_sqlite_functions, dispatch_uid="postaci-fold")
         register_mail_permissions()

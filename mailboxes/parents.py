@@ -1,7 +1,9 @@
-"""The record types an email can belong to (its "parent"), in one place.
+"""The record types an email can belong to (its "parent"), in one registry.
 
-Named by label so ``mailboxes`` does not import the apps built on it (``cases``); a type whose
-app is not installed is left out.
+Each app registers its types in ``AppConfig.ready`` with ``email_parent_register``, by model
+label: ``mailboxes`` registers crm's four on crm's behalf (crm knows no mail), ``cases``
+registers ``case``. Named by label so ``mailboxes`` does not import the apps built on it; a
+type whose app is not installed is left out.
 """
 
 from __future__ import annotations
@@ -11,14 +13,15 @@ from functools import cache
 from django.apps import apps
 from django.db.models import Model
 
-# short name (used in our Message-IDs) → model label
-EMAIL_PARENT_LABELS: dict[str, str] = {
-    "account": "crm.Account",
-    "contact": "crm.Contact",
-    "lead": "crm.Lead",
-    "opportunity": "crm.Opportunity",
-    "case": "cases.Case",
-}
+# short name (used in our Message-IDs) → model label, in registration order
+EMAIL_PARENT_LABELS: dict[str, str] = {}
+
+
+def email_parent_register(name: str, label: str) -> None:
+    """Let emails belong to records of ``label`` (``"cases.Case"``), called ``name`` in our
+    Message-IDs; called from the owning app's ``AppConfig.ready``."""
+    EMAIL_PARENT_LABELS[name] = label
+    email_parent_models.cache_clear()
 
 
 @cache

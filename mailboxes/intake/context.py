@@ -1,15 +1,49 @@
-"""The small objects that travel through the intake pipeline."""
+"""The small objects that travel through the intake pipeline.
+
+What the apps built on mailboxes attach (the filters app's compiled filters on the run, the
+cases app's case on the context) is typed by a ``Protocol`` of what mailboxes itself reads:
+the filters' ``CompiledFilters`` and the cases' ``Case`` satisfy them, and mailboxes imports
+neither app.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from mailboxes.intake.classify import Classification
     from mailboxes.intake.parse import ParsedMessage
     from mailboxes.models import Email, GroupEmailFolder, MailAccount, RawMessage
+
+
+class RunFilters(Protocol):
+    """The run's compiled import-time filters (``filters.matching.CompiledFilters``)."""
+
+    @property
+    def can_skip_on_headers(self) -> bool: ...
+
+    def __len__(self) -> int: ...
+
+
+class HeaderSkip(Protocol):
+    """The filter that skips a message on its headers (``filters.matching.CompiledFilter``)."""
+
+    @property
+    def id(self) -> int | None: ...
+
+    @property
+    def label(self) -> str: ...
+
+
+class CaseRecord(Protocol):
+    """The case an email joined or opened in step 9 (``cases.models.Case``): what the notify
+    step reads of it."""
+
+    pk: int
+    assigned_user_id: int | None
+    account_id: int | None
 
 
 @dataclass
@@ -25,13 +59,13 @@ class FetchRun:
     notify: bool = True
     # False for "import it anyway": the account's filters may not skip the message again
     filters_may_skip: bool = True
-    filters: Any = None
+    filters: RunFilters | None = None
     cache: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
 class UserOutcome:
-    """What a user's own filters decided for their copy of one email (step 8)."""
+    """What a user's own filters decided for their copy of one email (step 9b)."""
 
     folder_id: int | None = None
     in_trash: bool = False
@@ -56,11 +90,11 @@ class IntakeContext:
     # step 6
     email: Email | None = None
     is_new_email: bool = False
-    # step 8: users who got the email in this run, and what their filters decided
+    # steps 8 and 9: users who got the email in this run; 9b: what their filters decided
     new_user_ids: set[int] = field(default_factory=set)
     user_outcomes: dict[int, UserOutcome] = field(default_factory=dict)
     # step 9
-    case: Any = None
+    case: CaseRecord | None = None
     case_created: bool = False
     # set by any step to end the message's trip (e.g. Skip)
     stop: bool = False

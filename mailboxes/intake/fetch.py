@@ -5,6 +5,10 @@ batch is fetched (sizes — and headers when header-only filters exist — first
 journaled, processed message by message in savepoints, and committed together with the
 cursor. ``\\Seen`` is set on the server only after the commit. A crash anywhere therefore
 leaves either nothing (the batch is fetched again) or everything (cursor past the batch).
+
+The steps and the hooks other apps provide (``prepare_run``, ``headers_skip``,
+``after_batch``) are listed, in order, in ``mailboxes.intake.pipeline``; this module calls
+them through it.
 """
 
 from __future__ import annotations
@@ -15,12 +19,10 @@ import traceback
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
-from functools import cache
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
@@ -38,7 +40,12 @@ from mailboxes.intake.journal import (
 )
 from mailboxes.intake.locking import account_fetch_lock
 from mailboxes.intake.parse import parse_message
-from mailboxes.intake.pipeline import run_steps
+from mailboxes.intake.pipeline import (
+    hook_after_batch,
+    hook_headers_skip,
+    hook_prepare_run,
+    run_steps,
+)
 from mailboxes.intake.store import forget_run_caches
 from mailboxes.messages import (
     FETCH_ACCOUNT_GONE,
@@ -52,12 +59,6 @@ from mailboxes.models import FolderCursor, MailAccount, RawMessage
 logger = logging.getLogger(__name__)
 
 SEEN = b"\\Seen"
-# What the filters app does around a fetch run, by import path (mailboxes does not import
-# the apps built on it): compile the run's filters once, skip on headers before bodies are
-# downloaded, and write match counts after each batch commits.
-PREPARE_RUN = "filters.intake.account_filters"
-HEADERS_SKIP_FILTER = "filters.intake.headers_skip_filter"
-AFTER_BATCH = "filters.intake.flush_filter_stats"
 
 
 @dataclass
@@ -97,15 +98,9 @@ class FetchSummary:
 ProgressCallback = Callable[[str, int], None]  # ("total"|"advance", n)
 
 
-@cache
-def _hook(path: str) -> Callable:
-    return import_string(path)
-
-
 def run_prepare(account: MailAccount, *, notify: bool) -> FetchRun:
-    run = FetchRun(account=account, notify=notify)
-    _hook(PREPARE_RUN)(run)
-    return run
+    """A new fetch run of ``account``, with what the apps attach to it (hook prepare_run)."""
+    return hook_prepare_run(FetchRun(account=account, notify=notify))
 
 
 def fetch_account(
@@ -216,13 +211,13 @@ def _download(client: IMAPClient, run: FetchRun, uids: list[int]) -> list[Fetche
     header-only filter could skip a message (so its body is never downloaded)."""
     max_size = settings.POSTACI_MAX_MESSAGE_SIZE
     too_large = set(client.search(["UID", f"{uids[0]}:{uids[-1]}", "LARGER", str(max_size)]))
-    header_skip = _hook(HEADERS_SKIP_FILTER) if run.filters.can_skip_on_headers else None
+    header_skip = hook_headers_skip(run)
     fetched: dict[int, FetchedMessage] = {}
     if header_skip is not None:
         for uid, data in client.fetch(uids, [b"BODY.PEEK[HEADER]"]).items():
             header_bytes = data.get(b"BODY[HEADER]") or b""
             parsed = parse_message(header_bytes, headers_only=True)
-            skipping = header_skip(run, parsed)  # the filter (label, id) or None
+            skipping = header_skip(parsed)  # the filter (label, id) or None
             if skipping is not None or uid in too_large:
                 fetched[uid] = FetchedMessage(
                     uid=uid,
@@ -256,20 +251,18 @@ def fetch_batch(
     items = _download(client, run, uids)
     summary.fetched = len(items)
     with transaction.atomic():
-        raws = journal_batch(run.account, folder, cursor.uidvalidity, items)
-        pending = [raw for raw in raws if raw.status == RawMessage.Status.PENDING]
-        summary.skipped += len(raws) - len(pending)
-        for outcome in process_batch(run, pending):
+        batch = journal_and_process(run, folder, cursor.uidvalidity, items)
+        summary.skipped += len(batch.raws) - len(batch.pending)
+        for outcome in batch.outcomes:
             setattr(summary, outcome, getattr(summary, outcome) + 1)
-        journal_write(raws)
         cursor.last_uid = max([cursor.last_uid, *uids])
         # When the folder's UIDVALIDITY changes, fetching resumes SINCE a day before this.
         cursor.last_date = timezone.now()
         cursor.save(update_fields=["uidvalidity", "last_uid", "last_date", "updated_at"])
-    _hook(AFTER_BATCH)(run)
+    hook_after_batch(run)
     seen_uids = [
         raw.uid
-        for raw in pending
+        for raw in batch.pending
         if raw.status in (RawMessage.Status.IMPORTED, RawMessage.Status.DUPLICATE)
     ]
     if seen_uids and not run.account.keep_fetched_unread:
@@ -278,6 +271,27 @@ def fetch_batch(
         except IMAPClientError as exc:  # flags are cosmetic; the mail is safely imported
             logger.warning("Could not set \\Seen on %s/%s: %s", run.account.pk, folder, exc)
     return summary
+
+
+@dataclass
+class JournaledBatch:
+    """A downloaded batch after ``journal_and_process``."""
+
+    raws: list[RawMessage]  # every message's journal row
+    pending: list[RawMessage]  # the rows that went through the pipeline steps
+    outcomes: list[str]  # each pending row's summary counter ("imported", ...)
+
+
+def journal_and_process(
+    run: FetchRun, folder: str, uidvalidity: int, items: list[FetchedMessage]
+) -> JournaledBatch:
+    """Journal a downloaded batch, run its pending messages through the pipeline, and write
+    the journal rows with their outcomes; the caller owns the transaction."""
+    raws = journal_batch(run.account, folder, uidvalidity, items)
+    pending = [raw for raw in raws if raw.status == RawMessage.Status.PENDING]
+    outcomes = process_batch(run, pending)
+    journal_write(raws)
+    return JournaledBatch(raws=raws, pending=pending, outcomes=outcomes)
 
 
 def process_batch(run: FetchRun, raws: list[RawMessage]) -> list[str]:
@@ -368,7 +382,7 @@ def raw_message_retry(raw: RawMessage, *, notify: bool = True) -> str:
         raw.attempts += 1
         outcome = process_raw_message(run, raw)
         raw.save()
-    _hook(AFTER_BATCH)(run)
+    hook_after_batch(run)
     return outcome
 
 
@@ -442,5 +456,5 @@ def raw_message_import_anyway(raw_id: int, *, notify: bool = True) -> str:
             raw.status = RawMessage.Status.PENDING
             outcome = process_raw_message(run, raw)
             raw.save()
-        _hook(AFTER_BATCH)(run)
+        hook_after_batch(run)
     return outcome
