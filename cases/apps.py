@@ -11,7 +11,7 @@ class CasesConfig(AppConfig):
         from cases.notification_reasons import register_notification_reasons
         from crm.permissions import record_access_register
         from mailboxes.intake.pipeline import step_provide
-        from mailboxes.parents import email_parent_register
+        from mailboxes.linking.parents import email_parent_register
 
         record_access_register("case", _("cases"), order=20)
         email_parent_register("case", "cases.Case")

@@ -1,6 +1,6 @@
 """Intake steps of the cases app (pipeline steps 9 and 10).
 
-``visible_reply_text`` (imported here) lives in ``mailboxes.reply_text``: the stream notes of
+``visible_reply_text`` (imported here) lives in ``mailboxes.inbox.reply_text``: the stream notes of
 case emails use the same function.
 """
 
@@ -15,10 +15,10 @@ from cases.models import Case
 from cases.notes import CASE_OPENED, CASE_REOPENED
 from crm.addresses import normalize_address, records_for_addresses
 from crm.models import Account, Contact, Lead, Note, User
+from mailboxes.inbox.reply_text import visible_reply_text
 from mailboxes.intake.classify import is_automatic
 from mailboxes.intake.context import IntakeContext
 from mailboxes.models import Email, EmailUser, GroupEmailAccount
-from mailboxes.reply_text import visible_reply_text
 
 # Statuses a customer's reply takes a case out of (the account option "reopen on reply").
 REOPEN_FROM = (Case.Status.PENDING, Case.Status.CLOSED)

@@ -85,7 +85,7 @@ class GuardedMessage:
 
 def references_our_message(references: list[str]) -> bool:
     """Whether any referenced Message-ID is one Postaci generated (signature verified by
-    ``mailboxes.message_ids``, so a forged reference does not count)."""
+    ``mailboxes.linking.message_ids``, so a forged reference does not count)."""
     return any(own_message_id(ref) for ref in references)
 
 

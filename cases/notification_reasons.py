@@ -10,7 +10,7 @@ from crm.notification_reasons import (
     NotificationReason,
     notification_reason_register,
 )
-from mailboxes.email_notes import mail_owner_register
+from mailboxes.notes.email_notes import mail_owner_register
 
 CASE_ASSIGNED = "case_assigned"
 CASE_MAIL = "case_mail"

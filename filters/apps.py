@@ -27,6 +27,6 @@ class FiltersConfig(AppConfig):
             ),
             order=30,
         )
-        from mailboxes.navigation import emails_link_register
+        from mailboxes.inbox.navigation import emails_link_register
 
         emails_link_register(label=_("My filters"), url_name="filters:my-list", order=30)

@@ -24,12 +24,13 @@ class MailboxesConfig(AppConfig):
         from django.db.backends.signals import connection_created
 
         from crm.administration.menu import admin_link_register
-        from mailboxes import email_notes, messages  # noqa: F401  (note kinds, message codes)
+        from mailboxes import messages  # noqa: F401  (message codes)
         from mailboxes.access import register_mail_permissions
-        from mailboxes.navigation import emails_link_register
+        from mailboxes.inbox.navigation import emails_link_register
+        from mailboxes.inbox.search import register_sqlite_functions
+        from mailboxes.linking.parents import email_parent_register
+        from mailboxes.notes import email_notes  # noqa: F401  (note kinds)
         from mailboxes.notification_reasons import register_notification_reasons
-        from mailboxes.parents import email_parent_register
-        from mailboxes.search import register_sqlite_functions
 
         # crm's records take mail; crm knows no mail, so mailboxes registers them for it
         for name, label in CRM_EMAIL_PARENTS.items():

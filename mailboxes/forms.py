@@ -16,9 +16,9 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.models import Team, User
 from crm.teams import position_normalize, team_positions
+from mailboxes.connection.hosts import check_mail_host
+from mailboxes.connection.imap import ImapSettings
 from mailboxes.exceptions import MailConnectionError, MailHostNotAllowed
-from mailboxes.hosts import check_mail_host
-from mailboxes.intake.imap import ImapSettings
 from mailboxes.models import (
     AuthMethod,
     EmailFolder,

@@ -69,13 +69,13 @@ def sending_recover() -> dict:
 
 @shared_task(name="mailboxes.send_hourly_digests", ignore_result=True)
 def send_hourly_digests() -> int:
-    from mailboxes.digest import notification_digests_send
+    from mailboxes.notes.digest import notification_digests_send
 
     return notification_digests_send(frequency="hourly")
 
 
 @shared_task(name="mailboxes.send_daily_digests", ignore_result=True)
 def send_daily_digests() -> int:
-    from mailboxes.digest import notification_digests_send
+    from mailboxes.notes.digest import notification_digests_send
 
     return notification_digests_send(frequency="daily")

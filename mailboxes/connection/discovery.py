@@ -19,7 +19,7 @@ It only suggests: the form fills in what the user has not typed, and saving chec
 again. Every DNS query and HTTP request has a short timeout
 (``POSTACI_DISCOVERY_STEP_TIMEOUT``) and the whole discovery a budget
 (``POSTACI_DISCOVERY_TIMEOUT``). DNS goes to ``POSTACI_DNS_NAMESERVERS`` (empty: the
-system's resolv.conf). HTTP goes through the SSRF guard of :mod:`mailboxes.hosts` and
+system's resolv.conf). HTTP goes through the SSRF guard of :mod:`mailboxes.connection.hosts` and
 connects to the address it checked, so the name cannot be re-pointed in between; a redirect
 is checked the same way. Hosts that SRV records or an autoconfig file name are checked by
 the same guard before they are suggested. Complete answers (found or not) are cached per
@@ -55,10 +55,10 @@ from django.core.exceptions import ImproperlyConfigured
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import HTTPError
 
+from mailboxes.connection.hosts import checked_addresses
+from mailboxes.connection.network import mail_ssl_context
 from mailboxes.exceptions import MailConnectionError, MailHostNotAllowed
-from mailboxes.hosts import checked_addresses
 from mailboxes.models.accounts import Security
-from mailboxes.network import mail_ssl_context
 
 logger = logging.getLogger(__name__)
 

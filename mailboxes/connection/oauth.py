@@ -25,8 +25,8 @@ from django.core import signing
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from mailboxes.connection.hosts import check_mail_host
 from mailboxes.exceptions import MailError
-from mailboxes.hosts import check_mail_host
 from mailboxes.messages import (
     OAUTH_HTTPS_REQUIRED,
     OAUTH_NOT_REVOKED,

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from crm.messages import Message
 from mailboxes import messages
-from mailboxes.message_ids import is_our_message_id
+from mailboxes.linking.message_ids import is_our_message_id
 from mailboxes.models.emails import Email
 
 if TYPE_CHECKING:
@@ -220,7 +220,7 @@ def _body_head(parsed: ParsedMessage) -> str:
 
 
 def own_message_id(message_id: str) -> bool:
-    """A Message-ID Postaci generated: signed with the site key (``mailboxes.message_ids``).
+    """A Message-ID Postaci generated: signed with the site key (``mailboxes.linking.message_ids``).
 
     Checking the signature, not just the domain, keeps a stranger from passing their mail off
     as ours by writing our domain into a Message-ID.

@@ -28,10 +28,10 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from crm.messages import Message
+from mailboxes.connection.imap import connection_error, imap_session
 from mailboxes.exceptions import MailError
 from mailboxes.intake.context import FetchRun, IntakeContext
 from mailboxes.intake.health import account_record_failure, account_record_success
-from mailboxes.intake.imap import connection_error, imap_session
 from mailboxes.intake.journal import (
     FetchedMessage,
     journal_batch,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
-from mailboxes.intake.bulk import bulk_insert, bulk_update_values
+from crm.bulk import bulk_insert, bulk_update_values
 from mailboxes.models import MailAccount, RawMessage
 
 if TYPE_CHECKING:

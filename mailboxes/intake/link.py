@@ -5,7 +5,7 @@ First hit wins:
 A bounce counts the message that bounced (found in the original it carries) as the one it
 replies to, so it lands on the thread it bounced from.
 
-1. ``reference`` — one of our signed Message-IDs (``mailboxes.message_ids``) in In-Reply-To,
+1. ``reference`` — one of our signed Message-IDs (``mailboxes.linking.message_ids``) in In-Reply-To,
    then References newest first: the record it names. A forged or altered id is ignored.
 2. ``reply`` — the email it replies to (In-Reply-To, then References newest first): that
    email's parent. The first of them we know becomes ``email.replied``.
@@ -39,11 +39,11 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Model
 
 from crm.addresses import records_for_addresses
-from mailboxes.intake.bulk import bulk_update_values
+from crm.bulk import bulk_update_values
 from mailboxes.intake.context import IntakeContext
-from mailboxes.message_ids import message_id_parent
+from mailboxes.linking.message_ids import message_id_parent
+from mailboxes.linking.parents import email_parent_models
 from mailboxes.models import Email
-from mailboxes.parents import email_parent_models
 
 LinkedBy = Email.LinkedBy
 LINK_FIELDS = ("parent_type", "parent_id", "account", "linked_by", "replied")

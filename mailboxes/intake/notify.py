@@ -1,11 +1,14 @@
-"""Step 11: stream notes and notifications for the batch (rules in ``mailboxes.email_notes``)."""
+"""Step 11: stream notes and notifications for the batch.
+
+The rules are in ``mailboxes.notes.email_notes``.
+"""
 
 from __future__ import annotations
 
 from crm.models import Note
-from mailboxes.email_notes import EmailNews, email_news_publish
 from mailboxes.intake.context import IntakeContext
 from mailboxes.intake.recipients import active_user_ids_by_address
+from mailboxes.notes.email_notes import EmailNews, email_news_publish
 
 
 def _news(ctx: IntakeContext, users_by_address: dict[str, int]) -> EmailNews:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.contrib.contenttypes.models import ContentType
 
+from crm.bulk import bulk_insert
 from crm.models import EmailAddressLink, TeamMembership, User
-from mailboxes.intake.bulk import bulk_insert
 from mailboxes.intake.context import FetchRun, IntakeContext
 from mailboxes.models import EmailUser, MailAccount
 

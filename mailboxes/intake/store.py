@@ -9,8 +9,8 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from crm.addresses import addresses_get_or_create
+from crm.bulk import bulk_insert, bulk_insert_rows
 from crm.models import EmailAddress
-from mailboxes.intake.bulk import bulk_insert, bulk_insert_rows
 from mailboxes.intake.context import FetchRun, IntakeContext
 from mailboxes.intake.parse import ParsedAttachment, ParsedMessage
 from mailboxes.models import Attachment, Email, EmailRecipient, MailAccount

@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.models import User
-from mailboxes.message_ids import message_id_new
+from mailboxes.linking.message_ids import message_id_new
 from mailboxes.messages import (
     SMTP_RECIPIENTS,
     refused_list,

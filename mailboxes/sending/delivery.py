@@ -37,7 +37,7 @@ from django.utils import timezone
 
 from crm.messages import Message
 from crm.stream import record_follow
-from mailboxes.message_ids import note_email_sent
+from mailboxes.linking.message_ids import note_email_sent
 from mailboxes.messages import (
     SEND_ACCOUNT_GONE,
     SEND_INTERRUPTED,

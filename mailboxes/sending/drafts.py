@@ -20,7 +20,8 @@ from crm.models import EmailAddress, User
 from mailboxes.html_text import html_to_text
 from mailboxes.intake.parse import ParsedAttachment
 from mailboxes.intake.store import attachment_store
-from mailboxes.message_ids import message_id_new
+from mailboxes.linking.message_ids import message_id_new
+from mailboxes.linking.parents import email_parent_models
 from mailboxes.models import (
     Attachment,
     Email,
@@ -28,7 +29,6 @@ from mailboxes.models import (
     EmailUser,
     OutgoingMessage,
 )
-from mailboxes.parents import email_parent_models
 from mailboxes.sending.compose import (
     AttachmentPart,
     Mailbox,

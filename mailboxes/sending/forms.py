@@ -10,8 +10,8 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from mailboxes.linking.parents import email_parent_models
 from mailboxes.models import Attachment, Email
-from mailboxes.parents import email_parent_models
 from mailboxes.sending.compose import AttachmentPart, check_header_value, parse_addresses
 from mailboxes.sending.drafts import ComposeData, parent_resolve
 from mailboxes.sending.exceptions import SendError

@@ -20,7 +20,7 @@ from crm.access import is_admin
 from crm.addresses import addresses_get_or_create
 from crm.messages import Message
 from crm.models import User
-from mailboxes.message_ids import message_id_new
+from mailboxes.linking.message_ids import message_id_new
 from mailboxes.models import (
     Attachment,
     Email,

@@ -22,8 +22,9 @@ from django.utils.functional import cached_property
 from django.views.decorators.debug import sensitive_variables
 
 from mailboxes.connection.credentials import Bearer, account_bearer
+from mailboxes.connection.hosts import check_mail_host
+from mailboxes.connection.network import mail_ssl_context, network_problem
 from mailboxes.exceptions import MailError
-from mailboxes.hosts import check_mail_host
 from mailboxes.messages import (
     SMTP_AUTH,
     SMTP_ERROR,
@@ -36,7 +37,6 @@ from mailboxes.messages import (
     refused_list,
 )
 from mailboxes.models import MailAccount, Security
-from mailboxes.network import mail_ssl_context, network_problem
 from mailboxes.sending.exceptions import DeliveryError
 
 

@@ -17,8 +17,8 @@ from django.utils import timezone
 from imapclient.exceptions import IMAPClientError
 
 from crm.messages import Message
+from mailboxes.connection.imap import connection_error, imap_session
 from mailboxes.exceptions import MailError
-from mailboxes.intake.imap import connection_error, imap_session
 from mailboxes.models import Email, OutgoingMessage
 
 logger = logging.getLogger(__name__)

@@ -36,6 +36,7 @@ from kombu.exceptions import OperationalError
 from crm.access import is_admin
 from crm.models import User
 from mailboxes.access import may_have_personal_accounts
+from mailboxes.connection.imap import account_test_connection
 from mailboxes.exceptions import MailError
 from mailboxes.forms import (
     GroupEmailAccountForm,
@@ -46,7 +47,6 @@ from mailboxes.forms import (
 )
 from mailboxes.intake.cursors import account_reset_cursor
 from mailboxes.intake.health import account_request_fetch
-from mailboxes.intake.imap import account_test_connection
 from mailboxes.models import (
     FolderCursor,
     GroupEmailAccount,

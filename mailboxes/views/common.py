@@ -6,8 +6,8 @@ from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from crm.access import is_admin
-from mailboxes.navigation import emails_links
-from mailboxes.selectors import UserMailbox, folder_unread_counts
+from mailboxes.inbox.navigation import emails_links
+from mailboxes.inbox.selectors import UserMailbox, folder_unread_counts
 
 
 def mailbox_context(request: HttpRequest, current_key: str = "", mailbox=None) -> dict:

@@ -1,7 +1,7 @@
 """One email: the page, its sandboxed body document, attachments, raw source and actions.
 
 The HTML of an email never runs in the application's origin: it is sanitized
-(mailboxes/rendering.py), served by :func:`email_body` under a Content-Security-Policy that
+(mailboxes/inbox/rendering.py), served by :func:`email_body` under a Content-Security-Policy that
 allows nothing but images, and framed by the page with ``sandbox`` (no scripts, no same
 origin). Inline (``cid:``) images are fetched from :func:`attachment_inline` through a signed
 URL, since a sandboxed document sends no session cookie with its requests.
@@ -30,9 +30,9 @@ from django.views.decorators.http import require_POST
 from crm.access import is_admin, user_team_ids
 from crm.administration.views import admin_required
 from crm.models import User
+from mailboxes.inbox.rendering import IFRAME_SANDBOX, email_body_csp, sanitize_email_html
+from mailboxes.inbox.selectors import INBOX, UserMailbox, folder_emails, with_user_state
 from mailboxes.models import Attachment, Email, EmailRecipient, EmailUser, MailAccount
-from mailboxes.rendering import IFRAME_SANDBOX, email_body_csp, sanitize_email_html
-from mailboxes.selectors import INBOX, UserMailbox, folder_emails, with_user_state
 from mailboxes.sending.send import may_retry, sent_copy_problem
 from mailboxes.views.common import mailbox_context, safe_next
 from mailboxes.views.inbox import apply_action

@@ -18,9 +18,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from mailboxes.list_filters import EmailFilterSet
-from mailboxes.models import EmailFolder, GroupEmailFolder
-from mailboxes.selectors import (
+from mailboxes.inbox.list_filters import EmailFilterSet
+from mailboxes.inbox.selectors import (
     DRAFTS,
     INBOX,
     SENT,
@@ -32,7 +31,7 @@ from mailboxes.selectors import (
     newest_marks,
     visible_emails,
 )
-from mailboxes.user_state import (
+from mailboxes.inbox.user_state import (
     emails_archive,
     emails_mark_important,
     emails_mark_read,
@@ -41,6 +40,7 @@ from mailboxes.user_state import (
     emails_restore,
     emails_trash,
 )
+from mailboxes.models import EmailFolder, GroupEmailFolder
 from mailboxes.views.common import is_htmx, mailbox_context, safe_next
 
 PAGE_SIZE = 50

@@ -24,9 +24,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm.links import url_of
-from mailboxes.linking import email_set_parent, parent_search
+from mailboxes.linking.manual import email_set_parent, parent_search
+from mailboxes.linking.parents import email_parent_models, parent_kind
 from mailboxes.models import Email
-from mailboxes.parents import email_parent_models, parent_kind
 
 
 def _kind_choices() -> list[tuple[str, str]]:

@@ -18,8 +18,8 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from crm.access import is_admin
+from mailboxes.inbox.list_filters import accounts_visible_to
 from mailboxes.intake.fetch import raw_message_retry
-from mailboxes.list_filters import accounts_visible_to
 from mailboxes.models import MailAccount, RawMessage
 from mailboxes.views.common import mailbox_context, safe_next
 

@@ -6,7 +6,7 @@ import pytest
 
 from cases.models import AutoReplyLog, Case
 from mailboxes.intake.fetch import fetch_account
-from mailboxes.message_ids import message_id_new
+from mailboxes.linking.message_ids import message_id_new
 from mailboxes.models import Email
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -245,7 +245,7 @@ def test_report_structures_flag(part_types, kind):
 
 @override_settings(POSTACI_MESSAGE_ID_DOMAIN="mail.postaci.example")
 def test_our_own_message_id_is_own_mail():
-    from mailboxes.message_ids import message_id_new
+    from mailboxes.linking.message_ids import message_id_new
 
     assert classify(message(message_id=message_id_new())).kind == Kind.OWN
     # our domain alone, without our signature, is anybody's

@@ -12,7 +12,7 @@ from cases.models import AutoReplyLog, Case
 from crm.addresses import addresses_get_or_create
 from crm.models import User
 from mailboxes.intake.parse import ParsedAddress, ParsedMessage
-from mailboxes.message_ids import message_id_new
+from mailboxes.linking.message_ids import message_id_new
 from mailboxes.models import Email, PersonalEmailAccount
 from tests.cases.eml import parse_file
 from tests.cases.test_classify import SISIMAI_BSD

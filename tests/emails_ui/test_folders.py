@@ -9,8 +9,8 @@ from django.urls import reverse
 
 from crm.access import access_level
 from crm.addresses import record_set_addresses
+from mailboxes.inbox.selectors import UserMailbox, folder_emails, folder_unread_counts
 from mailboxes.models import Email, EmailFolder, EmailUser, GroupEmailFolder
-from mailboxes.selectors import UserMailbox, folder_emails, folder_unread_counts
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailboxes.rendering import email_body_csp, sanitize_email_html
+from mailboxes.inbox.rendering import email_body_csp, sanitize_email_html
 
 
 def clean(html: str, **kwargs) -> str:

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from crm.models import Notification
 from crm.stream import note_create, record_follow
-from mailboxes.digest import notification_digests_send
+from mailboxes.notes.digest import notification_digests_send
 from mailboxes.tasks import send_daily_digests, send_hourly_digests
 from tests.linking.pipeline import import_one
 from tests.mailboxes.conftest import make_message

@@ -9,7 +9,7 @@ from django.db import transaction
 from cases.models import Case
 from crm.models import Account, Contact, Lead
 from mailboxes.intake.link import link_batch
-from mailboxes.message_ids import message_id_new
+from mailboxes.linking.message_ids import message_id_new
 from mailboxes.models import Email, GroupEmailAccount
 from tests.linking.pipeline import contexts_before, import_messages, import_one
 from tests.mailboxes.conftest import make_message

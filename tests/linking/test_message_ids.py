@@ -8,7 +8,7 @@ from django.contrib.contenttypes.models import ContentType
 from cases.loop_guard import references_our_message
 from crm.models import Account, Opportunity
 from mailboxes.intake.classify import own_message_id
-from mailboxes.message_ids import is_our_message_id, message_id_new, message_id_parent
+from mailboxes.linking.message_ids import is_our_message_id, message_id_new, message_id_parent
 
 pytestmark = pytest.mark.django_db
 

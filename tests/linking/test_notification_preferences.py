@@ -16,10 +16,10 @@ from cases.models import Case
 from crm.models import Notification
 from crm.notification_reasons import notification_preferences_save
 from crm.stream import note_create, record_follow
-from mailboxes.digest import notification_digests_send
 from mailboxes.intake.notify import notify_batch
-from mailboxes.message_ids import message_id_new, note_email_sent
+from mailboxes.linking.message_ids import message_id_new, note_email_sent
 from mailboxes.models import CaseDistribution, Email, GroupEmailAccount, PersonalEmailAccount
+from mailboxes.notes.digest import notification_digests_send
 from tests.linking.pipeline import contexts_before, import_one
 from tests.mailboxes.conftest import make_message
 

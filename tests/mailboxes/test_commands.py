@@ -8,7 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from mailboxes.watch import watch_targets
+from mailboxes.intake.watch import watch_targets
 from tests.mailboxes.conftest import make_message
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -6,8 +6,8 @@ import socket
 
 import pytest
 
+from mailboxes.connection.imap import ImapSettings, account_test_connection
 from mailboxes.exceptions import MailConnectionError, MailHostNotAllowed
-from mailboxes.intake.imap import ImapSettings, account_test_connection
 from mailboxes.models import Security
 
 

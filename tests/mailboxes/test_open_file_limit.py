@@ -14,14 +14,14 @@ from contextlib import contextmanager, suppress
 
 import pytest
 
+from mailboxes.connection.imap import ImapSettings, account_test_connection
+from mailboxes.connection.network import raise_open_file_limit
 from mailboxes.exceptions import MailConnectionError
 from mailboxes.intake.fetch import fetch_account
-from mailboxes.intake.imap import ImapSettings, account_test_connection
+from mailboxes.intake.watch import FolderWatcher, watch_targets
 from mailboxes.models import Security
-from mailboxes.network import raise_open_file_limit
 from mailboxes.sending.exceptions import DeliveryError
 from mailboxes.sending.smtp import SmtpSettings, smtp_deliver
-from mailboxes.watch import FolderWatcher, watch_targets
 from tests.waiting import wait_until
 
 
@@ -91,7 +91,10 @@ def test_idle_watcher_out_of_files_logs_an_error_naming_the_limit(
     make_group_account(imap_user)
     [target] = watch_targets()
     watcher = FolderWatcher(target, lambda account_id: None)
-    with caplog.at_level(logging.WARNING, logger="mailboxes.watch"), no_file_descriptor_left():
+    with (
+        caplog.at_level(logging.WARNING, logger="mailboxes.intake.watch"),
+        no_file_descriptor_left(),
+    ):
         watcher.start()
         wait_until(lambda: watcher.failures)
         watcher.stop()  # the back-off wait ends at once

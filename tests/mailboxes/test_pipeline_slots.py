@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mailboxes.intake.pipeline import HOOKS, STEPS, _step_functions
-from mailboxes.parents import EMAIL_PARENT_LABELS
+from mailboxes.linking.parents import EMAIL_PARENT_LABELS
 
 
 def test_every_step_and_hook_of_a_fetch_is_provided_by_its_app():

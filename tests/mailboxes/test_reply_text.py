@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from mailboxes.reply_text import reply_fragment, visible_reply_text
+from mailboxes.inbox.reply_text import reply_fragment, visible_reply_text
 from tests.shared import CORPUS as SHARED_CORPUS
 
 CORPUS = SHARED_CORPUS / "reply-parser"

@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
+from mailboxes.intake.watch import WatchSupervisor
 from mailboxes.models import Email
-from mailboxes.watch import WatchSupervisor
 from tests.mailboxes.conftest import make_message
 from tests.waiting import wait_until
 

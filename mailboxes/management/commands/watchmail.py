@@ -6,7 +6,7 @@ import signal
 
 from django.core.management.base import BaseCommand, CommandError
 
-from mailboxes.watch import WatchSupervisor
+from mailboxes.intake.watch import WatchSupervisor
 
 
 class Command(BaseCommand):
@@ -34,7 +34,7 @@ class Command(BaseCommand):
         if not 0 <= index < count:
             raise CommandError("--shard i/n needs 0 <= i < n")
 
-        from mailboxes.network import raise_open_file_limit
+        from mailboxes.connection.network import raise_open_file_limit
         from mailboxes.tasks import fetch_account
 
         # one IDLE connection per folder: the common default of 1,024 open files is too few

@@ -7,10 +7,10 @@ import pytest
 from crm.models import Notification
 from mailboxes.intake.fetch import fetch_account
 from mailboxes.intake.health import accounts_due_for_fetch
+from mailboxes.intake.watch import watch_targets
 from mailboxes.models import Email, MailAccount, OAuthState
 from mailboxes.sending.exceptions import DeliveryError
 from mailboxes.sending.smtp import SmtpSettings, smtp_deliver
-from mailboxes.watch import watch_targets
 from tests.mailboxes.conftest import make_message
 
 pytestmark = pytest.mark.django_db

@@ -9,9 +9,9 @@ from django.db import connection
 
 from mailboxes.connection.credentials import account_bearer
 from mailboxes.intake.fetch import fetch_account
+from mailboxes.intake.watch import WatchSupervisor
 from mailboxes.models import Email, MailAccount
 from mailboxes.sending.smtp import SmtpSettings, smtp_deliver
-from mailboxes.watch import WatchSupervisor
 from tests.mailboxes.conftest import make_message
 from tests.waiting import wait_until
 
@@ -138,7 +138,7 @@ def test_two_workers_at_the_moment_of_expiry_cause_exactly_one_refresh(
 def test_idle_keeps_reporting_new_mail_across_token_lifetimes(
     dovecot, oauth_mailbox, make_oauth_account, oauth_server, monkeypatch
 ):
-    monkeypatch.setattr("mailboxes.watch.IDLE_CHECK_SECONDS", 0.5)
+    monkeypatch.setattr("mailboxes.intake.watch.IDLE_CHECK_SECONDS", 0.5)
     account = make_oauth_account(oauth_mailbox)
     heard: list[int] = []
     supervisor = WatchSupervisor(heard.append, reload_seconds=3600)

@@ -1,12 +1,12 @@
-"""The record types an email can belong to are listed once (mailboxes.parents): the compose
+"""The record types an email can belong to are listed once (mailboxes.linking.parents): the compose
 form, the email list's "Linked to" filter and the send check all offer exactly those."""
 
 from __future__ import annotations
 
 import pytest
 
-from mailboxes.list_filters import EmailFilterSet
-from mailboxes.parents import email_parent_models
+from mailboxes.inbox.list_filters import EmailFilterSet
+from mailboxes.linking.parents import email_parent_models
 from mailboxes.sending.drafts import parent_resolve
 from mailboxes.sending.exceptions import SendError
 from mailboxes.sending.forms import parent_type_choices

@@ -3,7 +3,7 @@
 mailboxes registers its own pages (personal accounts, folders, quarantine); other apps add
 theirs from their ``AppConfig.ready``::
 
-    from mailboxes.navigation import emails_link_register
+    from mailboxes.inbox.navigation import emails_link_register
     emails_link_register(label=_("My filters"), url_name="filters:my-filters", order=30)
 
 A link whose URL does not resolve (its app not installed yet) is left out.

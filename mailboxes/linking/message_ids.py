@@ -29,7 +29,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Model
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from mailboxes.parents import email_parent_models, parent_kind
+from mailboxes.linking.parents import email_parent_models, parent_kind
 
 _SALT = "postaci.message-id"
 _SIGNATURE_LENGTH = 16  # hex digits: 64 bits
@@ -107,9 +107,9 @@ def note_email_sent(email):
     """The "email sent" stream note for mail sent from Postaci; its followers are notified.
 
     Here beside :func:`message_id_new` because sending needs both; the rules live in
-    ``mailboxes.email_notes.note_email_sent``. Returns the note, or None when the email has no
+    ``mailboxes.notes.email_notes.note_email_sent``. Returns the note, or None when the email has no
     parent or its note exists already.
     """
-    from mailboxes.email_notes import note_email_sent as create
+    from mailboxes.notes.email_notes import note_email_sent as create
 
     return create(email)

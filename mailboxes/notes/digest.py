@@ -24,7 +24,7 @@ from django.utils.translation import ngettext
 
 from crm.models import EmailAddressLink, Notification, User
 from crm.notification_reasons import Level, level_of
-from mailboxes.message_ids import message_id_new
+from mailboxes.linking.message_ids import message_id_new
 from mailboxes.models import Email, EmailRecipient, EmailUser
 
 logger = logging.getLogger(__name__)

@@ -83,7 +83,7 @@ def emails_move_to_folder(user: User, emails, folder: EmailFolder | None) -> int
             folder=folder, in_archive=False, in_trash=False
         )
         if folder is None:
-            from mailboxes.selectors import visible_group_folders
+            from mailboxes.inbox.selectors import visible_group_folders
 
             Email.objects.filter(pk__in=ids, group_folder__in=visible_group_folders(user)).update(
                 group_folder=None
@@ -93,7 +93,7 @@ def emails_move_to_folder(user: User, emails, folder: EmailFolder | None) -> int
 
 def emails_move_to_group_folder(user: User, emails, folder: GroupEmailFolder) -> int:
     """File into a group folder the user sees: for everyone who sees the folder."""
-    from mailboxes.selectors import visible_group_folders
+    from mailboxes.inbox.selectors import visible_group_folders
 
     if not visible_group_folders(user).filter(pk=folder.pk).exists():
         raise ValueError("Not a group folder of the user")

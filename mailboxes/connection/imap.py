@@ -12,11 +12,11 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
 from mailboxes.connection.credentials import account_bearer
+from mailboxes.connection.hosts import check_mail_host
+from mailboxes.connection.network import mail_ssl_context, network_problem
 from mailboxes.exceptions import MailConnectionError, MailError
-from mailboxes.hosts import check_mail_host
 from mailboxes.messages import IMAP_AUTH, IMAP_PROTOCOL, IMAP_TOKEN_REFUSED
 from mailboxes.models import MailAccount, Security
-from mailboxes.network import mail_ssl_context, network_problem
 
 
 @dataclass(frozen=True)

@@ -46,15 +46,15 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from crm.access import users_access
+from crm.bulk import bulk_insert_rows
 from crm.kinds import EMAIL_RECEIVED as EMAIL_RECEIVED_NOTIFICATION
 from crm.kinds import note_kind_define
 from crm.models import Account, Follow, Note, Notification
 from crm.notification_reasons import preferences_of, wants
-from mailboxes.intake.bulk import bulk_insert_rows
+from mailboxes.inbox.reply_text import visible_reply_text
+from mailboxes.linking.parents import email_parent_models
 from mailboxes.models import Email, EmailUser
 from mailboxes.notification_reasons import FOLLOWED_MAIL, GROUP_MAIL, MAIL_TO_ME
-from mailboxes.parents import email_parent_models
-from mailboxes.reply_text import visible_reply_text
 
 # Parent types whose stream notes carry the email's text (without the quoted history).
 NOTE_WITH_TEXT = ("case",)

@@ -14,9 +14,9 @@ from django.db.models import Model, Q, QuerySet
 
 from crm.addresses import normalize_address
 from crm.models import EmailAddressLink, Note, User
-from mailboxes.email_notes import EmailNews, email_news_publish
+from mailboxes.linking.parents import email_parent_models, has_account_field, parent_kind
 from mailboxes.models import Email
-from mailboxes.parents import email_parent_models, has_account_field, parent_kind
+from mailboxes.notes.email_notes import EmailNews, email_news_publish
 
 SEARCH_LIMIT = 20
 PARENT_FIELDS = ["parent_type", "parent_id", "account", "linked_by"]

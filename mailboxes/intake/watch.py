@@ -26,9 +26,9 @@ from django.db import close_old_connections
 from django.db.models import Count, Max
 from imapclient.exceptions import IMAPClientError
 
+from mailboxes.connection.imap import ImapSettings, connection_error, imap_close, imap_connect
 from mailboxes.exceptions import MailError
 from mailboxes.intake.health import oauth_signed_out
-from mailboxes.intake.imap import ImapSettings, connection_error, imap_close, imap_connect
 from mailboxes.models import MailAccount
 
 logger = logging.getLogger(__name__)

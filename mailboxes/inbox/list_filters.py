@@ -9,9 +9,9 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from crm.access import is_admin, user_team_ids
+from mailboxes.inbox.search import words_in_fields
+from mailboxes.linking.parents import email_parent_models
 from mailboxes.models import Email, EmailRecipient, GroupEmailAccount, MailAccount
-from mailboxes.parents import email_parent_models
-from mailboxes.search import words_in_fields
 
 NOT_LINKED = "none"
 
@@ -47,7 +47,7 @@ SEARCH_FIELDS = ["subject", "from_name", "from_address__address", "body_text"]
 
 def email_search(queryset: QuerySet[Email], text: str) -> QuerySet[Email]:
     """Every word must occur in the subject, the sender (name or address) or the text body,
-    in any letter case (Turkish included, on PostgreSQL and SQLite: mailboxes/search.py)."""
+    in any letter case (Turkish included, on PostgreSQL and SQLite: mailboxes/inbox/search.py)."""
     return words_in_fields(queryset, text, SEARCH_FIELDS)
 
 

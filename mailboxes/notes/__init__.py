@@ -1,0 +1,1 @@
+"""What the stream and the bell say about emails: notes, notifications and the digest."""
