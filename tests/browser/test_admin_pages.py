@@ -12,8 +12,8 @@ from filters.models import EmailFilter
 from mailboxes.intake.fetch import fetch_account
 from mailboxes.models import Email, GroupEmailAccount
 from tests.browser.test_emails import fill_account_form
-from tests.emails_ui.conftest import email_create
 from tests.mailboxes.conftest import make_message
+from tests.mailboxes.ui.conftest import email_create
 
 pytestmark = pytest.mark.browser
 LANGUAGES = ["en", "tr"]

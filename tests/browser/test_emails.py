@@ -12,8 +12,8 @@ from crm.models import Team
 from mailboxes.intake.fetch import fetch_account
 from mailboxes.models import EmailFolder, EmailUser, GroupEmailAccount, PersonalEmailAccount
 from tests.crm.conftest import team  # noqa: F401  (fixture)
-from tests.emails_ui.conftest import email_create, media_root  # noqa: F401  (fixture)
 from tests.mailboxes.conftest import make_message, make_personal_account  # noqa: F401
+from tests.mailboxes.ui.conftest import email_create, media_root  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
 REPORT = b"%PDF-1.4\nquarterly numbers\n%%EOF\n"

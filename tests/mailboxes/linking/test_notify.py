@@ -13,8 +13,8 @@ from mailboxes.intake.notify import notify_batch
 from mailboxes.linking.message_ids import message_id_new, note_email_sent  # the API sending uses
 from mailboxes.models import CaseDistribution, Email, GroupEmailAccount
 from tests.filters.conftest import save_filter
-from tests.linking.pipeline import contexts_before, import_messages, import_one
 from tests.mailboxes.conftest import make_message
+from tests.mailboxes.linking.pipeline import contexts_before, import_messages, import_one
 
 pytestmark = pytest.mark.django_db
 

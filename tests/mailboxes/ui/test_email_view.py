@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from mailboxes.models import Email, EmailUser, RawMessage
-from tests.emails_ui.conftest import attachment_create
+from tests.mailboxes.ui.conftest import attachment_create
 
 pytestmark = pytest.mark.django_db
 PNG = (

@@ -9,8 +9,8 @@ from crm.models import Notification
 from crm.stream import note_create, record_follow
 from mailboxes.notes.digest import notification_digests_send
 from mailboxes.tasks import send_daily_digests, send_hourly_digests
-from tests.linking.pipeline import import_one
 from tests.mailboxes.conftest import make_message
+from tests.mailboxes.linking.pipeline import import_one
 
 pytestmark = pytest.mark.django_db
 

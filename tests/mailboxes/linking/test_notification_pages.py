@@ -7,8 +7,8 @@ from django.urls import reverse
 
 from crm.models import Note, Notification
 from crm.stream import record_follow
-from tests.linking.pipeline import import_messages, import_one
 from tests.mailboxes.conftest import make_message
+from tests.mailboxes.linking.pipeline import import_messages, import_one
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,8 @@ from crm.models import Note, Notification
 from crm.stream import record_follow
 from mailboxes.linking.manual import email_set_parent, parent_search
 from mailboxes.models import Email, EmailUser
-from tests.linking.pipeline import import_one
 from tests.mailboxes.conftest import make_message
+from tests.mailboxes.linking.pipeline import import_one
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,8 @@ from crm.models import Account, Contact, Lead
 from mailboxes.intake.link import link_batch
 from mailboxes.linking.message_ids import message_id_new
 from mailboxes.models import Email, GroupEmailAccount
-from tests.linking.pipeline import contexts_before, import_messages, import_one
 from tests.mailboxes.conftest import make_message
+from tests.mailboxes.linking.pipeline import contexts_before, import_messages, import_one
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,8 @@ import pytest
 from cases.models import Case
 from filters.models import EmailFilter
 from mailboxes.models import CaseDistribution, EmailFolder, EmailUser, GroupEmailAccount
-from tests.linking.pipeline import import_one
 from tests.mailboxes.conftest import make_message
+from tests.mailboxes.linking.pipeline import import_one
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mailboxes.models import EmailFolder, EmailUser, GroupEmailFolder
-from tests.emails_ui.conftest import attachment_create
+from tests.mailboxes.ui.conftest import attachment_create
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}

@@ -20,8 +20,8 @@ from mailboxes.intake.notify import notify_batch
 from mailboxes.linking.message_ids import message_id_new, note_email_sent
 from mailboxes.models import CaseDistribution, Email, GroupEmailAccount, PersonalEmailAccount
 from mailboxes.notes.digest import notification_digests_send
-from tests.linking.pipeline import contexts_before, import_one
 from tests.mailboxes.conftest import make_message
+from tests.mailboxes.linking.pipeline import contexts_before, import_one
 
 pytestmark = pytest.mark.django_db
 
