@@ -2,8 +2,8 @@
 
 The Dovecot tests (tests/mailboxes/linking/test_intake_notifications.py) cover fetching
 itself; these helpers let the many linking and notification rules be tested on exactly the
-code a fetch runs after downloading: ``journal_and_process`` (journal, the pipeline steps, the journal's
-outcomes) in one transaction, then the ``after_batch`` hook.
+code a fetch runs after downloading: ``journal_and_process`` (journal, the pipeline steps,
+the journal's outcomes) in one transaction, then the ``after_batch`` hook.
 """
 
 from __future__ import annotations
