@@ -32,8 +32,8 @@ from mailboxes.intake.classify import (
     classify_stored,
     header_words,
     no_reply_sender,
-    own_message_id,
 )
+from mailboxes.linking.message_ids import is_our_message_id
 from mailboxes.models import Email, GroupEmailAccount, MailAccount
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ class GuardedMessage:
 def references_our_message(references: list[str]) -> bool:
     """Whether any referenced Message-ID is one Postaci generated (signature verified by
     ``mailboxes.linking.message_ids``, so a forged reference does not count)."""
-    return any(own_message_id(ref) for ref in references)
+    return any(is_our_message_id(ref) for ref in references)
 
 
 def our_addresses() -> set[str]:
@@ -129,7 +129,7 @@ def _our_loop_refusal(message: GuardedMessage, ours: set[str]) -> Message | None
     domain = settings.POSTACI_MESSAGE_ID_DOMAIN.lower()
     if x_loop and (any(a in x_loop for a in ours) or (domain and domain in x_loop)):
         return messages.X_LOOP(value=x_loop)
-    if own_message_id(message.message_id) or references_our_message(message.references):
+    if is_our_message_id(message.message_id) or references_our_message(message.references):
         return messages.OWN_MAIL()
     if message.sender in ours:
         return messages.OWN_ADDRESS(sender=message.sender)

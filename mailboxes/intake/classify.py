@@ -219,15 +219,6 @@ def _body_head(parsed: ParsedMessage) -> str:
     return ""
 
 
-def own_message_id(message_id: str) -> bool:
-    """A Message-ID Postaci generated: signed with the site key (``mailboxes.linking.message_ids``).
-
-    Checking the signature, not just the domain, keeps a stranger from passing their mail off
-    as ours by writing our domain into a Message-ID.
-    """
-    return is_our_message_id(message_id)
-
-
 class _Findings:
     """Collects what the rules saw.
 
@@ -307,7 +298,8 @@ def _check_headers(parsed: ParsedMessage, found: _Findings) -> None:
         found.null_sender = True
         found.reasons.append(messages.NULL_SENDER_SEEN())
 
-    if "x-postaci-loop" in headers or own_message_id(parsed.message_id):
+    # the signature is checked, not just the domain: a stranger cannot pass mail off as ours
+    if "x-postaci-loop" in headers or is_our_message_id(parsed.message_id):
         found.strong(AutoKind.OWN, messages.SENT_BY_POSTACI())
 
     for value in _header_lines(parsed, "x-loop"):

@@ -117,9 +117,4 @@ def journal_write(raws: list[RawMessage]) -> None:
     new = [raw for raw in raws if raw.pk is None]
     known = [raw for raw in raws if raw.pk is not None]
     bulk_insert(new)
-    journal_record_outcomes(known)
-
-
-def journal_record_outcomes(raws: list[RawMessage]) -> None:
-    """Write every row's outcome in one UPDATE statement."""
-    bulk_update_values(raws, OUTCOME_FIELDS)
+    bulk_update_values(known, OUTCOME_FIELDS)  # one UPDATE statement

@@ -224,92 +224,140 @@ def link_batch(batch: list[IntakeContext]) -> None:
     if not new:
         return
     types = _Types()
+    linker = _Linker(new, types)
+    linker.load_thread_records()
+    linker.load_address_records()
+    linker.load_contact_accounts()
+    _links_save(new, linker)
 
-    # Rules 1 and 2: what the thread headers name.
-    threads = {id(ctx): thread_ids(ctx) for ctx in new}
-    all_ids = {i for ids in threads.values() for i in ids}
-    signed = {i: key for i in all_ids if (key := message_id_parent(i)) is not None}
-    batch_emails = {ctx.email.message_id: ctx for ctx in new}
-    known: dict[str, tuple[int, int | None, int | None]] = {}
-    outside = all_ids - batch_emails.keys()
-    if outside:
-        for pk, message_id, type_id, parent_id in Email.objects.filter(
-            message_id__in=outside
-        ).values_list("pk", "message_id", "parent_type_id", "parent_id"):
-            known[message_id] = (pk, type_id, parent_id)
-    keys = {(ct.pk, pk) for ct, pk in signed.values()}
-    keys |= {(t, p) for _pk, t, p in known.values() if t and p}
-    records = _load_records(types, keys)
 
-    # Rules 3 and 4: every address of the batch in one lookup.
-    addresses = {address for ctx in new for _rule, address in _address_rules(ctx)}
-    by_address: dict[str, list[_Record]] = {}
-    if addresses:
-        found = records_for_addresses(
-            addresses, [types.models[kind] for kind in ("contact", "account", "lead")]
-        )
-        by_address = {a: [types.record_of(obj) for obj in objs] for a, objs in found.items()}
+class _Linker:
+    """The batch's candidate records, loaded a few queries for all emails at once, and the
+    rules applied to each email (a reply within the batch is linked after what it replies to).
+    """
 
-    # Converted leads whose Contact decides (rare: one query for the batch when it happens).
-    every_record = list(records.values()) + [r for rs in by_address.values() for r in rs]
-    contact_ids = {r.converted_contact_id for r in every_record if r.converted_contact_id}
-    contact_accounts = {r.pk: r.account_id for r in every_record if r.kind == "contact"}
-    missing = contact_ids - contact_accounts.keys()
-    if missing:
-        contact_model = types.models["contact"]
-        contact_accounts.update(
-            contact_model._default_manager.filter(pk__in=missing).values_list("pk", "account_id")
-        )
-    resolver = _Resolver(types, contact_accounts)
+    def __init__(self, new: list[IntakeContext], types: _Types) -> None:
+        self.new = new
+        self.types = types
+        self.threads = {id(ctx): thread_ids(ctx) for ctx in new}
+        self.batch_emails = {ctx.email.message_id: ctx for ctx in new}
+        # signed id → (content type, pk); replied id → (email pk, parent type id, parent id)
+        self.signed: dict[str, tuple[ContentType, int]] = {}
+        self.known: dict[str, tuple[int, int | None, int | None]] = {}
+        self.records: dict[tuple[int, int], _Record] = {}
+        self.by_address: dict[str, list[_Record]] = {}
+        self.resolver = _Resolver(types, {})
+        self.resolved: dict[int, tuple[Parent | None, str]] = {}
+        self.visiting: set[int] = set()
 
-    resolved: dict[int, tuple[Parent | None, str]] = {}
-    visiting: set[int] = set()
+    def load_thread_records(self) -> None:
+        """Rules 1 and 2: the records our signed ids name, and the replied emails outside the
+        batch with their parents."""
+        all_ids = {i for ids in self.threads.values() for i in ids}
+        self.signed = {i: key for i in all_ids if (key := message_id_parent(i)) is not None}
+        outside = all_ids - self.batch_emails.keys()
+        if outside:
+            for pk, message_id, type_id, parent_id in Email.objects.filter(
+                message_id__in=outside
+            ).values_list("pk", "message_id", "parent_type_id", "parent_id"):
+                self.known[message_id] = (pk, type_id, parent_id)
+        keys = {(ct.pk, pk) for ct, pk in self.signed.values()}
+        keys |= {(t, p) for _pk, t, p in self.known.values() if t and p}
+        self.records = _load_records(self.types, keys)
 
-    def resolve(ctx: IntakeContext) -> tuple[Parent | None, str]:
-        if id(ctx) in resolved:
-            return resolved[id(ctx)]
-        if id(ctx) in visiting:  # a thread that refers to itself in a circle
+    def load_address_records(self) -> None:
+        """Rules 3 and 4: every address of the batch in one lookup."""
+        addresses = {address for ctx in self.new for _rule, address in _address_rules(ctx)}
+        if not addresses:
+            return
+        models = [self.types.models[kind] for kind in ("contact", "account", "lead")]
+        found = records_for_addresses(addresses, models)
+        self.by_address = {
+            address: [self.types.record_of(obj) for obj in objs] for address, objs in found.items()
+        }
+
+    def load_contact_accounts(self) -> None:
+        """The Accounts of the Contacts converted leads became (rare: one query for the batch
+        when it happens)."""
+        every_record = list(self.records.values()) + [
+            r for rs in self.by_address.values() for r in rs
+        ]
+        contact_ids = {r.converted_contact_id for r in every_record if r.converted_contact_id}
+        contact_accounts = {r.pk: r.account_id for r in every_record if r.kind == "contact"}
+        missing = contact_ids - contact_accounts.keys()
+        if missing:
+            contact_model = self.types.models["contact"]
+            contact_accounts.update(
+                contact_model._default_manager.filter(pk__in=missing).values_list(
+                    "pk", "account_id"
+                )
+            )
+        self.resolver = _Resolver(self.types, contact_accounts)
+
+    def resolve(self, ctx: IntakeContext) -> tuple[Parent | None, str]:
+        """The email's parent and the rule that found it; sets ``email.replied_id``."""
+        if id(ctx) in self.resolved:
+            return self.resolved[id(ctx)]
+        if id(ctx) in self.visiting:  # a thread that refers to itself in a circle
             return None, LinkedBy.NONE
-        visiting.add(id(ctx))
-        result: tuple[Parent | None, str] = (None, LinkedBy.NONE)
-        ids = threads[id(ctx)]
-        for message_id in ids:  # 1. our own reference
-            key = signed.get(message_id)
-            record = records.get((key[0].pk, key[1])) if key else None
+        self.visiting.add(id(ctx))
+        ids = self.threads[id(ctx)]
+        result = self._by_reference(ids)
+        result, replied_pk = self._by_reply(ctx, ids, result)
+        if result[0] is None:
+            result = self._by_address(ctx)
+        ctx.email.replied_id = replied_pk
+        self.resolved[id(ctx)] = result
+        self.visiting.discard(id(ctx))
+        return result
+
+    def _by_reference(self, ids: list[str]) -> tuple[Parent | None, str]:
+        """Rule 1: the first of our own signed ids whose record still exists."""
+        for message_id in ids:
+            key = self.signed.get(message_id)
+            record = self.records.get((key[0].pk, key[1])) if key else None
             if record is not None:
-                result = (resolver.as_is(record), LinkedBy.REFERENCE)
-                break
+                return self.resolver.as_is(record), LinkedBy.REFERENCE
+        return None, LinkedBy.NONE
+
+    def _by_reply(
+        self, ctx: IntakeContext, ids: list[str], result: tuple[Parent | None, str]
+    ) -> tuple[tuple[Parent | None, str], int | None]:
+        """Rule 2: the parent of the replied email (unless rule 1 found one), and the first
+        replied email we know, found even when rule 1 decided."""
         replied_pk = None
-        for message_id in ids:  # 2. the replied email
-            other = batch_emails.get(message_id)
+        for message_id in ids:
+            other = self.batch_emails.get(message_id)
             if other is not None and other is not ctx:
                 replied_pk = replied_pk or other.email.pk
                 if result[0] is None:
-                    parent = resolve(other)[0]
+                    parent = self.resolve(other)[0]
                     if parent is not None:
                         result = (parent, LinkedBy.REPLY)
-            elif message_id in known:
-                pk, type_id, parent_id = known[message_id]
+            elif message_id in self.known:
+                pk, type_id, parent_id = self.known[message_id]
                 replied_pk = replied_pk or pk
-                record = records.get((type_id, parent_id))
+                record = self.records.get((type_id, parent_id))
                 if result[0] is None and record is not None:
-                    result = (resolver.as_is(record), LinkedBy.REPLY)
+                    result = (self.resolver.as_is(record), LinkedBy.REPLY)
             if result[0] is not None and replied_pk:
                 break
-        if result[0] is None:  # 3. and 4. addresses
-            for rule, address in _address_rules(ctx):
-                parent = resolver.by_address(by_address.get(address, []))
-                if parent is not None:
-                    result = (parent, rule)
-                    break
-        ctx.email.replied_id = replied_pk
-        resolved[id(ctx)] = result
-        visiting.discard(id(ctx))
-        return result
+        return result, replied_pk
 
+    def _by_address(self, ctx: IntakeContext) -> tuple[Parent | None, str]:
+        """Rules 3 and 4: the sender, then the first Reply-To, then the first To address."""
+        for rule, address in _address_rules(ctx):
+            parent = self.resolver.by_address(self.by_address.get(address, []))
+            if parent is not None:
+                return parent, rule
+        return None, LinkedBy.NONE
+
+
+def _links_save(new: list[IntakeContext], linker: _Linker) -> None:
+    """Set each email's parent and write those that changed in one UPDATE."""
     changed: list[Email] = []
     for ctx in new:
-        parent, rule = resolve(ctx)
+        parent, rule = linker.resolve(ctx)
         email = ctx.email
         if parent is not None:
             email.parent_type_id, email.parent_id = parent.type_id, parent.pk

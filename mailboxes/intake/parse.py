@@ -342,65 +342,15 @@ def _fingerprint(headers: dict[str, str], raw: bytes) -> str:
 
 
 def parse_message(raw: bytes, *, headers_only: bool = False) -> ParsedMessage:
-    """Parse raw RFC 822 bytes; never raises on malformed input (see ``defects``)."""
+    """Parse raw RFC 822 bytes; never raises on malformed input (see ``defects``).
+
+    Headers first (the body is not even split into lines); a one-part message then needs no
+    MIME walk at all, and only a multipart one is parsed whole.
+    """
     defects: list[str] = []
-    # Headers first (the body is not even split into lines); a one-part message then needs
-    # no MIME walk at all.
     message = _parse_headers(raw)
-
-    collected: dict[str, list[str]] = {}
-    for name, value in message.raw_items():  # strings as received (8-bit bytes as surrogates)
-        collected.setdefault(name.lower(), []).append(value)
-
-    def first(name: str) -> str:
-        values = collected.get(name)
-        return values[0] if values else ""
-
-    headers = {
-        name: "\n".join(decode_header_value(v) for v in collected[name])[:2000]
-        for name in INTERESTING_HEADERS
-        if name in collected
-    }
-    plain_headers = {name: decode_header_value(first(name)) for name in ("from", "to", "cc")}
-
-    subject = decode_header_value(first("subject"))[:MAX_SUBJECT] or "(no subject)"
-    message_id = normalize_message_id(first("message-id"))
-    is_fingerprint = False
-    if not message_id:
-        plain_headers.update(date=first("date"), subject=subject)
-        message_id = _fingerprint(plain_headers, raw)
-        is_fingerprint = True
-
-    date = None
-    date_header = first("date")
-    if date_header:
-        try:
-            date = parsedate_to_datetime(date_header.strip())
-        except (TypeError, ValueError, IndexError, OverflowError):
-            defects.append("unparseable Date header")
-        else:
-            if date is not None and date.tzinfo is None:
-                date = date.replace(tzinfo=UTC)
-
-    senders = _addresses(collected.get("from", [])) or _nameless_sender(collected.get("from"))
-    if not collected.get("from"):
-        defects.append("no From header")
-    parsed = ParsedMessage(
-        message_id=message_id,
-        message_id_is_fingerprint=is_fingerprint,
-        subject=subject,
-        sender=senders[0] if senders else None,
-        to=_addresses(collected.get("to", [])),
-        cc=_addresses(collected.get("cc", [])),
-        bcc=_addresses(collected.get("bcc", [])),
-        reply_to=_addresses(collected.get("reply-to", [])),
-        date=date,
-        in_reply_to=normalize_message_id(first("in-reply-to")),
-        references=message_id_list(" ".join(collected.get("references", []))),
-        headers=headers,
-        headers_only=headers_only,
-        size=len(raw),
-    )
+    collected = _collect_headers(message)
+    parsed = _read_headers(raw, collected, defects, headers_only=headers_only)
     defects.extend(type(defect).__name__ for defect in message.defects)
     simple = _simple_body_type(collected)
     if headers_only or simple is None:
@@ -410,62 +360,110 @@ def parse_message(raw: bytes, *, headers_only: bool = False) -> ParsedMessage:
         return parsed
     if simple is not None:
         return _parse_single_part(parsed, message, collected, simple, defects)
+    return _parse_multipart(parsed, raw, message, defects)
+
+
+def _collect_headers(message: Message) -> dict[str, list[str]]:
+    """Lower-cased name → every value as received (8-bit bytes as surrogates), undecoded:
+    only the headers read are decoded."""
+    collected: dict[str, list[str]] = {}
+    for name, value in message.raw_items():
+        collected.setdefault(name.lower(), []).append(value)
+    return collected
+
+
+def _first(collected: dict[str, list[str]], name: str) -> str:
+    values = collected.get(name)
+    return values[0] if values else ""
+
+
+def _read_headers(
+    raw: bytes, collected: dict[str, list[str]], defects: list[str], *, headers_only: bool
+) -> ParsedMessage:
+    """The ``ParsedMessage`` of the headers: ids, addresses, date, subject, kept headers."""
+    headers = {
+        name: "\n".join(decode_header_value(v) for v in collected[name])[:2000]
+        for name in INTERESTING_HEADERS
+        if name in collected
+    }
+    subject = decode_header_value(_first(collected, "subject"))[:MAX_SUBJECT] or "(no subject)"
+    message_id = normalize_message_id(_first(collected, "message-id"))
+    is_fingerprint = not message_id
+    if is_fingerprint:
+        plain_headers = {
+            name: decode_header_value(_first(collected, name)) for name in ("from", "to", "cc")
+        }
+        plain_headers.update(date=_first(collected, "date"), subject=subject)
+        message_id = _fingerprint(plain_headers, raw)
+    date = _read_date(_first(collected, "date"), defects)
+    senders = _addresses(collected.get("from", [])) or _nameless_sender(collected.get("from"))
+    if not collected.get("from"):
+        defects.append("no From header")
+    return ParsedMessage(
+        message_id=message_id,
+        message_id_is_fingerprint=is_fingerprint,
+        subject=subject,
+        sender=senders[0] if senders else None,
+        to=_addresses(collected.get("to", [])),
+        cc=_addresses(collected.get("cc", [])),
+        bcc=_addresses(collected.get("bcc", [])),
+        reply_to=_addresses(collected.get("reply-to", [])),
+        date=date,
+        in_reply_to=normalize_message_id(_first(collected, "in-reply-to")),
+        references=message_id_list(" ".join(collected.get("references", []))),
+        headers=headers,
+        headers_only=headers_only,
+        size=len(raw),
+    )
+
+
+def _read_date(date_header: str, defects: list[str]) -> datetime | None:
+    """The Date header as an aware datetime (UTC when it names no zone); None if absent or
+    unreadable (then a defect)."""
+    if not date_header:
+        return None
+    try:
+        date = parsedate_to_datetime(date_header.strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        defects.append("unparseable Date header")
+        return None
+    if date is not None and date.tzinfo is None:
+        date = date.replace(tzinfo=UTC)
+    return date
+
+
+def _parse_multipart(
+    parsed: ParsedMessage, raw: bytes, message: Message, defects: list[str]
+) -> ParsedMessage:
+    """The body of a MIME tree: the text and HTML parts joined, every other leaf an
+    attachment (an attached message one ``.eml``)."""
     if message.get_content_maintype() in ("multipart", "message"):
         message = _PARSER.parsebytes(raw)
         defects.extend(type(defect).__name__ for defect in message.defects)
-
-    for node in message.walk():
-        parsed.part_types.append(node.get_content_type())
-        if node is not message:
-            defects.extend(type(defect).__name__ for defect in node.defects)
-        if len(node.get_all("content-type") or ()) > 1:
-            defects.append("part with several Content-Type headers")
-
+    _note_parts(parsed, message, defects)
     texts: list[str] = []
     htmls: list[str] = []
     for part in _iter_leaves(message):
         content_type = part.get_content_type()
-        disposition = str(part.get("content-disposition") or "").split(";", 1)[0].strip().lower()
         filename = _part_filename(part)
-        content_id = normalize_message_id(str(part.get("content-id") or "")).strip("<>")
         if content_type == "message/rfc822" or part.get_content_maintype() == "multipart":
-            payload = _attached_message_bytes(part)
-            inner = part.get_payload()
-            if not payload.strip() or (isinstance(inner, list) and inner and not inner[0].keys()):
-                defects.append("attached message without headers")
-            elif isinstance(inner, list) and inner:
-                enclosed = normalize_message_id(str(inner[0].get("message-id") or ""))
-                if enclosed:
-                    parsed.enclosed_message_ids.append(enclosed)
-            parsed.attachments.append(
-                ParsedAttachment(
-                    filename=filename or f"message-{len(parsed.attachments) + 1}.eml",
-                    content_type="message/rfc822",
-                    payload=payload,
-                )
-            )
+            _attach_message(parsed, part, filename, defects)
             continue
-        try:
-            payload = part.get_payload(decode=True) or b""
-        except Exception:
-            payload = (part.get_payload() or "").encode("utf-8", "surrogateescape")
-            defects.append(f"undecodable {content_type} part")
+        disposition = str(part.get("content-disposition") or "").split(";", 1)[0].strip().lower()
+        payload = _part_payload(part, content_type, defects)
         if content_type in ("text/rfc822-headers", "message/global-headers"):
-            headers_of_original = _PARSER.parsebytes(payload, headersonly=True)
-            enclosed = normalize_message_id(str(headers_of_original.get("message-id") or ""))
-            if enclosed:
-                parsed.enclosed_message_ids.append(enclosed)
-        is_body = (
+            _note_enclosed_headers(parsed, payload)
+        if (
             content_type in ("text/plain", "text/html")
             and disposition != "attachment"
             and not filename
-        )
-        if is_body:
+        ):
             text, fell_back = decode_bytes(payload, part.get_content_charset())
             if fell_back:
                 defects.append(f"charset {part.get_content_charset()!r} could not decode")
             (texts if content_type == "text/plain" else htmls).append(text)
             continue
+        content_id = normalize_message_id(str(part.get("content-id") or "")).strip("<>")
         parsed.attachments.append(
             ParsedAttachment(
                 filename=filename or _default_filename(content_type, len(parsed.attachments)),
@@ -479,6 +477,57 @@ def parse_message(raw: bytes, *, headers_only: bool = False) -> ParsedMessage:
     parsed.body_html = "<br>".join(htmls).replace("\x00", "")
     parsed.defects = list(dict.fromkeys(defects))
     return parsed
+
+
+def _note_parts(parsed: ParsedMessage, message: Message, defects: list[str]) -> None:
+    """Every part's content type, in order, and what is wrong with any of them."""
+    for node in message.walk():
+        parsed.part_types.append(node.get_content_type())
+        if node is not message:
+            defects.extend(type(defect).__name__ for defect in node.defects)
+        if len(node.get_all("content-type") or ()) > 1:
+            defects.append("part with several Content-Type headers")
+
+
+def _attach_message(
+    parsed: ParsedMessage, part: Message, filename: str, defects: list[str]
+) -> None:
+    """An attached message becomes one ``.eml`` attachment; its Message-ID is noted as
+    enclosed (a bounce's original links the bounce to its thread)."""
+    payload = _attached_message_bytes(part)
+    inner = part.get_payload()
+    if not payload.strip() or (isinstance(inner, list) and inner and not inner[0].keys()):
+        defects.append("attached message without headers")
+    elif isinstance(inner, list) and inner:
+        enclosed = normalize_message_id(str(inner[0].get("message-id") or ""))
+        if enclosed:
+            parsed.enclosed_message_ids.append(enclosed)
+    parsed.attachments.append(
+        ParsedAttachment(
+            filename=filename or f"message-{len(parsed.attachments) + 1}.eml",
+            content_type="message/rfc822",
+            payload=payload,
+        )
+    )
+
+
+def _part_payload(part: Message, content_type: str, defects: list[str]) -> bytes:
+    """The part's decoded bytes; a transfer encoding that cannot be undone keeps them as
+    written (and is a defect)."""
+    try:
+        return part.get_payload(decode=True) or b""
+    except Exception:
+        payload = (part.get_payload() or "").encode("utf-8", "surrogateescape")
+        defects.append(f"undecodable {content_type} part")
+        return payload
+
+
+def _note_enclosed_headers(parsed: ParsedMessage, payload: bytes) -> None:
+    """A bounce that quotes only the original's headers still names its Message-ID."""
+    headers_of_original = _PARSER.parsebytes(payload, headersonly=True)
+    enclosed = normalize_message_id(str(headers_of_original.get("message-id") or ""))
+    if enclosed:
+        parsed.enclosed_message_ids.append(enclosed)
 
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")

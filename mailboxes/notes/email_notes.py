@@ -263,6 +263,49 @@ def email_news_publish(items: list[EmailNews], *, notify: bool = True, may_exist
     _notes_create(items, may_exist=may_exist)
     if not notify:
         return
+    audience = _audience_load(items)
+    if audience is None:
+        return
+    rows: list[dict] = []  # notifications, written without building model instances
+    told: set[tuple[int, int]] = set()  # (email, user): nobody twice for one email
+    for news in items:
+        unseen = _unseen(news, audience)
+        reasons = _note_reasons(news, audience, unseen)
+        _copy_reasons(news, audience, unseen, reasons)
+        rows += _notifications_chosen(news, audience, reasons, told)
+    bulk_insert_rows(Notification, rows)
+
+
+@dataclass
+class _Audience:
+    """Everyone who may be told of a batch of emails, and what decides it, loaded in a fixed
+    number of queries for the whole batch."""
+
+    email_type_id: int
+    followers: dict[tuple[int, int], list[int]]
+    owners: dict[int, tuple[int | None, MailOwnerReasons]]
+    candidates: set[int]
+    access: dict[int, tuple[str, frozenset[int]]]
+    # (email, user) → (read, silenced or in the trash), for users with a copy of the email
+    copies: dict[tuple[int, int], tuple[bool, bool]]
+    email_teams: dict[int, set[int]]
+    told_before: set[tuple[int, int]]
+    preferences: dict[int, dict[str, str]]
+
+    def may_read(self, user_id: int, email_id: int) -> bool:
+        """Whether the user's role lets them read the email (``Email.visible_to``)."""
+        level, teams = self.access.get(user_id, ("no", frozenset()))
+        if level == "all":
+            return True
+        if level == "no":
+            return False
+        if (email_id, user_id) in self.copies:
+            return True
+        return level == "team" and bool(teams & self.email_teams[email_id])
+
+
+def _audience_load(items: list[EmailNews]) -> _Audience | None:
+    """The batch's audience; None when nobody could be told (no query more)."""
     email_type_id = ContentType.objects.get_for_model(Email).pk
     notes = [news.note for news in items if news.note is not None]
     followers = _followers(notes)
@@ -272,9 +315,8 @@ def email_news_publish(items: list[EmailNews], *, notify: bool = True, may_exist
     readers = follower_ids | owner_ids  # told through the note: their role must allow it
     candidates = readers | {uid for news in items for uid in news.new_user_ids}
     if not candidates:
-        return
+        return None
     email_ids = {news.email.pk for news in items}
-
     access = users_access(readers, "email")
     copies = {
         (email_id, user_id): (is_read, silenced or in_trash)
@@ -291,91 +333,121 @@ def email_news_publish(items: list[EmailNews], *, notify: bool = True, may_exist
     told_before = _told_before(
         [news for news in items if not news.with_note and news.new_user_ids], email_type_id
     )
-    preferences = preferences_of(candidates)
+    return _Audience(
+        email_type_id=email_type_id,
+        followers=followers,
+        owners=owners,
+        candidates=candidates,
+        access=access,
+        copies=copies,
+        email_teams=email_teams,
+        told_before=told_before,
+        preferences=preferences_of(candidates),
+    )
 
-    def may_read(user_id: int, email_id: int) -> bool:
-        level, teams = access.get(user_id, ("no", frozenset()))
-        if level == "all":
-            return True
-        if level == "no":
-            return False
-        if (email_id, user_id) in copies:
-            return True
-        return level == "team" and bool(teams & email_teams[email_id])
 
-    rows: list[dict] = []  # notifications, written without building model instances
-    told: set[tuple[int, int]] = set()  # (email, user)
-    for news in items:
-        email, note = news.email, news.note
-        quiet = news.silenced_user_ids | {news.author_id}
-        owner_id, owner_reasons = owners.get(email.pk, (None, None))
-        # user → (rank, why, row) of each reason to tell them; the first wanted one wins
-        reasons: dict[int, list[tuple[int, str, dict]]] = defaultdict(list)
-        unseen = {
-            user_id
-            for user_id in candidates - quiet
-            if not any(copies.get((email.pk, user_id), (False, False)))
+# user → (rank, reason, notification row) of each reason to tell them; the lowest rank they
+# keep on wins
+_Reasons = dict[int, list[tuple[int, str, dict]]]
+
+
+def _unseen(news: EmailNews, audience: _Audience) -> set[int]:
+    """Candidates who may be told of this email: not its author, not silenced for it, and
+    without a read or silenced copy of it."""
+    quiet = news.silenced_user_ids | {news.author_id}
+    email_id = news.email.pk
+    return {
+        user_id
+        for user_id in audience.candidates - quiet
+        if not any(audience.copies.get((email_id, user_id), (False, False)))
+    }
+
+
+def _note_reasons(news: EmailNews, audience: _Audience, unseen: set[int]) -> _Reasons:
+    """Reasons 1 and 3, through the stream note: the owner, then followers of the parent,
+    then of its Account (the notification opens the note's record)."""
+    reasons: _Reasons = defaultdict(list)
+    note = news.note
+    if note is None:
+        return reasons
+    email = news.email
+    owner_id, owner_reasons = audience.owners.get(email.pk, (None, None))
+    note_readers = [(owner_id, note.parent_type_id, note.parent_id)] if owner_id else []
+    for key in (
+        (note.parent_type_id, note.parent_id),
+        (note.super_parent_type_id, note.super_parent_id),
+    ):
+        note_readers += [(uid, *key) for uid in audience.followers.get(key, ())]
+    for user_id, type_id, object_id in note_readers:
+        if user_id in reasons or user_id not in unseen or not audience.may_read(user_id, email.pk):
+            continue
+        rank, why = (0, owner_reasons.owner) if user_id == owner_id else (2, FOLLOWED_MAIL)
+        row = {
+            "user_id": user_id,
+            "type": Notification.Type.NOTE,
+            "reason": why,
+            "note_id": note.pk,
+            "related_type_id": type_id,
+            "related_id": object_id,
         }
-        if note is not None:
-            # (user, what the notification opens): the owner, then followers of the parent,
-            # then of its Account
-            note_readers = [(owner_id, note.parent_type_id, note.parent_id)] if owner_id else []
-            for key in (
-                (note.parent_type_id, note.parent_id),
-                (note.super_parent_type_id, note.super_parent_id),
-            ):
-                note_readers += [(uid, *key) for uid in followers.get(key, ())]
-            for user_id, type_id, object_id in note_readers:
-                if user_id in reasons or user_id not in unseen or not may_read(user_id, email.pk):
-                    continue
-                rank, why = (0, owner_reasons.owner) if user_id == owner_id else (2, FOLLOWED_MAIL)
-                row = {
-                    "user_id": user_id,
-                    "type": Notification.Type.NOTE,
-                    "reason": why,
-                    "note_id": note.pk,
-                    "related_type_id": type_id,
-                    "related_id": object_id,
-                }
-                reasons[user_id].append((rank, why, row))
-        for user_id in sorted(news.new_user_ids):
-            copy = copies.get((email.pk, user_id))
-            if (
-                copy is None  # no copy of it (any more): nothing to open
-                or user_id not in unseen
-                or (email.pk, user_id) in told_before
-            ):
-                continue
-            if user_id == owner_id:
-                rank, why = 0, owner_reasons.owner
-            elif user_id in news.direct_user_ids:
-                rank, why = 1, MAIL_TO_ME
-            elif owner_id:
-                rank, why = 4, owner_reasons.others
-            else:
-                rank, why = 3, GROUP_MAIL
-            row = {
-                "user_id": user_id,
-                "type": Notification.Type.EMAIL_RECEIVED,
-                "reason": why,
-                "note_id": note.pk if note is not None else None,
-                "related_type_id": email_type_id,
-                "related_id": email.pk,
-                "data": EMAIL_RECEIVED_NOTIFICATION.data(
-                    subject=email.subject[:200], **{"from": news.sender}
-                ),
-            }
-            reasons[user_id].append((rank, why, row))
-        for user_id, candidates_of_user in reasons.items():
-            wanted = [
-                (rank, row)
-                for rank, why, row in candidates_of_user
-                if wants(preferences.get(user_id) or {}, why)
-            ]
-            if wanted and (email.pk, user_id) not in told:
-                told.add((email.pk, user_id))  # nobody twice for one email
-                rows.append(min(wanted, key=lambda pair: pair[0])[1])
-    bulk_insert_rows(Notification, rows)
+        reasons[user_id].append((rank, why, row))
+    return reasons
+
+
+def _copy_reasons(
+    news: EmailNews, audience: _Audience, unseen: set[int], reasons: _Reasons
+) -> None:
+    """Reasons 1, 2 and 4 of users newly given the email (their copy is what they open),
+    unless told of it before."""
+    email = news.email
+    owner_id, owner_reasons = audience.owners.get(email.pk, (None, None))
+    note = news.note
+    for user_id in sorted(news.new_user_ids):
+        copy = audience.copies.get((email.pk, user_id))
+        if (
+            copy is None  # no copy of it (any more): nothing to open
+            or user_id not in unseen
+            or (email.pk, user_id) in audience.told_before
+        ):
+            continue
+        if user_id == owner_id:
+            rank, why = 0, owner_reasons.owner
+        elif user_id in news.direct_user_ids:
+            rank, why = 1, MAIL_TO_ME
+        elif owner_id:
+            rank, why = 4, owner_reasons.others
+        else:
+            rank, why = 3, GROUP_MAIL
+        row = {
+            "user_id": user_id,
+            "type": Notification.Type.EMAIL_RECEIVED,
+            "reason": why,
+            "note_id": note.pk if note is not None else None,
+            "related_type_id": audience.email_type_id,
+            "related_id": email.pk,
+            "data": EMAIL_RECEIVED_NOTIFICATION.data(
+                subject=email.subject[:200], **{"from": news.sender}
+            ),
+        }
+        reasons[user_id].append((rank, why, row))
+
+
+def _notifications_chosen(
+    news: EmailNews, audience: _Audience, reasons: _Reasons, told: set[tuple[int, int]]
+) -> list[dict]:
+    """One notification a user: for the first of their reasons they keep on."""
+    email_id = news.email.pk
+    rows = []
+    for user_id, candidates_of_user in reasons.items():
+        wanted = [
+            (rank, row)
+            for rank, why, row in candidates_of_user
+            if wants(audience.preferences.get(user_id) or {}, why)
+        ]
+        if wanted and (email_id, user_id) not in told:
+            told.add((email_id, user_id))  # nobody twice for one email
+            rows.append(min(wanted, key=lambda pair: pair[0])[1])
+    return rows
 
 
 def _told_before(items: list[EmailNews], email_type_id: int) -> set[tuple[int, int]]:

@@ -13,7 +13,7 @@ from cases.models import AutoReplyLog, Case
 from crm.addresses import record_set_addresses
 from crm.kinds import note_kind_of
 from crm.models import Account, Contact, Note, Notification
-from mailboxes.intake.classify import own_message_id
+from mailboxes.linking.message_ids import is_our_message_id
 from mailboxes.models import CaseDistribution, Email
 from tests.cases.mailflow import fetch, send_pending, smtp_send
 from tests.mailboxes.conftest import make_message
@@ -48,7 +48,7 @@ def customer_writes(relay, account, *, sender=CUSTOMER_FROM, **fields) -> bytes:
 
 def auto_replies(relay) -> list:
     """What Postaci sent through the relay (its Message-IDs), not what the test put in."""
-    return [m for m in relay.messages if own_message_id(m.message["Message-ID"] or "")]
+    return [m for m in relay.messages if is_our_message_id(m.message["Message-ID"] or "")]
 
 
 def case_type():

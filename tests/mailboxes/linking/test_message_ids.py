@@ -7,7 +7,6 @@ from django.contrib.contenttypes.models import ContentType
 
 from cases.loop_guard import references_our_message
 from crm.models import Account, Opportunity
-from mailboxes.intake.classify import own_message_id
 from mailboxes.linking.message_ids import is_our_message_id, message_id_new, message_id_parent
 
 pytestmark = pytest.mark.django_db
@@ -55,7 +54,7 @@ def test_id_signed_with_another_key_is_refused(make_user, make_record, settings)
     settings.SECRET_KEY = "this site's key " * 3
 
     assert message_id_parent(elsewhere) is None
-    assert not own_message_id(elsewhere)
+    assert not is_our_message_id(elsewhere)
 
 
 def test_old_key_in_fallbacks_still_verifies(make_user, make_record, settings):
@@ -76,7 +75,7 @@ def test_our_domain_alone_is_not_ours(settings):
         "",
         "not an id",
     ):
-        assert not own_message_id(message_id)
+        assert not is_our_message_id(message_id)
         assert message_id_parent(message_id) is None
 
 
