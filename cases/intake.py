@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.contrib.contenttypes.models import ContentType
 from django.utils.translation import gettext_lazy as _
 
+from cases.account_settings import case_settings_of
 from cases.case_tag import case_for_tag, case_name_from_subject
 from cases.distribution import case_assign_by_rule
 from cases.models import Case
@@ -37,7 +38,7 @@ def email_to_case(ctx: IntakeContext) -> IntakeContext:
     if email is None or not ctx.account.is_group:
         return ctx
     account: GroupEmailAccount = ctx.account.specific
-    if not account.create_case:
+    if not case_settings_of(account).create_case:
         return ctx
     sender = _sender_address(ctx)
     case = _thread_case(email, sender)
@@ -62,7 +63,7 @@ def queue_auto_reply(ctx: IntakeContext) -> IntakeContext:
     if email is None or not ctx.is_new_email or not ctx.account.is_group:
         return ctx
     account: GroupEmailAccount = ctx.account.specific
-    if not account.auto_reply:
+    if not case_settings_of(account).auto_reply:
         return ctx
     from cases.auto_reply import auto_reply_for_intake
 
@@ -126,7 +127,8 @@ def _case_of_referenced_email(email: Email, case_type: ContentType) -> Case | No
 
 def _join(ctx: IntakeContext, case: Case, sender: str, account: GroupEmailAccount) -> None:
     _share_with_case_people(ctx, case)
-    if ctx.is_new_email and account.reopen_case_on_reply and not is_automatic(ctx):
+    reopen = case_settings_of(account).reopen_case_on_reply
+    if ctx.is_new_email and reopen and not is_automatic(ctx):
         case_reopen_on_reply(case=case, sender=sender, email=ctx.email)
 
 
@@ -189,8 +191,9 @@ def case_open_from_email(*, email: Email, account: GroupEmailAccount, sender: st
         group_account=account,
     )
     case.save()
-    if account.target_team_id:
-        case.teams.add(account.target_team_id)
+    target_team_id = case_settings_of(account).target_team_id
+    if target_team_id:
+        case.teams.add(target_team_id)
     case_type = ContentType.objects.get_for_model(Case)
     Note.objects.create(
         parent_type=case_type,
