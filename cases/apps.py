@@ -9,7 +9,7 @@ class CasesConfig(AppConfig):
     def ready(self) -> None:
         from cases import intake, messages, notes  # noqa: F401  (message codes, note kinds)
         from cases.account_settings import case_settings_of
-        from cases.forms import GROUP_ACCOUNT_PANELS, GroupAccountCasesForm
+        from cases.forms import GROUP_ACCOUNT_PANELS, GroupAccountCasesForm, group_account_summary
         from cases.models import GROUP_ACCOUNT_CASE_FIELDS
         from cases.notification_reasons import register_notification_reasons
         from crm.permissions import record_access_register
@@ -24,12 +24,16 @@ class CasesConfig(AppConfig):
         step_provide("auto_reply", intake.queue_auto_reply)
         register_notification_reasons()
         group_account_extend(
-            related_name="case_settings", fields=GROUP_ACCOUNT_CASE_FIELDS, row_of=case_settings_of
+            related_name="case_settings",
+            fields=GROUP_ACCOUNT_CASE_FIELDS,
+            row_of=case_settings_of,
+            team_ids=lambda account: [case_settings_of(account).target_team_id],
         )
         account_form_panel_register(
             AccountFormPanel(
                 form_class=GroupAccountCasesForm,
                 panels=GROUP_ACCOUNT_PANELS,
                 instance_of=case_settings_of,
+                summary=group_account_summary,
             )
         )

@@ -57,6 +57,14 @@ GROUP_ACCOUNT_PANELS = (
 )
 
 
+def group_account_summary(account) -> list[tuple[str, bool]]:
+    """What the group account's page says of cases and auto-replies."""
+    from cases.account_settings import case_settings_of
+
+    own = case_settings_of(account)
+    return [(_("Create cases"), own.create_case), (_("Auto-reply"), own.auto_reply)]
+
+
 class GroupAccountCasesForm(forms.ModelForm):
     """A group account's email-to-case and auto-reply settings, shown in its form."""
 

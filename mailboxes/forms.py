@@ -321,6 +321,8 @@ class AccountFormPanel:
     form_class: type[forms.ModelForm]
     panels: tuple[tuple[str, Any, tuple[str, ...], Any], ...]
     instance_of: Callable[[GroupEmailAccount], models.Model]
+    # ``(label, value)`` rows the account's page shows (e.g. whether cases are opened)
+    summary: Callable[[GroupEmailAccount], list[tuple[Any, Any]]] | None = None
 
 
 GROUP_FORM_PANELS: list[AccountFormPanel] = []
@@ -329,6 +331,11 @@ GROUP_FORM_PANELS: list[AccountFormPanel] = []
 def account_form_panel_register(panel: AccountFormPanel) -> None:
     """Add panels to the group account form (call in ``AppConfig.ready``)."""
     GROUP_FORM_PANELS.append(panel)
+
+
+def account_summary_rows(account: GroupEmailAccount) -> list[tuple[Any, Any]]:
+    """The registered apps' ``(label, value)`` rows for the group account's page."""
+    return [row for panel in GROUP_FORM_PANELS if panel.summary for row in panel.summary(account)]
 
 
 class GroupEmailAccountForm(MailAccountForm):

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -224,6 +224,8 @@ class GroupAccountExtension:
     related_name: str
     fields: tuple[str, ...]
     row_of: Callable[[GroupEmailAccount], models.Model]
+    # Teams the account's incoming emails also belong to (cases: the target team)
+    team_ids: Callable[[GroupEmailAccount], Iterable[int]] | None = None
 
     def save(self, account: GroupEmailAccount, *, adding: bool) -> None:
         related = account._meta.get_field(self.related_name)
@@ -251,9 +253,10 @@ def group_account_extend(
     related_name: str,
     fields: tuple[str, ...],
     row_of: Callable[[GroupEmailAccount], models.Model],
+    team_ids: Callable[[GroupEmailAccount], Iterable[int]] | None = None,
 ) -> None:
     """Register an app's one-to-one settings of group accounts (call in ``AppConfig.ready``)."""
-    extension = GroupAccountExtension(related_name, tuple(fields), row_of)
+    extension = GroupAccountExtension(related_name, tuple(fields), row_of, team_ids)
     GROUP_ACCOUNT_EXTENSIONS[:] = [
         e for e in GROUP_ACCOUNT_EXTENSIONS if e.related_name != related_name
     ] + [extension]
@@ -261,6 +264,17 @@ def group_account_extend(
         setattr(GroupEmailAccount, name, _extension_attribute(extension, name))
     # Model.__init__ accepts properties as keyword arguments; the list is cached
     GroupEmailAccount._meta.__dict__.pop("_property_names", None)
+
+
+def group_account_extra_team_ids(account: GroupEmailAccount) -> set[int]:
+    """Teams the registered extensions add to the account's emails."""
+    return {
+        team_id
+        for extension in GROUP_ACCOUNT_EXTENSIONS
+        if extension.team_ids is not None
+        for team_id in extension.team_ids(account)
+        if team_id
+    }
 
 
 class PersonalEmailAccount(MailAccount):

@@ -44,6 +44,7 @@ from mailboxes.forms import (
     MailAccountForm,
     PersonalEmailAccountForm,
     ResetCursorForm,
+    account_summary_rows,
 )
 from mailboxes.intake.cursors import account_reset_cursor
 from mailboxes.intake.health import account_request_fetch
@@ -222,6 +223,8 @@ def account_detail(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
         reset_form=ResetCursorForm(initial={"since": context["account"].fetch_since}),
         connection=None,
     )
+    if kind == GROUP:
+        context["summary_rows"] = account_summary_rows(context["account"])
     return render(request, "mailboxes/account_detail.html", context)
 
 
