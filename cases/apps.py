@@ -35,5 +35,6 @@ class CasesConfig(AppConfig):
                 panels=GROUP_ACCOUNT_PANELS,
                 instance_of=case_settings_of,
                 summary=group_account_summary,
+                dependent_fields=(("target_team", "target_team_role"),),
             )
         )

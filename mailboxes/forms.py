@@ -323,6 +323,9 @@ class AccountFormPanel:
     instance_of: Callable[[GroupEmailAccount], models.Model]
     # ``(label, value)`` rows the account's page shows (e.g. whether cases are opened)
     summary: Callable[[GroupEmailAccount], list[tuple[Any, Any]]] | None = None
+    # field → the field whose choices depend on it, reloaded on change
+    # (htmx: ``mailboxes:group-account-roles``)
+    dependent_fields: tuple[tuple[str, str], ...] = ()
 
 
 GROUP_FORM_PANELS: list[AccountFormPanel] = []
@@ -331,6 +334,15 @@ GROUP_FORM_PANELS: list[AccountFormPanel] = []
 def account_form_panel_register(panel: AccountFormPanel) -> None:
     """Add panels to the group account form (call in ``AppConfig.ready``)."""
     GROUP_FORM_PANELS.append(panel)
+
+
+def account_form_dependent_field(names) -> str | None:
+    """The registered field that depends on one of ``names`` (the query of a reload)."""
+    for panel in GROUP_FORM_PANELS:
+        for trigger, dependent in panel.dependent_fields:
+            if trigger in names:
+                return dependent
+    return None
 
 
 def account_summary_rows(account: GroupEmailAccount) -> list[tuple[Any, Any]]:
