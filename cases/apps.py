@@ -8,13 +8,33 @@ class CasesConfig(AppConfig):
 
     def ready(self) -> None:
         from cases import intake, messages, notes  # noqa: F401  (message codes, note kinds)
+        from cases.account_settings import case_settings_of
+        from cases.forms import GROUP_ACCOUNT_PANELS, GroupAccountCasesForm, group_account_summary
+        from cases.models import GROUP_ACCOUNT_CASE_FIELDS
         from cases.notification_reasons import register_notification_reasons
         from crm.permissions import record_access_register
+        from mailboxes.forms import AccountFormPanel, account_form_panel_register
         from mailboxes.intake.pipeline import step_provide
         from mailboxes.linking.parents import email_parent_register
+        from mailboxes.models.accounts import group_account_extend
 
         record_access_register("case", _("cases"), order=20)
         email_parent_register("case", "cases.Case")
         step_provide("case", intake.email_to_case)
         step_provide("auto_reply", intake.queue_auto_reply)
         register_notification_reasons()
+        group_account_extend(
+            related_name="case_settings",
+            fields=GROUP_ACCOUNT_CASE_FIELDS,
+            row_of=case_settings_of,
+            team_ids=lambda account: [case_settings_of(account).target_team_id],
+        )
+        account_form_panel_register(
+            AccountFormPanel(
+                form_class=GroupAccountCasesForm,
+                panels=GROUP_ACCOUNT_PANELS,
+                instance_of=case_settings_of,
+                summary=group_account_summary,
+                dependent_fields=(("target_team", "target_team_role"),),
+            )
+        )

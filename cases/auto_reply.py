@@ -31,6 +31,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from cases import messages
+from cases.account_settings import case_settings_of
 from cases.loop_guard import GuardedMessage, auto_reply_decide, auto_reply_refusal
 from cases.models import AutoReplyLog, Case
 from crm.addresses import normalize_address
@@ -126,19 +127,20 @@ def auto_reply_content(
 ) -> AutoReplyContent:
     """Subject, body, From and Reply-To of the auto-reply to ``email`` (sent to ``to``)."""
     values = auto_reply_values(account=account, email=email, case=case, to=to)
+    own = case_settings_of(account)
     with translation.override(settings.LANGUAGE_CODE):
-        body_template = account.auto_reply_body.strip() or _default_body(case)
-        subject = _one_line(render_template(account.auto_reply_subject, values))
+        body_template = own.auto_reply_body.strip() or _default_body(case)
+        subject = _one_line(render_template(own.auto_reply_subject, values))
         if not subject:
             subject = reply_subject(_one_line(email.subject))
         body = render_template(body_template, values)
     if case is not None:
         subject = subject_with_tag(subject, case.display_number)
-    address = account.auto_reply_from_address or account.email_address
-    name = account.auto_reply_from_name or account.from_name or account.name
+    address = own.auto_reply_from_address or account.email_address
+    name = own.auto_reply_from_name or account.from_name or account.name
     reply_to: list[Mailbox] = []
-    if account.auto_reply_reply_to:
-        reply_to = [Mailbox(address=account.auto_reply_reply_to, name=_one_line(name))]
+    if own.auto_reply_reply_to:
+        reply_to = [Mailbox(address=own.auto_reply_reply_to, name=_one_line(name))]
     elif normalize_address(address) != normalize_address(account.email_address):
         # answers to a no-reply From still reach the mailbox
         reply_to = [Mailbox(address=account.email_address, name=_one_line(name))]
@@ -177,7 +179,7 @@ def _scope_refusal(ctx: IntakeContext, account: GroupEmailAccount) -> Message | 
     email = ctx.email
     if not ctx.run.notify:
         return messages.FIRST_FETCH()
-    if account.create_case:
+    if case_settings_of(account).create_case:
         if ctx.case is not None and not ctx.case_created:
             return messages.JOINS_CASE(case=ctx.case.display_number)
         if not ctx.case_created:

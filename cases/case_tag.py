@@ -14,7 +14,7 @@ from django.db.models import Q
 from cases.models import Case
 from crm.addresses import normalize_address
 from crm.models import Account, Contact, EmailAddressLink, Lead, User
-from mailboxes.sending.compose import SUBJECT_TAG, subject_without_tags
+from mailboxes.sending.compose import SUBJECT_TAG
 
 # "[#123]", "[#123 ...]" / "[#123: Printer]" anywhere (after "Re:", "AW:", ...); the first wins.
 CASE_TAG = SUBJECT_TAG
@@ -24,12 +24,6 @@ def case_number_in(subject: str) -> int | None:
     """The case number tagged in ``subject``, or None."""
     match = CASE_TAG.search(subject or "")
     return int(match.group(1)) if match else None
-
-
-def case_name_from_subject(subject: str) -> str:
-    """The name of a case opened from an email with ``subject``: without the tags of other
-    cases the sender quoted (the new case's own tag goes in front when mail is sent)."""
-    return subject_without_tags(subject)
 
 
 def case_tag(case: Case) -> str:

@@ -19,43 +19,48 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from cases import messages
-from cases.models import Case
+from cases.account_settings import case_settings_of
+from cases.models import Case, CaseDistribution, GroupAccountCases
 from cases.notification_reasons import CASE_ASSIGNED
 from crm.kinds import ASSIGNED, assign_data
 from crm.messages import Message
 from crm.models import Follow, Note, Notification, TeamMembership, User
 from crm.notification_reasons import wants
-from mailboxes.models import CaseDistribution, GroupEmailAccount
+from mailboxes.models import GroupEmailAccount
 
 
 def team_candidates(account: GroupEmailAccount) -> QuerySet[User]:
     """Active members of the target team (with the target role, if set), by user id."""
-    memberships = TeamMembership.objects.filter(team_id=account.target_team_id)
-    role = (account.target_team_role or "").strip()
+    own = case_settings_of(account)
+    memberships = TeamMembership.objects.filter(team_id=own.target_team_id)
+    role = (own.target_team_role or "").strip()
     if role:
         memberships = memberships.filter(position__iexact=role)
     return User.objects.filter(is_active=True, pk__in=memberships.values("user_id")).order_by("pk")
 
 
 def _nobody_reason(account: GroupEmailAccount) -> Message:
-    role = (account.target_team_role or "").strip()
+    own = case_settings_of(account)
+    role = (own.target_team_role or "").strip()
     if role:
-        return messages.NOBODY_WITH_ROLE(team=str(account.target_team), role=role)
-    return messages.NOBODY(team=str(account.target_team))
+        return messages.NOBODY_WITH_ROLE(team=str(own.target_team), role=role)
+    return messages.NOBODY(team=str(own.target_team))
 
 
 def _lock_account(account: GroupEmailAccount) -> int | None:
-    """Lock the account's row for this transaction; return its round-robin position.
+    """Lock the account's case settings row for this transaction; return its round-robin
+    position.
 
-    Only the group-account row is locked (``of=self``), not the shared ``MailAccount`` row
-    the fetcher updates. On SQLite the write lock taken at BEGIN IMMEDIATE does the same.
+    Only that row is locked, not the account rows the fetcher updates. An account without a
+    row yet gets one first. On SQLite the write lock taken at BEGIN IMMEDIATE does the same.
     """
-    return (
-        GroupEmailAccount.objects.select_for_update(of=("self",))
-        .filter(pk=account.pk)
-        .values_list("round_robin_last_user_id", flat=True)
-        .get()
-    )
+    rows = GroupAccountCases.objects.select_for_update().filter(pk=account.pk)
+    position = rows.values_list("round_robin_last_user_id", flat=True)
+    if not rows.exists():
+        own = case_settings_of(account)
+        own.account = account
+        own.save()
+    return position.get()
 
 
 def _direct(account: GroupEmailAccount) -> tuple[User | None, Message]:
@@ -68,7 +73,8 @@ def _direct(account: GroupEmailAccount) -> tuple[User | None, Message]:
 
 
 def _round_robin(account: GroupEmailAccount) -> tuple[User | None, Message]:
-    if account.target_team_id is None:
+    own = case_settings_of(account)
+    if own.target_team_id is None:
         return None, messages.ROUND_ROBIN_NO_TEAM()
     last_id = _lock_account(account)
     candidates = team_candidates(account)
@@ -79,9 +85,9 @@ def _round_robin(account: GroupEmailAccount) -> tuple[User | None, Message]:
         user = candidates.first()  # start, or wrap around
     if user is None:
         return None, _nobody_reason(account)
-    GroupEmailAccount.objects.filter(pk=account.pk).update(round_robin_last_user=user)
-    account.round_robin_last_user = user
-    return user, messages.ROUND_ROBIN(team=str(account.target_team))
+    GroupAccountCases.objects.filter(pk=account.pk).update(round_robin_last_user=user)
+    own.round_robin_last_user = user
+    return user, messages.ROUND_ROBIN(team=str(own.target_team))
 
 
 def least_busy_candidates(account: GroupEmailAccount) -> QuerySet[User]:
@@ -115,13 +121,14 @@ def least_busy_candidates(account: GroupEmailAccount) -> QuerySet[User]:
 
 
 def _least_busy(account: GroupEmailAccount) -> tuple[User | None, Message]:
-    if account.target_team_id is None:
+    own = case_settings_of(account)
+    if own.target_team_id is None:
         return None, messages.LEAST_BUSY_NO_TEAM()
     _lock_account(account)  # one decision per account at a time, so two workers never race
     user = least_busy_candidates(account).first()
     if user is None:
         return None, _nobody_reason(account)
-    return user, messages.LEAST_BUSY(team=str(account.target_team), count=user.open_cases)
+    return user, messages.LEAST_BUSY(team=str(own.target_team), count=user.open_cases)
 
 
 RULES = {
@@ -140,7 +147,7 @@ def case_assign_by_rule(
     transaction, under a row lock on the account. Returns the assignee, or None when the case
     stays unassigned (its ``assignment_reason`` says why).
     """
-    rule = RULES.get(account.case_distribution)
+    rule = RULES.get(case_settings_of(account).case_distribution)
     with transaction.atomic():
         if rule is None:
             user, reason = None, messages.NO_RULE()

@@ -9,7 +9,8 @@ from __future__ import annotations
 from django.contrib.contenttypes.models import ContentType
 from django.utils.translation import gettext_lazy as _
 
-from cases.case_tag import case_for_tag, case_name_from_subject
+from cases.account_settings import case_settings_of
+from cases.case_tag import case_for_tag
 from cases.distribution import case_assign_by_rule
 from cases.models import Case
 from cases.notes import CASE_OPENED, CASE_REOPENED
@@ -19,6 +20,7 @@ from mailboxes.inbox.reply_text import visible_reply_text
 from mailboxes.intake.classify import is_automatic
 from mailboxes.intake.context import IntakeContext
 from mailboxes.models import Email, EmailUser, GroupEmailAccount
+from mailboxes.sending.compose import subject_without_tags
 
 # Statuses a customer's reply takes a case out of (the account option "reopen on reply").
 REOPEN_FROM = (Case.Status.PENDING, Case.Status.CLOSED)
@@ -37,7 +39,7 @@ def email_to_case(ctx: IntakeContext) -> IntakeContext:
     if email is None or not ctx.account.is_group:
         return ctx
     account: GroupEmailAccount = ctx.account.specific
-    if not account.create_case:
+    if not case_settings_of(account).create_case:
         return ctx
     sender = _sender_address(ctx)
     case = _thread_case(email, sender)
@@ -62,7 +64,7 @@ def queue_auto_reply(ctx: IntakeContext) -> IntakeContext:
     if email is None or not ctx.is_new_email or not ctx.account.is_group:
         return ctx
     account: GroupEmailAccount = ctx.account.specific
-    if not account.auto_reply:
+    if not case_settings_of(account).auto_reply:
         return ctx
     from cases.auto_reply import auto_reply_for_intake
 
@@ -126,7 +128,8 @@ def _case_of_referenced_email(email: Email, case_type: ContentType) -> Case | No
 
 def _join(ctx: IntakeContext, case: Case, sender: str, account: GroupEmailAccount) -> None:
     _share_with_case_people(ctx, case)
-    if ctx.is_new_email and account.reopen_case_on_reply and not is_automatic(ctx):
+    reopen = case_settings_of(account).reopen_case_on_reply
+    if ctx.is_new_email and reopen and not is_automatic(ctx):
         case_reopen_on_reply(case=case, sender=sender, email=ctx.email)
 
 
@@ -180,7 +183,8 @@ def case_open_from_email(*, email: Email, account: GroupEmailAccount, sender: st
     """Open a case for the first email of a thread, assigned by the account's rule."""
     contact, crm_account, lead = _sender_records(email, sender)
     case = Case(
-        name=(case_name_from_subject(email.subject) or str(_("(no subject)")))[:255],
+        # without the tags of other cases the sender quoted: its own goes in front when sent
+        name=(subject_without_tags(email.subject) or str(_("(no subject)")))[:255],
         description=visible_reply_text(email.body_text),
         status=Case.Status.NEW,
         account=crm_account,
@@ -189,8 +193,9 @@ def case_open_from_email(*, email: Email, account: GroupEmailAccount, sender: st
         group_account=account,
     )
     case.save()
-    if account.target_team_id:
-        case.teams.add(account.target_team_id)
+    target_team_id = case_settings_of(account).target_team_id
+    if target_team_id:
+        case.teams.add(target_team_id)
     case_type = ContentType.objects.get_for_model(Case)
     Note.objects.create(
         parent_type=case_type,

@@ -23,6 +23,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from cases import messages
+from cases.account_settings import auto_reply_from_addresses, case_settings_of
 from cases.models import AutoReplyLog, Case
 from crm.addresses import normalize_address
 from crm.messages import Message
@@ -34,7 +35,7 @@ from mailboxes.intake.classify import (
     no_reply_sender,
 )
 from mailboxes.linking.message_ids import is_our_message_id
-from mailboxes.models import Email, GroupEmailAccount, MailAccount
+from mailboxes.models import Email, MailAccount
 
 if TYPE_CHECKING:
     from mailboxes.intake.parse import ParsedMessage
@@ -92,11 +93,7 @@ def references_our_message(references: list[str]) -> bool:
 def our_addresses() -> set[str]:
     """Every address Postaci sends or receives as: all mailboxes, auto-reply From, system."""
     addresses = set(MailAccount.objects.values_list("email_address", flat=True))
-    addresses |= set(
-        GroupEmailAccount.objects.exclude(auto_reply_from_address="").values_list(
-            "auto_reply_from_address", flat=True
-        )
-    )
+    addresses |= auto_reply_from_addresses()
     for setting in ("DEFAULT_FROM_EMAIL", "SERVER_EMAIL"):
         addresses.add(parseaddr(getattr(settings, setting, "") or "")[1])
     return {normalize_address(a) for a in addresses} - {""}
@@ -154,7 +151,7 @@ class RateLimits:
     def of(cls, account: MailAccount | None) -> RateLimits:
         """The group account's own limits; the environment's for anything else."""
         if account is not None and account.is_group:
-            group = account.specific
+            group = case_settings_of(account.specific)
             return cls(
                 sender=group.auto_reply_sender_limit,
                 case=group.auto_reply_case_limit,

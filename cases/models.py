@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import IntegrityError, connections, models, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -34,6 +35,129 @@ def case_next_number(using: str = "default") -> int:
             return cursor.fetchone()[0]
     current = Case.objects.using(using).aggregate(top=Max("number"))["top"] or 0
     return current + 1
+
+
+class CaseDistribution(models.TextChoices):
+    DIRECT = "direct", _("Direct assignment")
+    ROUND_ROBIN = "round_robin", _("Round-robin")
+    LEAST_BUSY = "least_busy", _("Least-busy")
+
+
+def default_auto_reply_sender_limit() -> int:
+    """``POSTACI_AUTO_REPLY_LIMIT``: the default of a new group account's per-sender limit."""
+    return settings.POSTACI_AUTO_REPLY_LIMIT
+
+
+def default_auto_reply_case_limit() -> int:
+    return settings.POSTACI_AUTO_REPLY_CASE_LIMIT
+
+
+def default_auto_reply_period_minutes() -> int:
+    return max(1, settings.POSTACI_AUTO_REPLY_PERIOD // 60)
+
+
+class GroupAccountCases(models.Model):
+    """A group mailbox's email-to-case and auto-reply settings (one row per group account).
+
+    Cases owns them, so mailboxes knows nothing of cases; ``cases.settings.case_settings_of``
+    reads them (defaults when an account has no row yet). The row is also the round-robin
+    cursor that distribution locks.
+    """
+
+    account = models.OneToOneField(
+        "mailboxes.GroupEmailAccount",
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="case_settings",
+        verbose_name=_("group email account"),
+    )
+
+    # Email-to-case
+    create_case = models.BooleanField(_("create case"), default=False)
+    target_team = models.ForeignKey(
+        "crm.Team",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("target team"),
+    )
+    case_distribution = models.CharField(
+        _("case distribution"),
+        max_length=20,
+        choices=CaseDistribution.choices,
+        default=CaseDistribution.DIRECT,
+    )
+    target_team_role = models.CharField(
+        _("target user role"),
+        max_length=100,
+        blank=True,
+        help_text=_("Only team members with this role in the target team get cases."),
+    )
+    reopen_case_on_reply = models.BooleanField(_("reopen cases on customer reply"), default=True)
+    round_robin_last_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+
+    # Auto-reply
+    auto_reply = models.BooleanField(_("auto-reply"), default=False)
+    auto_reply_subject = models.CharField(_("auto-reply subject"), max_length=255, blank=True)
+    auto_reply_body = models.TextField(_("auto-reply body"), blank=True)
+    auto_reply_from_name = models.CharField(_("auto-reply from name"), max_length=255, blank=True)
+    auto_reply_from_address = models.EmailField(_("auto-reply from address"), blank=True)
+    auto_reply_reply_to = models.EmailField(_("auto-reply Reply-To"), blank=True)
+    # Rate limits of the loop guard (cases/loop_guard.py); new accounts start from the
+    # POSTACI_AUTO_REPLY_* environment variables.
+    auto_reply_sender_limit = models.PositiveIntegerField(
+        _("auto-replies per sender"),
+        default=default_auto_reply_sender_limit,
+        help_text=_("At most this many auto-replies to one sender address within the period."),
+    )
+    auto_reply_case_limit = models.PositiveIntegerField(
+        _("auto-replies per case"),
+        default=default_auto_reply_case_limit,
+        help_text=_("At most this many auto-replies about one case within the period."),
+    )
+    auto_reply_period_minutes = models.PositiveIntegerField(
+        _("limit period (minutes)"),
+        default=default_auto_reply_period_minutes,
+        validators=[MinValueValidator(1)],
+        help_text=_("The window both limits count in."),
+    )
+
+    class Meta:
+        verbose_name = _("case and auto-reply settings")
+        verbose_name_plural = _("case and auto-reply settings")
+
+    def __str__(self) -> str:
+        return str(self.account_id)
+
+
+# The settings a group account shows as its own attributes (``group_account_extend``).
+GROUP_ACCOUNT_CASE_FIELDS = (
+    "create_case",
+    "target_team",
+    "target_team_id",
+    "case_distribution",
+    "target_team_role",
+    "reopen_case_on_reply",
+    "round_robin_last_user",
+    "round_robin_last_user_id",
+    "auto_reply",
+    "auto_reply_subject",
+    "auto_reply_body",
+    "auto_reply_from_name",
+    "auto_reply_from_address",
+    "auto_reply_reply_to",
+    "auto_reply_sender_limit",
+    "auto_reply_case_limit",
+    "auto_reply_period_minutes",
+)
 
 
 class Case(Record):

@@ -7,15 +7,16 @@ one (also for "Test connection" on an edited, unsaved form).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import Team, User
-from crm.teams import position_normalize, team_positions
 from mailboxes.connection.hosts import check_mail_host
 from mailboxes.connection.imap import ImapSettings
 from mailboxes.exceptions import MailConnectionError, MailHostNotAllowed
@@ -141,7 +142,6 @@ class MailAccountForm(SecretFieldsMixin, forms.ModelForm):
     class Meta:
         widgets = {
             "fetch_since": forms.DateInput(attrs={"type": "date"}),
-            "auto_reply_body": forms.Textarea(attrs={"rows": 5}),
             "imap_host": forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
             "smtp_host": forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
             "imap_username": forms.TextInput(attrs={"autocomplete": "off"}),
@@ -244,10 +244,10 @@ class MailAccountForm(SecretFieldsMixin, forms.ModelForm):
 
             tokens_forget(account)
 
-    def panel_list(self) -> list[tuple[str, str, list]]:
-        """``(slug, title, bound fields)`` per panel, in order."""
+    def panel_list(self) -> list[tuple[str, str, list, str]]:
+        """``(slug, title, bound fields, help)`` per panel, in order."""
         return [
-            (slug, title, [self[name] for name in names if name in self.fields])
+            (slug, title, [self[name] for name in names if name in self.fields], "")
             for slug, title, names in self.panels
         ]
 
@@ -295,32 +295,6 @@ GROUP_PANELS = [
     ("imap", _("IMAP"), IMAP_FIELDS),
     ("folders", _("Folders"), FOLDER_FIELDS),
     ("smtp", _("SMTP"), [*SMTP_FIELDS, "smtp_is_shared", "exclude_from_reply"]),
-    (
-        "case",
-        _("Email-to-case"),
-        [
-            "create_case",
-            "target_team",
-            "case_distribution",
-            "target_team_role",
-            "reopen_case_on_reply",
-        ],
-    ),
-    (
-        "auto_reply",
-        _("Auto-reply"),
-        [
-            "auto_reply",
-            "auto_reply_subject",
-            "auto_reply_body",
-            "auto_reply_from_name",
-            "auto_reply_from_address",
-            "auto_reply_reply_to",
-            "auto_reply_sender_limit",
-            "auto_reply_case_limit",
-            "auto_reply_period_minutes",
-        ],
-    ),
 ]
 PERSONAL_PANELS = [
     ("main", _("Main"), ["name", "email_address", "status", "owner"]),
@@ -335,6 +309,47 @@ def _panel_fields(panels: list[tuple[str, str, list[str]]]) -> list[str]:
     return [name for _slug, _title, names in panels for name in names]
 
 
+@dataclass(frozen=True)
+class AccountFormPanel:
+    """Panels another app adds to the group account form, editing that app's own row.
+
+    ``form_class`` is a ModelForm of the app's one-to-one model, built with the account form's
+    data and ``instance_of(account)``; ``panels`` list its fields as ``(slug, title, field
+    names, help)``. Its fields keep their names in the post and in ``form[name]``.
+    """
+
+    form_class: type[forms.ModelForm]
+    panels: tuple[tuple[str, Any, tuple[str, ...], Any], ...]
+    instance_of: Callable[[GroupEmailAccount], models.Model]
+    # ``(label, value)`` rows the account's page shows (e.g. whether cases are opened)
+    summary: Callable[[GroupEmailAccount], list[tuple[Any, Any]]] | None = None
+    # field → the field whose choices depend on it, reloaded on change
+    # (htmx: ``mailboxes:group-account-roles``)
+    dependent_fields: tuple[tuple[str, str], ...] = ()
+
+
+GROUP_FORM_PANELS: list[AccountFormPanel] = []
+
+
+def account_form_panel_register(panel: AccountFormPanel) -> None:
+    """Add panels to the group account form (call in ``AppConfig.ready``)."""
+    GROUP_FORM_PANELS.append(panel)
+
+
+def account_form_dependent_field(names) -> str | None:
+    """The registered field that depends on one of ``names`` (the query of a reload)."""
+    for panel in GROUP_FORM_PANELS:
+        for trigger, dependent in panel.dependent_fields:
+            if trigger in names:
+                return dependent
+    return None
+
+
+def account_summary_rows(account: GroupEmailAccount) -> list[tuple[Any, Any]]:
+    """The registered apps' ``(label, value)`` rows for the group account's page."""
+    return [row for panel in GROUP_FORM_PANELS if panel.summary for row in panel.summary(account)]
+
+
 class GroupEmailAccountForm(MailAccountForm):
     panels = GROUP_PANELS
 
@@ -342,81 +357,51 @@ class GroupEmailAccountForm(MailAccountForm):
         model = GroupEmailAccount
         fields = _panel_fields(GROUP_PANELS)
         widgets = {**MailAccountForm.Meta.widgets, "teams": forms.CheckboxSelectMultiple}
-        help_texts = {
-            # The placeholders cases/auto_reply.py fills (a test keeps the two in step).
-            "auto_reply_subject": _(
-                "Placeholders: {case_number}, {case_subject}, {customer_name}, {account_name}, "
-                "{mailbox_name}, {email_subject}. Left empty: “Re:” and the customer's subject. "
-                "The case number is always added."
-            ),
-            "auto_reply_body": _(
-                "Placeholders: {case_number} (e.g. [#123]), {case_subject}, {customer_name} "
-                "(their contact or lead, else the sender's name), {customer_email}, "
-                "{account_name} (the customer's company), {mailbox_name}, {email_subject}, "
-                "{assigned_user}. Left empty, a short acknowledgement in the site language is "
-                "sent."
-            ),
-        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assign_to_user"].queryset = User.objects.filter(is_active=True)
         self.fields["teams"].queryset = Team.objects.all()
-        self._role_picker()
-
-    def _role_team_id(self) -> int | None:
-        """The target team the role is picked in: as posted, else as stored."""
-        if self.is_bound:
-            value = self.data.get("target_team")
-        else:
-            value = self.initial.get("target_team", self.instance.target_team_id)
-        value = getattr(value, "pk", value)
-        return int(value) if str(value or "").isdigit() else None
-
-    def _role_picker(self) -> None:
-        """ "Target user role" is picked from the roles members hold in the target team (a
-        role typed by hand that nobody holds would leave every case unassigned). Choosing
-        another team reloads the choices (htmx: ``mailboxes:group-account-roles``)."""
-        team_id = self._role_team_id()
-        self.team_positions = team_positions([team_id]).get(team_id, []) if team_id else []
-        choices = [("", _("Any member of the team"))]
-        choices += [(position, position) for position in self.team_positions]
-        stored = self.instance.target_team_role
-        if stored and stored.casefold() not in {p.casefold() for p in self.team_positions}:
-            choices.append((stored, _("%(role)s (nobody in the team has it)") % {"role": stored}))
-        field = self.fields["target_team_role"]
-        # a CharField: clean_target_team_role checks the role against the posted team
-        self.fields["target_team_role"] = forms.CharField(
-            label=field.label,
-            required=False,
-            widget=forms.Select(choices=choices),
-            help_text=_("Only members of the target team with this role in it get cases."),
-        )
-        self.fields["target_team"].widget.attrs.update(
-            {
-                "hx-get": reverse("mailboxes:group-account-roles"),
-                "hx-trigger": "change",
-                "hx-target": "#id_target_team_role",
-                "hx-select": "#id_target_team_role",
-                "hx-swap": "outerHTML",
-            }
-        )
-
-    def clean_target_team_role(self) -> str:
-        role = position_normalize(self.cleaned_data.get("target_team_role") or "")
-        if not role:
-            return ""
-        team = self.cleaned_data.get("target_team")
-        if team is None:
-            raise ValidationError(_("Choose the target team first."), code="no_team")
-        spelled = {p.casefold(): p for p in team_positions([team.pk]).get(team.pk, [])}
-        if role.casefold() not in spelled:
-            raise ValidationError(
-                _("Nobody in team “%(team)s” has the role “%(role)s”."),
-                code="unknown_role",
-                params={"team": team, "role": role},
+        self.extra_forms = [
+            panel.form_class(
+                self.data if self.is_bound else None,
+                instance=panel.instance_of(self.instance),
+                initial=kwargs.get("initial"),
             )
-        return spelled[role.casefold()]
+            for panel in GROUP_FORM_PANELS
+        ]
+
+    def __getitem__(self, name: str):
+        if name not in self.fields:
+            for extra in getattr(self, "extra_forms", ()):
+                if name in extra.fields:
+                    return extra[name]
+        return super().__getitem__(name)
+
+    def panel_list(self) -> list[tuple[str, str, list, str]]:
+        own = super().panel_list()
+        for panel, extra in zip(GROUP_FORM_PANELS, self.extra_forms, strict=True):
+            own += [
+                (slug, title, [extra[name] for name in names if name in extra.fields], help_)
+                for slug, title, names, help_ in panel.panels
+            ]
+        return own
+
+    def full_clean(self) -> None:
+        """The added panels' errors are the form's: it is valid only when they are."""
+        super().full_clean()
+        if not self.is_bound:
+            return
+        for extra in self.extra_forms:
+            for name, errors in extra.errors.items():
+                self._errors.setdefault(name, self.error_class()).extend(errors)
+
+    def save(self, commit: bool = True):
+        account = super().save(commit=commit)
+        if commit:
+            for extra in self.extra_forms:  # rows the account's save has linked to it
+                extra.save()
+        return account
 
 
 class PersonalEmailAccountForm(MailAccountForm):

@@ -14,6 +14,7 @@ from crm.models import EmailAddress
 from mailboxes.intake.context import FetchRun, IntakeContext
 from mailboxes.intake.parse import ParsedAttachment, ParsedMessage
 from mailboxes.models import Attachment, Email, EmailRecipient, MailAccount
+from mailboxes.models.accounts import group_account_extra_team_ids
 
 _ADDRESS_CACHE = "store.addresses"
 
@@ -117,8 +118,7 @@ def account_team_ids(run: FetchRun) -> list[int]:
         account = run.account.specific
         if account.kind == MailAccount.Kind.GROUP:
             team_ids = set(account.teams.values_list("id", flat=True))
-            if account.target_team_id:
-                team_ids.add(account.target_team_id)
+            team_ids |= group_account_extra_team_ids(account)
             if account.group_folder_id:
                 team_ids.update(account.group_folder.teams.values_list("id", flat=True))
         else:

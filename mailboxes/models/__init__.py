@@ -1,7 +1,6 @@
 """Mail accounts, the intake journal, stored emails and per-user inbox state."""
 
 from .accounts import (
-    CaseDistribution,
     FolderCursor,
     GroupEmailAccount,
     MailAccount,
@@ -17,7 +16,6 @@ from .outgoing import OutgoingMessage
 __all__ = [
     "Attachment",
     "AuthMethod",
-    "CaseDistribution",
     "Email",
     "EmailFolder",
     "EmailRecipient",

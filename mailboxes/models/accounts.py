@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
 from django.conf import settings
-from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -18,12 +20,8 @@ class Security(models.TextChoices):
     SSL = "ssl", _("SSL/TLS")
 
 
-class CaseDistribution(models.TextChoices):
-    DIRECT = "direct", _("Direct assignment")
-    ROUND_ROBIN = "round_robin", _("Round-robin")
-    LEAST_BUSY = "least_busy", _("Least-busy")
-
-
+# Defaults of the auto-reply limits the group account had before cases took them over
+# (cases.GroupAccountCases); kept because migration 0004 refers to them.
 def default_auto_reply_sender_limit() -> int:
     """``POSTACI_AUTO_REPLY_LIMIT``: the default of a new group account's per-sender limit."""
     return settings.POSTACI_AUTO_REPLY_LIMIT
@@ -200,70 +198,83 @@ class GroupEmailAccount(MailAccount):
         _("exclude from reply all"), default=True, help_text=_("Never added to Cc on reply all.")
     )
 
-    # Email-to-case
-    create_case = models.BooleanField(_("create case"), default=False)
-    target_team = models.ForeignKey(
-        "crm.Team",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("target team"),
-    )
-    case_distribution = models.CharField(
-        _("case distribution"),
-        max_length=20,
-        choices=CaseDistribution.choices,
-        default=CaseDistribution.DIRECT,
-    )
-    target_team_role = models.CharField(
-        _("target user role"),
-        max_length=100,
-        blank=True,
-        help_text=_("Only team members with this role in the target team get cases."),
-    )
-    reopen_case_on_reply = models.BooleanField(_("reopen cases on customer reply"), default=True)
-    round_robin_last_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        editable=False,
-    )
-
-    # Auto-reply
-    auto_reply = models.BooleanField(_("auto-reply"), default=False)
-    auto_reply_subject = models.CharField(_("auto-reply subject"), max_length=255, blank=True)
-    auto_reply_body = models.TextField(_("auto-reply body"), blank=True)
-    auto_reply_from_name = models.CharField(_("auto-reply from name"), max_length=255, blank=True)
-    auto_reply_from_address = models.EmailField(_("auto-reply from address"), blank=True)
-    auto_reply_reply_to = models.EmailField(_("auto-reply Reply-To"), blank=True)
-    # Rate limits of the loop guard (cases/loop_guard.py); new accounts start from the
-    # POSTACI_AUTO_REPLY_* environment variables.
-    auto_reply_sender_limit = models.PositiveIntegerField(
-        _("auto-replies per sender"),
-        default=default_auto_reply_sender_limit,
-        help_text=_("At most this many auto-replies to one sender address within the period."),
-    )
-    auto_reply_case_limit = models.PositiveIntegerField(
-        _("auto-replies per case"),
-        default=default_auto_reply_case_limit,
-        help_text=_("At most this many auto-replies about one case within the period."),
-    )
-    auto_reply_period_minutes = models.PositiveIntegerField(
-        _("limit period (minutes)"),
-        default=default_auto_reply_period_minutes,
-        validators=[MinValueValidator(1)],
-        help_text=_("The window both limits count in."),
-    )
-
     class Meta:
         verbose_name = _("group email account")
         verbose_name_plural = _("group email accounts")
 
+    def save(self, *args, **kwargs):
+        adding = self._state.adding
+        super().save(*args, **kwargs)
+        for extension in GROUP_ACCOUNT_EXTENSIONS:
+            extension.save(self, adding=adding)
+
     def get_absolute_url(self) -> str:
         return reverse("mailboxes:group-account-detail", args=[self.pk])
+
+
+@dataclass(frozen=True)
+class GroupAccountExtension:
+    """Settings another app keeps about a group account in its own one-to-one model.
+
+    ``row_of(account)`` gives the account's row (an unsaved one with the defaults when there
+    is none yet). Its fields read and write as the account's own attributes (and keyword
+    arguments); saving the account saves the row, creating it with a new account.
+    """
+
+    related_name: str
+    fields: tuple[str, ...]
+    row_of: Callable[[GroupEmailAccount], models.Model]
+    # Teams the account's incoming emails also belong to (cases: the target team)
+    team_ids: Callable[[GroupEmailAccount], Iterable[int]] | None = None
+
+    def save(self, account: GroupEmailAccount, *, adding: bool) -> None:
+        related = account._meta.get_field(self.related_name)
+        if adding or related.is_cached(account):
+            row = self.row_of(account)
+            setattr(row, related.field.name, account)
+            row.save()
+
+
+GROUP_ACCOUNT_EXTENSIONS: list[GroupAccountExtension] = []
+
+
+def _extension_attribute(extension: GroupAccountExtension, name: str) -> property:
+    def get(account: GroupEmailAccount):
+        return getattr(extension.row_of(account), name)
+
+    def set_(account: GroupEmailAccount, value) -> None:
+        setattr(extension.row_of(account), name, value)
+
+    return property(get, set_, doc=f"``{extension.related_name}.{name}``")
+
+
+def group_account_extend(
+    *,
+    related_name: str,
+    fields: tuple[str, ...],
+    row_of: Callable[[GroupEmailAccount], models.Model],
+    team_ids: Callable[[GroupEmailAccount], Iterable[int]] | None = None,
+) -> None:
+    """Register an app's one-to-one settings of group accounts (call in ``AppConfig.ready``)."""
+    extension = GroupAccountExtension(related_name, tuple(fields), row_of, team_ids)
+    GROUP_ACCOUNT_EXTENSIONS[:] = [
+        e for e in GROUP_ACCOUNT_EXTENSIONS if e.related_name != related_name
+    ] + [extension]
+    for name in extension.fields:
+        setattr(GroupEmailAccount, name, _extension_attribute(extension, name))
+    # Model.__init__ accepts properties as keyword arguments; the list is cached
+    GroupEmailAccount._meta.__dict__.pop("_property_names", None)
+
+
+def group_account_extra_team_ids(account: GroupEmailAccount) -> set[int]:
+    """Teams the registered extensions add to the account's emails."""
+    return {
+        team_id
+        for extension in GROUP_ACCOUNT_EXTENSIONS
+        if extension.team_ids is not None
+        for team_id in extension.team_ids(account)
+        if team_id
+    }
 
 
 class PersonalEmailAccount(MailAccount):

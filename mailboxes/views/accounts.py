@@ -23,7 +23,7 @@ from django.db import transaction
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.forms.utils import ErrorDict
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
@@ -44,6 +44,8 @@ from mailboxes.forms import (
     MailAccountForm,
     PersonalEmailAccountForm,
     ResetCursorForm,
+    account_form_dependent_field,
+    account_summary_rows,
 )
 from mailboxes.intake.cursors import account_reset_cursor
 from mailboxes.intake.health import account_request_fetch
@@ -222,6 +224,8 @@ def account_detail(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
         reset_form=ResetCursorForm(initial={"since": context["account"].fetch_since}),
         connection=None,
     )
+    if kind == GROUP:
+        context["summary_rows"] = account_summary_rows(context["account"])
     return render(request, "mailboxes/account_detail.html", context)
 
 
@@ -317,10 +321,14 @@ def account_edit(request: HttpRequest, kind: str, pk: int | None = None) -> Http
 
 @login_required
 def group_account_roles(request: HttpRequest) -> HttpResponse:
-    """The "Target user role" picker for the team in ``?target_team=`` (htmx, on change)."""
+    """A field of the group account form whose choices follow another one, for the value in
+    the query (htmx, on change): cases' "Target user role" picker for ``?target_team=``."""
     _check_kind(request, GROUP)
-    form = GroupEmailAccountForm(initial={"target_team": request.GET.get("target_team")})
-    return render(request, "_field.html", {"field": form["target_team_role"]})
+    name = account_form_dependent_field(request.GET)
+    if name is None:
+        raise Http404
+    form = GroupEmailAccountForm(initial=request.GET.dict())
+    return render(request, "_field.html", {"field": form[name]})
 
 
 @require_POST

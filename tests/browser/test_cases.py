@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from cases.models import Case
+from cases.models import Case, CaseDistribution
 from crm.models import Team, TeamMembership
 from mailboxes.intake.fetch import fetch_account
-from mailboxes.models import CaseDistribution, Email
+from mailboxes.models import Email
 from tests.cases.mailflow import smtp_send
 from tests.mailboxes.conftest import make_message
 from tests.mailboxes.sending.conftest import role, smtp_fields

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from cases.models import Case
+from cases.models import Case, CaseDistribution
 from crm.models import Team, TeamMembership
 from mailboxes.models import (
     AuthMethod,
-    CaseDistribution,
     Email,
     GroupEmailAccount,
     OAuthProvider,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from cases.models import CaseDistribution
 from crm.models import Team, TeamMembership, User
-from mailboxes.models import CaseDistribution, GroupEmailAccount
+from mailboxes.models import GroupEmailAccount
 from tests.crm.conftest import logged_in  # noqa: F401  (the test client, logged in)
 from tests.mailboxes.conftest import make_group_account  # noqa: F401  (accounts on Dovecot)
 

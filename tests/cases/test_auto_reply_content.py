@@ -12,14 +12,14 @@ from cases.auto_reply import (
     auto_reply_values,
     render_template,
 )
+from cases.forms import GroupAccountCasesForm
 from cases.models import Case
 from crm.models import Account, Contact
-from mailboxes.forms import GroupEmailAccountForm
 from mailboxes.models import Email
 from mailboxes.sending.compose import Mailbox
 
-AUTO_REPLY_SUBJECT_HELP = GroupEmailAccountForm.Meta.help_texts["auto_reply_subject"]
-AUTO_REPLY_BODY_HELP = GroupEmailAccountForm.Meta.help_texts["auto_reply_body"]
+AUTO_REPLY_SUBJECT_HELP = GroupAccountCasesForm.Meta.help_texts["auto_reply_subject"]
+AUTO_REPLY_BODY_HELP = GroupAccountCasesForm.Meta.help_texts["auto_reply_body"]
 
 CUSTOMER = Mailbox(address="ayse@customer.example", name="Ayşe Y.")
 

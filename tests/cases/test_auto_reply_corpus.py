@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from cases.models import AutoReplyLog, Case
-from mailboxes.models import CaseDistribution, Email
+from cases.models import AutoReplyLog, Case, CaseDistribution
+from mailboxes.models import Email
 from tests.cases.mailflow import fetch, send_pending
 from tests.mailboxes.sending.conftest import smtp_fields
 from tests.shared import CORPUS

@@ -9,12 +9,12 @@ from collections import Counter
 import pytest
 from django.contrib.contenttypes.models import ContentType
 
-from cases.models import AutoReplyLog, Case
+from cases.models import AutoReplyLog, Case, CaseDistribution
 from crm.addresses import record_set_addresses
 from crm.kinds import note_kind_of
 from crm.models import Account, Contact, Note, Notification
 from mailboxes.linking.message_ids import is_our_message_id
-from mailboxes.models import CaseDistribution, Email
+from mailboxes.models import Email
 from tests.cases.mailflow import fetch, send_pending, smtp_send
 from tests.mailboxes.conftest import make_message
 from tests.mailboxes.sending.conftest import smtp_fields

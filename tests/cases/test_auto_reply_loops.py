@@ -14,8 +14,8 @@ from email.utils import make_msgid
 
 import pytest
 
-from cases.models import AutoReplyLog, Case
-from mailboxes.models import CaseDistribution, Email
+from cases.models import AutoReplyLog, Case, CaseDistribution
+from mailboxes.models import Email
 from tests.cases.mailflow import fetch, parsed, send_pending, smtp_send
 from tests.mailboxes.conftest import make_message
 from tests.mailboxes.sending.conftest import smtp_fields

@@ -13,10 +13,10 @@ from django.test import override_settings
 from django.utils import timezone
 
 from cases.distribution import case_assign_by_rule, least_busy_candidates
-from cases.models import Case
+from cases.models import Case, CaseDistribution
 from crm.kinds import notification_line
 from crm.models import Follow, Note, Notification, TeamMembership
-from mailboxes.models import CaseDistribution, GroupEmailAccount
+from mailboxes.models import GroupEmailAccount
 from tests.cases.conftest import join, make_user
 
 postgresql_only = pytest.mark.skipif(

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from cases.models import Case
+from cases.models import Case, CaseDistribution
 from filters.models import EmailFilter
-from mailboxes.models import CaseDistribution, EmailFolder, EmailUser, GroupEmailAccount
+from mailboxes.models import EmailFolder, EmailUser, GroupEmailAccount
 from tests.mailboxes.conftest import make_message
 from tests.mailboxes.linking.pipeline import import_one
 

@@ -128,8 +128,8 @@ def test_notifications_page_and_stream_queries_do_not_grow_with_items(
 def test_case_note_shows_the_new_text_with_the_whole_email_one_click_away(
     make_user, team, logged_in
 ):
-    from cases.models import Case
-    from mailboxes.models import CaseDistribution, GroupEmailAccount
+    from cases.models import Case, CaseDistribution
+    from mailboxes.models import GroupEmailAccount
 
     agent = make_user("agent", level="all", teams=[team])
     support = GroupEmailAccount.objects.create(

@@ -12,13 +12,13 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
 
-from cases.models import Case
+from cases.models import Case, CaseDistribution
 from crm.models import Notification
 from crm.notification_reasons import notification_preferences_save
 from crm.stream import note_create, record_follow
 from mailboxes.intake.notify import notify_batch
 from mailboxes.linking.message_ids import message_id_new, note_email_sent
-from mailboxes.models import CaseDistribution, Email, GroupEmailAccount, PersonalEmailAccount
+from mailboxes.models import Email, GroupEmailAccount, PersonalEmailAccount
 from mailboxes.notes.digest import notification_digests_send
 from tests.mailboxes.conftest import make_message
 from tests.mailboxes.linking.pipeline import contexts_before, import_one

@@ -6,12 +6,12 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
 
-from cases.models import Case
+from cases.models import Case, CaseDistribution
 from crm.models import Note, Notification, TeamMembership
 from crm.stream import record_follow, stream_for
 from mailboxes.intake.notify import notify_batch
 from mailboxes.linking.message_ids import message_id_new, note_email_sent  # the API sending uses
-from mailboxes.models import CaseDistribution, Email, GroupEmailAccount
+from mailboxes.models import Email, GroupEmailAccount
 from tests.filters.conftest import save_filter
 from tests.mailboxes.conftest import make_message
 from tests.mailboxes.linking.pipeline import contexts_before, import_messages, import_one
