@@ -26,6 +26,11 @@ from mailboxes.sending.compose import subject_without_tags
 REOPEN_FROM = (Case.Status.PENDING, Case.Status.CLOSED)
 
 
+# How cases link an email (Email.linked_by), registered with mailboxes in CasesConfig.ready.
+LINKED_BY_CASE_TAG = "case_tag"  # an authorised [#N] in the subject
+LINKED_BY_NEW_CASE = "new_case"  # the email opened the case
+
+
 def email_to_case(ctx: IntakeContext) -> IntakeContext:
     """Step 9: join the case of the email's thread, or open a new case.
 
@@ -91,7 +96,7 @@ def _thread_case(email: Email, sender: str) -> Case | None:
     linked_by = Email.LinkedBy.REPLY
     case = _case_of_referenced_email(email, case_type)
     if case is None:
-        linked_by = Email.LinkedBy.CASE_TAG
+        linked_by = LINKED_BY_CASE_TAG
         case = case_for_tag(subject=email.subject, sender_address=sender)
     if case is not None:
         email.parent_type = case_type
@@ -208,7 +213,7 @@ def case_open_from_email(*, email: Email, account: GroupEmailAccount, sender: st
     case_assign_by_rule(case=case, account=account)
     email.parent_type = case_type
     email.parent_id = case.pk
-    email.linked_by = Email.LinkedBy.NEW_CASE
+    email.linked_by = LINKED_BY_NEW_CASE
     email.account_id = case.account_id or email.account_id
     email.save(update_fields=["parent_type", "parent_id", "linked_by", "account", "modified_at"])
     return case

@@ -24,6 +24,24 @@ def email_parent_register(name: str, label: str) -> None:
     email_parent_models.cache_clear()
 
 
+# Ways an email gets its parent beyond mailboxes' own (Email.LinkedBy): code → label.
+_LINKED_BY: dict[str, object] = {}
+
+
+def linked_by_register(code: str, label) -> None:
+    """Name a way of linking (``linked_by`` value) an app's intake step sets (cases:
+    ``case_tag``, ``new_case``); called from the owning app's ``AppConfig.ready``."""
+    _LINKED_BY[code] = label
+
+
+def linked_by_label(code: str) -> str:
+    """The label of a ``linked_by`` value in the active language ("" for an unknown one)."""
+    from mailboxes.models import Email
+
+    label = dict(Email.LinkedBy.choices).get(code) or _LINKED_BY.get(code)
+    return str(label) if label is not None else code
+
+
 @cache
 def email_parent_models() -> dict[str, type[Model]]:
     """Short name → model of every parent type whose app is installed."""

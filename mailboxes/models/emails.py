@@ -57,11 +57,12 @@ class Email(models.Model):
         OWN = "own", _("Our own mail")
 
     class LinkedBy(models.TextChoices):
+        """How mailboxes links an email; apps built on it register their own ways
+        (``mailboxes.linking.parents.linked_by_register``: cases' case number, new case)."""
+
         NONE = "", _("Not linked")
         REFERENCE = "reference", _("Our reference")
         REPLY = "reply", _("Reply")
-        CASE_TAG = "case_tag", _("Case number")
-        NEW_CASE = "new_case", _("Opened this case")
         SENDER = "sender", _("Sender")
         REPLY_TO = "reply_to", _("Reply-To")
         TO = "to", _("To")
@@ -139,9 +140,7 @@ class Email(models.Model):
         related_name="emails",
         verbose_name=_("account"),
     )
-    linked_by = models.CharField(
-        _("linked by"), max_length=12, choices=LinkedBy.choices, blank=True, default=""
-    )
+    linked_by = models.CharField(_("linked by"), max_length=12, blank=True, default="")
     replied = models.ForeignKey(
         "self",
         null=True,
@@ -197,6 +196,12 @@ class Email(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("mailboxes:email-detail", args=[self.pk])
+
+    def get_linked_by_display(self) -> str:
+        """How the email was linked, in the reader's language (any app's registered way)."""
+        from mailboxes.linking.parents import linked_by_label
+
+        return linked_by_label(self.linked_by)
 
     @property
     def from_email(self) -> str:

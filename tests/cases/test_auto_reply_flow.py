@@ -9,6 +9,7 @@ from collections import Counter
 import pytest
 from django.contrib.contenttypes.models import ContentType
 
+from cases.intake import LINKED_BY_CASE_TAG
 from cases.models import AutoReplyLog, Case, CaseDistribution
 from crm.addresses import record_set_addresses
 from crm.kinds import note_kind_of
@@ -174,7 +175,7 @@ def test_case_tag_from_the_contact_joins_the_case(support, mail_relay, agents):
     assert Case.objects.count() == 1
     tagged = Email.objects.filter(status=Email.Status.IMPORTED).latest("pk")
     assert tagged.parent == case
-    assert tagged.linked_by == Email.LinkedBy.CASE_TAG
+    assert tagged.linked_by == LINKED_BY_CASE_TAG
     assert len(auto_replies(mail_relay)) == 1
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.contenttypes.models import ContentType
 
-from cases.intake import email_to_case, visible_reply_text
+from cases.intake import LINKED_BY_CASE_TAG, email_to_case, visible_reply_text
 from cases.models import Case
 from crm.addresses import addresses_get_or_create, record_set_addresses
 from crm.models import Account, Contact, Lead, Note
@@ -125,7 +125,7 @@ def test_case_tag_from_the_contact_joins_the_case(account, contact, agents):
     assert ctx.case == first
     ctx.email.refresh_from_db()
     assert ctx.email.parent == first
-    assert ctx.email.linked_by == Email.LinkedBy.CASE_TAG
+    assert ctx.email.linked_by == LINKED_BY_CASE_TAG
     assert Case.objects.count() == 1
 
 
