@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import email
 from email import policy
-from pathlib import Path
 
 import pytest
 
 from mailboxes.intake.parse import parse_message
-
-CORPUS = Path("/work/shared/corpus")
+from tests.shared import CORPUS
 
 # (header text as it arrives, folds included; what a person must read)
 CASES = {
