@@ -56,7 +56,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import HTTPError
 
 from mailboxes.connection.hosts import checked_addresses
-from mailboxes.connection.network import mail_ssl_context
+from mailboxes.connection.network import new_mail_ssl_context
 from mailboxes.exceptions import MailConnectionError, MailHostNotAllowed
 from mailboxes.models.accounts import Security
 
@@ -668,7 +668,8 @@ def _get(
             timeout=limit,
             server_hostname=host,
             assert_hostname=host,
-            ssl_context=mail_ssl_context(),
+            # urllib3 changes the context it is given (it checks the name itself): its own
+            ssl_context=new_mail_ssl_context(),
         )
     else:
         connection = HTTPConnection(address, port, timeout=limit)

@@ -6,6 +6,7 @@ import errno
 import resource
 import socket
 import ssl
+from functools import lru_cache
 
 from django.conf import settings
 
@@ -22,9 +23,28 @@ from mailboxes.messages import (
 
 
 def mail_ssl_context() -> ssl.SSLContext:
-    """The system trust store, plus ``POSTACI_MAIL_CA_FILE`` when set (a private CA)."""
+    """The TLS context every IMAP and SMTP connection shares: the system trust store, plus
+    ``POSTACI_MAIL_CA_FILE`` when set (a private CA).
+
+    Built once per CA file, not per connection: building one costs about 20 ms of CPU and
+    840 kB kept per connection (measured with 1,000 IDLE connections, issue 15), and an
+    ``SSLContext`` may be shared between threads. Nobody may change it; a caller that needs
+    its own (a client certificate) takes :func:`new_mail_ssl_context`. A replaced CA file is
+    read at the next start.
+    """
+    return _shared_mail_ssl_context(getattr(settings, "POSTACI_MAIL_CA_FILE", "") or "")
+
+
+@lru_cache(maxsize=4)
+def _shared_mail_ssl_context(ca_file: str) -> ssl.SSLContext:
+    return new_mail_ssl_context(ca_file)
+
+
+def new_mail_ssl_context(ca_file: str | None = None) -> ssl.SSLContext:
+    """A context of one's own, trusting what :func:`mail_ssl_context` trusts."""
     context = ssl.create_default_context()
-    ca_file = getattr(settings, "POSTACI_MAIL_CA_FILE", "")
+    if ca_file is None:
+        ca_file = getattr(settings, "POSTACI_MAIL_CA_FILE", "")
     if ca_file:
         context.load_verify_locations(cafile=ca_file)
     return context

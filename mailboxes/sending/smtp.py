@@ -23,7 +23,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from mailboxes.connection.credentials import Bearer, account_bearer
 from mailboxes.connection.hosts import check_mail_host
-from mailboxes.connection.network import mail_ssl_context, network_problem
+from mailboxes.connection.network import mail_ssl_context, network_problem, new_mail_ssl_context
 from mailboxes.exceptions import MailError
 from mailboxes.messages import (
     SMTP_AUTH,
@@ -85,7 +85,7 @@ class MailSmtpBackend(EmailBackend):
     @cached_property
     def ssl_context(self) -> ssl.SSLContext:
         if self.ssl_certfile or self.ssl_keyfile:
-            context = mail_ssl_context()
+            context = new_mail_ssl_context()  # the shared one is never changed
             context.load_cert_chain(self.ssl_certfile, self.ssl_keyfile)
             return context
         return mail_ssl_context()

@@ -7,6 +7,8 @@ allow-listed by the tests that expect them to be used, as an administrator would
 
 from __future__ import annotations
 
+import ssl
+
 import pytest
 from django.core.cache import cache
 
@@ -645,3 +647,25 @@ def test_autoconfig_server_that_answers_too_slowly_is_cut_off_for_the_next_step(
 
     assert web.requests == [("autoconfig.drip.test", AUTOCONFIG_PATH)]
     assert found.source == Source.MX
+
+
+def test_https_discovery_leaves_the_shared_mail_tls_context_checking_host_names(
+    dns_server, allow, web_server_factory, settings, tmp_path
+):
+    """urllib3 turns hostname checking off on the context it is handed (it checks the name
+    itself): discovery must hand it its own, or every later IMAP/SMTP connection would stop
+    checking the server's name."""
+    from mailboxes.connection.network import mail_ssl_context
+
+    certificate = make_test_certificate(tmp_path, names=("autoconfig.tls.test",))
+    settings.POSTACI_MAIL_CA_FILE = certificate.cert_path
+    web = web_server_factory(tls=certificate)
+    web.routes[AUTOCONFIG_PATH] = Response(autoconfig_xml("tls.test"))
+    dns_server.serve(zone(f"autoconfig.tls.test. IN A {web.address}"))
+    allow("autoconfig.tls.test")
+
+    discover_settings("ayse@tls.test")
+
+    assert web.requests  # the file was fetched over HTTPS
+    shared = mail_ssl_context()
+    assert shared.check_hostname and shared.verify_mode == ssl.CERT_REQUIRED
