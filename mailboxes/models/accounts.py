@@ -20,21 +20,6 @@ class Security(models.TextChoices):
     SSL = "ssl", _("SSL/TLS")
 
 
-# Defaults of the auto-reply limits the group account had before cases took them over
-# (cases.GroupAccountCases); kept because migration 0004 refers to them.
-def default_auto_reply_sender_limit() -> int:
-    """``POSTACI_AUTO_REPLY_LIMIT``: the default of a new group account's per-sender limit."""
-    return settings.POSTACI_AUTO_REPLY_LIMIT
-
-
-def default_auto_reply_case_limit() -> int:
-    return settings.POSTACI_AUTO_REPLY_CASE_LIMIT
-
-
-def default_auto_reply_period_minutes() -> int:
-    return max(1, settings.POSTACI_AUTO_REPLY_PERIOD // 60)
-
-
 class MailAccount(OAuthAccountFields, models.Model):
     """What group and personal accounts share: IMAP and SMTP settings and fetch health.
 
