@@ -34,6 +34,7 @@ from mailboxes.messages import (
     OAUTH_RENEW,
 )
 from mailboxes.models import MailAccount, OAuthFlow, OAuthState
+from mailboxes.models.oauth import OAUTH_GRANT_FIELDS
 
 logger = logging.getLogger(__name__)
 
@@ -161,14 +162,7 @@ def tokens_store(account: MailAccount, tokens: TokenSet, *, address: str) -> Non
     account.last_error = ""
     account.save(
         update_fields=[
-            "oauth_access_token",
-            "oauth_refresh_token",
-            "oauth_expires_at",
-            "oauth_refresh_at",
-            "oauth_address",
-            "oauth_state",
-            "oauth_state_params",
-            "oauth_connected_at",
+            *OAUTH_GRANT_FIELDS,
             "consecutive_failures",
             "next_retry_at",
             "failure_notified_at",
@@ -190,16 +184,4 @@ def tokens_forget(account: MailAccount) -> None:
     account.oauth_state = OAuthState.NOT_CONNECTED
     account.oauth_state_params = {}
     account.oauth_connected_at = None
-    account.save(
-        update_fields=[
-            "oauth_access_token",
-            "oauth_refresh_token",
-            "oauth_expires_at",
-            "oauth_refresh_at",
-            "oauth_address",
-            "oauth_state",
-            "oauth_state_params",
-            "oauth_connected_at",
-            "modified_at",
-        ]
-    )
+    account.save(update_fields=[*OAUTH_GRANT_FIELDS, "modified_at"])
