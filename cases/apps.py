@@ -15,13 +15,18 @@ class CasesConfig(AppConfig):
         from crm.permissions import record_access_register
         from mailboxes.forms import AccountFormPanel, account_form_panel_register
         from mailboxes.intake.pipeline import step_provide
-        from mailboxes.linking.parents import email_parent_register, linked_by_register
+        from mailboxes.linking.parents import (
+            email_parent_register,
+            link_rule_register,
+            linked_by_register,
+        )
         from mailboxes.models.accounts import group_account_extend
 
         record_access_register("case", _("cases"), order=20)
         email_parent_register("case", "cases.Case")
         linked_by_register(intake.LINKED_BY_CASE_TAG, _("Case number"))
         linked_by_register(intake.LINKED_BY_NEW_CASE, _("Opening this case"))
+        link_rule_register(intake.case_thread_link)
         step_provide("case", intake.email_to_case)
         step_provide("auto_reply", intake.queue_auto_reply)
         register_notification_reasons()

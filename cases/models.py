@@ -15,26 +15,36 @@ from crm.models import Record
 CASE_NUMBER_SEQUENCE = "cases_case_number_seq"
 
 
-def case_next_number(using: str = "default") -> int:
-    """The next case number; call inside the transaction that inserts the case.
+def case_numbers_next(count: int, using: str = "default") -> list[int]:
+    """The next ``count`` case numbers; call inside the transaction that inserts the cases.
 
-    PostgreSQL: a sequence (migration 0001). ``nextval`` never blocks and never hands out a
-    number twice, however many workers create cases at once, and it does not hold a lock until
-    the (long) intake batch commits, as a counter row or a unique-index wait would. Numbers
-    stay unique and increasing; a rolled-back case leaves a gap, which is harmless.
+    PostgreSQL: a sequence (migration 0001), one statement for any count. ``nextval`` never
+    blocks and never hands out a number twice, however many workers create cases at once, and
+    it does not hold a lock until the (long) intake batch commits, as a counter row or a
+    unique-index wait would. Numbers stay unique and increasing; a rolled-back case leaves a
+    gap, which is harmless.
 
-    SQLite: ``max + 1``. Safe there because Postaci opens SQLite transactions ``IMMEDIATE``
-    (settings), so the writer holds the database write lock from BEGIN and no other writer
-    can read the same maximum before this insert commits. ``Case.save`` retries on a unique
-    clash anyway (e.g. a number set by hand on PostgreSQL).
+    SQLite: ``max + 1`` onwards. Safe there because Postaci opens SQLite transactions
+    ``IMMEDIATE`` (settings), so the writer holds the database write lock from BEGIN and no
+    other writer can read the same maximum before this insert commits. ``Case.save`` retries on
+    a unique clash anyway (e.g. a number set by hand on PostgreSQL).
     """
+    if count <= 0:
+        return []
     connection = connections[using]
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT nextval(%s)", [CASE_NUMBER_SEQUENCE])
-            return cursor.fetchone()[0]
+            cursor.execute(
+                "SELECT nextval(%s) FROM generate_series(1, %s)", [CASE_NUMBER_SEQUENCE, count]
+            )
+            return [row[0] for row in cursor.fetchall()]
     current = Case.objects.using(using).aggregate(top=Max("number"))["top"] or 0
-    return current + 1
+    return list(range(current + 1, current + 1 + count))
+
+
+def case_next_number(using: str = "default") -> int:
+    """The next case number (see ``case_numbers_next``)."""
+    return case_numbers_next(1, using)[0]
 
 
 class CaseDistribution(models.TextChoices):

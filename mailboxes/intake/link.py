@@ -25,9 +25,15 @@ stays the Contact), except that a converted Lead gives way to what it became.
 Opportunity, Case). Only new emails are linked here; a duplicate keeps its parent, and a parent
 set by hand (``linked_by=manual``) is never changed by the intake.
 
+Then the rules other apps register (``mailboxes.linking.parents.link_rule_register``) see
+the batch's decisions and may change them: cases makes an email to a case mailbox join the
+case of its thread (a case email it answers, else an authorised ``[#N]`` in its subject), so
+the parent is decided here, once. Such a rule also sees the batch's duplicates (with the
+parent they have; never one linked by hand) and may move them to a case.
+
 The whole batch costs a handful of statements: one for the replied emails, one per record type
 named by references or replied emails, one ``records_for_addresses`` call for every address of
-the batch, and one UPDATE.
+the batch, what the registered rules load for the whole batch, and one UPDATE.
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ from crm.addresses import records_for_addresses
 from crm.bulk import bulk_update_values
 from mailboxes.intake.context import IntakeContext
 from mailboxes.linking.message_ids import message_id_parent
-from mailboxes.linking.parents import email_parent_models
+from mailboxes.linking.parents import LINK_RULES, email_parent_models
 from mailboxes.models import Email
 
 LinkedBy = Email.LinkedBy
@@ -214,21 +220,60 @@ def _address_rules(ctx: IntakeContext) -> list[tuple[str, str]]:
     return rules
 
 
+@dataclass
+class Link:
+    """One email of the batch and the parent step 7 gives it; a registered rule may change
+    ``parent`` and ``linked_by``."""
+
+    ctx: IntakeContext
+    thread_ids: list[str]  # In-Reply-To, then References newest first (see thread_ids)
+    parent: Parent | None
+    linked_by: str
+    is_new: bool  # False: a duplicate, which keeps its parent unless a rule moves it
+
+    @property
+    def email(self) -> Email:
+        return self.ctx.email
+
+
+class ThreadIndex:
+    """The parent of every email a batch's threads name: the batch's own (as decided so far,
+    rules included) and those stored before."""
+
+    def __init__(self, links: list[Link], known: dict[str, tuple[int, int | None, int | None]]):
+        self._batch = {link.email.message_id: link for link in links if link.is_new}
+        self._known = known
+
+    def parent_of(self, message_id: str) -> Parent | None:
+        link = self._batch.get(message_id)
+        if link is not None:
+            return link.parent
+        _pk, type_id, parent_id = self._known.get(message_id, (None, None, None))
+        return Parent(type_id, parent_id, None) if type_id and parent_id else None
+
+
 def link_batch(batch: list[IntakeContext]) -> None:
-    """Pipeline step 7: find the parent of every new email of the batch."""
-    new = [
-        ctx
-        for ctx in batch
-        if ctx.is_new_email and ctx.email is not None and ctx.parsed is not None
-    ]
-    if not new:
+    """Pipeline step 7: find the parent of every new email of the batch (and let the
+    registered rules move the batch's duplicates)."""
+    stored = [ctx for ctx in batch if ctx.email is not None and ctx.parsed is not None]
+    new = [ctx for ctx in stored if ctx.is_new_email]
+    duplicates = []
+    if LINK_RULES:
+        duplicates = [
+            ctx for ctx in stored if not ctx.is_new_email and ctx.email.linked_by != LinkedBy.MANUAL
+        ]
+    if not new and not duplicates:
         return
     types = _Types()
-    linker = _Linker(new, types)
+    linker = _Linker(new, types, duplicates)
     linker.load_thread_records()
     linker.load_address_records()
     linker.load_contact_accounts()
-    _links_save(new, linker)
+    links = [linker.link(ctx) for ctx in new] + [linker.link_kept(ctx) for ctx in duplicates]
+    thread = ThreadIndex(links, linker.known)
+    for rule in LINK_RULES:
+        rule(links, thread)
+    _links_save(links)
 
 
 class _Linker:
@@ -236,10 +281,12 @@ class _Linker:
     rules applied to each email (a reply within the batch is linked after what it replies to).
     """
 
-    def __init__(self, new: list[IntakeContext], types: _Types) -> None:
+    def __init__(
+        self, new: list[IntakeContext], types: _Types, duplicates: list[IntakeContext]
+    ) -> None:
         self.new = new
         self.types = types
-        self.threads = {id(ctx): thread_ids(ctx) for ctx in new}
+        self.threads = {id(ctx): thread_ids(ctx) for ctx in new + duplicates}
         self.batch_emails = {ctx.email.message_id: ctx for ctx in new}
         # signed id → (content type, pk); replied id → (email pk, parent type id, parent id)
         self.signed: dict[str, tuple[ContentType, int]] = {}
@@ -293,6 +340,19 @@ class _Linker:
                 )
             )
         self.resolver = _Resolver(self.types, contact_accounts)
+
+    def link(self, ctx: IntakeContext) -> Link:
+        """A new email's link by mailboxes' rules."""
+        parent, rule = self.resolve(ctx)
+        return Link(ctx, self.threads[id(ctx)], parent, rule, is_new=True)
+
+    def link_kept(self, ctx: IntakeContext) -> Link:
+        """A duplicate's link: the parent it has."""
+        email = ctx.email
+        parent = None
+        if email.parent_type_id and email.parent_id:
+            parent = Parent(email.parent_type_id, email.parent_id, email.account_id)
+        return Link(ctx, self.threads[id(ctx)], parent, email.linked_by, is_new=False)
 
     def resolve(self, ctx: IntakeContext) -> tuple[Parent | None, str]:
         """The email's parent and the rule that found it; sets ``email.replied_id``."""
@@ -353,16 +413,20 @@ class _Linker:
         return None, LinkedBy.NONE
 
 
-def _links_save(new: list[IntakeContext], linker: _Linker) -> None:
+def _links_save(links: list[Link]) -> None:
     """Set each email's parent and write those that changed in one UPDATE."""
-    changed: list[Email] = []
-    for ctx in new:
-        parent, rule = linker.resolve(ctx)
-        email = ctx.email
-        if parent is not None:
+    changed: dict[int, Email] = {}
+    for link in links:
+        email = link.email
+        parent = link.parent
+        moved = parent is not None and (
+            (email.parent_type_id, email.parent_id, email.linked_by)
+            != (parent.type_id, parent.pk, link.linked_by)
+        )
+        if moved:
             email.parent_type_id, email.parent_id = parent.type_id, parent.pk
             email.account_id = parent.account_id
-            email.linked_by = rule
-        if parent is not None or email.replied_id:
-            changed.append(email)
-    bulk_update_values(list({e.pk: e for e in changed}.values()), LINK_FIELDS)
+            email.linked_by = link.linked_by
+        if moved or (link.is_new and (parent is not None or email.replied_id)):
+            changed[email.pk] = email
+    bulk_update_values(list(changed.values()), LINK_FIELDS)

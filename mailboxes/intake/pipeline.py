@@ -71,13 +71,14 @@ STEPS: list[Slot] = [
     Slot("account_filters", EACH, "filters"),
     # 6. one Email per Message-ID across all accounts; addresses; attachments
     Slot("store", BATCH, "mailboxes", "mailboxes.intake.store.store_batch"),
-    # 7. parent record: our reference, replied email, sender, Reply-To, To
+    # 7. parent record: our reference, replied email, sender, Reply-To, To; then the rules
+    #    other apps register (cases: the case of the thread, an authorised [#N])
     Slot("link", BATCH, "mailboxes", "mailboxes.intake.link.link_batch"),
     # 8. who sees it: the account's teams/users, owner, addressed users ...
     Slot("recipients", BATCH, "mailboxes", "mailboxes.intake.recipients.recipients_batch"),
-    # 9. ... and the case's people: email-to-case joins the thread's case (its assignee and
-    #    teams get the email) or opens one, assigned by the account's rule ...
-    Slot("case", EACH, "cases"),
+    # 9. ... and the case's people: an email on a case (step 7) gives it to the case's
+    #    assignee and teams and may reopen it; any other opens a case, assigned by the rule ...
+    Slot("case", BATCH, "cases"),
     # 9b. ... then each new recipient's own inbox filters, the case's assignee included
     Slot("user_filters", EACH, "filters"),
     # 10. auto-reply: decided now, queued after commit, through the loop guard

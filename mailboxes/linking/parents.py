@@ -8,6 +8,7 @@ type whose app is not installed is left out.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 
 from django.apps import apps
@@ -40,6 +41,19 @@ def linked_by_label(code: str) -> str:
 
     label = dict(Email.LinkedBy.choices).get(code) or _LINKED_BY.get(code)
     return str(label) if label is not None else code
+
+
+# Rules of other apps that step 7 applies after mailboxes' own (cases: an email to a case
+# mailbox joins its thread's case), in registration order.
+LINK_RULES: list[Callable] = []
+
+
+def link_rule_register(rule: Callable) -> None:
+    """Add a linking rule to step 7: ``rule(links, thread)`` gets the batch's
+    ``mailboxes.intake.link.Link`` items and a ``ThreadIndex`` and may change an item's parent
+    (see link.py); called from the owning app's ``AppConfig.ready``."""
+    if rule not in LINK_RULES:
+        LINK_RULES.append(rule)
 
 
 @cache

@@ -1,6 +1,7 @@
-"""Pipeline step 9 on stored rows: join the thread's case or open one.
+"""Email-to-case on stored rows: step 7 (linking, with the cases app's rule: the thread's
+case) and step 9 (join the case or open one).
 
-The IMAP → case integration tests come with the intake engine; these run the step on the
+The IMAP → case integration tests come with the intake engine; these run the two steps on the
 context the earlier steps leave behind (a stored Email, its parse and classification).
 """
 
@@ -15,7 +16,9 @@ from crm.addresses import addresses_get_or_create, record_set_addresses
 from crm.models import Account, Contact, Lead, Note
 from mailboxes.intake.classify import classify
 from mailboxes.intake.context import FetchRun, IntakeContext
+from mailboxes.intake.link import link_batch
 from mailboxes.intake.parse import ParsedAddress, ParsedMessage
+from mailboxes.intake.recipients import active_user_ids_by_address
 from mailboxes.models import Email, EmailUser, PersonalEmailAccount
 from tests.cases.conftest import make_user
 from tests.cases.eml import parse_file
@@ -49,6 +52,16 @@ _ids = iter(range(1, 10**6))
 def context(
     account, parsed: ParsedMessage | None = None, *, parent=None, new=True, **message_fields
 ):
+    """A message as steps 1-6 leave it. With ``parent``, it answers an earlier email on that
+    record (a duplicate: it is on that record itself)."""
+    if parent is not None and new:
+        earlier = Email.objects.create(
+            message_id=f"<earlier-{next(_ids)}@postaci.example>",
+            subject="Printer broken",
+            parent_type=ContentType.objects.get_for_model(parent),
+            parent_id=parent.pk,
+        )
+        message_fields.setdefault("in_reply_to", earlier.message_id)
     if parsed is None:
         message_fields.setdefault("message_id", f"<m{next(_ids)}@acme.example>")
         message_fields.setdefault("subject", "Printer broken")
@@ -58,6 +71,7 @@ def context(
     classification = classify(parsed)
     sender = parsed.sender.address if parsed.sender and parsed.sender.address else ""
     from_address = addresses_get_or_create([sender]).get(sender)
+    stored_parent = parent if not new else None
     email = Email.objects.create(
         message_id=f"<row-{next(_ids)}@test.example>",  # corpus files share ids
         subject=parsed.subject[:998],
@@ -65,8 +79,8 @@ def context(
         body_text=parsed.body_text,
         headers=parsed.headers,
         auto_kind=classification.kind,
-        parent_type=ContentType.objects.get_for_model(parent) if parent else None,
-        parent_id=parent.pk if parent else None,
+        parent_type=ContentType.objects.get_for_model(stored_parent) if stored_parent else None,
+        parent_id=stored_parent.pk if stored_parent else None,
     )
     return IntakeContext(
         run=FetchRun(account=account),
@@ -79,8 +93,16 @@ def context(
     )
 
 
+def intake(*contexts: IntakeContext) -> IntakeContext:
+    """Steps 7 and 9 on a batch of contexts; the last one back."""
+    batch = list(contexts)
+    link_batch(batch)
+    email_to_case(batch)
+    return batch[-1]
+
+
 def test_first_email_opens_an_assigned_case(account, contact, agents, team):
-    ctx = email_to_case(context(account))
+    ctx = intake(context(account))
     case = ctx.case
     assert ctx.case_created
     assert case.name == "Printer broken"
@@ -103,14 +125,14 @@ def test_first_email_opens_an_assigned_case(account, contact, agents, team):
 def test_unknown_sender_with_a_lead_gets_the_lead(account, agents):
     lead = Lead.objects.create(last_name="Demir")
     record_set_addresses(lead, ["lead@prospect.example"])
-    ctx = email_to_case(context(account, sender=ParsedAddress("lead@prospect.example")))
+    ctx = intake(context(account, sender=ParsedAddress("lead@prospect.example")))
     assert ctx.case.lead == lead
     assert ctx.case.contact is None
 
 
 def test_reply_already_linked_to_a_case_joins_it(account, contact, agents, team):
-    first = email_to_case(context(account)).case
-    ctx = email_to_case(context(account, parent=first, subject="Re: Printer broken"))
+    first = intake(context(account)).case
+    ctx = intake(context(account, parent=first, subject="Re: Printer broken"))
     assert ctx.case == first
     assert not ctx.case_created
     assert Case.objects.count() == 1
@@ -120,8 +142,8 @@ def test_reply_already_linked_to_a_case_joins_it(account, contact, agents, team)
 
 
 def test_case_tag_from_the_contact_joins_the_case(account, contact, agents):
-    first = email_to_case(context(account)).case
-    ctx = email_to_case(context(account, subject=f"Re: {first.display_number} Printer"))
+    first = intake(context(account)).case
+    ctx = intake(context(account, subject=f"Re: {first.display_number} Printer"))
     assert ctx.case == first
     ctx.email.refresh_from_db()
     assert ctx.email.parent == first
@@ -130,8 +152,8 @@ def test_case_tag_from_the_contact_joins_the_case(account, contact, agents):
 
 
 def test_case_tag_from_a_stranger_opens_a_new_case(account, contact, agents):
-    first = email_to_case(context(account)).case
-    ctx = email_to_case(
+    first = intake(context(account)).case
+    ctx = intake(
         context(
             account,
             subject=f"{first.display_number} give me access",
@@ -144,7 +166,7 @@ def test_case_tag_from_a_stranger_opens_a_new_case(account, contact, agents):
 
 
 def test_out_of_office_reply_opens_no_case(account, agents):
-    ctx = email_to_case(
+    ctx = intake(
         context(
             account, subject="Out of Office: Printer", headers={"auto-submitted": "auto-replied"}
         )
@@ -156,7 +178,7 @@ def test_out_of_office_reply_opens_no_case(account, agents):
 
 def test_bounce_linked_to_a_case_stays_there_and_reopens_nothing(account, agents):
     case = Case.objects.create(name="Printer", status=Case.Status.CLOSED)
-    ctx = email_to_case(
+    ctx = intake(
         context(
             account,
             parent=case,
@@ -171,9 +193,9 @@ def test_bounce_linked_to_a_case_stays_there_and_reopens_nothing(account, agents
 
 @pytest.mark.parametrize("status", [Case.Status.CLOSED, Case.Status.PENDING])
 def test_customer_reply_reopens_a_case(account, contact, agents, status):
-    case = email_to_case(context(account)).case
+    case = intake(context(account)).case
     Case.objects.filter(pk=case.pk).update(status=status)
-    email_to_case(context(account, parent=case, subject="Re: Printer broken"))
+    intake(context(account, parent=case, subject="Re: Printer broken"))
     case.refresh_from_db()
     assert case.status == Case.Status.ASSIGNED
     note = Note.objects.get(parent_id=case.pk, type="case_reopened")
@@ -186,7 +208,7 @@ def test_customer_reply_reopens_a_case(account, contact, agents, status):
 
 def test_reply_to_an_unassigned_closed_case_makes_it_new(account, contact):
     case = Case.objects.create(name="Printer", status=Case.Status.CLOSED, contact=contact)
-    email_to_case(context(account, parent=case))
+    intake(context(account, parent=case))
     case.refresh_from_db()
     assert case.status == Case.Status.NEW
 
@@ -194,27 +216,27 @@ def test_reply_to_an_unassigned_closed_case_makes_it_new(account, contact):
 def test_reopen_can_be_turned_off_per_account(make_account, contact, agents):
     account = make_account(reopen_case_on_reply=False)
     case = Case.objects.create(name="Printer", status=Case.Status.CLOSED)
-    email_to_case(context(account, parent=case))
+    intake(context(account, parent=case))
     case.refresh_from_db()
     assert case.status == Case.Status.CLOSED
 
 
 def test_agent_reply_does_not_reopen(account, agents):
     case = Case.objects.create(name="Printer", status=Case.Status.PENDING)
-    email_to_case(context(account, parent=case, sender=ParsedAddress(agents[1].email)))
+    intake(context(account, parent=case, sender=ParsedAddress(agents[1].email)))
     case.refresh_from_db()
     assert case.status == Case.Status.PENDING
 
 
 def test_duplicate_email_does_not_reopen(account, agents):
     case = Case.objects.create(name="Printer", status=Case.Status.CLOSED)
-    email_to_case(context(account, parent=case, new=False))
+    intake(context(account, parent=case, new=False))
     case.refresh_from_db()
     assert case.status == Case.Status.CLOSED
 
 
 def test_account_without_create_case_opens_nothing(make_account, agents):
-    ctx = email_to_case(context(make_account(create_case=False)))
+    ctx = intake(context(make_account(create_case=False)))
     assert ctx.case is None
     assert not Case.objects.exists()
 
@@ -223,21 +245,21 @@ def test_personal_account_opens_nothing(agents):
     personal = PersonalEmailAccount.objects.create(
         name="Ali", email_address="ali@postaci.example", owner=agents[0]
     )
-    ctx = email_to_case(context(personal))
+    ctx = intake(context(personal))
     assert ctx.case is None
 
 
 def test_no_sisimai_message_opens_a_case(account, agents):
     for path in SISIMAI_BSD:
-        email_to_case(context(account, parse_file(path)))
+        intake(context(account, parse_file(path)))
     assert not Case.objects.exists()
-    email_to_case(context(account, parse_file(CORPUS / "sisimai/not/rb-issue-368-bug.eml")))
+    intake(context(account, parse_file(CORPUS / "sisimai/not/rb-issue-368-bug.eml")))
     assert not Case.objects.exists()
 
 
 @pytest.mark.parametrize("name", ["is-not-bounce-01.eml", "is-not-bounce-02.eml"])
 def test_person_mail_from_the_corpus_opens_a_case(account, agents, name):
-    ctx = email_to_case(context(account, parse_file(CORPUS / "sisimai" / "not" / name)))
+    ctx = intake(context(account, parse_file(CORPUS / "sisimai" / "not" / name)))
     assert ctx.case_created
 
 
@@ -250,19 +272,102 @@ def test_visible_reply_text_keeps_only_the_new_text():
 def test_case_from_an_agents_address_is_still_opened(account, agents):
     """An agent forwarding a customer's mail to the group mailbox opens a case."""
     user = make_user("forwarder", email="fwd@postaci.example")
-    ctx = email_to_case(context(account, sender=ParsedAddress(user.email)))
+    ctx = intake(context(account, sender=ParsedAddress(user.email)))
     assert ctx.case_created
 
 
 def test_reply_referencing_an_email_of_a_case_joins_it_even_from_a_stranger(account, agents):
     """A Message-ID is unguessable, unlike a case number: naming one of the case's emails in
     References (a forwarded thread, a colleague answering in Cc) joins the case."""
-    first = email_to_case(context(account))
-    stranger = context(account, sender=ParsedAddress("colleague@acme-partner.example"))
-    stranger.email.references = f"{first.email.message_id} <unknown@elsewhere>"
-    stranger.email.save()
-    ctx = email_to_case(stranger)
+    first = intake(context(account))
+    stranger = context(
+        account,
+        sender=ParsedAddress("colleague@acme-partner.example"),
+        references=[first.email.message_id, "<unknown@elsewhere>"],
+    )
+    ctx = intake(stranger)
     assert ctx.case == first.case and not ctx.case_created
     ctx.email.refresh_from_db()
     assert ctx.email.parent == first.case
     assert ctx.email.linked_by == Email.LinkedBy.REPLY
+
+
+def _support_batch(account, size: int, case: Case) -> list[IntakeContext]:
+    """A batch as support mail comes: new threads, replies to them in the same batch, and a
+    customer's reply to an older case."""
+    batch = []
+    for n in range(size):
+        if n % 3 == 2:  # answers the thread started two messages earlier, in this batch
+            batch.append(context(account, in_reply_to=batch[-2].email.message_id))
+        else:
+            batch.append(context(account, subject=f"Printer {n} broken"))
+    batch.append(context(account, parent=case, subject="Re: Printer broken"))
+    for ctx in batch:  # one fetch run, whose users step 8 has loaded already
+        ctx.run = batch[0].run
+    active_user_ids_by_address(batch[0].run)
+    return batch
+
+
+@pytest.mark.parametrize("distribution", ["round_robin", "least_busy", "direct"])
+def test_email_to_case_costs_the_same_statements_for_any_batch_size(
+    make_account, contact, agents, distribution
+):
+    """Step 9 is a batch step: its SQL statements do not grow with the batch (besides these,
+    each insert of new rows is one COPY on PostgreSQL)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    account = make_account(case_distribution=distribution, assign_to_user=agents[1])
+    statements = []
+    for size in (2, 3, 30):  # the first fills the caches a fetch run fills once
+        case = Case.objects.create(name="Printer", status=Case.Status.CLOSED)
+        batch = _support_batch(account, size, case)
+        link_batch(batch)
+        with CaptureQueriesContext(connection) as queries:
+            email_to_case(batch)
+        statements.append(len(queries))
+        opened = [ctx for ctx in batch if ctx.case_created]
+        assert len(opened) == size - size // 3
+        assert all(ctx.case.assigned_user_id for ctx in opened)
+        case.refresh_from_db()
+        assert case.status == Case.Status.NEW  # the customer's reply reopened it
+    assert statements[1] == statements[2], statements
+    assert statements[2] <= 15, statements
+
+
+def test_a_batch_assigns_round_robin_in_turn_and_replies_join_their_case(
+    account, contact, agents, team
+):
+    """One batch: each new thread goes to the next agent; a reply in the same batch joins the
+    case its thread opened (not a new one), and its assignee and team get it."""
+    first = context(account, subject="Printer broken")
+    second = context(account, subject="VPN down")
+    reply = context(account, in_reply_to=first.email.message_id, subject="Re: Printer broken")
+    third = context(account, subject="Invoice wrong")
+    intake(first, second, reply, third)
+    assert [ctx.case.assigned_user for ctx in (first, second, third)] == agents
+    assert reply.case == first.case and not reply.case_created
+    reply.email.refresh_from_db()
+    assert reply.email.parent == first.case
+    assert reply.email.linked_by == Email.LinkedBy.REPLY
+    assert EmailUser.objects.filter(email=reply.email, user=agents[0]).exists()
+    assert list(reply.email.teams.all()) == [team]
+    assert Case.objects.count() == 3
+    account.case_settings.refresh_from_db()
+    assert account.case_settings.round_robin_last_user == agents[2]
+    numbers = sorted(Case.objects.values_list("number", flat=True))
+    assert numbers == list(range(numbers[0], numbers[0] + 3))
+    assert Note.objects.filter(type="case_opened").count() == 3
+    assert Note.objects.filter(type="assign").count() == 3
+
+
+def test_least_busy_counts_the_cases_the_batch_itself_assigns(make_account, contact, agents):
+    """Ali has two open cases: the batch's own cases count as they are assigned, so Berna and
+    Cem get two each before Ali is the least busy again (ties: who waited longest)."""
+    for _n in range(2):
+        Case.objects.create(name="Old", status=Case.Status.ASSIGNED, assigned_user=agents[0])
+    account = make_account(case_distribution="least_busy")
+    batch = [context(account, subject=f"Question {n}") for n in range(7)]
+    intake(*batch)
+    assignees = [ctx.case.assigned_user.username for ctx in batch]
+    assert assignees == ["berna", "cem", "berna", "cem", "ali", "berna", "cem"]
