@@ -249,11 +249,13 @@ class _CaseIntake:
             return
         cases = [ctx.case for ctx in self.opened]
         distributor = Distributor(self.account)
-        for case, number in zip(cases, case_numbers_next(len(cases)), strict=True):
-            case.number = number
+        for case in cases:
             user, reason = distributor.next()
             case_assignment_set(case, user, reason, distributor.now)
         distributor.finish()
+        # drawn under the distribution lock: case numbers follow the order of the decisions
+        for case, number in zip(cases, case_numbers_next(len(cases)), strict=True):
+            case.number = number
         bulk_insert(cases)
         if self.settings.target_team_id:
             bulk_insert_rows(

@@ -7,8 +7,13 @@ context the earlier steps leave behind (a stored Email, its parse and classifica
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
+
 import pytest
 from django.contrib.contenttypes.models import ContentType
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from cases.intake import LINKED_BY_CASE_TAG, email_to_case, visible_reply_text
 from cases.models import Case
@@ -19,10 +24,11 @@ from mailboxes.intake.context import FetchRun, IntakeContext
 from mailboxes.intake.link import link_batch
 from mailboxes.intake.parse import ParsedAddress, ParsedMessage
 from mailboxes.intake.recipients import active_user_ids_by_address
-from mailboxes.models import Email, EmailUser, PersonalEmailAccount
+from mailboxes.models import Email, EmailUser, GroupEmailAccount, PersonalEmailAccount
 from tests.cases.conftest import make_user
 from tests.cases.eml import parse_file
 from tests.cases.test_classify import SISIMAI_BSD
+from tests.cases.test_distribution import postgresql_only
 from tests.shared import CORPUS
 
 CUSTOMER = "ayse@acme.example"
@@ -314,9 +320,6 @@ def test_email_to_case_costs_the_same_statements_for_any_batch_size(
 ):
     """Step 9 is a batch step: its SQL statements do not grow with the batch (besides these,
     each insert of new rows is one COPY on PostgreSQL)."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     account = make_account(case_distribution=distribution, assign_to_user=agents[1])
     statements = []
     for size in (2, 3, 30):  # the first fills the caches a fetch run fills once
@@ -371,3 +374,37 @@ def test_least_busy_counts_the_cases_the_batch_itself_assigns(make_account, cont
     intake(*batch)
     assignees = [ctx.case.assigned_user.username for ctx in batch]
     assert assignees == ["berna", "cem", "berna", "cem", "ali", "berna", "cem"]
+
+
+def _import_batches(account_pk: int, batches: int, start, errors: list) -> None:
+    try:
+        account = GroupEmailAccount.objects.get(pk=account_pk)
+        start.wait()
+        for _n in range(batches):
+            with transaction.atomic():  # one fetch batch: the lock is held until it commits
+                intake(*[context(account, subject=f"Question {i}") for i in range(5)])
+    except Exception as exc:  # reported by the test
+        errors.append(exc)
+    finally:
+        connection.close()
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_importing_batches_at_once_share_round_robin_fairly(make_account, agents):
+    account = make_account()
+    start = threading.Barrier(2)
+    errors: list = []
+    workers = [
+        threading.Thread(target=_import_batches, args=(account.pk, 3, start, errors))
+        for _n in range(2)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    assert errors == []
+    assigned = list(Case.objects.order_by("number").values_list("assigned_user_id", flat=True))
+    assert Counter(assigned) == {agents[0].pk: 10, agents[1].pk: 10, agents[2].pk: 10}
+    # in number order (drawn under the lock) the rotation never skips or repeats anyone
+    assert assigned == [a.pk for a in agents] * 10
