@@ -1,0 +1,73 @@
+"""Run a script as ``python SCRIPT ARGS`` would, counting every SQL statement it sends.
+
+    python bench/count_sql.py COUNT_FILE manage.py fetchmail --all
+
+bench/intake.py times the whole process this way, so the figure is the real command's plus
+a counter. The counter sits in psycopg's cursor (``execute``, each parameter set of
+``executemany``, ``copy``), beneath Django, so it also sees the bulk ``COPY`` that Django's
+``execute_wrapper`` never does, on every connection and thread. The count is written to
+COUNT_FILE when the script ends, however it ends. With ``BENCH_PROFILE_FILE`` set the script
+runs under cProfile and its stats are written there.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import runpy
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+statements = 0
+
+
+def _counting(method: Callable, per_call: Callable[[tuple], int] = lambda args: 1) -> Callable:
+    @functools.wraps(method)
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        global statements
+        statements += per_call(args)
+        return method(*args, **kwargs)
+
+    return counted
+
+
+def _parameter_sets(args: tuple) -> int:
+    params = args[2] if len(args) > 2 else ()
+    return len(params) if hasattr(params, "__len__") else 1
+
+
+def install_counter() -> None:
+    """Count at the class level: Django's cursor classes subclass these."""
+    psycopg.Cursor.execute = _counting(psycopg.Cursor.execute)
+    psycopg.Cursor.executemany = _counting(psycopg.Cursor.executemany, _parameter_sets)
+    psycopg.Cursor.copy = _counting(psycopg.Cursor.copy)
+    psycopg.ServerCursor.execute = _counting(psycopg.ServerCursor.execute)
+
+
+def main() -> None:
+    count_file, script = sys.argv[1], sys.argv[2]
+    sys.argv = sys.argv[2:]
+    sys.path[0] = str(Path(script).resolve().parent)  # as ``python SCRIPT`` sets it
+    install_counter()
+    profile_file = os.environ.get("BENCH_PROFILE_FILE")
+    profiler = None
+    if profile_file:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    try:
+        runpy.run_path(script, run_name="__main__")
+    finally:
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(profile_file)
+        Path(count_file).write_text(str(statements))
+
+
+if __name__ == "__main__":
+    main()
