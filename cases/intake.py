@@ -39,6 +39,7 @@ from mailboxes.intake.classify import is_automatic
 from mailboxes.intake.context import IntakeContext
 from mailboxes.intake.link import Link, Parent, ThreadIndex, thread_ids
 from mailboxes.intake.recipients import active_user_ids_by_address
+from mailboxes.intake.store import account_team_ids
 from mailboxes.models import Email, EmailUser, GroupEmailAccount, MailAccount
 from mailboxes.sending.compose import subject_without_tags
 
@@ -305,18 +306,24 @@ class _CaseIntake:
             return
         teams = self._case_teams([ctx.case for ctx in on_case])
         has_copy = self._copies_of_duplicates(on_case)
-        user_rows, team_rows = {}, {}
+        stored_teams = set(account_team_ids(self.batch[0].run))  # step 6 gave new emails these
+        new_rows, old_rows, team_rows = {}, {}, {}
         for ctx in on_case:
             email, user_id = ctx.email, ctx.case.assigned_user_id
             if user_id and (email.pk, user_id) not in has_copy and user_id not in ctx.new_user_ids:
-                if (email.pk, user_id) not in user_rows:
-                    user_rows[(email.pk, user_id)] = EmailUser(email_id=email.pk, user_id=user_id)
+                rows = new_rows if ctx.is_new_email else old_rows
+                rows[(email.pk, user_id)] = {"email_id": email.pk, "user_id": user_id}
                 ctx.new_user_ids.add(user_id)
             for team_id in teams.get(ctx.case.pk, ()):
-                team_rows[(email.pk, team_id)] = Email.teams.through(
-                    email_id=email.pk, team_id=team_id
-                )
-        EmailUser.objects.bulk_create(list(user_rows.values()), ignore_conflicts=True)
+                if not (ctx.is_new_email and team_id in stored_teams):
+                    team_rows[(email.pk, team_id)] = Email.teams.through(
+                        email_id=email.pk, team_id=team_id
+                    )
+        # copies of emails made in this batch cannot exist yet (step 8 made them all)
+        bulk_insert_rows(EmailUser, list(new_rows.values()), return_ids=False)
+        EmailUser.objects.bulk_create(
+            [EmailUser(**row) for row in old_rows.values()], ignore_conflicts=True
+        )
         Email.teams.through.objects.bulk_create(list(team_rows.values()), ignore_conflicts=True)
 
     def _case_teams(self, cases: list[Case]) -> dict[int, set[int]]:

@@ -18,12 +18,13 @@ from django.test.utils import CaptureQueriesContext
 from cases.intake import LINKED_BY_CASE_TAG, email_to_case, visible_reply_text
 from cases.models import Case
 from crm.addresses import addresses_get_or_create, record_set_addresses
-from crm.models import Account, Contact, Lead, Note
+from crm.models import Account, Contact, Lead, Note, Team
 from mailboxes.intake.classify import classify
 from mailboxes.intake.context import FetchRun, IntakeContext
 from mailboxes.intake.link import link_batch
 from mailboxes.intake.parse import ParsedAddress, ParsedMessage
 from mailboxes.intake.recipients import active_user_ids_by_address
+from mailboxes.intake.store import account_team_ids
 from mailboxes.models import Email, EmailUser, GroupEmailAccount, PersonalEmailAccount
 from tests.cases.conftest import make_user
 from tests.cases.eml import parse_file
@@ -88,8 +89,11 @@ def context(
         parent_type=ContentType.objects.get_for_model(stored_parent) if stored_parent else None,
         parent_id=stored_parent.pk if stored_parent else None,
     )
+    run = FetchRun(account=account)
+    if new:  # step 6 gives a new email the teams of its mailbox
+        email.teams.add(*account_team_ids(run))
     return IntakeContext(
-        run=FetchRun(account=account),
+        run=run,
         folder="INBOX",
         raw=None,
         parsed=parsed,
@@ -138,13 +142,15 @@ def test_unknown_sender_with_a_lead_gets_the_lead(account, agents):
 
 def test_reply_already_linked_to_a_case_joins_it(account, contact, agents, team):
     first = intake(context(account)).case
+    billing = Team.objects.create(name="Billing")
+    first.teams.add(billing)  # the case was handed to another team as well
     ctx = intake(context(account, parent=first, subject="Re: Printer broken"))
     assert ctx.case == first
     assert not ctx.case_created
     assert Case.objects.count() == 1
     assert EmailUser.objects.filter(email=ctx.email, user=first.assigned_user).exists()
     assert ctx.new_user_ids == {first.assigned_user_id}
-    assert list(ctx.email.teams.all()) == [team]
+    assert set(ctx.email.teams.all()) == {team, billing}
 
 
 def test_case_tag_from_the_contact_joins_the_case(account, contact, agents):
