@@ -551,12 +551,47 @@ def _parse_header_block(text: str) -> Message:
     end = _HEADER_END.search(text)
     if end is None or text[: end.start()].lstrip().startswith(("--", ">From ")):
         return _STR_PARSER.parsestr(text, headersonly=True)
-    message = _STR_PARSER.parsestr(text[: end.end()], headersonly=True)
-    if message.defects or _body_text(message):
-        # a line that is no header, or the headers ended before that blank line: let the
-        # parser decide where the body starts
-        return _STR_PARSER.parsestr(text, headersonly=True)
+    message = _plain_header_block(text[: end.start()])
+    if message is None:
+        message = _STR_PARSER.parsestr(text[: end.end()], headersonly=True)
+        if message.defects or _body_text(message):
+            # a line that is no header, or the headers ended before that blank line: let
+            # the parser decide where the body starts
+            return _STR_PARSER.parsestr(text, headersonly=True)
     message.set_payload(text[end.end() :])
+    return message
+
+
+# A line the stdlib's header parser reads as a field: a name of printable ASCII and a colon
+# (or a continuation line, which starts with a blank); "From " lines are read another way.
+_FIELD_LINE = re.compile(r"[\041-\071\073-\176]+:|[ \t]")
+
+
+def _plain_header_block(block: str) -> Message | None:
+    """The headers of a block of plain fields (no line break after its last line), as the
+    stdlib's ``FeedParser`` stores them (``compat32``: the value as written after the colon,
+    continuation lines kept), without a parser per part; None for anything else, which the
+    stdlib then reads (and notes as a defect where it is one)."""
+    if block.count("\r") != block.count("\r\n"):
+        return None  # the stdlib also breaks lines at a bare CR
+    message = Message()
+    name = ""
+    value: list[str] = []
+    for line in block.split("\n"):
+        field = _FIELD_LINE.match(line)
+        if field is None:
+            return None
+        if line[0] in " \t":
+            if not name:
+                return None  # the first line is a continuation: a defect
+            value.append(line + "\n")
+            continue
+        if name:
+            message.set_raw(name, "".join(value).rstrip("\r\n"))
+        name = field.group()[:-1]
+        value = [line[field.end() :].lstrip(" \t") + "\n"]
+    if name:
+        message.set_raw(name, "".join(value).rstrip("\r\n"))
     return message
 
 
