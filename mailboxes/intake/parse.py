@@ -279,6 +279,8 @@ def _address_pairs(values: list[str]) -> list[tuple[str, str]]:
 def _addresses(values: list[str]) -> list[ParsedAddress]:
     from crm.addresses import normalize_address
 
+    if not values:
+        return []
     result: list[ParsedAddress] = []
     seen: set[str] = set()
     pairs = _address_pairs(values)
@@ -669,43 +671,31 @@ def _parse_header_block(text: str) -> Message:
     return message
 
 
-# A line the stdlib's header parser reads as a field: a name of printable ASCII and a colon
-# (or a continuation line, which starts with a blank); "From " lines are read another way.
-_FIELD_LINE = re.compile(r"[\041-\071\073-\176]+:|[ \t]")
+# A block of lines the stdlib's header parser reads as fields: each a name of printable
+# ASCII and a colon, or a continuation line, which starts with a blank ("From " lines and a
+# first line that continues nothing are read another way).
+_FIELD_NAME = r"[\041-\071\073-\176]+:"
+_PLAIN_FIELDS = re.compile(rf"{_FIELD_NAME}[^\n]*(?:\n{_FIELD_NAME}[^\n]*|\n[ \t][^\n]*)*")
+_NEXT_FIELD = re.compile(r"\n(?![ \t])")
 
 
 def _plain_header_block(block: str) -> Message | None:
     """The headers of a block of plain fields (no line break after its last line), as the
-    stdlib's ``FeedParser`` stores them (``compat32``: the value as written after the colon,
-    continuation lines kept), without a parser per part; None for anything else, which the
-    stdlib then reads (and notes as a defect where it is one)."""
-    if block.count("\r") != block.count("\r\n"):
+    stdlib's ``FeedParser`` stores them (``compat32``: the value as written after the colon
+    and its blanks, continuation lines and their line breaks kept), without a parser per
+    part; None for anything else, which the stdlib then reads (and flags where it should)."""
+    if block.count("\r") != block.count("\r\n") or not _PLAIN_FIELDS.fullmatch(block):
         return None  # the stdlib also breaks lines at a bare CR
     message = Message()
-    name = ""
-    value: list[str] = []
-    for line in block.split("\n"):
-        field = _FIELD_LINE.match(line)
-        if field is None:
-            return None
-        if line[0] in " \t":
-            if not name:
-                return None  # the first line is a continuation: a defect
-            value.append(line + "\n")
-            continue
-        if name:
-            message.set_raw(name, "".join(value).rstrip("\r\n"))
-        name = field.group()[:-1]
-        value = [line[field.end() :].lstrip(" \t") + "\n"]
-    if name:
-        message.set_raw(name, "".join(value).rstrip("\r\n"))
+    for text in _NEXT_FIELD.split(block):
+        name, _, value = text.partition(":")
+        message.set_raw(name, value.lstrip(" \t").rstrip("\r\n"))
     return message
 
 
 # The end of a line that starts with "--boundary" and is a delimiter line, as the stdlib's
 # per-boundary pattern reads it: "--" if it closes the multipart, blanks, the line break.
 _DELIMITER_TAIL = re.compile(r"(--)?[ \t]*(\r\n|\n|\Z)")
-_LINE_END = re.compile(r"(\r\n|\n)\Z")
 
 
 def _mime_tree(message: Message, views: dict[int, _PartView]) -> Message | None:
@@ -794,8 +784,9 @@ def _body_text(message: Message) -> str | list | None:
 
 def _strip_line_end(text: str) -> str:
     """RFC 2046: the line break before a delimiter line belongs to the delimiter."""
-    end = _LINE_END.search(text)
-    return text[: end.start()] if end else text
+    if text.endswith("\r\n"):
+        return text[:-2]
+    return text[:-1] if text.endswith(("\n", "\r")) else text
 
 
 def _simple_body_type(collected: dict[str, list[str]]) -> tuple[str, str | None] | None:
