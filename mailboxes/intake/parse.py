@@ -277,10 +277,10 @@ def _address_pairs(values: list[str]) -> list[tuple[str, str]]:
 
 
 def _addresses(values: list[str]) -> list[ParsedAddress]:
-    from crm.addresses import normalize_address
-
     if not values:
         return []
+    from crm.addresses import normalize_address
+
     result: list[ParsedAddress] = []
     seen: set[str] = set()
     pairs = _address_pairs(values)
