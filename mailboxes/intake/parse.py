@@ -705,9 +705,10 @@ def _mime_tree(message: Message, views: dict[int, _PartView]) -> Message | None:
     expression compiled for each boundary (16 % of plain intake).
 
     Only well-formed structures are built here: anything the stdlib would flag or treat
-    specially (no boundary, no start or close delimiter, repeated delimiters, message/*
-    parts, multipart/digest, bare CR line breaks) returns None, and the caller parses the
-    message with the stdlib. ``test_parse.py`` checks the trees are the stdlib's.
+    specially (no boundary, no start or close delimiter, repeated delimiters,
+    multipart/digest, bare CR line breaks) returns None, and the caller parses the message
+    with the stdlib; a delivery-status part, blocks of headers, is the stdlib's to read too.
+    ``test_parse.py`` checks the trees are the stdlib's.
 
     ``views`` gets each part's headers as read (by ``id``), for ``_note_parts``.
     """
@@ -760,20 +761,55 @@ def _split_multipart(message: Message, body: str, views: dict[int, _PartView]) -
         message.preamble = _strip_line_end(body[:first])
     message.set_payload(None)
     for (_, part_start, _), (part_end, _, _) in pairwise(delimiters):
-        part = _parse_header_block(body[part_start:part_end])
-        kind = views.setdefault(id(part), _PartView(part)).content_type.split("/")[0]
-        if kind == "message":
+        part = _build_part(body[part_start:part_end], views)
+        if part is None:
             return False
-        if kind == "multipart":
-            if not _split_multipart(part, _body_text(part), views):
-                return False
-            epilogue = part.epilogue
-            part.epilogue = _strip_line_end(epilogue) if epilogue else None
-        else:
-            part.set_payload(_strip_line_end(_body_text(part)))
+        _strip_last_line_end(part)
         message.attach(part)
     message.epilogue = body[after_close:]  # "" when the close delimiter ends the body
     return True
+
+
+def _build_part(text: str, views: dict[int, _PartView]) -> Message | None:
+    """One body part (or enclosed message) with everything in it, as the ``FeedParser``
+    builds it from ``text``; None when the stdlib must parse the whole message."""
+    part = _parse_header_block(text)
+    view = views[id(part)] = _PartView(part)
+    if view.content_type == "message/delivery-status":
+        # blocks of headers, which the stdlib reads its own way: let it, for this part alone
+        del views[id(part)]
+        part = _STR_PARSER.parsestr(text)
+        views[id(part)] = _PartView(part)
+    elif view.content_type.startswith("multipart/"):
+        if not _split_multipart(part, _body_text(part), views):
+            return None
+    elif view.content_type.startswith("message/"):
+        enclosed = _build_part(_body_text(part), views)  # the message the part carries
+        if enclosed is None:
+            return None
+        part.set_payload(None)
+        part.attach(enclosed)
+    return part
+
+
+def _strip_last_line_end(part: Message) -> None:
+    """The line break before a delimiter line belongs to it (RFC 2046): the stdlib takes it
+    from the last message it made while parsing the part: a multipart's epilogue, else the
+    body of the part or of the innermost last message it encloses."""
+    while True:
+        payload = _body_text(part)
+        if part.get_content_maintype() == "multipart":
+            if part.epilogue == "":
+                part.epilogue = None
+            elif part.epilogue is not None:
+                part.epilogue = _strip_line_end(part.epilogue)
+            return
+        if isinstance(payload, list) and payload:
+            part = payload[-1]
+            continue
+        if isinstance(payload, str):
+            part.set_payload(_strip_line_end(payload))
+        return
 
 
 def _body_text(message: Message) -> str | list | None:

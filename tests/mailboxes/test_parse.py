@@ -220,15 +220,25 @@ _HANDLED_CASES = [
     # an RFC 2231 boundary; a part that starts with a body line (a defect of that part)
     b"Content-Type: multipart/mixed; boundary*=''n\r\n\r\n--n\r\n\r\nx\r\n--n--\r\n",
     b"Content-Type: multipart/mixed; boundary=n\r\n\r\n--n\r\nno header\r\n\r\nx\r\n--n--\r\n",
+    # a bounce: a report, blocks of delivery status, the original (itself multipart) enclosed
+    b"From: MAILER-DAEMON@example.com\r\n"
+    b'Content-Type: multipart/report; report-type=delivery-status; boundary="r"\r\n\r\n'
+    b"--r\r\n\r\nnot delivered\r\n--r\r\nContent-Type: message/delivery-status\r\n\r\n"
+    b"Reporting-MTA: dns; mx.example.com\r\n\r\nFinal-Recipient: rfc822; a@example.com\r\n"
+    b"Action: failed\r\n\r\n--r\r\nContent-Type: message/rfc822\r\n\r\n"
+    b"Subject: inner\r\nMessage-ID: <inner@example.com>\r\n"
+    b'Content-Type: multipart/alternative; boundary="i"\r\n\r\n--i\r\n\r\nplain\r\n'
+    b"--i--\r\n\r\n--r--\r\n",
+    # a forwarded message, one part
+    b"Content-Type: multipart/mixed; boundary=n\r\n\r\n--n\r\nContent-Type: message/rfc822"
+    b"\r\n\r\nSubject: inner\r\n\r\nbody\r\n--n--\r\n",
 ]
-# what the stdlib must read itself: no close delimiter, a bare CR, a delimiter twice, a
-# message part, no start delimiter
+# what the stdlib must read itself: no close delimiter, a bare CR, a delimiter twice, no
+# start delimiter
 _STDLIB_CASES = [
     b"Content-Type: multipart/mixed; boundary=n\r\n\r\n--n\r\n\r\nnever closed\r\n",
     b"Content-Type: multipart/mixed; boundary=n\r\n\r\n--n\r\n\r\nbare\rCR\r\n--n--\r\n",
     b"Content-Type: multipart/mixed; boundary=n\r\n\r\n--n\r\n--n\r\n\r\nx\r\n--n--\r\n",
-    b"Content-Type: multipart/mixed; boundary=n\r\n\r\n--n\r\nContent-Type: message/rfc822"
-    b"\r\n\r\nSubject: inner\r\n\r\nbody\r\n--n--\r\n",
     b"Content-Type: multipart/mixed; boundary=n\r\n\r\nno delimiter at all\r\n",
 ]
 
@@ -299,8 +309,25 @@ def test_what_the_tree_shortcut_leaves_to_the_stdlib_is_still_read_and_flagged()
     never_closed = parse_message(_STDLIB_CASES[0])
     assert "never closed" in never_closed.body_text
     assert "CloseBoundaryNotFoundDefect" in never_closed.defects
-    [attached] = parse_message(_STDLIB_CASES[3]).attachments
-    assert attached.content_type == "message/rfc822" and b"Subject: inner" in attached.payload
+
+
+def test_an_enclosed_message_is_one_attachment_whose_id_links_the_bounce():
+    bounce = parse_message(_HANDLED_CASES[6])
+    assert bounce.part_types == [
+        "multipart/report",
+        "text/plain",
+        "message/delivery-status",
+        "text/plain",
+        "text/plain",
+        "message/rfc822",
+        "multipart/alternative",
+        "text/plain",
+    ]
+    assert bounce.enclosed_message_ids == ["<inner@example.com>"]
+    [status, original] = bounce.attachments
+    assert status.content_type == "message/delivery-status"
+    assert original.content_type == "message/rfc822" and b"Subject: inner" in original.payload
+    assert not bounce.is_malformed
 
 
 def test_a_message_that_starts_with_a_blank_line_is_all_body():
