@@ -60,6 +60,8 @@ def measure(directory: Path) -> None:
     from mailboxes.intake.parse import parse_message
 
     messages = [path.read_bytes() for path in sorted(directory.rglob("*.eml"))]
+    if not messages:
+        raise SystemExit(f"{directory}: no *.eml files")
     size = sum(map(len, messages))
     for raw in messages:  # warm up: imports, codecs, the re module's cache of fixed patterns
         parse_message(raw)
