@@ -20,9 +20,9 @@ def normalize_address(raw: str) -> str:
     raw = (raw or "").strip()
     if raw and not _NEEDS_PARSING.search(raw):
         address = raw.lower()  # already a bare address: the common case, no parsing needed
-    else:
-        _name, address = parseaddr(raw)
-        address = address.strip().strip("<>").strip().lower()
+        return address[:320] if "@" in address else ""  # and no blank in it (\s above)
+    _name, address = parseaddr(raw)
+    address = address.strip().strip("<>").strip().lower()
     if "@" not in address or any(ch.isspace() for ch in address):
         return ""
     return address[:320]

@@ -3,7 +3,10 @@
 On PostgreSQL rows go in with ``COPY … FROM STDIN`` (ids drawn from the table's sequence
 first, so callers get primary keys back as with ``bulk_create``). Measured on the journal:
 0.07 ms a row against 0.19 ms with ``bulk_create``, whose per-field SQL compilation is the
-largest single cost of an import. Other databases use ``bulk_create``.
+largest single cost of an import. Rows that carry bytes (the journal's raw messages) are
+copied in the binary format: the text format spells every byte as two hex digits, which both
+ends then have to write and read (about 0.1 ms of a 6 KB message). Other databases use
+``bulk_create``.
 
 Only for plain inserts of new rows: no signals, no conflict handling (callers use
 ``bulk_create(ignore_conflicts=True)`` where a row may exist already).
@@ -43,6 +46,22 @@ def _reader(field: models.Field):
     return read
 
 
+def _binary_types(fields: list[models.Field]) -> list[str] | None:
+    """The PostgreSQL type of each column, for a binary COPY, when the rows carry bytes (and
+    every type is one psycopg knows); None to copy as text."""
+    if not any(isinstance(f, models.BinaryField) for f in fields):
+        return None
+    from psycopg import postgres
+
+    names = []
+    for field in fields:
+        name = (field.db_type(connection) or "").split("(")[0].strip()  # varchar(255) → varchar
+        if not name or postgres.types.get(name) is None:
+            return None
+        names.append(name)
+    return names
+
+
 def _reserve_ids(model: type[models.Model], count: int) -> list[int]:
     pk = model._meta.pk
     with connection.cursor() as cursor:
@@ -67,9 +86,14 @@ def bulk_insert(objs: Sequence[models.Model]) -> Sequence[models.Model]:
     readers = [_reader(f) for f in fields]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
+    types = _binary_types(fields)
     with connection.cursor() as cursor:
         copy_sql = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
+        if types is not None:
+            copy_sql += " (FORMAT BINARY)"
         with cursor.cursor.copy(copy_sql) as copy:
+            if types is not None:
+                copy.set_types(types)
             for obj in objs:
                 copy.write_row([read(obj) for read in readers])
     for obj in objs:

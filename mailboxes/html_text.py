@@ -10,23 +10,36 @@ matching (filters). Hand-written converters lost the empty lines of ``<div><br><
 from __future__ import annotations
 
 import re
+from functools import cache
+from typing import TYPE_CHECKING
 
-import lxml.html
-from inscriptis import Inscriptis
-from inscriptis.css_profiles import CSS_PROFILES
-from inscriptis.model.config import ParserConfig
-from lxml.etree import ParserError
+if TYPE_CHECKING:
+    from inscriptis.model.config import ParserConfig
+
+# lxml and inscriptis are imported on the first conversion, not with this module: a fetch
+# imports it (through filters and sending) and may never convert any HTML.
 
 _QUOTE = "quote"
-_LAYOUT = ParserConfig(
-    css=CSS_PROFILES["strict"], display_links=True, annotation_rules={"blockquote": [_QUOTE]}
-)
-_WORDS = ParserConfig(css=CSS_PROFILES["strict"])
 _XML_DECLARATION = re.compile(r"^<\?xml[^>]*\?>", re.IGNORECASE)
+
+
+@cache
+def _configs() -> tuple[ParserConfig, ParserConfig]:
+    """The converter's settings: the text view (links, quotes) and the words alone."""
+    from inscriptis.css_profiles import CSS_PROFILES
+    from inscriptis.model.config import ParserConfig
+
+    layout = ParserConfig(
+        css=CSS_PROFILES["strict"], display_links=True, annotation_rules={"blockquote": [_QUOTE]}
+    )
+    return layout, ParserConfig(css=CSS_PROFILES["strict"])
 
 
 def _tree(html: str):
     """The lxml tree of ``html``, or None when there is nothing to read."""
+    import lxml.html
+    from lxml.etree import ParserError
+
     html = _XML_DECLARATION.sub("", (html or "").strip(), count=1).strip()
     if not html:
         return None
@@ -48,7 +61,9 @@ def html_to_text(html: str) -> str:
             "mailto:"
         ) == label.removeprefix("mailto:"):
             link.attrib.pop("href", None)  # a link that shows its own address says it once
-    converter = Inscriptis(tree, _LAYOUT)
+    from inscriptis import Inscriptis
+
+    converter = Inscriptis(tree, _configs()[0])
     text = converter.get_text()
     quotes = [(a.start, a.end) for a in converter.get_annotations() if a.metadata == _QUOTE]
     lines: list[str] = []
@@ -66,5 +81,7 @@ def html_to_text(html: str) -> str:
 def html_visible_text(html: str) -> str:
     """The words a reader sees in ``html``, blocks and cells apart, no markup, no link
     targets, nothing of scripts, styles or the document head."""
+    from inscriptis import Inscriptis
+
     tree = _tree(html)
-    return Inscriptis(tree, _WORDS).get_text() if tree is not None else ""
+    return Inscriptis(tree, _configs()[1]).get_text() if tree is not None else ""

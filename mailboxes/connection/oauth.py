@@ -14,12 +14,9 @@ import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import requests
-from authlib.common.errors import AuthlibBaseError
-from authlib.integrations.requests_client import OAuth2Session
 from django.conf import settings
 from django.core import signing
 from django.utils import timezone
@@ -35,6 +32,12 @@ from mailboxes.messages import (
     OAUTH_UNEXPECTED,
     OAUTH_UNREACHABLE,
 )
+
+if TYPE_CHECKING:
+    from authlib.integrations.requests_client import OAuth2Session
+
+# requests and Authlib (with joserfc and cryptography's JOSE) are imported by the functions
+# that talk to a provider: a fetch or a page that never does starts without them.
 
 GOOGLE, MICROSOFT, GENERIC = "google", "microsoft", "generic"
 MICROSOFT_APP_SCOPE = "https://outlook.office365.com/.default"
@@ -164,6 +167,8 @@ def check_endpoint(url: str) -> None:
 
 
 def _session(provider, **kwargs) -> OAuth2Session:
+    from authlib.integrations.requests_client import OAuth2Session
+
     session = OAuth2Session(
         client_id=provider.client_id,
         client_secret=provider.client_secret or None,
@@ -180,6 +185,9 @@ def _timeout() -> float:
 
 def _provider_error(exc: BaseException) -> OAuthError:
     """The provider's words as an ``OAuthError`` (no request body, so no secret, in it)."""
+    import requests
+    from authlib.common.errors import AuthlibBaseError
+
     if isinstance(exc, OAuthError):
         return exc
     if isinstance(exc, AuthlibBaseError):
@@ -201,6 +209,9 @@ def _provider_error(exc: BaseException) -> OAuthError:
 
 @sensitive_variables("token", "session")
 def _token_request(provider, call) -> dict[str, Any]:
+    import requests
+    from authlib.common.errors import AuthlibBaseError
+
     check_endpoint(provider.token_url)
     session = _session(provider)
     try:
@@ -305,6 +316,9 @@ def client_credentials_token(provider) -> TokenSet:
 @sensitive_variables("token")
 def token_revoke(provider, token: str, hint: str = "refresh_token") -> bool:
     """Revoke at the provider (RFC 7009); False when it has no revocation endpoint."""
+    import requests
+    from authlib.common.errors import AuthlibBaseError
+
     if not provider.revoke_url or not token:
         return False
     check_endpoint(provider.revoke_url)
@@ -345,6 +359,8 @@ def confirmed_address(provider, token: dict[str, Any]) -> str:
     claims = _jwt_claims(token.get("id_token", "")) if token.get("id_token") else {}
     address = claims.get("email") or claims.get("preferred_username") or claims.get("upn")
     if not address and provider.userinfo_url:
+        import requests
+
         check_endpoint(provider.userinfo_url)
         try:
             response = requests.get(

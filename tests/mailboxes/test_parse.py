@@ -193,3 +193,204 @@ def test_header_shortcut_reads_what_the_stdlib_header_parser_reads(path):
         assert list(ours.raw_items()) == list(stdlib.raw_items())
         assert ours.get_payload() == stdlib.get_payload()
         assert [type(d) for d in ours.defects] == [type(d) for d in stdlib.defects]
+
+
+# The parse shortcuts (a MIME tree cut at its delimiter lines, header blocks and Content-Type
+# read without the stdlib's line parser) must give exactly what the stdlib gives. These tests
+# hold them to it on the real-world corpus, on the generated support corpus the intake bench
+# uses, and on hand-made edge cases.
+
+_HANDLED_CASES = [
+    # preamble, epilogue, blanks after a delimiter, a line that only starts like one
+    b"Content-Type: multipart/mixed; boundary=b\r\n\r\npreamble\r\n--b \t\r\n"
+    b"Content-Type: text/plain\r\n\r\none\r\n--bb not a delimiter\r\n--b\r\n\r\ntwo\r\n"
+    b"--b--\r\nepilogue\r\n--b\r\nafter the end\r\n",
+    # nested multipart with an epilogue of its own; a part with no header at all
+    b'Content-Type: multipart/mixed; boundary="out"\n\n--out\n'
+    b'Content-Type: multipart/alternative; boundary="in"\n\n--in\n\nplain\n--in\n'
+    b"Content-Type: text/html; charset=UTF-8\n\n<p>html</p>\n--in--\ninner epilogue\n\n"
+    b"--out\nContent-Type: image/png\nContent-Transfer-Encoding: base64\n\niVBORw0KGgo=\n"
+    b"--out--",
+    # a close delimiter that ends the message, a part that is only headers
+    b"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: text/plain\r\n--x--",
+    # folded and repeated headers in a part, 8-bit bytes, a continuation with only blanks
+    b'Content-Type: multipart/mixed;\r\n boundary="q"\r\n\r\n--q\r\nX-A: 1\r\nX-A: \r\n'
+    b'  two\r\nContent-Type: text/plain;\r\n\tcharset="iso-8859-9"\r\nX-\xfe: \xfe\r\n\r\n'
+    b"\xde\xfe\r\n--q--\r\n",
+    # an RFC 2231 boundary; a part that starts with a body line (a defect of that part)
+    b"Content-Type: multipart/mixed; boundary*=''n\r\n\r\n--n\r\n\r\nx\r\n--n--\r\n",
+    b"Content-Type: multipart/mixed; boundary=n\r\n\r\n--n\r\nno header\r\n\r\nx\r\n--n--\r\n",
+    # a bounce: a report, blocks of delivery status, the original (itself multipart) enclosed
+    b"From: MAILER-DAEMON@example.com\r\n"
+    b'Content-Type: multipart/report; report-type=delivery-status; boundary="r"\r\n\r\n'
+    b"--r\r\n\r\nnot delivered\r\n--r\r\nContent-Type: message/delivery-status\r\n\r\n"
+    b"Reporting-MTA: dns; mx.example.com\r\n\r\nFinal-Recipient: rfc822; a@example.com\r\n"
+    b"Action: failed\r\n\r\n--r\r\nContent-Type: message/rfc822\r\n\r\n"
+    b"Subject: inner\r\nMessage-ID: <inner@example.com>\r\n"
+    b'Content-Type: multipart/alternative; boundary="i"\r\n\r\n--i\r\n\r\nplain\r\n'
+    b"--i--\r\n\r\n--r--\r\n",
+    # a forwarded message, one part
+    b"Content-Type: multipart/mixed; boundary=n\r\n\r\n--n\r\nContent-Type: message/rfc822"
+    b"\r\n\r\nSubject: inner\r\n\r\nbody\r\n--n--\r\n",
+]
+# what the stdlib must read itself: no close delimiter, a bare CR, a delimiter twice, no
+# start delimiter
+_STDLIB_CASES = [
+    b"Content-Type: multipart/mixed; boundary=n\r\n\r\n--n\r\n\r\nnever closed\r\n",
+    b"Content-Type: multipart/mixed; boundary=n\r\n\r\n--n\r\n\r\nbare\rCR\r\n--n--\r\n",
+    b"Content-Type: multipart/mixed; boundary=n\r\n\r\n--n\r\n--n\r\n\r\nx\r\n--n--\r\n",
+    b"Content-Type: multipart/mixed; boundary=n\r\n\r\nno delimiter at all\r\n",
+]
+
+
+@pytest.fixture(scope="module")
+def support_corpus(tmp_path_factory) -> list[bytes]:
+    """The first 300 messages of the intake bench's generated support corpus."""
+    import subprocess
+    import sys
+
+    from tests.shared import SHARED_DIR
+
+    target = tmp_path_factory.mktemp("support")
+    generator = SHARED_DIR / "bench" / "gen_corpus.py"
+    subprocess.run([sys.executable, str(generator), "300", str(target), "20241127"], check=True)
+    return [p.read_bytes() for p in sorted(target.glob("*.eml"))]
+
+
+def _variants(raw: bytes) -> list[bytes]:
+    lf = raw.replace(b"\r\n", b"\n")
+    return [raw, lf, lf.replace(b"\n", b"\r\n")]
+
+
+def _corpus_variants() -> list[bytes]:
+    return [v for p in sorted(CORPUS.rglob("*.eml")) for v in _variants(p.read_bytes())]
+
+
+def _assert_same_tree(ours, stdlib, where="top"):
+    assert list(ours.raw_items()) == list(stdlib.raw_items()), where
+    assert [type(d) for d in ours.defects] == [type(d) for d in stdlib.defects], where
+    assert (ours.preamble, ours.epilogue) == (stdlib.preamble, stdlib.epilogue), where
+    assert ours.get_unixfrom() == stdlib.get_unixfrom(), where
+    assert ours.get_default_type() == stdlib.get_default_type(), where
+    if isinstance(stdlib._payload, list):
+        assert len(ours._payload) == len(stdlib._payload), where
+        for n, (mine, theirs) in enumerate(zip(ours._payload, stdlib._payload, strict=True)):
+            _assert_same_tree(mine, theirs, f"{where}/{n}")
+    else:
+        assert ours._payload == stdlib._payload, where
+
+
+def test_multipart_tree_cut_at_its_delimiters_is_the_stdlib_tree(support_corpus):
+    from mailboxes.intake.parse import _PARSER, _mime_tree, _parse_headers
+
+    built = 0
+    samples = (
+        _corpus_variants()
+        + support_corpus
+        + [v for e in _HANDLED_CASES + _STDLIB_CASES for v in _variants(e)]
+    )
+    for raw in samples:
+        message = _parse_headers(raw)
+        if message.get_content_maintype() != "multipart":
+            continue
+        tree = _mime_tree(message, {})
+        if tree is not None:
+            built += 1
+            _assert_same_tree(tree, _PARSER.parsebytes(raw))
+    # every generated message and the plain edge cases take the shortcut; the rest do not
+    assert built >= len(support_corpus) + 3 * len(_HANDLED_CASES)
+
+
+def test_what_the_tree_shortcut_leaves_to_the_stdlib_is_still_read_and_flagged():
+    from mailboxes.intake.parse import _mime_tree, _parse_headers
+
+    for raw in _STDLIB_CASES:
+        assert _mime_tree(_parse_headers(raw), {}) is None
+    never_closed = parse_message(_STDLIB_CASES[0])
+    assert "never closed" in never_closed.body_text
+    assert "CloseBoundaryNotFoundDefect" in never_closed.defects
+
+
+def test_an_enclosed_message_is_one_attachment_whose_id_links_the_bounce():
+    bounce = parse_message(_HANDLED_CASES[6])
+    assert bounce.part_types == [
+        "multipart/report",
+        "text/plain",
+        "message/delivery-status",
+        "text/plain",
+        "text/plain",
+        "message/rfc822",
+        "multipart/alternative",
+        "text/plain",
+    ]
+    assert bounce.enclosed_message_ids == ["<inner@example.com>"]
+    [status, original] = bounce.attachments
+    assert status.content_type == "message/delivery-status"
+    assert original.content_type == "message/rfc822" and b"Subject: inner" in original.payload
+    assert not bounce.is_malformed
+
+
+def test_a_message_that_starts_with_a_blank_line_is_all_body():
+    from mailboxes.intake.parse import _PARSER, _parse_headers
+
+    raw = b"\r\nhello\r\n\r\nworld\r\n"
+    assert _parse_headers(raw).get_payload() == _PARSER.parsebytes(raw).get_payload()
+    assert parse_message(raw).body_text == "hello\r\n\r\nworld\r\n"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        'text/plain; charset="UTF-8"',
+        "TEXT/HTML;charset=iso-8859-9 ;",
+        "text/plain; format=flowed; charset=utf-8; charset=latin-1",
+        'multipart/alternative;\r\n boundary="===============76829=="',
+        'application/pdf; name="fatura.pdf"',
+        "application/pdf; name*=utf-8''%C3%96deme.pdf",
+        'text/plain; charset="utf-8',
+        'text/plain; charset="a;b"',
+        "text",
+        "text/plain; charset=\xfe",
+        "",
+    ],
+)
+def test_plain_content_type_reads_what_the_message_api_reads(value):
+    from email.message import Message
+
+    from mailboxes.intake.parse import _part_filename, _PartView
+
+    part = Message()
+    part["Content-Type"] = value
+    part["Content-Disposition"] = "inline"
+    view = _PartView(part)
+    assert view.content_type == part.get_content_type()
+    assert view.charset() == part.get_content_charset()
+    assert view.filename() == _part_filename(part)
+    assert view.disposition() == "inline"
+
+
+def test_part_headers_read_once_agree_with_the_message_api(support_corpus):
+    from mailboxes.intake.parse import _PARSER, _part_filename, _PartView
+
+    for raw in _corpus_variants()[::3] + support_corpus:
+        for part in _PARSER.parsebytes(raw).walk():
+            view = _PartView(part)
+            assert view.content_type == part.get_content_type()
+            assert view.content_types == len(part.get_all("content-type") or ())
+            assert view.charset() == part.get_content_charset()
+            assert view.filename() == _part_filename(part)
+            disposition = str(part.get("content-disposition") or "")
+            assert view.disposition() == disposition.split(";", 1)[0].strip().lower()
+            assert view.content_id() == str(part.get("content-id") or "")
+
+
+def test_every_shortcut_agrees_with_the_stdlib_parse(monkeypatch, support_corpus):
+    from mailboxes.intake import parse
+
+    samples = _corpus_variants()[::3] + support_corpus + _HANDLED_CASES + _STDLIB_CASES
+    fast = [parse.parse_message(raw) for raw in samples]
+    monkeypatch.setattr(parse, "_simple_body_type", lambda collected: None)
+    monkeypatch.setattr(parse, "_mime_tree", lambda message, views: None)
+    monkeypatch.setattr(parse, "_plain_header_block", lambda block: None)
+    monkeypatch.setattr(parse, "_plain_content_type", lambda value: None)
+    assert fast == [parse.parse_message(raw) for raw in samples]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
+from django.core.checks import Tags
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
 
 from mailboxes.intake.fetch import FetchSummary, fetch_account
 from mailboxes.models import MailAccount
@@ -14,6 +14,10 @@ from mailboxes.models import MailAccount
 
 class Command(BaseCommand):
     help = "Fetch new mail now, with a progress bar; ends with a one-line summary."
+    # The checks a fetch depends on: the installation's keys (crm/checks.py) and the database.
+    # Not the URL and admin checks, which import every view and form of the web site (most
+    # of the start-up); runserver, migrate and check run those.
+    requires_system_checks = [Tags.security, Tags.database]
 
     def add_arguments(self, parser):
         parser.add_argument("--account", type=int, action="append", default=[], metavar="ID")
@@ -55,6 +59,8 @@ class Command(BaseCommand):
                     return
                 if kind == "total":
                     if bar is None:
+                        from tqdm import tqdm  # only for a terminal: cron and Celery skip it
+
                         bar = tqdm(
                             total=0, unit="msg", desc=f"account {account_id}", file=sys.stderr
                         )

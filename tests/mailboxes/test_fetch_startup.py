@@ -1,0 +1,62 @@
+"""What ``manage.py fetchmail`` loads before it fetches: a cron job pays its start-up on every
+run, so nothing a fetch does not use is imported on the way (speed itself is measured in
+``bench/``, not here)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Each was imported by every fetch once, and is now imported where it is used.
+NOT_LOADED_BY_A_FETCH = {
+    # the OAuth client's HTTP stack (mailboxes.connection.oauth): only a token refresh needs it
+    "requests": "a call to an OAuth provider",
+    "authlib": "a call to an OAuth provider",
+    "joserfc": "a call to an OAuth provider",
+    # HTML → text (mailboxes.html_text), imported through filters and sending
+    "lxml": "the first HTML converted to text",
+    "inscriptis": "the first HTML converted to text",
+    # the progress bar of fetchmail
+    "tqdm": "a terminal to draw the bar on",
+    # the URL check imported the URL conf, hence every view and form of the web site
+    "config.urls": "the web site",
+    "mailboxes.views": "the web site",
+    "dns": "the web site's account discovery",
+}
+
+_SCRIPT = """
+import json, sys
+import django
+
+django.setup()
+from django.core.management import load_command_class
+
+command = load_command_class("mailboxes", "fetchmail")
+command.check(tags=command.requires_system_checks)  # what execute() runs before handle()
+print(json.dumps(sorted(set(sys.argv[1:]) & set(sys.modules))))
+"""
+
+
+def test_the_fetch_command_starts_without_what_a_fetch_does_not_use():
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    result = subprocess.run(
+        [sys.executable, "-c", _SCRIPT, *NOT_LOADED_BY_A_FETCH],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    assert loaded == [], {name: NOT_LOADED_BY_A_FETCH[name] for name in loaded}
+
+
+def test_the_fetch_command_still_refuses_to_run_without_the_installation_keys():
+    from django.core.checks import Tags
+    from django.core.management import load_command_class
+
+    command = load_command_class("mailboxes", "fetchmail")
+    assert Tags.security in command.requires_system_checks  # crm/checks.py: the keys
