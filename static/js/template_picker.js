@@ -87,7 +87,21 @@
       });
     }
 
+    /* By "::" the list opens under the cursor, so the text being typed stays visible. */
+    function place(byTrigger) {
+      popup.style.top = "";
+      popup.style.left = "";
+      var selection = window.getSelection();
+      if (!byTrigger || !selection.rangeCount) return;
+      var caret = selection.getRangeAt(0).getBoundingClientRect();
+      var origin = box.getBoundingClientRect();
+      if (!caret.bottom) return;
+      popup.style.top = Math.round(caret.bottom - origin.top + 4) + "px";
+      popup.style.left = Math.round(Math.max(0, caret.left - origin.left)) + "px";
+    }
+
     function open(byTrigger) {
+      place(byTrigger);
       popup.hidden = false;
       openButton.setAttribute("aria-expanded", "true");
       search.hidden = byTrigger;
@@ -179,17 +193,15 @@
       holder.innerHTML = data.html;
       if (area) {
         var range = insertionRange(area);
-        range.deleteContents();
-        var last = holder.content.lastChild;
-        range.insertNode(holder.content);
+        var selection = window.getSelection();
         area.focus();
-        if (last) {
-          var after = document.createRange();
-          after.setStartAfter(last);
-          after.collapse(true);
-          var selection = window.getSelection();
-          selection.removeAllRanges();
-          selection.addRange(after);
+        selection.removeAllRanges();
+        selection.addRange(range);
+        /* insertHTML splits the paragraph being typed in, leaves the cursor after the
+           template and keeps the browser's undo; the range is the fallback */
+        if (!document.execCommand("insertHTML", false, data.html)) {
+          range.deleteContents();
+          range.insertNode(holder.content);
         }
       } else {
         var textarea = form.querySelector("textarea[name=body]");
