@@ -17,7 +17,7 @@ class EmailTemplateFilterSet(django_filters.FilterSet):
     visibility = django_filters.ChoiceFilter(
         choices=EmailTemplate.Visibility.choices,
         label=_("Who may use it"),
-        empty_label=_("Anyone"),
+        empty_label=_("All templates"),
     )
     search_placeholder = _("Name, category or subject")
 

@@ -53,7 +53,6 @@ def desk(make_user, mail_relay):
             "off and on.</p><p>{{user.name}}, {{mailbox.name}}</p>",
         ),
         ("Refund done", "Billing", "<p>Your refund is on its way.</p>"),
-        ("Printer toner", "Printers", "<p>Toner ordered. {{case.assignee}}</p>"),
     ]:
         template = EmailTemplate.objects.create(
             owner=agent,
@@ -72,8 +71,22 @@ def test_agent_inserts_a_template_with_colons_into_a_case_reply(
 ):
     agent, case = desk
     login_as(agent)
-    page.goto(app_url("/email-templates/"))
-    expect(page.get_by_test_id("template-table")).to_contain_text("Printer reset")
+    # a third template written in the form, its placeholder added with a click
+    page.goto(app_url("/email-templates/new/"))
+    page.get_by_label("Name").fill("Printer toner")
+    page.get_by_label("Category").fill("Printers")
+    page.get_by_label("Who may use it").select_option("teams")
+    page.get_by_label("Destek").check()
+    page.get_by_test_id("compose-editor").click()
+    page.keyboard.type("Toner ordered. ")
+    page.get_by_test_id("placeholder-picker").get_by_role("button", name="case.assignee").click()
+    expect(page.get_by_test_id("compose-editor")).to_have_text("Toner ordered. {{case.assignee}}")
+    screenshot("template-form-en")
+    page.get_by_test_id("template-save").click()
+    expect(page.get_by_test_id("template-table")).to_contain_text("Printer toner")
+    toner = EmailTemplate.objects.get(name="Printer toner")
+    assert toner.body_html == "Toner ordered. {{case.assignee}}"
+    assert list(toner.teams.values_list("name", flat=True)) == ["Destek"]
     screenshot("template-list-en")
 
     page.goto(app_url(case.get_absolute_url()))
