@@ -76,6 +76,15 @@ def template_for_use(user, pk: int) -> EmailTemplate:
     return template
 
 
+def template_to_preview(user, pk: int) -> EmailTemplate:
+    """Template ``pk`` when ``user`` may use or manage it (an administrator previews a team's
+    template before changing it); ``Http404`` otherwise."""
+    template = EmailTemplate.objects.listed_for(user).filter(pk=pk).first()
+    if template is None:
+        raise Http404
+    return template
+
+
 def template_to_manage(user, pk: int) -> EmailTemplate:
     """Template ``pk`` when ``user`` may manage it: 404 when they cannot even see it, 403
     when they may only use it."""

@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from mailboxes.html_text import html_to_text
-from mailboxes.sending.compose import sanitize_html, text_to_html
+from mailboxes.sending.compose import text_to_html
 from mailtemplates.access import can_manage_template, teams_for, visibilities_for
 from mailtemplates.models import EmailTemplate
 
@@ -54,7 +54,7 @@ class EmailTemplateForm(forms.ModelForm):
             html = cleaned.get("body_html", "")
         else:
             html = text_to_html(cleaned.get("body", ""))
-        self.instance.body_html = sanitize_html(html)
+        self.instance.body_html = html  # sanitized when saved (EmailTemplate.save)
         if visibility and not self.errors:
             self.instance.visibility = visibility
             team_ids = {team.pk for team in cleaned.get("teams") or []}

@@ -23,6 +23,7 @@ from mailtemplates.access import (
     can_manage_template,
     template_for_use,
     template_to_manage,
+    template_to_preview,
     visibilities_for,
 )
 from mailtemplates.forms import EmailTemplateForm
@@ -142,7 +143,7 @@ def _draft_values(user, params) -> dict[str, str]:
 @login_required
 def template_preview(request: HttpRequest, pk: int) -> HttpResponse:
     """The template as it would be inserted, for a record and From chosen on the page."""
-    template = template_for_use(request.user, pk)
+    template = template_to_preview(request.user, pk)
     identities = sending_identities(request.user)
     params = {key: request.GET.get(key, "") for key in ("parent_type", "parent_id")}
     params["from_account"] = request.GET.get("from_account") or (

@@ -21,6 +21,7 @@
     var items = [];
     var active = 0;
     var trigger = null; /* {node, start}: the "::" being typed */
+    var dismissed = null; /* the "::" whose list was closed with Escape: stays closed */
     var savedRange = null; /* where the cursor was in the editor */
     var requestId = 0;
     var timer = null;
@@ -132,7 +133,10 @@
       else if (event.key === "Enter" || (event.key === "Tab" && trigger)) {
         if (!items.length) return false;
         choose(active);
-      } else if (event.key === "Escape") close();
+      } else if (event.key === "Escape") {
+        dismissed = trigger;
+        close();
+      }
       else return false;
       event.preventDefault();
       return true;
@@ -157,7 +161,10 @@
         if (trigger) close();
         return;
       }
-      trigger = { node: node, start: selection.anchorOffset - match[1].length - 2 };
+      var start = selection.anchorOffset - match[1].length - 2;
+      if (dismissed && dismissed.node === node && dismissed.start === start) return;
+      dismissed = null;
+      trigger = { node: node, start: start };
       open(true);
       load(match[1]);
     }

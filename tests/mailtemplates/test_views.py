@@ -105,6 +105,14 @@ def test_someone_elses_private_template_does_not_exist_for_others(alice, bob, ad
         assert client.get(PICKER).json() == {"templates": []}
 
 
+def test_administrators_preview_team_templates_they_may_not_insert(admin, carol, sales, logged_in):
+    template = make_template(carol, Visibility.TEAMS, [sales], name="Quote")
+    client = logged_in(admin)
+    assert client.get(reverse("mailtemplates:preview", args=[template.pk])).status_code == 200
+    assert client.get(reverse("mailtemplates:render", args=[template.pk])).status_code == 404
+    assert client.get(PICKER).json() == {"templates": []}
+
+
 def test_the_owner_edits_and_deletes(alice, logged_in):
     template = make_template(alice, name="Old")
     client = logged_in(alice)
