@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "mailboxes",
     "filters",
     "cases",
+    "mailtemplates",
 ]
 
 MIDDLEWARE = [

@@ -14,6 +14,7 @@ urlpatterns = [
     path("emails/", include("mailboxes.urls")),
     path("cases/", include("cases.urls")),
     path("filters/", include("filters.urls")),
+    path("email-templates/", include("mailtemplates.urls")),
     path("administration/", include("crm.administration.urls")),
     path("django-admin/", admin.site.urls),
     path("", include("crm.web_urls")),

@@ -102,3 +102,11 @@ def folder_url(folder) -> str:
 
     prefix = "g" if isinstance(folder, GroupEmailFolder) else "f"
     return reverse("mailboxes:folder", args=[f"{prefix}{folder.pk}"])
+
+
+@register.simple_tag
+def compose_tool_templates() -> list[str]:
+    """The templates other apps add to compose forms (``mailboxes.sending.compose_tools``)."""
+    from mailboxes.sending.compose_tools import compose_tools
+
+    return [tool.template for tool in compose_tools()]

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class MailTemplatesConfig(AppConfig):
+    name = "mailtemplates"
+    verbose_name = _("Email templates")
+
+    def ready(self) -> None:
+        from mailboxes.inbox.navigation import emails_link_register
+        from mailboxes.sending.compose_tools import compose_tool_register
+
+        emails_link_register(label=_("Email templates"), url_name="mailtemplates:list", order=40)
+        compose_tool_register(name="templates", template="mailtemplates/_compose_picker.html")
