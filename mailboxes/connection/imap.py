@@ -81,11 +81,13 @@ def imap_connect(imap: ImapSettings, *, timeout: float | None = None) -> IMAPCli
     timeout = timeout or settings.POSTACI_IMAP_TIMEOUT
     client = None
     try:
+        implicit_tls = imap.security == Security.SSL
         client = IMAPClient(
             imap.host,
             port=imap.port,
-            ssl=imap.security == Security.SSL,
-            ssl_context=mail_ssl_context(),
+            ssl=implicit_tls,
+            # the trust store is read only for a connection that will use it
+            ssl_context=mail_ssl_context() if implicit_tls else None,
             timeout=timeout,
         )
         if imap.security == Security.STARTTLS:

@@ -495,13 +495,14 @@ def _note_parts(
     """Every part's content type, in order, and what is wrong with any of them; ``views``
     gets every part's headers as read (by ``id``), for the body step to read them once."""
     for node in message.walk():
-        view = views.get(id(node)) or views.setdefault(id(node), _PartView(node))
+        view = views.get(id(node))
+        if view is None:
+            view = views[id(node)] = _PartView(node)
         parsed.part_types.append(view.content_type)
         if node is not message:
             defects.extend(type(defect).__name__ for defect in node.defects)
         if view.content_types > 1:
             defects.append("part with several Content-Type headers")
-    return views
 
 
 # an RFC 2045 token: a type, a subtype, a parameter's name or unquoted value
@@ -590,7 +591,7 @@ class _PartView:
         return _part_filename(self.part)
 
     def disposition(self) -> str:
-        """ "inline", "attachment" or "", lower-cased."""
+        """The disposition type, lower-cased: "inline", "attachment" or ""."""
         value = self._disposition
         if value is not None and not value.isascii():
             value = str(self.part.get("content-disposition"))
@@ -715,8 +716,11 @@ def _mime_tree(message: Message, views: dict[int, _PartView]) -> Message | None:
     body = _body_text(message)
     if not isinstance(body, str) or body.count("\r") != body.count("\r\n"):
         return None  # the stdlib also breaks lines at a bare CR
-    if _split_multipart(message, body, views):
-        return message
+    try:
+        if _split_multipart(message, body, views):
+            return message
+    except RecursionError:  # nested deeper than this recursion goes: the stdlib's to read
+        pass
     views.clear()
     return None
 
