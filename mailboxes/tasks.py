@@ -8,19 +8,20 @@ from mailboxes.models import MailAccount
 
 
 @shared_task(name="mailboxes.fetch_account", ignore_result=True)
-def fetch_account(account_id: int, notify: bool | None = None) -> dict:
+def fetch_account(account_id: int, notify: bool | None = None, urgent: bool = False) -> dict:
+    """Queued by mailboxes.intake.queueing (``urgent``: on the fetch_now queue)."""
     from mailboxes.intake.fetch import fetch_account as fetch
+    from mailboxes.intake.queueing import fetch_started
 
+    fetch_started(account_id, urgent=urgent)
     return fetch(account_id, notify=notify).as_dict()
 
 
 def _fan_out(kind: str) -> int:
-    from mailboxes.intake.health import accounts_due_for_fetch
+    from mailboxes.intake.queueing import accounts_to_poll, fetch_enqueue
 
-    ids = list(accounts_due_for_fetch(kind).values_list("id", flat=True))
-    for account_id in ids:
-        fetch_account.delay(account_id)
-    return len(ids)
+    ids = list(accounts_to_poll(kind).values_list("id", flat=True))
+    return len(fetch_enqueue(ids, urgent=False))
 
 
 @shared_task(name="mailboxes.poll_group_accounts", ignore_result=True)

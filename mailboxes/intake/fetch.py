@@ -202,6 +202,11 @@ def fetch_folder(
         summary.add(fetch_batch(client, run, folder, cursor, batch))
         if progress:
             progress("advance", len(batch))
+    if uidnext is not None and cursor.uidvalidity == uidvalidity and cursor.last_uid < uidnext - 1:
+        # Every UID below UIDNEXT is behind us (fetched, or expunged before we looked): the
+        # next fetch, and the IDLE watcher after a reconnect, see "nothing new" from UIDNEXT.
+        cursor.last_uid = uidnext - 1
+        cursor.save(update_fields=["last_uid", "updated_at"])
     return summary
 
 
