@@ -92,6 +92,19 @@ def _send(account_ids: list[int], *, urgent: bool) -> None:
             raise
 
 
+def broker_connect() -> None:
+    """Connect to the broker now, so the first mail the watcher hears does not wait for
+    the broker's client to load and connect (seconds on a busy machine). A broker that is
+    down is only logged: queueing tries again at each notification."""
+    from mailboxes.tasks import fetch_account
+
+    try:
+        with fetch_account.app.producer_or_acquire() as producer:
+            producer.connection.ensure_connection(max_retries=1)
+    except OperationalError as exc:
+        logger.warning("The broker cannot be reached yet (%s); fetches wait for it", exc)
+
+
 def fetch_started(account_id: int, *, urgent: bool) -> None:
     """A worker takes the account's queued fetch: mail arriving from now on needs another.
     A mark of the other queue stays (an urgent fetch queued behind a poll's)."""

@@ -356,6 +356,7 @@ class FolderWatcher:
         return states[self.target.account_id, self.target.folder]
 
     def _report(self) -> None:
+        logger.debug("New mail in account %s folder %s", self.target.account_id, self.target.folder)
         future = asyncio.get_running_loop().run_in_executor(
             None, _blocking, self.on_new_mail, self.target.account_id
         )

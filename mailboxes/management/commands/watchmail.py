@@ -38,7 +38,7 @@ class Command(BaseCommand):
             raise CommandError("--shard i/n needs 0 <= i < n")
 
         from mailboxes.connection.network import raise_open_file_limit
-        from mailboxes.intake.queueing import fetch_enqueue
+        from mailboxes.intake.queueing import broker_connect, fetch_enqueue
 
         # one IDLE connection per folder: the common default of 1,024 open files is too few
         before, after = raise_open_file_limit()
@@ -51,6 +51,7 @@ class Command(BaseCommand):
             # the fetch_now queue, ahead of polling; not when one is waiting there already
             fetch_enqueue([account_id], urgent=True)
 
+        broker_connect()
         supervisor = WatchSupervisor(
             enqueue,
             shard=index,
