@@ -208,10 +208,6 @@ class FolderWatcher:
         self._stop_asked = False
         self._finished = threading.Event()
 
-    @property
-    def name(self) -> str:
-        return f"idle-{self.target.account_id}-{self.target.folder}"
-
     # --- seen from the supervisor's thread ---------------------------------------------------
 
     def start(self) -> None:
@@ -371,24 +367,6 @@ class FolderWatcher:
             )
 
 
-class Debouncer:
-    """Call ``action(account_id)`` at most once per ``seconds`` per account."""
-
-    def __init__(self, action: Callable[[int], None], seconds: float = 2.0):
-        self.action = action
-        self.seconds = seconds
-        self._last: dict[int, float] = {}
-        self._lock = threading.Lock()
-
-    def __call__(self, account_id: int) -> None:
-        now = time.monotonic()
-        with self._lock:
-            if now - self._last.get(account_id, -1e9) < self.seconds:
-                return
-            self._last[account_id] = now
-        self.action(account_id)
-
-
 class WatchSupervisor:
     """Starts, restarts and stops folder watchers as the account list changes, and writes
     the heartbeat of the accounts they hold live."""
@@ -402,7 +380,9 @@ class WatchSupervisor:
         reload_seconds: float = 60,
         check_seconds: float = 2,
     ):
-        self.on_new_mail = Debouncer(on_new_mail)
+        # Every notification goes through: queueing does not queue a fetch that is waiting
+        # already, and one heard while a fetch runs needs a fetch of its own.
+        self.on_new_mail = on_new_mail
         self.shard, self.shards = shard, shards
         self.reload_seconds = reload_seconds
         self.check_seconds = min(check_seconds, reload_seconds)

@@ -5,11 +5,13 @@ Real Dovecot, Redis and Celery worker; the watcher's connections are the real as
 
 from __future__ import annotations
 
+import logging
 import threading
 
 import pytest
 
 from mailboxes.intake.fetch import fetch_account
+from mailboxes.intake.locking import account_fetch_lock
 from mailboxes.intake.queueing import (
     FETCH_NOW_QUEUE,
     POLL_QUEUE,
@@ -46,7 +48,6 @@ def watching():
 
     def start(on_new_mail, **options) -> WatchSupervisor:
         supervisor = WatchSupervisor(on_new_mail, reload_seconds=3600, **options)
-        supervisor.on_new_mail.seconds = 0
         thread = threading.Thread(target=supervisor.run, daemon=True)
         thread.start()
         started.append((supervisor, thread))
@@ -73,7 +74,6 @@ def test_a_restarted_watcher_fetches_only_folders_whose_uidnext_moved(dovecot, m
 
     heard: list[int] = []
     supervisor = WatchSupervisor(heard.append, reload_seconds=3600)
-    supervisor.on_new_mail.seconds = 0
     try:
         supervisor.reload()
         assert wait_until(lambda: _live(supervisor))
@@ -179,6 +179,25 @@ def test_mail_the_watcher_hears_of_is_fetched_ahead_of_the_polls_backlog(
     assert all(fetched_at[watched.pk] < fetched_at[a.pk] for a in backlog)
 
 
+def test_mail_heard_while_the_account_is_being_fetched_is_fetched_after_that_fetch(
+    dovecot, imap_user, make_group_account, celery_worker, caplog
+):
+    account = make_group_account(imap_user)
+    fetch_account(account.pk)
+    dovecot.deliver(imap_user, make_message(subject="Heard during another fetch"))
+    with (
+        caplog.at_level(logging.INFO, logger="mailboxes.tasks"),
+        account_fetch_lock(account.pk) as acquired,  # another fetch of the account runs
+    ):
+        assert acquired
+        fetch_enqueue([account.pk], urgent=True)
+        assert wait_until(lambda: "being fetched already" in caplog.text, timeout=20)
+    # no poll is coming for a watched account: the heard mail must not wait for one
+    assert wait_until(
+        lambda: Email.objects.filter(subject="Heard during another fetch").exists(), timeout=20
+    )
+
+
 @pytest.mark.parametrize("security", [Security.SSL, Security.STARTTLS])
 def test_watcher_holds_idle_over_tls_with_any_password(
     dovecot, make_group_account, security, test_certificate
@@ -189,7 +208,6 @@ def test_watcher_holds_idle_over_tls_with_any_password(
     account = make_group_account(user, imap_port=port, imap_security=security)
     heard: list[int] = []
     supervisor = WatchSupervisor(heard.append, reload_seconds=3600)
-    supervisor.on_new_mail.seconds = 0
     try:
         supervisor.reload()
         assert wait_until(lambda: _live(supervisor))
