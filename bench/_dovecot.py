@@ -32,7 +32,7 @@ log_path = {dir}/dovecot.log
 instance_name = postaci-bench-{token}
 listen = 127.0.0.1
 protocols = imap
-ssl = no
+{ssl}
 auth_mechanisms = plain login
 disable_plaintext_auth = no
 auth_failure_delay = 0
@@ -56,7 +56,9 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
+    ssl = yes
   }}
 }}
 service imap {{
@@ -101,12 +103,14 @@ class BenchDovecot:
 
     host = "127.0.0.1"
 
-    def __init__(self, *, users: int):
+    def __init__(self, *, users: int, tls: bool = False):
         self.directory = Path(tempfile.mkdtemp(prefix="pb-dovecot-"))
         self.users = [
             BenchUser(f"u{n:04d}", secrets.token_urlsafe(9).replace("-", "x")) for n in range(users)
         ]
         self.port = 0
+        self.tls_port = 0  # implicit TLS (IMAPS) when ``tls``; its certificate: cert_path
+        self.tls = tls
         self._process: subprocess.Popen | None = None
 
     @property
@@ -123,9 +127,20 @@ class BenchDovecot:
         users.write_text("".join(f"{u.username}:{{PLAIN}}{u.password}\n" for u in self.users))
         users.chmod(0o644)
         self.port = _free_port()
+        ssl = "ssl = no"
+        if self.tls:
+            self.tls_port = _free_port()
+            self._make_certificate()
+            ssl = f"ssl = yes\nssl_cert = <{self.cert_path}\nssl_key = <{self.directory}/key.pem"
         Path(self.config_path).write_text(
             CONFIG.format(
-                dir=self.directory, token=self.directory.name[-8:], port=self.port, uid=uid, gid=gid
+                dir=self.directory,
+                token=self.directory.name[-8:],
+                port=self.port,
+                tls_port=self.tls_port,
+                ssl=ssl,
+                uid=uid,
+                gid=gid,
             )
         )
         # one process per IMAP session, each with a few files: the default 1,024 is too few
@@ -157,6 +172,23 @@ class BenchDovecot:
                 self._process.kill()
                 self._process.wait()
         shutil.rmtree(self.directory, ignore_errors=True)
+
+    @property
+    def cert_path(self) -> str:
+        return str(self.directory / "cert.pem")
+
+    def _make_certificate(self) -> None:
+        """A self-signed certificate for localhost and 127.0.0.1 (trust it by cert_path)."""
+        subprocess.run(
+            [
+                "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                "-keyout", str(self.directory / "key.pem"), "-out", self.cert_path,
+                "-subj", "/CN=localhost",
+                "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            ],
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
 
     def log(self) -> str:
         path = self.directory / "dovecot.log"

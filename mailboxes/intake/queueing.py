@@ -57,19 +57,19 @@ def fetch_enqueue(account_ids: Iterable[int], *, urgent: bool) -> list[int]:
     free = Q(fetch_queued_at__isnull=True) | Q(fetch_queued_at__lt=now - QUEUED_EXPIRY)
     if urgent:
         free |= Q(fetch_queued_urgent=False)
-    with transaction.atomic():
-        # two pollers (or a poll and a watcher) claim each account once: a row another
-        # claimer holds is skipped, and is marked by it when this one reads again
-        claimed = list(
-            MailAccount.objects.filter(free, pk__in=ids)
-            .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)
-        )
-        if claimed:
-            MailAccount.objects.filter(pk__in=claimed).update(
-                fetch_queued_at=now, fetch_queued_urgent=urgent
-            )
-        transaction.on_commit(lambda: _send(claimed, urgent=urgent))
+    # One UPDATE claims the free accounts, marking them with this call's own timestamp: a
+    # concurrent claimer waits for the rows and then finds them taken (the database checks
+    # the condition again), so no account is queued twice; the marks then say which are ours.
+    if not MailAccount.objects.filter(free, pk__in=ids).update(
+        fetch_queued_at=now, fetch_queued_urgent=urgent
+    ):
+        return []
+    claimed = list(
+        MailAccount.objects.filter(pk__in=ids, fetch_queued_at=now)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    transaction.on_commit(lambda: _send(claimed, urgent=urgent))
     return claimed
 
 

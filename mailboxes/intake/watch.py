@@ -41,7 +41,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections
 from django.db.models import Count, Max
 from imapclient.exceptions import IMAPClientError, LoginError
 
@@ -460,6 +460,9 @@ class WatchSupervisor:
         try:
             accounts_mark_watched(went_live, live=True)
             accounts_mark_watched(dropped, live=False)
+        except DatabaseError as exc:  # the database is away: polls cover it, next tick again
+            logger.warning("Could not write the watcher's heartbeat: %s", exc)
+            return
         finally:
             close_old_connections()
         self.live = live
