@@ -235,6 +235,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_QUEUES = {"fetch_now": {}, "celery": {}, "poll": {}}
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {"mailboxes.fetch_account": {"queue": "poll"}}
+# Celery's Django fixup closes the database connection around every task unless it may reuse
+# it; config/celery.py instead closes it as Django does after a request (DB_CONN_MAX_AGE, and
+# always after an error), so a worker keeps it when DB_CONN_MAX_AGE says so.
+CELERY_DB_REUSE_MAX = 2**62
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):

@@ -305,14 +305,20 @@ class FolderWatcher:
         loop = asyncio.get_running_loop()
         addresses = await loop.run_in_executor(None, checked_addresses, imap.host, imap.port)
         context = mail_ssl_context() if imap.security != Security.NONE else None
-        client = await AsyncImap.open(
-            addresses[0],
-            imap.port,
-            server_hostname=imap.host,
-            implicit_tls=imap.security == Security.SSL,
-            ssl_context=context,
-            timeout=settings.POSTACI_IMAP_TIMEOUT,
-        )
+        for position, address in enumerate(addresses):  # as socket.create_connection does
+            try:
+                client = await AsyncImap.open(
+                    address,
+                    imap.port,
+                    server_hostname=imap.host,
+                    implicit_tls=imap.security == Security.SSL,
+                    ssl_context=context,
+                    timeout=settings.POSTACI_IMAP_TIMEOUT,
+                )
+                break
+            except OSError:
+                if position == len(addresses) - 1:
+                    raise
         try:
             if imap.security == Security.STARTTLS:
                 await client.starttls(context, imap.host)
