@@ -189,6 +189,9 @@ POSTACI_DISCOVERY_STEP_TIMEOUT = env.float("POSTACI_DISCOVERY_STEP_TIMEOUT", def
 POSTACI_FETCH_BATCH_SIZE = env.int("POSTACI_FETCH_BATCH_SIZE", default=200)
 POSTACI_MAX_MESSAGE_SIZE = env.int("POSTACI_MAX_MESSAGE_SIZE", default=25 * 1024 * 1024)
 POSTACI_IMAP_TIMEOUT = env.float("POSTACI_IMAP_TIMEOUT", default=30.0)
+# beat's poll leaves an account alone while the IMAP IDLE watcher holds it live, unless it
+# has not been fetched for this long (seconds): a safety net for a server that stops telling.
+POSTACI_WATCHED_POLL_SECONDS = env.int("POSTACI_WATCHED_POLL_SECONDS", default=30 * 60)
 POSTACI_FAILURE_NOTIFY_THRESHOLD = env.int("POSTACI_FAILURE_NOTIFY_THRESHOLD", default=3)
 # How often an open email list asks for new mail and fresh unread counts (seconds).
 POSTACI_INBOX_POLL_SECONDS = env.int("POSTACI_INBOX_POLL_SECONDS", default=10)
@@ -226,6 +229,17 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Fetches the IMAP IDLE watcher (and "Fetch now") asks for go to fetch_now, beat's poll to
+# poll, everything else to celery (mailboxes/intake/queueing.py). A worker started without
+# -Q consumes all three in this order; production runs -Q fetch_now,celery,poll (or a
+# worker of its own for fetch_now): see the README.
+CELERY_TASK_QUEUES = {"fetch_now": {}, "celery": {}, "poll": {}}
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {"mailboxes.fetch_account": {"queue": "poll"}}
+# Celery's Django fixup closes the database connection around every task unless it may reuse
+# it; config/celery.py instead closes it as Django does after a request (DB_CONN_MAX_AGE, and
+# always after an error), so a worker keeps it when DB_CONN_MAX_AGE says so.
+CELERY_DB_REUSE_MAX = 2**62
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):

@@ -47,10 +47,9 @@ class AccountAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Fetch now"))
     def fetch_now(self, request, queryset):
-        from mailboxes.tasks import fetch_account
+        from mailboxes.intake.queueing import fetch_enqueue
 
-        for account in queryset:
-            fetch_account.delay(account.pk)
+        fetch_enqueue(queryset.values_list("pk", flat=True), urgent=True)
         self.message_user(request, _("Fetch queued."), messages.SUCCESS)
 
 

@@ -2,25 +2,45 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 
 from mailboxes.models import MailAccount
 
+logger = logging.getLogger(__name__)
 
-@shared_task(name="mailboxes.fetch_account", ignore_result=True)
-def fetch_account(account_id: int, notify: bool | None = None) -> dict:
+
+# An urgent fetch that finds another fetch of the account running tries again this often:
+# the running one may have looked before the mail arrived, and polls leave watched accounts
+# alone for a long while.
+LOCKED_RETRY_SECONDS = 2
+LOCKED_RETRIES = 60
+
+
+@shared_task(bind=True, name="mailboxes.fetch_account", ignore_result=True)
+def fetch_account(self, account_id: int, notify: bool | None = None, urgent: bool = False) -> dict:
+    """Queued by mailboxes.intake.queueing (``urgent``: on the fetch_now queue)."""
     from mailboxes.intake.fetch import fetch_account as fetch
+    from mailboxes.intake.queueing import fetch_started
 
-    return fetch(account_id, notify=notify).as_dict()
+    fetch_started(account_id, urgent=urgent)
+    summary = fetch(account_id, notify=notify)
+    if summary.locked and urgent and self.request.retries < LOCKED_RETRIES:
+        logger.info(
+            "Account %s is being fetched already; fetching again in %ss",
+            account_id,
+            LOCKED_RETRY_SECONDS,
+        )
+        raise self.retry(countdown=LOCKED_RETRY_SECONDS, max_retries=LOCKED_RETRIES)
+    return summary.as_dict()
 
 
 def _fan_out(kind: str) -> int:
-    from mailboxes.intake.health import accounts_due_for_fetch
+    from mailboxes.intake.queueing import accounts_to_poll, fetch_enqueue
 
-    ids = list(accounts_due_for_fetch(kind).values_list("id", flat=True))
-    for account_id in ids:
-        fetch_account.delay(account_id)
-    return len(ids)
+    ids = list(accounts_to_poll(kind).values_list("id", flat=True))
+    return len(fetch_enqueue(ids, urgent=False))
 
 
 @shared_task(name="mailboxes.poll_group_accounts", ignore_result=True)

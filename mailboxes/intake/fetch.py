@@ -125,13 +125,17 @@ def fetch_account(
         if not acquired:
             summary.locked = True
             return summary
+        cursors = {c.folder: c for c in FolderCursor.objects.filter(account_id=account.pk)}
         if notify is None:
-            notify = FolderCursor.objects.filter(account_id=account.pk).exists()
-        run = run_prepare(account, notify=notify)
+            notify = bool(cursors)
+        run = None  # prepared when a folder has mail: an idle poll loads no filters
         try:
             with imap_session(account) as client:
                 for folder in account.monitored_folders or ["INBOX"]:
                     try:
+                        if folder_unchanged(client, folder, cursors.get(folder)):
+                            continue
+                        run = run or run_prepare(account, notify=notify)
                         folder_summary = fetch_folder(client, run, folder, progress=progress)
                     except IMAPClientError as exc:
                         summary.errors.append(
@@ -151,6 +155,20 @@ def fetch_account(
     else:
         account_record_success(account)
     return summary
+
+
+def folder_unchanged(client: IMAPClient, folder: str, cursor: FolderCursor | None) -> bool:
+    """Whether one STATUS shows nothing past the cursor: an idle poll of the folder, with no
+    SELECT, no SEARCH and no message data."""
+    if cursor is None or cursor.uidvalidity is None:
+        return False
+    status = client.folder_status(folder, [b"UIDNEXT", b"UIDVALIDITY"])
+    uidnext = status.get(b"UIDNEXT")
+    return (
+        int(status.get(b"UIDVALIDITY", -1)) == cursor.uidvalidity
+        and uidnext is not None
+        and uidnext <= cursor.last_uid + 1
+    )
 
 
 def _search_criteria(account: MailAccount, cursor: FolderCursor, uidvalidity: int) -> list:
@@ -202,6 +220,11 @@ def fetch_folder(
         summary.add(fetch_batch(client, run, folder, cursor, batch))
         if progress:
             progress("advance", len(batch))
+    if uidnext is not None and cursor.uidvalidity == uidvalidity and cursor.last_uid < uidnext - 1:
+        # Every UID below UIDNEXT is behind us (fetched, or expunged before we looked): the
+        # next fetch, and the IDLE watcher after a reconnect, see "nothing new" from UIDNEXT.
+        cursor.last_uid = uidnext - 1
+        cursor.save(update_fields=["last_uid", "updated_at"])
     return summary
 
 

@@ -131,14 +131,11 @@ def account_request_fetch(account: MailAccount) -> None:
 
 
 def _enqueue_fetch(account_id: int) -> None:
-    from mailboxes.tasks import fetch_account
+    from mailboxes.intake.queueing import fetch_enqueue
 
     try:
-        fetch_account.delay(account_id)
+        fetch_enqueue([account_id], urgent=True)
     except OperationalError:
-        logger.exception(
-            "The broker refused a fetch of account %s; polling will fetch it", account_id
-        )
         # nothing is fetching it now: the account page must not keep saying "Fetching…"
         MailAccount.objects.filter(pk=account_id).update(fetch_requested_at=None)
 

@@ -1,44 +1,78 @@
 """IMAP IDLE: hear about new mail the moment the server has it, and enqueue a fetch.
 
-One thread per (account, monitored folder) keeps an IDLE connection (IDLE watches the
-selected folder only). It re-issues IDLE before the 29-minute limit of RFC 2177, reconnects
-with back-off after any error. The supervisor picks up new, changed, deactivated and deleted
-accounts within seconds: every ``check_seconds`` it reads a stamp of the account table (count,
-highest id, latest ``modified_at``: one aggregate query on a small table) and reloads when the
-stamp changes, so saving an account anywhere (web, Django admin, shell, another machine) wakes
-every watcher process on every machine through the database they share, on SQLite as on
-PostgreSQL, with no extra service. A full reload every ``reload_seconds`` also catches changes
-written by queryset ``update()``, which do not touch ``modified_at``. Polling by Celery beat
-stays the fallback: a missed notification only delays mail until the next poll.
+Every (account, monitored folder) keeps an IDLE connection (IDLE watches the selected folder
+only). All of a process's connections live on one asyncio event loop (``IdleLoop``), with a
+few threads beside it for what blocks: the database, the broker, DNS, OAuth tokens. A
+thousand connections so cost a few tens of megabytes and no CPU while idle, where a thread
+and an ``IMAPClient`` each took a gigabyte and 1,001 threads (issue 15). The IMAP side is
+mailboxes/connection/idle_client.py.
+
+Each watcher re-issues IDLE before the 29-minute limit of RFC 2177 and reconnects with
+jittered back-off after any error. After (re)connecting it queues a fetch only when the
+folder's UIDNEXT or UIDVALIDITY says there is mail the fetch cursor has not seen, so a
+restarted watcher does not fetch a thousand idle accounts; first connections are spread
+over a few seconds (``CONNECTS_PER_SECOND``) so a restart is no thundering herd.
+
+The supervisor picks up new, changed, deactivated and deleted accounts within seconds: every
+``check_seconds`` it reads a stamp of the account table (count, highest id, latest
+``modified_at``: one aggregate query on a small table) and reloads when the stamp changes,
+so saving an account anywhere (web, Django admin, shell, another machine) wakes every
+watcher process on every machine through the database they share, on SQLite as on
+PostgreSQL, with no extra service. A full reload every ``reload_seconds`` also catches
+changes written by queryset ``update()``, which do not touch ``modified_at``.
+
+The supervisor also writes the heartbeat ``watched_at`` of every account whose folders are
+all watched live (mailboxes/intake/queueing.py): beat's poll leaves those alone, and takes
+over within a minute when a connection drops. Polling stays the fallback: a missed
+notification only delays mail until the next poll.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import hashlib
 import logging
+import random
 import resource
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import close_old_connections
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections
 from django.db.models import Count, Max
-from imapclient.exceptions import IMAPClientError
+from imapclient.exceptions import IMAPClientError, LoginError
 
-from mailboxes.connection.imap import ImapSettings, connection_error, imap_close, imap_connect
+from mailboxes.connection.credentials import ReconnectNeeded, account_bearer
+from mailboxes.connection.hosts import checked_addresses
+from mailboxes.connection.idle_client import AsyncImap, FolderState, use_small_tls_buffers
+from mailboxes.connection.imap import ImapSettings, connection_error
+from mailboxes.connection.network import mail_ssl_context
 from mailboxes.exceptions import MailError
 from mailboxes.intake.health import oauth_signed_out
-from mailboxes.models import MailAccount
+from mailboxes.intake.queueing import accounts_mark_watched
+from mailboxes.models import FolderCursor, MailAccount, Security
 
 logger = logging.getLogger(__name__)
 
 IDLE_RENEW_SECONDS = 25 * 60
-IDLE_CHECK_SECONDS = 5
 MAX_BACKOFF_SECONDS = 300
-NEW_MAIL_MARKERS = (b"EXISTS", b"RECENT")
+# First connections of a reload are spread at this rate (a restart of 1,000: ten seconds),
+# and at most this many are being set up at once.
+CONNECTS_PER_SECOND = 100
+CONCURRENT_CONNECTS = 50
+# How often the heartbeat of the live accounts is written again (see queueing.WATCH_STALE).
+HEARTBEAT_SECONDS = 60
+# Threads beside the event loop for database, broker, DNS and OAuth calls.
+BLOCKING_THREADS = 4
 # files a watcher process holds besides its IMAP connections: database, broker, logs, libraries
 FILES_BESIDES_CONNECTIONS = 64
+
+# (uidvalidity, last_uid) of a folder's fetch cursor; None: never fetched
+CursorState = tuple[int | None, int] | None
+_UNKNOWN = object()
 
 
 @dataclass(frozen=True)
@@ -75,91 +109,273 @@ def watch_targets(shard: int = 0, shards: int = 1) -> list[WatchTarget]:
     return targets
 
 
-class FolderWatcher(threading.Thread):
-    """Keeps one IDLE connection open and calls ``on_new_mail(account_id)``."""
+def cursor_states(targets: list[WatchTarget]) -> dict[tuple[int, str], CursorState]:
+    """The fetch cursors of the targets' folders, in one query (missing: never fetched)."""
+    states: dict[tuple[int, str], CursorState] = {(t.account_id, t.folder): None for t in targets}
+    rows = FolderCursor.objects.filter(account_id__in={t.account_id for t in targets}).values_list(
+        "account_id", "folder", "uidvalidity", "last_uid"
+    )
+    for account_id, folder, uidvalidity, last_uid in rows:
+        if (account_id, folder) in states:
+            states[account_id, folder] = (uidvalidity, last_uid)
+    return states
 
-    def __init__(self, target: WatchTarget, on_new_mail: Callable[[int], None]):
-        super().__init__(name=f"idle-{target.account_id}-{target.folder}", daemon=True)
+
+def folder_has_unseen_mail(cursor: CursorState, state: FolderState) -> bool:
+    """Whether the folder holds mail the fetch cursor has not seen: UIDNEXT moved past it,
+    or the UIDs were renumbered (UIDVALIDITY). When the server does not say, assume so."""
+    if cursor is None or state.uidvalidity is None or state.uidnext is None:
+        return True
+    uidvalidity, last_uid = cursor
+    return uidvalidity != state.uidvalidity or state.uidnext > last_uid + 1
+
+
+def _blocking(function: Callable, *args):
+    """Run in one of the loop's threads with a sound database connection, as a request does."""
+    try:
+        return function(*args)
+    finally:
+        close_old_connections()
+
+
+class IdleLoop:
+    """One event loop thread for the IDLE connections of a process, and the few threads
+    that do their blocking work."""
+
+    def __init__(self, blocking_threads: int = BLOCKING_THREADS):
+        self.loop = asyncio.new_event_loop()
+        self.loop.set_default_executor(
+            concurrent.futures.ThreadPoolExecutor(blocking_threads, thread_name_prefix="idle-io")
+        )
+        self.connect_slots: asyncio.Semaphore | None = None
+        started = threading.Event()
+        self.thread = threading.Thread(
+            target=self._run, args=(started,), name="idle-loop", daemon=True
+        )
+        self.thread.start()
+        started.wait()
+
+    def _run(self, started: threading.Event) -> None:
+        use_small_tls_buffers()
+        asyncio.set_event_loop(self.loop)
+        self.connect_slots = asyncio.Semaphore(CONCURRENT_CONNECTS)
+        self.loop.call_soon(started.set)
+        self.loop.run_forever()
+
+    def submit(self, coroutine) -> concurrent.futures.Future:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+
+
+_shared_loop: IdleLoop | None = None
+_shared_loop_lock = threading.Lock()
+
+
+def shared_idle_loop() -> IdleLoop:
+    """The process's IDLE loop, started on first use."""
+    global _shared_loop
+    with _shared_loop_lock:
+        if _shared_loop is None:
+            _shared_loop = IdleLoop()
+        return _shared_loop
+
+
+class FolderWatcher:
+    """Keeps one IDLE connection open and calls ``on_new_mail(account_id)`` (in one of the
+    loop's threads) when the folder has mail the fetch cursor has not seen.
+
+    ``cursor``: the folder's fetch cursor as the supervisor read it (saves a query per
+    folder when a thousand connect); left out, it is read at connect time.
+    """
+
+    def __init__(
+        self,
+        target: WatchTarget,
+        on_new_mail: Callable[[int], None],
+        *,
+        cursor: CursorState | object = _UNKNOWN,
+        start_delay: float = 0.0,
+        idle_loop: IdleLoop | None = None,
+    ):
         self.target = target
         self.on_new_mail = on_new_mail
-        self.stopping = threading.Event()
         self.connected = threading.Event()
         self.failures = 0
+        self._cursor = cursor
+        self._start_delay = start_delay
+        self._idle_loop = idle_loop or shared_idle_loop()
+        self._task: asyncio.Task | None = None
+        self._started = False
+        self._stop_asked = False
+        self._finished = threading.Event()
+
+    # --- seen from the supervisor's thread ---------------------------------------------------
+
+    def start(self) -> None:
+        self._started = True
+        self._idle_loop.submit(self._main())
 
     def stop(self) -> None:
-        self.stopping.set()
+        """Close the connection and end; returns at once (``join`` waits)."""
+        self._idle_loop.loop.call_soon_threadsafe(self._cancel)
 
-    def run(self) -> None:
-        while not self.stopping.is_set():
+    def join(self, timeout: float | None = None) -> None:
+        if self._started:
+            self._finished.wait(timeout)
+
+    def is_alive(self) -> bool:
+        return self._started and not self._finished.is_set()
+
+    # --- on the loop ------------------------------------------------------------------------
+
+    def _cancel(self) -> None:
+        self._stop_asked = True
+        if self._task is not None:
+            self._task.cancel()
+
+    async def _main(self) -> None:
+        self._task = asyncio.current_task()
+        try:
+            if not self._stop_asked:
+                await self.run()
+        except asyncio.CancelledError:
+            pass
+        finally:
+            self._finished.set()
+
+    async def run(self) -> None:
+        await asyncio.sleep(self._start_delay)
+        while True:
             try:
-                self._watch_once()
+                await self._watch_once()
                 self.failures = 0
+                continue
+            except ReconnectNeeded as exc:
+                # signed out (and marked so): the next reload leaves the account out
+                logger.warning("IDLE on account %s stops: %s", self.target.account_id, exc)
+                return
             except (MailError, OSError, IMAPClientError) as exc:
-                self.connected.clear()
-                self.failures += 1
-                delay = min(2**self.failures, MAX_BACKOFF_SECONDS)
-                problem = exc if isinstance(exc, MailError) else connection_error(exc, "")
-                # out of file descriptors is this machine's problem: said as such, loudly
-                log = logger.error if problem.code == "local_limit" else logger.warning
-                log(
-                    "IDLE on account %s folder %s failed (%s); retrying in %ss",
-                    self.target.account_id,
-                    self.target.folder,
-                    problem,
-                    delay,
+                problem = connection_error(
+                    exc, self.target.imap.host, oauth=self.target.imap.oauth_account is not None
                 )
-                self.stopping.wait(delay)
+            except Exception as exc:  # a bug must not end the watching of this folder
+                logger.exception("IDLE on account %s crashed", self.target.account_id)
+                problem = exc
+            self.failures += 1
+            delay = min(2**self.failures, MAX_BACKOFF_SECONDS) * random.uniform(0.5, 1)  # noqa: S311
+            # out of file descriptors is this machine's problem: said as such, loudly
+            local = getattr(problem, "code", "") == "local_limit"
+            (logger.error if local else logger.warning)(
+                "IDLE on account %s folder %s failed (%s); retrying in %.0fs",
+                self.target.account_id,
+                self.target.folder,
+                problem,
+                delay,
+            )
+            await asyncio.sleep(delay)
 
-    def _watch_once(self) -> None:
-        client = imap_connect(self.target.imap)
+    async def _watch_once(self) -> None:
+        slots = self._idle_loop.connect_slots
+        async with slots:
+            client = await self._connect()
         try:
             if not client.has_capability("IDLE"):
                 logger.info("Account %s has no IDLE; polling covers it", self.target.account_id)
-                self.stopping.wait(IDLE_RENEW_SECONDS)
+                await asyncio.sleep(IDLE_RENEW_SECONDS)
                 return
-            client.select_folder(self.target.folder, readonly=True)
-            # Mail that arrived while nobody was watching.
-            self.on_new_mail(self.target.account_id)
-            while not self.stopping.is_set():
-                client.idle()
+            state = await client.examine(self.target.folder)
+            cursor = await self._fetch_cursor()
+            if folder_has_unseen_mail(cursor, state):
+                self._report()  # mail that arrived while nobody was watching
+            loop = asyncio.get_running_loop()
+            while True:
+                await client.idle()
                 self.connected.set()
-                started = time.monotonic()
-                new_mail = False
-                while not self.stopping.is_set():
-                    responses = client.idle_check(timeout=IDLE_CHECK_SECONDS)
-                    if any(len(r) > 1 and r[1] in NEW_MAIL_MARKERS for r in responses):
-                        new_mail = True
-                        break
-                    if time.monotonic() - started > IDLE_RENEW_SECONDS:
-                        break
-                client.idle_done()
-                if new_mail:
-                    self.on_new_mail(self.target.account_id)
+                renew_at = loop.time() + IDLE_RENEW_SECONDS
+                while (remaining := renew_at - loop.time()) > 0:
+                    if await client.idle_wait(remaining):
+                        self._report()  # still in IDLE: the fetch uses its own connection
+                await client.idle_done()
         finally:
             self.connected.clear()
-            imap_close(client)
+            await client.logout()
 
+    async def _connect(self) -> AsyncImap:
+        """Open, secure and log in, as ``imap_connect`` does for the fetch."""
+        imap = self.target.imap
+        loop = asyncio.get_running_loop()
+        addresses = await loop.run_in_executor(None, checked_addresses, imap.host, imap.port)
+        context = mail_ssl_context() if imap.security != Security.NONE else None
+        for position, address in enumerate(addresses):  # as socket.create_connection does
+            try:
+                client = await AsyncImap.open(
+                    address,
+                    imap.port,
+                    server_hostname=imap.host,
+                    implicit_tls=imap.security == Security.SSL,
+                    ssl_context=context,
+                    timeout=settings.POSTACI_IMAP_TIMEOUT,
+                )
+                break
+            except OSError:
+                if position == len(addresses) - 1:
+                    raise
+        try:
+            if imap.security == Security.STARTTLS:
+                await client.starttls(context, imap.host)
+            if imap.oauth_account is not None:
+                await self._oauth_login(client, imap.oauth_account)
+            else:
+                await client.login(imap.username, imap.password)
+            if not client.capabilities or b"IDLE" not in client.capabilities:
+                await client.capability()
+        except BaseException:
+            client.close()
+            raise
+        return client
 
-class Debouncer:
-    """Call ``action(account_id)`` at most once per ``seconds`` per account."""
+    async def _oauth_login(self, client: AsyncImap, account_id: int) -> None:
+        """XOAUTH2 with the account's token; a token that looked fresh but is refused is
+        refreshed once and tried again (as ``imap._oauth_login``)."""
+        loop = asyncio.get_running_loop()
+        bearer = await loop.run_in_executor(None, _blocking, account_bearer, account_id)
+        try:
+            await client.authenticate_xoauth2(bearer.username, bearer.token)
+        except LoginError:
+            if bearer.fresh:
+                raise
+            bearer = await loop.run_in_executor(
+                None, lambda: _blocking(account_bearer, account_id, force=True, stale=bearer.token)
+            )
+            await client.authenticate_xoauth2(bearer.username, bearer.token)
 
-    def __init__(self, action: Callable[[int], None], seconds: float = 2.0):
-        self.action = action
-        self.seconds = seconds
-        self._last: dict[int, float] = {}
-        self._lock = threading.Lock()
+    async def _fetch_cursor(self) -> CursorState:
+        """The cursor the supervisor gave (first connection), else the stored one."""
+        if self._cursor is not _UNKNOWN:
+            cursor, self._cursor = self._cursor, _UNKNOWN
+            return cursor
+        loop = asyncio.get_running_loop()
+        states = await loop.run_in_executor(None, _blocking, cursor_states, [self.target])
+        return states[self.target.account_id, self.target.folder]
 
-    def __call__(self, account_id: int) -> None:
-        now = time.monotonic()
-        with self._lock:
-            if now - self._last.get(account_id, -1e9) < self.seconds:
-                return
-            self._last[account_id] = now
-        self.action(account_id)
+    def _report(self) -> None:
+        logger.debug("New mail in account %s folder %s", self.target.account_id, self.target.folder)
+        future = asyncio.get_running_loop().run_in_executor(
+            None, _blocking, self.on_new_mail, self.target.account_id
+        )
+        future.add_done_callback(self._reported)
+
+    def _reported(self, future: asyncio.Future) -> None:
+        if not future.cancelled() and future.exception() is not None:
+            logger.error(
+                "Queueing a fetch of account %s failed: %s",
+                self.target.account_id,
+                future.exception(),
+            )
 
 
 class WatchSupervisor:
-    """Starts, restarts and stops folder watchers as the account list changes."""
+    """Starts, restarts and stops folder watchers as the account list changes, and writes
+    the heartbeat of the accounts they hold live."""
 
     def __init__(
         self,
@@ -170,7 +386,9 @@ class WatchSupervisor:
         reload_seconds: float = 60,
         check_seconds: float = 2,
     ):
-        self.on_new_mail = Debouncer(on_new_mail)
+        # Every notification goes through: queueing does not queue a fetch that is waiting
+        # already, and one heard while a fetch runs needs a fetch of its own.
+        self.on_new_mail = on_new_mail
         self.shard, self.shards = shard, shards
         self.reload_seconds = reload_seconds
         self.check_seconds = min(check_seconds, reload_seconds)
@@ -178,21 +396,32 @@ class WatchSupervisor:
         self.watchers: dict[str, FolderWatcher] = {}
         self.stopping = threading.Event()
         self.warned_at = 0  # folder count of the last open-file limit warning
+        self.idle_loop = shared_idle_loop()
+        self.live: set[int] = set()  # accounts whose heartbeat this process last wrote
+        self.heartbeat_at = 0.0
 
     def reload(self) -> None:
         close_old_connections()
         self.stamp = accounts_stamp()
         wanted = {t.fingerprint: t for t in watch_targets(self.shard, self.shards)}
+        for fingerprint in list(self.watchers):
+            if fingerprint not in wanted or not self.watchers[fingerprint].is_alive():
+                self.watchers.pop(fingerprint).stop()
+        new = [t for fingerprint, t in wanted.items() if fingerprint not in self.watchers]
+        cursors = cursor_states(new) if new else {}
         close_old_connections()
         self._check_file_limit(len(wanted))
-        for fingerprint in list(self.watchers):
-            if fingerprint not in wanted:
-                self.watchers.pop(fingerprint).stop()
-        for fingerprint, target in wanted.items():
-            if fingerprint not in self.watchers:
-                watcher = FolderWatcher(target, self.on_new_mail)
-                self.watchers[fingerprint] = watcher
-                watcher.start()
+        spread = len(new) / CONNECTS_PER_SECOND if len(new) > 1 else 0
+        for target in new:
+            watcher = FolderWatcher(
+                target,
+                self.on_new_mail,
+                cursor=cursors[target.account_id, target.folder],
+                start_delay=random.uniform(0, spread),  # noqa: S311
+                idle_loop=self.idle_loop,
+            )
+            self.watchers[target.fingerprint] = watcher
+            watcher.start()
 
     def _check_file_limit(self, folders: int) -> None:
         """Say before it happens that the connections will not fit in the open-file limit."""
@@ -214,14 +443,49 @@ class WatchSupervisor:
         finally:
             close_old_connections()
 
+    def live_accounts(self) -> set[int]:
+        """Accounts with every monitored folder in IDLE right now."""
+        folders_live: dict[int, bool] = {}
+        for watcher in list(self.watchers.values()):
+            account_id = watcher.target.account_id
+            folders_live[account_id] = folders_live.get(account_id, True) and (
+                watcher.connected.is_set()
+            )
+        return {account_id for account_id, live in folders_live.items() if live}
+
+    def heartbeat(self, *, force: bool = False) -> None:
+        """Mark accounts that went live, unmark those that dropped (at once), and renew
+        every mark each ``HEARTBEAT_SECONDS``."""
+        live = self.live_accounts()
+        renew = force or time.monotonic() - self.heartbeat_at >= HEARTBEAT_SECONDS
+        went_live = live if renew else live - self.live
+        dropped = self.live - live
+        if not went_live and not dropped:
+            return
+        close_old_connections()
+        try:
+            accounts_mark_watched(went_live, live=True)
+            accounts_mark_watched(dropped, live=False)
+        except DatabaseError as exc:  # the database is away: polls cover it, next tick again
+            logger.warning("Could not write the watcher's heartbeat: %s", exc)
+            return
+        finally:
+            close_old_connections()
+        self.live = live
+        if renew:
+            self.heartbeat_at = time.monotonic()
+
     def run(self) -> None:
-        while not self.stopping.is_set():
-            self.reload()
-            next_reload = time.monotonic() + self.reload_seconds
-            while not self.stopping.wait(self.check_seconds):
-                if time.monotonic() >= next_reload or self.accounts_changed():
-                    break
-        self.stop_all()
+        try:
+            while not self.stopping.is_set():
+                self.reload()
+                next_reload = time.monotonic() + self.reload_seconds
+                while not self.stopping.wait(self.check_seconds):
+                    self.heartbeat()
+                    if time.monotonic() >= next_reload or self.accounts_changed():
+                        break
+        finally:
+            self.stop_all()
 
     def stop(self) -> None:
         self.stopping.set()
@@ -230,5 +494,13 @@ class WatchSupervisor:
         for watcher in self.watchers.values():
             watcher.stop()
         for watcher in self.watchers.values():
-            watcher.join(timeout=IDLE_CHECK_SECONDS + 2)
+            watcher.join(timeout=10)
         self.watchers.clear()
+        if self.live:
+            # polling takes these accounts over at its next run, not a few minutes later
+            close_old_connections()
+            try:
+                accounts_mark_watched(self.live, live=False)
+            finally:
+                close_old_connections()
+            self.live = set()

@@ -82,6 +82,15 @@ class MailAccount(OAuthAccountFields, models.Model):
     # When a fetch was last asked for (saving the account, "Fetch now"): until a fetch ends
     # after it, the account page shows "Fetching…" and keeps itself up to date.
     fetch_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # A fetch waits in the queue since then (cleared when a worker starts it): polls and the
+    # watcher do not queue a second one (mailboxes/intake/queueing.py). ``urgent``: it is
+    # in the fetch_now queue, ahead of polling.
+    fetch_queued_at = models.DateTimeField(null=True, blank=True, editable=False)
+    fetch_queued_urgent = models.BooleanField(default=False, editable=False)
+    # The IMAP IDLE watcher's heartbeat: every monitored folder is watched live since then
+    # (refreshed every minute, cleared when a connection drops). Polls skip such an account
+    # unless it has been silent for long (mailboxes/intake/queueing.py).
+    watched_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     created_at = models.DateTimeField(auto_now_add=True)
     modified_at = models.DateTimeField(auto_now=True)

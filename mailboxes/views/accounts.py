@@ -403,12 +403,12 @@ def account_delete(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def account_fetch(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
-    """ "Fetch now": queue a fetch of the account for a worker."""
-    from mailboxes.tasks import fetch_account
+    """ "Fetch now": queue a fetch of the account for a worker, ahead of polling."""
+    from mailboxes.intake.queueing import fetch_enqueue
 
     account = _account(request, kind, pk)
     try:
-        fetch_account.delay(account.pk)
+        fetch_enqueue([account.pk], urgent=True)
         MailAccount.objects.filter(pk=account.pk).update(fetch_requested_at=timezone.now())
     except OperationalError:
         logger.exception("fetch now: the broker refused account %s", account.pk)

@@ -40,7 +40,7 @@ def test_thousand_messages_imported_exactly_once_and_second_poll_downloads_nothi
     second = fetch_account(account.pk)
     assert (second.fetched, second.imported) == (0, 0)
     assert Email.objects.count() == 1000
-    # The second session moved no message data: a greeting, CAPABILITY, LOGIN, SELECT, LOGOUT.
+    # The second session moved no message data: a greeting, CAPABILITY, LOGIN, STATUS, LOGOUT.
     out = _logout_out_bytes(dovecot, imap_user.username)[sessions_before:]
     assert out and out[-1] < 2000, dovecot.log()[-2000:]
     cursor = FolderCursor.objects.get(account=account, folder="INBOX")

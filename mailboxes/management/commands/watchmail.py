@@ -10,7 +10,10 @@ from mailboxes.intake.watch import WatchSupervisor
 
 
 class Command(BaseCommand):
-    help = "IMAP IDLE on every active account's folders; enqueues fetch_account on new mail."
+    help = (
+        "IMAP IDLE on every active account's folders (one process, one event loop); queues "
+        "a fetch on the fetch_now queue when mail arrives."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -35,7 +38,7 @@ class Command(BaseCommand):
             raise CommandError("--shard i/n needs 0 <= i < n")
 
         from mailboxes.connection.network import raise_open_file_limit
-        from mailboxes.tasks import fetch_account
+        from mailboxes.intake.queueing import broker_connect, fetch_enqueue
 
         # one IDLE connection per folder: the common default of 1,024 open files is too few
         before, after = raise_open_file_limit()
@@ -45,8 +48,10 @@ class Command(BaseCommand):
             self.stdout.write(f"Open-file limit: {after}.")
 
         def enqueue(account_id: int) -> None:
-            fetch_account.delay(account_id)
+            # the fetch_now queue, ahead of polling; not when one is waiting there already
+            fetch_enqueue([account_id], urgent=True)
 
+        broker_connect()
         supervisor = WatchSupervisor(
             enqueue,
             shard=index,
