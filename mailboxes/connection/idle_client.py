@@ -70,6 +70,7 @@ class AsyncImap:
         self.timeout = timeout
         self.capabilities: set[bytes] = set()
         self._tag = 0
+        self._idle_tag: bytes | None = None  # the IDLE command in progress
 
     @classmethod
     async def open(
@@ -196,11 +197,15 @@ class AsyncImap:
     async def idle_done(self) -> None:
         """End IDLE (``DONE``) and wait for the server's OK."""
         self._write(b"DONE\r\n")
-        await self._until_tagged(self._idle_tag)
+        tag, self._idle_tag = self._idle_tag, None
+        await self._until_tagged(tag)
 
     async def logout(self) -> None:
         """Say goodbye, briefly; the connection is closed whatever the server answers."""
         try:
+            if self._idle_tag is not None:  # stopped while idling: the server waits for DONE
+                self._write(b"DONE\r\n")
+                self._idle_tag = None
             await asyncio.wait_for(self.command(b"LOGOUT"), min(self.timeout, 5))
         except (OSError, IMAPClientError, TimeoutError):
             pass

@@ -247,7 +247,6 @@ class FolderWatcher:
         while True:
             try:
                 await self._watch_once()
-                self.failures = 0
                 continue
             except ReconnectNeeded as exc:
                 # signed out (and marked so): the next reload leaves the account out
@@ -290,6 +289,7 @@ class FolderWatcher:
             while True:
                 await client.idle()
                 self.connected.set()
+                self.failures = 0  # the back-off starts over after this connection
                 renew_at = loop.time() + IDLE_RENEW_SECONDS
                 while (remaining := renew_at - loop.time()) > 0:
                     if await client.idle_wait(remaining):
