@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+
 import pytest
+from django.db import connection
 
 from cases.models import CaseDistribution
 from crm.models import Team, TeamMembership, User
@@ -43,3 +47,27 @@ def make_account(db, team):
         return GroupEmailAccount.objects.create(**fields)
 
     return make
+
+
+def run_workers(account_pk: int, work: Callable[[GroupEmailAccount, str], None], names) -> list:
+    """Run ``work(account, name)`` in one thread per name, all started at once (each thread
+    has its own database connection, closed at the end); return what they raised."""
+    start = threading.Barrier(len(names))
+    errors: list = []
+
+    def worker(name: str) -> None:
+        try:
+            account = GroupEmailAccount.objects.get(pk=account_pk)
+            start.wait()
+            work(account, name)
+        except Exception as exc:  # reported by the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(name,), name=name) for name in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return errors

@@ -16,8 +16,7 @@ from cases.distribution import case_assign_by_rule, least_busy_candidates
 from cases.models import Case, CaseDistribution
 from crm.kinds import notification_line
 from crm.models import Follow, Note, Notification, TeamMembership
-from mailboxes.models import GroupEmailAccount
-from tests.cases.conftest import join, make_user
+from tests.cases.conftest import join, make_user, run_workers
 
 postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="row locks between connections: PostgreSQL"
@@ -144,33 +143,17 @@ def test_no_target_team_leaves_case_unassigned_with_reason(make_account):
     assert "no target team" in str(case.assignment_reason)
 
 
-def _create_cases(account_pk: int, count: int, start: threading.Barrier, errors: list) -> None:
-    try:
-        account = GroupEmailAccount.objects.get(pk=account_pk)
-        start.wait()
-        for i in range(count):
-            with transaction.atomic():
-                new_case(account, name=f"{threading.current_thread().name} {i}")
-    except Exception as exc:  # reported by the test
-        errors.append(exc)
-    finally:
-        connection.close()
+def _create_cases(account, name: str) -> None:
+    for i in range(15):
+        with transaction.atomic():
+            new_case(account, name=f"{name} {i}")
 
 
 @postgresql_only
 @pytest.mark.django_db(transaction=True)
 def test_round_robin_with_two_concurrent_workers_stays_fair(make_account, agents):
     account = make_account()
-    start = threading.Barrier(2)
-    errors: list = []
-    workers = [
-        threading.Thread(target=_create_cases, args=(account.pk, 15, start, errors), name=n)
-        for n in ("w1", "w2")
-    ]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(60)
+    errors = run_workers(account.pk, _create_cases, ["w1", "w2"])
     assert errors == []
     assigned = list(Case.objects.order_by("number").values_list("assigned_user_id", flat=True))
     assert len(assigned) == 30

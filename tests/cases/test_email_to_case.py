@@ -7,7 +7,6 @@ context the earlier steps leave behind (a stored Email, its parse and classifica
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 
 import pytest
@@ -25,8 +24,8 @@ from mailboxes.intake.link import link_batch
 from mailboxes.intake.parse import ParsedAddress, ParsedMessage
 from mailboxes.intake.recipients import active_user_ids_by_address
 from mailboxes.intake.store import account_team_ids
-from mailboxes.models import Email, EmailUser, GroupEmailAccount, PersonalEmailAccount
-from tests.cases.conftest import make_user
+from mailboxes.models import Email, EmailUser, PersonalEmailAccount
+from tests.cases.conftest import make_user, run_workers
 from tests.cases.eml import parse_file
 from tests.cases.test_classify import SISIMAI_BSD
 from tests.cases.test_distribution import postgresql_only
@@ -382,33 +381,17 @@ def test_least_busy_counts_the_cases_the_batch_itself_assigns(make_account, cont
     assert assignees == ["berna", "cem", "berna", "cem", "ali", "berna", "cem"]
 
 
-def _import_batches(account_pk: int, batches: int, start, errors: list) -> None:
-    try:
-        account = GroupEmailAccount.objects.get(pk=account_pk)
-        start.wait()
-        for _n in range(batches):
-            with transaction.atomic():  # one fetch batch: the lock is held until it commits
-                intake(*[context(account, subject=f"Question {i}") for i in range(5)])
-    except Exception as exc:  # reported by the test
-        errors.append(exc)
-    finally:
-        connection.close()
+def _import_batches(account, _name: str) -> None:
+    for _n in range(3):
+        with transaction.atomic():  # one fetch batch: the lock is held until it commits
+            intake(*[context(account, subject=f"Question {i}") for i in range(5)])
 
 
 @postgresql_only
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_importing_batches_at_once_share_round_robin_fairly(make_account, agents):
     account = make_account()
-    start = threading.Barrier(2)
-    errors: list = []
-    workers = [
-        threading.Thread(target=_import_batches, args=(account.pk, 3, start, errors))
-        for _n in range(2)
-    ]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(60)
+    errors = run_workers(account.pk, _import_batches, ["w1", "w2"])
     assert errors == []
     assigned = list(Case.objects.order_by("number").values_list("assigned_user_id", flat=True))
     assert Counter(assigned) == {agents[0].pk: 10, agents[1].pk: 10, agents[2].pk: 10}
