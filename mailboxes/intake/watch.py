@@ -130,10 +130,10 @@ def folder_has_unseen_mail(cursor: CursorState, state: FolderState) -> bool:
     return uidvalidity != state.uidvalidity or state.uidnext > last_uid + 1
 
 
-def _blocking(function: Callable, *args):
+def _blocking(function: Callable, *args, **kwargs):
     """Run in one of the loop's threads with a sound database connection, as a request does."""
     try:
-        return function(*args)
+        return function(*args, **kwargs)
     finally:
         close_old_connections()
 
