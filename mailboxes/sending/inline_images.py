@@ -30,7 +30,8 @@ INLINE_IMAGE_TYPES = {
     "image/webp": "webp",
 }
 _DATA_URI = re.compile(
-    r"""(?P<quote>["']?)data:(?P<type>image/[\w.+-]+);base64,(?P<data>[A-Za-z0-9+/=\s]+)(?P=quote)""",
+    r"""(?P<head><img\b[^>]*?\bsrc\s*=\s*)(?P<quote>["']?)"""
+    r"""data:(?P<type>image/[\w.+-]+);base64,(?P<data>[A-Za-z0-9+/=\s]+)(?P=quote)""",
     re.I,
 )
 _SRC_DATA = re.compile(r"""(<img\b[^>]*?\bsrc\s*=\s*)(["']?)data:[^"'\s>]*\2""", re.I)
@@ -52,11 +53,11 @@ def inline_images_extract(html: str, *, domain: str = "") -> tuple[str, list[Att
         content_type = match.group("type").lower()
         extension = INLINE_IMAGE_TYPES.get(content_type)
         if extension is None:
-            return '""'
+            return match.group("head") + '""'
         try:
             payload = base64.b64decode(re.sub(r"\s+", "", match.group("data")), validate=True)
         except (binascii.Error, ValueError):
-            return '""'
+            return match.group("head") + '""'
         digest = hashlib.sha256(payload).hexdigest()
         part = parts.get(digest)
         if part is None:
@@ -71,7 +72,7 @@ def inline_images_extract(html: str, *, domain: str = "") -> tuple[str, list[Att
                 inline=True,
             )
             parts[digest] = part
-        return f'"cid:{part.content_id}"'
+        return f'{match.group("head")}"cid:{part.content_id}"'
 
     if "data:" not in (html or ""):
         return html or "", []
