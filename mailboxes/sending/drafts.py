@@ -39,6 +39,7 @@ from mailboxes.sending.compose import (
 from mailboxes.sending.exceptions import NotSendable, SendError
 from mailboxes.sending.inline_images import inline_images_extract
 from mailboxes.sending.permissions import SendingIdentity, sending_identity_for
+from mailboxes.sending.signatures import signature_marks_once
 
 
 @dataclass
@@ -183,7 +184,7 @@ def compose_write(
         raw_html, inline_parts = inline_images_extract(data.body_html or "", domain=domain)
     except ValueError:
         raise SendError(_("The attachments are too large to send."), field="attachments") from None
-    body_html = sanitize_html(raw_html) if raw_html.strip() else ""
+    body_html = signature_marks_once(sanitize_html(raw_html)) if raw_html.strip() else ""
     body_text = html_to_text(body_html) if body_html else (data.body_text or "")
     addresses = [m.address for m in data.to + data.cc + data.bcc + (data.reply_to or [])]
     if identity is not None:

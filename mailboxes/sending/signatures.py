@@ -26,6 +26,7 @@ from mailboxes.sending.permissions import SendingIdentity
 SIGNATURE_ATTRIBUTE = "data-signature"
 TEXT_DELIMITER = "-- \n"  # RFC 3676 §4.3: readers fold what follows
 _NESTED_MARK = re.compile(r"\s*data-signature=(?:\"[^\"]*\"|'[^']*'|[^\s>]*)", re.I)
+_MARK = re.compile(r"\s+data-signature=\"1\"")
 _EMPTY_FIRST_LINE = re.compile(r"^\s*<p>\s*(?:<br\s*/?>)?\s*</p>", re.I)
 
 
@@ -77,6 +78,21 @@ def signature_insert(body_html: str, signature: str) -> str:
     head = first.group(0) if first else "<p><br></p>"
     rest = body_html[first.end() :] if first else body_html
     return head + signature_block(signature) + rest
+
+
+def signature_marks_once(body_html: str) -> str:
+    """Only the first signature block keeps its mark: the editor may split the block (Enter
+    in it, a table inserted there) and the part after it is the writer's text, kept as it is."""
+    seen = False
+
+    def keep_first(match: re.Match) -> str:
+        nonlocal seen
+        if seen:
+            return ""
+        seen = True
+        return match.group(0)
+
+    return _MARK.sub(keep_first, body_html or "")
 
 
 def signature_text(signature: str) -> str:

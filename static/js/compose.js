@@ -57,11 +57,16 @@
           return line ? "> " + line : ">";
         }).join("\n") + "\n\n";
       }
+      if (node.hasAttribute("data-signature") && inner.trim()) {
+        return "\n--\u0001\n" + inner.replace(/^\n+|\n+$/g, "") + "\n";
+      }
       if (BLOCKS.test(name)) return "\n" + inner.replace(/^\n+|\n+$/g, "") + "\n";
       return inner;
     }
     var text = Array.prototype.map.call(holder.content.childNodes, walk).join("");
-    return text.replace(/[ \t]+\n/g, "\n").replace(/\n{3,}/g, "\n\n").replace(/^\n+/, "").trimEnd();
+    /* "-- " keeps its space (the signature delimiter of RFC 3676) */
+    return text.replace(/[ \t]+\n/g, "\n").replace(/\n{3,}/g, "\n\n").replace(/^\n+/, "")
+      .trimEnd().replace(/--\u0001\n/g, "-- \n");
   }
 
   function labelsOf(form) {
@@ -139,7 +144,8 @@
      quote (after the empty first line a reply starts with), else at the end. */
   function placeSignature(area, html) {
     var blocks = area.querySelectorAll("[data-signature]");
-    for (var i = 1; i < blocks.length; i += 1) blocks[i].remove();
+    /* a block the editor split in two (Enter, a table): the rest is the user's text */
+    for (var i = 1; i < blocks.length; i += 1) blocks[i].removeAttribute("data-signature");
     var block = blocks[0];
     if (!html) {
       if (block) block.remove();
@@ -343,6 +349,7 @@
       testid: textarea.dataset.testid || "html-editor",
       config: { uploader: { insertImageAsBase64URI: false } }
     });
+    textarea.removeAttribute("data-testid");
     textarea.hidden = true;
     jodit.events.on("change", function () {
       textarea.value = jodit.value;

@@ -21,6 +21,7 @@ from mailboxes.sending.signatures import (
     signature_for,
     signature_insert,
     signature_insert_text,
+    signature_marks_once,
 )
 from tests.mailboxes.sending.conftest import role
 
@@ -104,6 +105,17 @@ def _incoming(agent, support) -> Email:
     EmailRecipient.objects.create(email=email, address=addresses[support.email_address], kind="to")
     EmailUser.objects.create(email=email, user=agent)
     return email
+
+
+def test_a_block_split_by_the_editor_keeps_one_mark_and_the_text_after_it():
+    html = (
+        '<p>Hi</p><div data-signature="1"><p>Destek</p></div><table><tr><td>x</td></tr>'
+        '</table><div data-signature="1"><p>more words</p></div>'
+    )
+    assert signature_marks_once(html) == (
+        '<p>Hi</p><div data-signature="1"><p>Destek</p></div><table><tr><td>x</td></tr>'
+        "</table><div><p>more words</p></div>"
+    )
 
 
 def test_reply_form_starts_with_the_from_signature_and_lists_each_froms(agent, personal, support):
