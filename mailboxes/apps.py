@@ -95,10 +95,6 @@ class MailboxesConfig(AppConfig):
                 title=_("Email signature"),
                 form_class=UserSignatureForm,
                 instance_of=user_signature_row,
-                help=_(
-                    "Sending as a group address, that address's own signature is used "
-                    "instead, when it has one."
-                ),
                 assets_template="mailboxes/_editor_html_field.html",
             )
         )

@@ -359,6 +359,7 @@ class GroupEmailAccountForm(MailAccountForm):
     class Meta(MailAccountForm.Meta):
         model = GroupEmailAccount
         fields = _panel_fields(GROUP_PANELS)
+        labels = {"signature_html": _("Signature")}
         widgets = {
             **MailAccountForm.Meta.widgets,
             "teams": forms.CheckboxSelectMultiple,
@@ -690,6 +691,7 @@ class UserSignatureForm(forms.ModelForm):
     class Meta:
         model = UserSignature
         fields = ["html"]
+        labels = {"html": _("Signature")}  # capitalized for Turkish too ("İmza", not "Imza")
         widgets = {
             "html": forms.Textarea(
                 attrs={"rows": 6, "data-rich-html": "", "data-testid": "user-signature"}

@@ -19,6 +19,10 @@
 (function () {
   "use strict";
 
+  /* the quote button's icon (Material "format_quote", Apache-2.0) */
+  var QUOTE_ICON = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24">' +
+    '<path d="M6 17h3l2-4V7H5v6h3zm8 0h3l2-4V7h-6v6h3z"/></svg>';
+
   var BLOCKS = /^(P|DIV|H[1-6]|LI|UL|OL|TABLE|TR|BLOCKQUOTE|PRE|HR)$/;
 
   function escapeHtml(text) {
@@ -85,7 +89,7 @@
     textarea.parentNode.insertBefore(holder, textarea);
     var quote = {
       name: "quote",
-      icon: "quote",
+      icon: "postaci-quote",
       tooltip: labels.quote || "Quote",
       exec: function (editor) { editor.execCommand("formatBlock", false, "blockquote"); }
     };
@@ -93,6 +97,7 @@
       "bold", "italic", "underline", "|", "ul", "ol", quote, "|", "link", "table", "|",
       "eraser", "undo", "redo"
     ];
+    window.Jodit.modules.Icon.set("postaci-quote", QUOTE_ICON);
     var jodit = window.Jodit.make(holder, Object.assign({
       language: language(),
       toolbarAdaptive: false,

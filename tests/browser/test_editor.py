@@ -192,6 +192,19 @@ def test_switching_from_switches_the_signature_and_it_appears_once(
     assert "Satış" not in html
     assert html.index("Your order shipped.") < html.index("Destek Ekibi")
 
+    # the editor speaks Turkish (Jodit's own language pack, and our labels)
+    agent.language = "tr"
+    agent.save(update_fields=["language"])
+    page.goto(app_url("/emails/compose/"))
+    expect(page.get_by_test_id("plain-text-toggle")).to_have_text("Düz metin")
+    expect(page.locator(".jodit-toolbar-button_bold button")).to_have_attribute(
+        "aria-label", "Kalın"
+    )
+    page.get_by_label("Kimden").select_option(str(support.pk))
+    page.get_by_test_id("compose-editor").locator("p").first.click()
+    page.keyboard.type("Siparişiniz kargoya verildi.")
+    screenshot("editor-compose-tr")
+
 
 def test_plain_text_mode_sends_text_plain(
     page, app_url, login_as, desk, smtp_server, celery_worker
@@ -246,10 +259,11 @@ def test_signature_settings_in_preferences_and_account_form(
     expect(page.get_by_role("heading", name="E-posta imzası")).to_be_visible()
     screenshot("signature-preferences-tr")
 
-    admin = make_user("root", admin=True)
+    admin = make_user("root", admin=True, language="tr")
     page.context.clear_cookies()
     login_as(admin)
     page.goto(app_url(f"/emails/group-accounts/{support.pk}/edit/"))
     expect(page.get_by_test_id("account-signature")).to_contain_text("Destek Ekibi")
-    page.locator("#panel-signature").scroll_into_view_if_needed()
-    screenshot("signature-account-en")
+    expect(page.get_by_role("heading", name="İmza")).to_be_visible()
+    expect(page.get_by_label("Otomatik yanıtlara imzayı ekle")).not_to_be_checked()
+    screenshot("signature-account-tr")
