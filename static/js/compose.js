@@ -114,6 +114,7 @@
       askBeforePasteFromWord: false,
       defaultActionOnPaste: "insert_clear_html",
       beautifyHTML: false,
+      imageDefaultWidth: null, /* a pasted image keeps its own size */
       spellcheck: true,
       link: { noFollowCheckbox: false, openInNewTabCheckbox: false },
       uploader: { insertImageAsBase64URI: true, imagesExtensions: ["jpg", "jpeg", "png", "gif", "webp"] },
