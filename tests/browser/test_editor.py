@@ -1,6 +1,7 @@
 """The compose editor (Jodit) in real Chromium: formatting and a table, a pasted image as an
 inline cid: part, files dropped as attachments, the signature switched with the From (once),
-plain-text mode, and the signature settings — each email checked as aiosmtpd received it."""
+plain-text mode, a template typed with "::" above the signature and the quote, and the
+signature settings — each email checked as aiosmtpd received it."""
 
 from __future__ import annotations
 
@@ -8,9 +9,19 @@ import base64
 import re
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
-from mailboxes.models import Email, GroupEmailAccount, PersonalEmailAccount, UserSignature
+from crm.addresses import addresses_get_or_create
+from mailboxes.models import (
+    Email,
+    EmailRecipient,
+    EmailUser,
+    GroupEmailAccount,
+    PersonalEmailAccount,
+    UserSignature,
+)
+from mailtemplates.models import EmailTemplate
 from tests.mailboxes.sending.conftest import role, smtp_fields
 from tests.waiting import wait_until
 
@@ -267,3 +278,47 @@ def test_signature_settings_in_preferences_and_account_form(
     expect(page.get_by_role("heading", name="İmza")).to_be_visible()
     expect(page.get_by_label("Otomatik yanıtlara imzayı ekle")).not_to_be_checked()
     screenshot("signature-account-tr")
+
+
+def test_template_by_colons_goes_above_the_signature_and_the_quote_of_a_reply(
+    page, app_url, login_as, desk, smtp_server, celery_worker, screenshot
+):
+    agent, _personal, support = desk
+    addresses = addresses_get_or_create(["can@customer.example", support.email_address])
+    original = Email.objects.create(
+        message_id="<in-1@customer.example>",
+        subject="Toner",
+        from_address=addresses["can@customer.example"],
+        from_name="Can Öz",
+        body_text="Is the toner on its way?",
+        date_sent=timezone.now(),
+    )
+    EmailRecipient.objects.create(
+        email=original, address=addresses[support.email_address], kind="to"
+    )
+    EmailUser.objects.create(email=original, user=agent)
+    EmailTemplate.objects.create(
+        owner=agent,
+        name="Toner shipped",
+        body_html="<p>The toner left today.</p>",
+        visibility=EmailTemplate.Visibility.PRIVATE,
+    )
+    login_as(agent)
+    page.goto(app_url(f"/emails/{original.pk}/reply/"))
+    editor = page.get_by_test_id("compose-editor")
+    expect(editor.locator("[data-signature]")).to_have_text("Destek Ekibi · 0212 555 00 00")
+    editor.locator("p").first.click()
+    page.keyboard.type("::ton")
+    expect(page.get_by_test_id("template-popup").get_by_role("option")).to_have_count(1)
+    page.keyboard.press("Enter")
+    expect(editor).to_contain_text("The toner left today.")
+    screenshot("editor-reply-en")
+    page.get_by_test_id("compose-send").click()
+    page.wait_for_load_state()
+
+    message = _sent(smtp_server)
+    html = message.get_body(("html",)).get_content()
+    assert "::" not in html and html.count("data-signature") == 1
+    assert html.index("The toner left today.") < html.index("Destek Ekibi")
+    assert html.index("Destek Ekibi") < html.index("<blockquote>")
+    assert html.index("<blockquote>") < html.index("Is the toner on its way?")
