@@ -22,6 +22,7 @@ from mailboxes.models import (
     UserSignature,
 )
 from mailtemplates.models import EmailTemplate
+from tests.browser.conftest import PASSWORD
 from tests.mailboxes.sending.conftest import role, smtp_fields
 from tests.waiting import wait_until
 
@@ -78,6 +79,11 @@ def test_formatting_and_a_table_arrive_as_html(
     page.get_by_label("From").select_option(str(personal.pk))
     page.get_by_label("To", exact=True).fill("can@customer.example")
     page.get_by_label("Subject").fill("Prices")
+    page.evaluate(
+        """() => { window.formInputs = 0;
+            document.querySelector("form[data-compose]").addEventListener("input", (event) => {
+                if (event.target.tagName === "FORM") window.formInputs += 1; }); }"""
+    )
     editor = page.get_by_test_id("compose-editor")
     editor.locator("p").first.click()  # the empty line above the signature
     page.keyboard.type("Hello ")
@@ -101,6 +107,8 @@ def test_formatting_and_a_table_arrive_as_html(
         page.keyboard.type(text)
     body_html = page.locator("input[name=body_html]").input_value()
     assert "<table" in body_html and "Toner" in body_html  # the hidden field follows along
+    assert page.locator("input[name=body_format]").input_value() == "html"
+    assert page.evaluate("window.formInputs") > 0  # autosave and others hear each change
     page.get_by_test_id("compose-send").click()
     page.wait_for_load_state()
 
@@ -322,3 +330,29 @@ def test_template_by_colons_goes_above_the_signature_and_the_quote_of_a_reply(
     assert html.index("The toner left today.") < html.index("Destek Ekibi")
     assert html.index("Destek Ekibi") < html.index("<blockquote>")
     assert html.index("<blockquote>") < html.index("Is the toner on its way?")
+
+
+def test_without_javascript_the_textarea_sends_plain_text(
+    browser, app_url, desk, smtp_server, celery_worker
+):
+    agent, personal, _support = desk
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(app_url("/login/"))
+    page.fill("input[name=username]", agent.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form button[type=submit]")
+    page.goto(app_url("/emails/compose/"))
+    page.get_by_label("From").select_option(str(personal.pk))
+    page.get_by_label("To", exact=True).fill("can@customer.example")
+    page.get_by_label("Subject").fill("No script")
+    body = page.get_by_label("Message")
+    assert body.input_value() == "\n\n-- \nAyşe Yılmaz — Satış"
+    body.fill("Typed without the editor.\n" + body.input_value())
+    page.get_by_role("button", name="Send").click()
+    page.wait_for_load_state()
+    context.close()
+
+    message = _sent(smtp_server)
+    assert message.get_content_type() == "text/plain"
+    assert message.get_content().startswith("Typed without the editor.\r\n")
