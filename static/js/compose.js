@@ -356,6 +356,14 @@
       config: { uploader: { insertImageAsBase64URI: false } }
     });
     textarea.removeAttribute("data-testid");
+    /* a signature has no attachments: a pasted file (an image) is not taken, pasted text and
+       HTML are (images by their https address) */
+    jodit.container.addEventListener("paste", function (event) {
+      if (event.clipboardData && event.clipboardData.files && event.clipboardData.files.length) {
+        event.preventDefault();
+        event.stopPropagation();
+      }
+    }, true);
     textarea.hidden = true;
     jodit.events.on("change", function () {
       textarea.value = jodit.value;

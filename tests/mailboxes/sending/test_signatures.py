@@ -8,6 +8,8 @@ import json
 import pytest
 from django.urls import reverse
 
+from cases.models import Case
+from cases.replies import case_reply_initial
 from crm.addresses import addresses_get_or_create
 from mailboxes.models import Email, EmailRecipient, EmailUser, UserSignature
 from mailboxes.sending.compose import Mailbox, sanitize_html
@@ -138,6 +140,14 @@ def test_reply_form_starts_with_the_from_signature_and_lists_each_froms(agent, p
         initial={"from_account": support.pk, "body_html": "<p>x</p>"},
     )
     assert "data-signature" not in again["body_html"].value()
+
+
+def test_case_reply_box_starts_with_the_group_signature_once(agent, support):
+    case = Case.objects.create(name="Printer", group_account=support)
+    initial = case_reply_initial(case, agent)
+    form = ComposeForm(user=agent, identities=sending_identities(agent), initial=initial)
+    html = form["body_html"].value()
+    assert html == '<p><br></p><div data-signature="1">' + TEAM + "</div>"
 
 
 def test_preferences_page_saves_the_users_signature_sanitized(client, agent):
