@@ -181,6 +181,17 @@
     return text ? "-- \n" + text : "";
   }
 
+  /* The plain text with a signature added above the quote (the line before the first "> "
+     line: "On ..., ... wrote:"), else at the end. */
+  function withTextSignature(text, signature) {
+    var lines = text.split("\n");
+    var quote = lines.findIndex(function (line) { return line.charAt(0) === ">"; });
+    if (quote < 0) return text.replace(/\s*$/, "") + "\n\n" + signature;
+    var at = quote > 0 && lines[quote - 1].trim() ? quote - 1 : quote;
+    var head = lines.slice(0, at).join("\n").replace(/\s*$/, "");
+    return (head ? head + "\n\n" : "") + signature + "\n\n" + lines.slice(at).join("\n");
+  }
+
   /* --- the compose form ------------------------------------------------------------------- */
 
   function setUpCompose(form) {
@@ -278,7 +289,7 @@
           var old = textSignature(currentSignature);
           var fresh = textSignature(next);
           if (old && textarea.value.indexOf(old) >= 0) textarea.value = textarea.value.replace(old, fresh);
-          else if (fresh) textarea.value = "\n\n" + fresh + textarea.value;
+          else if (fresh) textarea.value = withTextSignature(textarea.value, fresh);
         } else {
           placeSignature(area, next);
           jodit.synchronizeValues();

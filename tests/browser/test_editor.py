@@ -228,7 +228,7 @@ def test_switching_from_switches_the_signature_and_it_appears_once(
 def test_plain_text_mode_sends_text_plain(
     page, app_url, login_as, desk, smtp_server, celery_worker
 ):
-    agent, personal, _support = desk
+    agent, personal, support = desk
     login_as(agent)
     page.goto(app_url("/emails/compose/"))
     page.get_by_label("From").select_option(str(personal.pk))
@@ -241,6 +241,11 @@ def test_plain_text_mode_sends_text_plain(
     expect(textarea).to_be_visible()
     expect(page.get_by_test_id("compose-editor")).to_be_hidden()
     assert textarea.input_value().startswith("Only words here.\n\n-- \nAyşe Yılmaz — Satış")
+    # switching the From in plain text switches the text signature too, and back
+    page.get_by_label("From").select_option(str(support.pk))
+    assert textarea.input_value() == "Only words here.\n\n-- \nDestek Ekibi · 0212 555 00 00"
+    page.get_by_label("From").select_option(str(personal.pk))
+    assert textarea.input_value() == "Only words here.\n\n-- \nAyşe Yılmaz — Satış"
     textarea.press("End")
     textarea.press("Control+End")
     page.keyboard.type("\nPS: *no* HTML")
