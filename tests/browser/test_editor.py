@@ -74,6 +74,9 @@ def test_formatting_and_a_table_arrive_as_html(
     page, app_url, login_as, desk, smtp_server, celery_worker
 ):
     agent, personal, _support = desk
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     login_as(agent)
     page.goto(app_url("/emails/compose/"))
     page.get_by_label("From").select_option(str(personal.pk))
@@ -109,6 +112,7 @@ def test_formatting_and_a_table_arrive_as_html(
     assert "<table" in body_html and "Toner" in body_html  # the hidden field follows along
     assert page.locator("input[name=body_format]").input_value() == "html"
     assert page.evaluate("window.formInputs") > 0  # autosave and others hear each change
+    assert errors == []
     page.get_by_test_id("compose-send").click()
     page.wait_for_load_state()
 
