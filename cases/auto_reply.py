@@ -39,9 +39,10 @@ from crm.messages import Message
 from mailboxes.intake.classify import is_automatic
 from mailboxes.intake.context import IntakeContext
 from mailboxes.models import Email, GroupEmailAccount
-from mailboxes.sending.compose import Mailbox, reply_subject, subject_with_tag
+from mailboxes.sending.compose import Mailbox, reply_subject, subject_with_tag, text_to_html
 from mailboxes.sending.exceptions import SendError
 from mailboxes.sending.send import email_send_automatic
+from mailboxes.sending.signatures import signature_block, signature_clean
 
 # The placeholders an auto-reply subject and body may use (see ``auto_reply_values``).
 PLACEHOLDERS = (
@@ -76,6 +77,7 @@ class AutoReplyContent:
     reply_to: list[Mailbox]
     subject: str
     body: str
+    body_html: str = ""  # with the account's signature, when it says so
 
 
 def _customer_name(case: Case | None, sender_name: str, address: str) -> str:
@@ -144,13 +146,25 @@ def auto_reply_content(
     elif normalize_address(address) != normalize_address(account.email_address):
         # answers to a no-reply From still reach the mailbox
         reply_to = [Mailbox(address=account.email_address, name=_one_line(name))]
+    body = body.rstrip() + "\n"
     return AutoReplyContent(
         sender=Mailbox(address=address, name=_one_line(name)),
         to=to,
         reply_to=reply_to,
         subject=subject,
-        body=body.rstrip() + "\n",
+        body=body,
+        body_html=_with_signature(body, account) if own.auto_reply_signature else "",
     )
+
+
+def _with_signature(body: str, account: GroupEmailAccount) -> str:
+    """The auto-reply as HTML with the group account's signature below it ("" when the
+    account has none: the reply stays plain text). Only the account's own signature: no
+    person sends an auto-reply."""
+    signature = signature_clean(account.signature_html)
+    if not signature:
+        return ""
+    return text_to_html(body) + signature_block(signature)
 
 
 def auto_reply_headers(account: GroupEmailAccount) -> dict[str, str]:
@@ -243,6 +257,7 @@ def auto_reply_for_intake(ctx: IntakeContext, account: GroupEmailAccount) -> Aut
             to=[content.to],
             subject=content.subject,
             body_text=content.body,
+            body_html=content.body_html,
             parent=case if case is not None else email.parent,
             replied=email,
             reply_to=content.reply_to,

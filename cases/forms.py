@@ -45,6 +45,7 @@ AUTO_REPLY_PANEL_FIELDS = (
     "auto_reply_from_name",
     "auto_reply_from_address",
     "auto_reply_reply_to",
+    "auto_reply_signature",
     "auto_reply_sender_limit",
     "auto_reply_case_limit",
     "auto_reply_period_minutes",

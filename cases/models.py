@@ -121,6 +121,11 @@ class GroupAccountCases(models.Model):
     auto_reply_from_name = models.CharField(_("auto-reply from name"), max_length=255, blank=True)
     auto_reply_from_address = models.EmailField(_("auto-reply from address"), blank=True)
     auto_reply_reply_to = models.EmailField(_("auto-reply Reply-To"), blank=True)
+    auto_reply_signature = models.BooleanField(
+        _("add the signature to auto-replies"),
+        default=False,
+        help_text=_("The account's signature (Signature panel) goes below the auto-reply text."),
+    )
     # Rate limits of the loop guard (cases/loop_guard.py); new accounts start from the
     # POSTACI_AUTO_REPLY_* environment variables.
     auto_reply_sender_limit = models.PositiveIntegerField(
@@ -164,6 +169,7 @@ GROUP_ACCOUNT_CASE_FIELDS = (
     "auto_reply_from_name",
     "auto_reply_from_address",
     "auto_reply_reply_to",
+    "auto_reply_signature",
     "auto_reply_sender_limit",
     "auto_reply_case_limit",
     "auto_reply_period_minutes",

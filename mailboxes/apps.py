@@ -38,6 +38,7 @@ class MailboxesConfig(AppConfig):
 
         connection_created.connect(register_sqlite_functions, dispatch_uid="postaci-fold")
         register_mail_permissions()
+        self._register_signature_panel()
         register_notification_reasons()
 
         email = _("Email")
@@ -81,3 +82,19 @@ class MailboxesConfig(AppConfig):
         )
         emails_link_register(label=_("Folders"), url_name="mailboxes:folder-manage", order=20)
         emails_link_register(label=_("Quarantine"), url_name="mailboxes:quarantine", order=90)
+
+    @staticmethod
+    def _register_signature_panel() -> None:
+        """The user's email signature on their preferences page."""
+        from crm.preferences import PreferencePanel, preference_panel_register
+        from mailboxes.forms import UserSignatureForm, user_signature_row
+
+        preference_panel_register(
+            PreferencePanel(
+                slug="signature",
+                title=_("Email signature"),
+                form_class=UserSignatureForm,
+                instance_of=user_signature_row,
+                assets_template="mailboxes/_editor_html_field.html",
+            )
+        )

@@ -30,7 +30,9 @@ from mailboxes.models import (
     OAuthProvider,
     PersonalEmailAccount,
     Security,
+    UserSignature,
 )
+from mailboxes.sending.signatures import signature_clean
 
 SECRET_FIELDS = ("imap_password", "smtp_password")
 SIGNIN_FIELDS = ["auth_method", "oauth_provider", "oauth_flow"]
@@ -295,6 +297,7 @@ GROUP_PANELS = [
     ("imap", _("IMAP"), IMAP_FIELDS),
     ("folders", _("Folders"), FOLDER_FIELDS),
     ("smtp", _("SMTP"), [*SMTP_FIELDS, "smtp_is_shared", "exclude_from_reply"]),
+    ("signature", _("Signature"), ["signature_html"]),
 ]
 PERSONAL_PANELS = [
     ("main", _("Main"), ["name", "email_address", "status", "owner"]),
@@ -356,7 +359,14 @@ class GroupEmailAccountForm(MailAccountForm):
     class Meta(MailAccountForm.Meta):
         model = GroupEmailAccount
         fields = _panel_fields(GROUP_PANELS)
-        widgets = {**MailAccountForm.Meta.widgets, "teams": forms.CheckboxSelectMultiple}
+        labels = {"signature_html": _("Signature")}
+        widgets = {
+            **MailAccountForm.Meta.widgets,
+            "teams": forms.CheckboxSelectMultiple,
+            "signature_html": forms.Textarea(
+                attrs={"rows": 6, "data-rich-html": "", "data-testid": "account-signature"}
+            ),
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -370,6 +380,9 @@ class GroupEmailAccountForm(MailAccountForm):
             )
             for panel in GROUP_FORM_PANELS
         ]
+
+    def clean_signature_html(self) -> str:
+        return signature_clean(self.cleaned_data.get("signature_html", ""))
 
     def __getitem__(self, name: str):
         if name not in self.fields:
@@ -667,3 +680,28 @@ class OAuthProviderForm(forms.ModelForm):
         if commit:
             provider.save()
         return provider
+
+
+# --- the user's signature (a panel of the preferences page, crm.preferences) ---------------
+
+
+class UserSignatureForm(forms.ModelForm):
+    """The user's email signature, sanitized (mailboxes.sending.signatures)."""
+
+    class Meta:
+        model = UserSignature
+        fields = ["html"]
+        labels = {"html": _("Signature")}  # capitalized for Turkish too ("İmza", not "Imza")
+        widgets = {
+            "html": forms.Textarea(
+                attrs={"rows": 6, "data-rich-html": "", "data-testid": "user-signature"}
+            )
+        }
+
+    def clean_html(self) -> str:
+        return signature_clean(self.cleaned_data.get("html", ""))
+
+
+def user_signature_row(user: User) -> UserSignature:
+    """The user's signature row; an unsaved one when they have none yet."""
+    return UserSignature.objects.filter(user=user).first() or UserSignature(user=user)

@@ -23,6 +23,7 @@ from crm.notifications import (
     notifications_mark_read,
     unread_count,
 )
+from crm.preferences import preference_forms
 
 NOTIFICATIONS_PAGE_SIZE = 50
 
@@ -92,21 +93,30 @@ def notification_mark_all_read(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def preferences(request: HttpRequest) -> HttpResponse:
-    """The user's own details, language, digest and a level per notification reason."""
+    """The user's own details, language, digest, a level per notification reason and the
+    panels other apps add (crm.preferences)."""
     user = request.user
     form = PreferencesForm(request.POST or None, instance=user)
     levels_form = NotificationLevelsForm(
         request.POST or None, choices=user.notification_preferences, prefix="notify"
     )
-    if request.method == "POST" and form.is_valid() and levels_form.is_valid():
+    panels = preference_forms(user, request.POST or None)
+    valid = [f.is_valid() for f in (form, levels_form, *(panel_form for _p, panel_form in panels))]
+    if request.method == "POST" and all(valid):
         with transaction.atomic():
             form.save()
             notification_preferences_save(user, levels_form.levels())
+            for _panel, panel_form in panels:
+                panel_form.save()
         response = redirect("crm:preferences")
         _remember_language(response, user.language)
         messages.success(request, _("Your preferences were saved."))
         return response
-    return render(request, "crm/preferences.html", {"form": form, "levels_form": levels_form})
+    return render(
+        request,
+        "crm/preferences.html",
+        {"form": form, "levels_form": levels_form, "panels": panels},
+    )
 
 
 @require_POST

@@ -12,6 +12,7 @@ from .folders import EmailFolder, GroupEmailFolder
 from .journal import RawMessage
 from .oauth import AuthMethod, OAuthFlow, OAuthProvider, OAuthState
 from .outgoing import OutgoingMessage
+from .signatures import UserSignature
 
 __all__ = [
     "Attachment",
@@ -31,4 +32,5 @@ __all__ = [
     "PersonalEmailAccount",
     "RawMessage",
     "Security",
+    "UserSignature",
 ]

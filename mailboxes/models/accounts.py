@@ -191,6 +191,15 @@ class GroupEmailAccount(MailAccount):
     exclude_from_reply = models.BooleanField(
         _("exclude from reply all"), default=True, help_text=_("Never added to Cc on reply all.")
     )
+    # sanitized HTML (mailboxes.sending.signatures); see there which signature an email gets
+    signature_html = models.TextField(
+        _("signature"),
+        blank=True,
+        help_text=_(
+            "Added to emails sent as this address, above the quoted text. Empty: the "
+            "sender's own signature."
+        ),
+    )
 
     class Meta:
         verbose_name = _("group email account")

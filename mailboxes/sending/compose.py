@@ -110,6 +110,7 @@ _ALLOWED_ATTRIBUTES = {
     "td": {"colspan", "rowspan"},
     "th": {"colspan", "rowspan"},
     "font": {"color"},
+    "div": {"data-signature"},  # the signature block, replaced when the From changes
 }
 
 

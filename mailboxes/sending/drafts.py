@@ -6,6 +6,7 @@ recipients and attachments, and saving a draft.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -36,7 +37,9 @@ from mailboxes.sending.compose import (
     sanitize_html,
 )
 from mailboxes.sending.exceptions import NotSendable, SendError
+from mailboxes.sending.inline_images import inline_images_extract
 from mailboxes.sending.permissions import SendingIdentity, sending_identity_for
+from mailboxes.sending.signatures import signature_marks_once
 
 
 @dataclass
@@ -174,8 +177,14 @@ def compose_write(
     identity: SendingIdentity | None,
     status: str,
 ) -> None:
-    """Store the composed fields, recipients, attachments and the author's inbox row."""
-    body_html = sanitize_html(data.body_html) if data.body_html.strip() else ""
+    """Store the composed fields, recipients, attachments and the author's inbox row; images
+    pasted in the HTML (``data:``) become inline attachments referenced by ``cid:``."""
+    domain = identity.address.rpartition("@")[2] if identity is not None else ""
+    try:
+        raw_html, inline_parts = inline_images_extract(data.body_html or "", domain=domain)
+    except ValueError:
+        raise SendError(_("The attachments are too large to send."), field="attachments") from None
+    body_html = signature_marks_once(sanitize_html(raw_html)) if raw_html.strip() else ""
     body_text = html_to_text(body_html) if body_html else (data.body_text or "")
     addresses = [m.address for m in data.to + data.cc + data.bcc + (data.reply_to or [])]
     if identity is not None:
@@ -219,13 +228,17 @@ def compose_write(
         ),
     )
 
-    _write_attachments(email, data)
+    _write_attachments(email, data, inline_parts)
     if user is not None:  # the author's copy; Postaci's own mail has no author
         EmailUser.objects.update_or_create(email=email, user=user, defaults={"is_read": True})
 
 
-def _write_attachments(email: Email, data: ComposeData) -> None:
-    """Keep the chosen attachments of the draft, copy those of a forwarded email, add uploads."""
+def _write_attachments(
+    email: Email, data: ComposeData, inline_parts: list[AttachmentPart] = ()
+) -> None:
+    """Keep the chosen attachments of the draft, copy those of a forwarded email, add uploads
+    and the images pasted in the body; an image pasted before and since removed from the
+    body goes (it would otherwise be sent as an attachment)."""
     current = list(email.attachments.all())
     if data.keep_attachment_ids is not None:
         keep = set(data.keep_attachment_ids)
@@ -245,13 +258,19 @@ def _write_attachments(email: Email, data: ComposeData) -> None:
             for original in data.forwarded.attachments.all()
             if data.keep_attachment_ids is None or original.pk in data.keep_attachment_ids
         )
-    for part in data.uploads:
+    if data.forwarded is None:
+        email.attachments.filter(is_inline=True).exclude(content_id="").exclude(
+            content_id__in=re.findall(r"cid:([^\s\"'<>]+)", email.body_html)
+        ).delete()
+    for part in [*data.uploads, *inline_parts]:
         attachment_store(
             email,
             ParsedAttachment(
                 filename=part.filename[:255],
                 content_type=part.content_type,
                 payload=part.payload,
+                content_id=part.content_id,
+                is_inline=part.inline,
             ),
         ).save()
     email.has_attachments = email.attachments.filter(is_inline=False).exists()

@@ -3,6 +3,7 @@ subject without line breaks, text or (sanitized) HTML body, files, parent record
 
 from __future__ import annotations
 
+import json
 import secrets
 
 from django import forms
@@ -15,7 +16,13 @@ from mailboxes.models import Attachment, Email
 from mailboxes.sending.compose import AttachmentPart, check_header_value, parse_addresses
 from mailboxes.sending.drafts import ComposeData, parent_resolve
 from mailboxes.sending.exceptions import SendError
+from mailboxes.sending.inline_images import inline_images_embed
 from mailboxes.sending.permissions import SendingIdentity
+from mailboxes.sending.signatures import (
+    signature_insert,
+    signature_insert_text,
+    signatures_by_account,
+)
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -128,10 +135,25 @@ class ComposeForm(forms.Form):
             )
         if not self.is_bound and not self.initial.get("token"):
             self.initial["token"] = secrets.token_urlsafe(24)
+        self._signatures(user, identities, draft)
         self.carried = self._carried_attachments()
         self.fields["keep_attachments"].choices = [(a.pk, a.filename) for a in self.carried]
         if not self.is_bound:
             self.initial.setdefault("keep_attachments", [a.pk for a in self.carried])
+
+    def _signatures(self, user, identities: list[SendingIdentity], draft) -> None:
+        """Each From's signature for the editor (``data-signatures``); a new email, reply or
+        forward starts with the chosen From's one above the quote."""
+        signatures = signatures_by_account(user, identities)
+        self.fields["from_account"].widget.attrs["data-signatures"] = json.dumps(signatures)
+        if self.is_bound or draft is not None:
+            return
+        signature = signatures.get(str(self.initial.get("from_account") or ""), "")
+        if signature:
+            self.initial["body_html"] = signature_insert(
+                self.initial.get("body_html") or "", signature
+            )
+            self.initial["body"] = signature_insert_text(self.initial.get("body") or "", signature)
 
     def _carried_attachments(self) -> list[Attachment]:
         """Files already on the draft, or on the email being forwarded."""
@@ -238,7 +260,7 @@ def draft_initial(email: Email) -> dict:
         "bcc": joined("bcc"),
         "subject": email.subject,
         "body": email.body_text,
-        "body_html": email.body_html,
+        "body_html": inline_images_embed(email.body_html, email.attachments.all()),
         "body_format": "html" if email.body_html else "text",
         "parent_type": email.parent_type.model_class()._meta.label_lower
         if email.parent_type_id and email.parent_type.model_class()

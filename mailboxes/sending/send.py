@@ -72,6 +72,7 @@ def email_send_automatic(
     to: list[Mailbox],
     subject: str,
     body_text: str,
+    body_html: str = "",
     parent: Model | None = None,
     replied: Email | None = None,
     reply_to: list[Mailbox] | None = None,
@@ -84,7 +85,8 @@ def email_send_automatic(
     email, status Sending, the exact bytes built once, the ``send_email`` task queued after the
     commit, at most once.
 
-    ``sender`` may differ from ``account``'s address (an auto-reply From); it still goes out
+    ``body_html`` (optional, sanitized like any body) makes it an HTML email; ``sender`` may
+    differ from ``account``'s address (an auto-reply From); it still goes out
     through ``account``'s SMTP. Raises ``HeaderInjection`` for a line break in any header.
     """
     reply_to = reply_to or []
@@ -93,6 +95,7 @@ def email_send_automatic(
         to=to,
         subject=subject,
         body_text=body_text,
+        body_html=body_html,
         parent=parent,
         replied=replied,
         reply_to=reply_to,

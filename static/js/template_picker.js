@@ -2,7 +2,8 @@
    letters in the body, opens a search of the user's templates; the chosen one is filled in by
    the server for the form's record and From, its body goes where the user was typing (above
    the quote; at the top when the cursor was not in the text) and its subject fills an empty
-   Subject. The HTML comes sanitized from the server. */
+   Subject. The HTML comes sanitized from the server and goes in through the editor's API
+   (form.composeEditor, static/js/compose.js). */
 (function () {
   "use strict";
 
@@ -26,7 +27,12 @@
     var requestId = 0;
     var timer = null;
 
-    function editor() { return form.querySelector(".rt-editor"); }
+    /* the editor's API (static/js/compose.js); null without it or in plain-text mode */
+    function api() {
+      var found = form.composeEditor;
+      return found && !found.isPlain() ? found : null;
+    }
+    function editor() { return api() ? api().area : null; }
     function value(name) {
       var element = form.elements[name];
       return element && element.value ? element.value : "";
@@ -139,6 +145,7 @@
       }
       else return false;
       event.preventDefault();
+      event.stopPropagation(); /* the editor must not also take the key (Enter, Tab) */
       return true;
     }
 
@@ -199,17 +206,11 @@
       var holder = document.createElement("template");
       holder.innerHTML = data.html;
       if (area) {
-        var range = insertionRange(area);
-        var selection = window.getSelection();
-        area.focus();
-        selection.removeAllRanges();
-        selection.addRange(range);
-        /* insertHTML splits the paragraph being typed in, leaves the cursor after the
-           template and keeps the browser's undo; the range is the fallback */
-        if (!document.execCommand("insertHTML", false, data.html)) {
-          range.deleteContents();
-          range.insertNode(holder.content);
-        }
+        /* the editor puts the body where the range is, leaves the cursor after it and keeps
+           its undo */
+        api().insertHtml(data.html, insertionRange(area));
+      } else if (form.composeEditor) {
+        form.composeEditor.insertHtml(data.html, null); /* plain-text mode: as text */
       } else {
         var textarea = form.querySelector("textarea[name=body]");
         if (textarea) textarea.value = holder.content.textContent + "\n\n" + textarea.value;

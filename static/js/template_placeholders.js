@@ -1,5 +1,5 @@
 /* The email template form: each placeholder button types its {{name}} where the cursor is in
-   the body editor (static/js/compose.js makes the editor). */
+   the body editor (through the editor's API, form.composeEditor of static/js/compose.js). */
 (function () {
   "use strict";
 
@@ -7,11 +7,9 @@
     form.querySelectorAll("[data-placeholder]").forEach(function (button) {
       button.addEventListener("mousedown", function (event) { event.preventDefault(); });
       button.addEventListener("click", function () {
-        var editor = form.querySelector(".rt-editor");
         var text = "{{" + button.dataset.placeholder + "}}";
-        if (editor) {
-          editor.focus();
-          document.execCommand("insertText", false, text);
+        if (form.composeEditor) {
+          form.composeEditor.insertText(text);
         } else {
           var textarea = form.querySelector("textarea[name=body]");
           if (textarea) textarea.setRangeText(text, textarea.selectionStart, textarea.selectionEnd, "end");

@@ -62,7 +62,7 @@ def test_compose_with_turkish_subject_and_attachment(
     assert attachment.get_filename() == FILENAME
     assert attachment.get_content() == b"%PDF-1.4 fatura"
     html = message.get_body(("html",)).get_content()
-    assert "<b>faturanız ektedir</b>" in html
+    assert "<strong>faturanız ektedir</strong>" in html
     text = message.get_body(("plain",)).get_content()
     assert "Merhaba Çağrı Bey, faturanız ektedir" in text
     assert email.subject == SUBJECT and email.attachments.get().filename == FILENAME

@@ -114,3 +114,17 @@ def test_headers_mark_the_auto_reply(account):
         "Precedence": "auto_reply",
         "X-Loop": account.email_address,
     }
+
+
+def test_signature_goes_on_an_auto_reply_only_when_the_account_says_so(account, case, email):
+    account.signature_html = "<p><b>Destek Ekibi</b></p>"
+    account.save()
+    content = auto_reply_content(account=account, email=email, case=case, to=CUSTOMER)
+    assert content.body_html == "" and "Destek Ekibi" not in content.body
+    account.auto_reply_signature = True
+    account.save()
+    account.refresh_from_db()
+    content = auto_reply_content(account=account, email=email, case=case, to=CUSTOMER)
+    assert content.body_html.count('<div data-signature="1">') == 1
+    assert content.body_html.endswith('<div data-signature="1"><p><b>Destek Ekibi</b></p></div>')
+    assert content.body_html.startswith("<p>Hello Ayşe Yılmaz,</p>")

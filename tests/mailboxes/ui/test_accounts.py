@@ -277,6 +277,28 @@ def test_admin_creates_a_group_account_for_a_team(make_user, logged_in, dovecot,
     assert client.get(account.get_absolute_url()).status_code == 200
 
 
+def test_group_account_signature_is_stored_sanitized_with_the_auto_reply_choice(
+    make_user, logged_in, dovecot, imap_user
+):
+    client = logged_in(make_user("root", admin=True))
+    page = client.get(reverse("mailboxes:group-account-create")).content.decode()
+    assert ">Signature</h2>" in page and 'data-testid="account-signature"' in page
+    client.post(
+        reverse("mailboxes:group-account-create"),
+        account_data(
+            dovecot,
+            imap_user,
+            name="Support",
+            case_distribution="direct",
+            signature_html='<p onclick="x()">Destek<script>1</script><img src=x onerror=y></p>',
+            auto_reply_signature="on",
+        ),
+    )
+    account = GroupEmailAccount.objects.get()
+    assert account.signature_html == '<p>Destek<img src="x"></p>'
+    assert account.auto_reply_signature is True
+
+
 def test_user_without_personal_accounts_in_their_role_cannot_add_one(make_user, logged_in):
     role = Role.objects.create(name="No mailboxes", personal_email_accounts=False)
     client = logged_in(make_user("ayse", roles=[role]))
