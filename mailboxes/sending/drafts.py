@@ -57,6 +57,8 @@ class ComposeData:
     forwarded: Email | None = None  # the email this one forwards (its attachments come along)
     reply_to: list[Mailbox] | None = None  # None: automatic (a case's group address)
     compose_token: str = ""  # one per opened compose form: a second submit changes nothing
+    # what else the send does once accepted: action name → choice (send_actions.py)
+    after_send: dict = field(default_factory=dict)
 
 
 def parent_resolve(user, label: str, pk) -> Model | None:
