@@ -1,0 +1,120 @@
+"""Reply faster, the acceptance path in a real browser: on a case whose contact has a first
+name, an agent types "::" and a few letters in the reply box, picks a template, the
+placeholders are filled from the case's contact, and "Send and set Pending" makes aiosmtpd
+receive the answer (From the group address, threaded to the customer's email, the case
+number in the subject) and leaves the case Pending with one stream entry."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from playwright.sync_api import expect
+
+from cases.models import Case
+from crm.addresses import addresses_get_or_create, record_set_addresses
+from crm.models import Contact, Note, Team, TeamMembership
+from mailboxes.models import Email, EmailUser, GroupEmailAccount
+from mailtemplates.models import EmailTemplate
+from tests.mailboxes.sending.conftest import role, smtp_fields
+from tests.waiting import wait_until
+
+pytestmark = pytest.mark.browser
+
+CUSTOMER = "ayse@customer.example"
+CUSTOMER_MESSAGE_ID = "<printer-1@customer.example>"
+
+
+@pytest.fixture
+def desk(make_user, smtp_server):
+    """An agent of a support team, its mailbox sending through aiosmtpd, a case of a contact
+    with the customer's first email, and a template of the team."""
+    team = Team.objects.create(name="Destek")
+    agent = make_user("zeynep", first_name="Zeynep", last_name="Kaya", roles=[role("team")])
+    TeamMembership.objects.create(team=team, user=agent)
+    support = GroupEmailAccount.objects.create(
+        name="Destek",
+        email_address="destek@postaci.example",
+        from_name="Destek Ekibi",
+        smtp_is_shared=True,
+        **smtp_fields(smtp_server),
+    )
+    support.teams.set([team])
+    contact = Contact.objects.create(first_name="Ayşe", last_name="Yılmaz")
+    record_set_addresses(contact, [CUSTOMER])
+    case = Case.objects.create(
+        name="Printer prints blank pages",
+        group_account=support,
+        contact=contact,
+        assigned_user=agent,
+        status=Case.Status.ASSIGNED,
+    )
+    rows = addresses_get_or_create([CUSTOMER])
+    first = Email.objects.create(
+        message_id=CUSTOMER_MESSAGE_ID,
+        subject=f"[#{case.number}] Printer prints blank pages",
+        from_address=rows[CUSTOMER],
+        from_name="Ayşe Yılmaz",
+        body_text="It prints blank pages.",
+        parent_type=ContentType.objects.get_for_model(Case),
+        parent_id=case.pk,
+    )
+    first.teams.set([team])
+    EmailUser.objects.create(email=first, user=agent)
+    template = EmailTemplate.objects.create(
+        owner=agent,
+        name="Printer reset",
+        category="Printers",
+        body_html="<p>Hello {{contact.first_name}},</p><p>please switch the printer off and "
+        "on again. We keep case {{case.number}} open until we hear from you.</p>",
+        visibility=EmailTemplate.Visibility.TEAMS,
+    )
+    template.teams.set([team])
+    return agent, case, support
+
+
+def test_agent_answers_a_case_with_a_template_and_sets_it_pending_in_one_click(
+    page, app_url, login_as, desk, smtp_server, celery_worker, screenshot
+):
+    agent, case, support = desk
+    login_as(agent)
+    page.goto(app_url(case.get_absolute_url()))
+    box = page.locator("#reply-box")
+    editor = box.get_by_test_id("compose-editor")
+    editor.click()
+    page.keyboard.type("::prin")
+    popup = box.get_by_test_id("template-popup")
+    expect(popup.get_by_role("option")).to_have_count(1)
+    screenshot("reply-picker-en")
+    page.keyboard.press("Enter")
+    expect(editor).to_contain_text("Hello Ayşe,")
+    expect(editor).to_contain_text(f"We keep case {case.number} open")
+    screenshot("reply-actions-en")
+
+    box.get_by_test_id("reply-send-pending").click()
+    page.wait_for_url(app_url(case.get_absolute_url()))
+
+    captured = wait_until(lambda: smtp_server.messages, 15.0, interval=0.1)
+    assert captured, "the reply did not leave"
+    [sent] = captured
+    message = sent.message
+    assert sent.rcpt_tos == [CUSTOMER]
+    assert message["From"].addresses[0].addr_spec == support.email_address
+    assert message["From"].addresses[0].display_name == "Destek Ekibi"
+    assert message["In-Reply-To"] == CUSTOMER_MESSAGE_ID
+    assert CUSTOMER_MESSAGE_ID in message["References"]
+    assert f"[#{case.number}]" in message["Subject"]
+    text = message.get_body(("plain",)).get_content()
+    assert "Hello Ayşe," in text and "{{" not in text and "::" not in text
+    # The group account's signature (issue 16), once, is asserted on ``text`` here.
+
+    def pending():
+        case.refresh_from_db()
+        return case.status == Case.Status.PENDING
+
+    assert wait_until(pending, 10.0), case.status
+    entries = Note.objects.filter(parent_type__model="case", parent_id=case.pk)
+    assert list(entries.values_list("type", flat=True)) == [Note.Type.EMAIL_SENT]
+    page.reload()
+    stream = page.get_by_test_id("stream-notes")
+    expect(stream).to_contain_text("Zeynep Kaya sent an email and set the status to Pending")
+    expect(page.locator("#stream-panel .note")).to_have_count(1)
