@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from mailboxes.linking.parents import email_parent_models
 from mailboxes.models import Attachment, Email
 from mailboxes.sending.compose import AttachmentPart, check_header_value, parse_addresses
+from mailboxes.sending.compose_tools import compose_files
 from mailboxes.sending.drafts import ComposeData, parent_resolve
 from mailboxes.sending.exceptions import SendError
 from mailboxes.sending.permissions import SendingIdentity
@@ -203,6 +204,7 @@ class ComposeForm(forms.Form):
             )
         except SendError as exc:
             self.add_error(exc.field or None, str(exc))
+        cleaned["files"] = compose_files(self.user, self.data)
         try:
             cleaned["after_send"] = send_actions_clean(self.user, cleaned.get("parent"), self.data)
         except SendError as exc:
@@ -235,6 +237,7 @@ class ComposeForm(forms.Form):
             forwarded=cleaned.get("forwarded_email"),
             compose_token=cleaned.get("token", ""),
             after_send=cleaned.get("after_send") or {},
+            files=cleaned.get("files") or [],
         )
 
 
