@@ -1,19 +1,21 @@
 """Reply faster, the acceptance path in a real browser: on a case whose contact has a first
 name, an agent types "::" and a few letters in the reply box, picks a template, the
-placeholders are filled from the case's contact, and "Send and set Pending" makes aiosmtpd
-receive the answer (From the group address, threaded to the customer's email, the case
+placeholders are filled from the case's contact and its file joins the draft, and "Send and
+set Pending" makes aiosmtpd receive the answer (From the group address, threaded to the customer's email, the case
 number in the subject) and leaves the case Pending with one stream entry."""
 
 from __future__ import annotations
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
+from django.core.files.uploadedfile import SimpleUploadedFile
 from playwright.sync_api import expect
 
 from cases.models import Case
 from crm.addresses import addresses_get_or_create, record_set_addresses
 from crm.models import Contact, Note, Team, TeamMembership
 from mailboxes.models import Email, EmailUser, GroupEmailAccount
+from mailtemplates.attachments import template_attachments_add
 from mailtemplates.models import EmailTemplate
 from tests.mailboxes.sending.conftest import role, smtp_fields
 from tests.waiting import wait_until
@@ -22,6 +24,7 @@ pytestmark = pytest.mark.browser
 
 CUSTOMER = "ayse@customer.example"
 CUSTOMER_MESSAGE_ID = "<printer-1@customer.example>"
+RESET_STEPS = b"1. Off. 2. Wait ten seconds. 3. On.\n"
 
 
 @pytest.fixture
@@ -69,6 +72,9 @@ def desk(make_user, smtp_server):
         visibility=EmailTemplate.Visibility.TEAMS,
     )
     template.teams.set([team])
+    template_attachments_add(
+        template, [SimpleUploadedFile("reset-steps.txt", RESET_STEPS, content_type="text/plain")]
+    )
     return agent, case, support
 
 
@@ -88,6 +94,8 @@ def test_agent_answers_a_case_with_a_template_and_sets_it_pending_in_one_click(
     page.keyboard.press("Enter")
     expect(editor).to_contain_text("Hello Ayşe,")
     expect(editor).to_contain_text(f"We keep case {case.number} open")
+    files = box.get_by_test_id("template-files")
+    expect(files.get_by_label("reset-steps.txt")).to_be_checked()
     screenshot("reply-actions-en")
 
     box.get_by_test_id("reply-send-pending").click()
@@ -105,6 +113,9 @@ def test_agent_answers_a_case_with_a_template_and_sets_it_pending_in_one_click(
     assert f"[#{case.number}]" in message["Subject"]
     text = message.get_body(("plain",)).get_content()
     assert "Hello Ayşe," in text and "{{" not in text and "::" not in text
+    [attached] = list(message.iter_attachments())
+    assert attached.get_filename() == "reset-steps.txt"
+    assert attached.get_content().encode() == RESET_STEPS
     # The group account's signature (issue 16), once, is asserted on ``text`` here.
 
     def pending():
