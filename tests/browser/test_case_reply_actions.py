@@ -1,8 +1,9 @@
 """Reply faster, the acceptance path in a real browser: on a case whose contact has a first
 name, an agent types "::" and a few letters in the reply box, picks a template, the
 placeholders are filled from the case's contact and its file joins the draft, and "Send and
-set Pending" makes aiosmtpd receive the answer (From the group address, threaded to the customer's email, the case
-number in the subject) and leaves the case Pending with one stream entry."""
+set Pending" makes aiosmtpd receive the answer (From the group address, threaded to the
+customer's email, the case number in the subject) and leaves the case Pending with one stream
+entry."""
 
 from __future__ import annotations
 
