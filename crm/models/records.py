@@ -118,7 +118,12 @@ class Salutation(models.TextChoices):
 
 class Person(Record):
     salutation = models.CharField(
-        _("salutation"), max_length=10, choices=Salutation.choices, blank=True
+        _("salutation"),
+        max_length=10,
+        choices=Salutation.choices,
+        blank=True,
+        default="",
+        db_default="",
     )
     first_name = models.CharField(_("first name"), max_length=100, blank=True)
     last_name = models.CharField(_("last name"), max_length=100)
