@@ -32,7 +32,7 @@ from crm.kinds import ASSIGNED
 from crm.messages import Message
 from crm.models import Follow, Notification, User
 from crm.notifications import notification_create
-from mailboxes.models import Email
+from mailboxes.models import Email, OutgoingMessage
 from mailboxes.sending.exceptions import SendError
 
 # the statuses the reply box's buttons set, in the order they are shown
@@ -141,6 +141,38 @@ def case_reply_apply(email: Email, params: dict, user) -> dict:
     if kept:
         note["outcome"] = kept[0] if len(kept) == 1 else messages.REPLY_BOTH_KEPT()
     return note
+
+
+def case_reply_waiting(emails: list[Email]) -> None:
+    """Set ``after_send_text`` on the case's emails still to leave (Sending or Failed) that
+    will change the case when they do ("When sent: status Pending"), for the case page."""
+    waiting = [e for e in emails if e.status in (Email.Status.SENDING, Email.Status.FAILED)]
+    if not waiting:
+        return
+    chosen = dict(
+        OutgoingMessage.objects.filter(pk__in=[e.pk for e in waiting]).values_list(
+            "pk", "after_send"
+        )
+    )
+    names = {}
+    assignee_ids = {
+        (chosen.get(e.pk) or {}).get("case", {}).get("assignee_id") for e in waiting
+    } - {None}
+    if assignee_ids:
+        names = {u.pk: str(u) for u in User.objects.filter(pk__in=assignee_ids)}
+    for email in waiting:
+        params = (chosen.get(email.pk) or {}).get("case") or {}
+        status = dict(Case.Status.choices).get(params.get("status"), "")
+        assignee = names.get(params.get("assignee_id"), "")
+        if status and assignee:
+            text = _("When sent: status %(status)s, assigned to %(user)s.")
+        elif status:
+            text = _("When sent: status %(status)s.")
+        elif assignee:
+            text = _("When sent: assigned to %(user)s.")
+        else:
+            continue
+        email.after_send_text = text % {"status": status, "user": assignee}
 
 
 def _assigned_tell(case: Case, assignee: User, user) -> None:

@@ -145,6 +145,8 @@ def test_a_refused_send_leaves_the_case_alone_and_retry_applies_the_choice(
     first = incoming(case)
     post_reply(logged_in(agent), case, support, first, case_status="closed")
     reply = Email.objects.get(status=Email.Status.SENDING)
+    page = logged_in(agent).get(case.get_absolute_url()).content.decode()
+    assert "When sent: status Closed." in page
     smtp_server.fail_next(code=554, at="data")
     email_deliver(reply.pk)
     reply.refresh_from_db()
@@ -152,6 +154,8 @@ def test_a_refused_send_leaves_the_case_alone_and_retry_applies_the_choice(
     assert reply.status == Email.Status.FAILED
     assert case.status == Case.Status.NEW  # the customer got nothing: the case stays open
     assert not Note.objects.filter(parent_id=case.pk, type="email_sent").exists()
+    page = logged_in(agent).get(case.get_absolute_url()).content.decode()
+    assert "Not sent" in page and "When sent: status Closed." in page  # Retry closes it
 
     email_retry(email=reply, user=agent)
     email_deliver(reply.pk)
@@ -216,3 +220,11 @@ def test_the_choice_is_checked_again_for_the_sender_when_applied(
     case.refresh_from_db()
     assert case.status == Case.Status.NEW
     assert Email.objects.get(subject__startswith="Re:").status == Email.Status.SENT
+
+
+def test_the_full_compose_page_about_a_case_offers_the_same_buttons(case, agent, logged_in):
+    url = reverse("mailboxes:compose") + f"?parent_type=cases.case&parent_id={case.pk}"
+    page = logged_in(agent).get(url).content.decode()
+    assert 'name="case_status" value="closed"' in page
+    other = logged_in(agent).get(reverse("mailboxes:compose")).content.decode()
+    assert 'name="case_status"' not in other  # no case: only Send
