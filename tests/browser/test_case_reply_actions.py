@@ -18,6 +18,7 @@ from crm.models import Contact, Note, Team, TeamMembership
 from mailboxes.models import Email, EmailUser, GroupEmailAccount
 from mailtemplates.attachments import template_attachments_add
 from mailtemplates.models import EmailTemplate
+from tests.browser.conftest import SCREENSHOT_DIR
 from tests.mailboxes.sending.conftest import role, smtp_fields
 from tests.waiting import wait_until
 
@@ -79,8 +80,17 @@ def desk(make_user, smtp_server):
     return agent, case, support
 
 
+def shot(locator, name: str) -> None:
+    """A PNG of one part of the page, beside the full-page ones of ``screenshot``."""
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    page = locator.page
+    page.evaluate("window.scrollTo(0, 0)")  # page coordinates, under no sticky bar
+    area = locator.bounding_box()
+    page.screenshot(path=str(SCREENSHOT_DIR / f"{name}.png"), full_page=True, clip=area)
+
+
 def test_agent_answers_a_case_with_a_template_and_sets_it_pending_in_one_click(
-    page, app_url, login_as, desk, smtp_server, celery_worker, screenshot
+    page, app_url, login_as, desk, smtp_server, celery_worker
 ):
     agent, case, support = desk
     login_as(agent)
@@ -91,13 +101,13 @@ def test_agent_answers_a_case_with_a_template_and_sets_it_pending_in_one_click(
     page.keyboard.type("::prin")
     popup = box.get_by_test_id("template-popup")
     expect(popup.get_by_role("option")).to_have_count(1)
-    screenshot("reply-picker-en")
+    shot(box, "reply-picker-en")
     page.keyboard.press("Enter")
     expect(editor).to_contain_text("Hello Ayşe,")
     expect(editor).to_contain_text(f"We keep case {case.number} open")
     files = box.get_by_test_id("template-files")
     expect(files.get_by_label("reset-steps.txt")).to_be_checked()
-    screenshot("reply-actions-en")
+    shot(box, "reply-actions-en")
 
     box.get_by_test_id("reply-send-pending").click()
     page.wait_for_url(app_url(case.get_absolute_url()))
@@ -130,3 +140,30 @@ def test_agent_answers_a_case_with_a_template_and_sets_it_pending_in_one_click(
     stream = page.get_by_test_id("stream-notes")
     expect(stream).to_contain_text("Zeynep Kaya sent an email and set the status to Pending")
     expect(page.locator("#stream-panel .note")).to_have_count(1)
+
+
+def test_reply_box_buttons_and_picker_in_turkish(page, app_url, login_as, desk, screenshot):
+    agent, case, _support = desk
+    login_as(agent)
+    page.goto(app_url("/email-templates/"))
+    expect(page.get_by_test_id("template-table")).to_contain_text("Printer reset")
+    screenshot("i16a-template-list-en")
+    agent.language = "tr"
+    agent.save(update_fields=["language"])
+    page.goto(app_url("/email-templates/"))
+    expect(page.get_by_role("heading", name="E-posta şablonları")).to_be_visible()
+    screenshot("i16a-template-list-tr")
+    page.goto(app_url(case.get_absolute_url()))
+    box = page.locator("#reply-box")
+    expect(box.get_by_test_id("reply-send-pending")).to_have_text(
+        "Gönder ve Bekliyor olarak işaretle"
+    )
+    expect(box.get_by_test_id("reply-send-closed")).to_have_text("Gönder ve kapat")
+    expect(box.get_by_test_id("reply-assignee")).to_have_value(str(agent.pk))
+    box.get_by_test_id("template-insert").click()
+    expect(box.get_by_test_id("template-popup").get_by_role("option")).to_have_count(1)
+    shot(box, "reply-picker-tr")
+    page.keyboard.press("Enter")
+    expect(box.get_by_test_id("compose-editor")).to_contain_text("Hello Ayşe,")
+    expect(box.get_by_test_id("template-files")).to_contain_text("Şablondaki dosyalar")
+    shot(box, "reply-actions-tr")
