@@ -172,6 +172,7 @@ def template_preview(request: HttpRequest, pk: int) -> HttpResponse:
             "identities": identities,
             "params": params,
             "missing_record": missing_record,
+            "files": list(template.attachments.all()),
             "nav_section": "emails",
         },
     )

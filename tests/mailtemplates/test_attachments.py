@@ -89,3 +89,17 @@ def test_posted_template_files_join_the_draft_only_when_the_user_may_use_them(
     [attached] = draft.attachments.all()
     assert attached.filename == "price-list.pdf" and draft.has_attachments
     assert attached.file.name == own.attachments.get().file.name  # the same stored file
+
+
+def test_files_posted_with_a_form_that_comes_back_with_an_error_are_kept(alice, mailbox, logged_in):
+    client = logged_in(alice)
+    client.post(reverse("mailtemplates:create"), form_data(attachments=[upload()]))
+    template = EmailTemplate.objects.get()
+    file_id = template.attachments.get().pk
+    preview = client.get(reverse("mailtemplates:preview", args=[template.pk])).content.decode()
+    assert 'data-testid="preview-files"' in preview and "price-list.pdf" in preview
+    page = client.post(
+        reverse("mailboxes:compose"),
+        {"from_account": mailbox.pk, "to": "not an address", "template_attachment": [file_id]},
+    ).content.decode()
+    assert f'name="template_attachment" value="{file_id}" checked' in page
