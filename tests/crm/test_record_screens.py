@@ -214,6 +214,7 @@ def test_lead_convert_creates_account_contact_and_opportunity(
     lead = make_record(
         "lead",
         me,
+        salutation="dr",
         first_name="Tom",
         last_name="Lead",
         account_name="Leadco",
@@ -243,6 +244,7 @@ def test_lead_convert_creates_account_contact_and_opportunity(
     assert lead.status == Lead.Status.CONVERTED
     assert lead.converted_account == account and lead.converted_contact == contact
     assert contact.account == account and contact.title == "CEO"
+    assert contact.salutation == "dr"
     assert opportunity.account == account and opportunity.contact == contact
     assert str(opportunity.amount) == "1000.50"
     assert contact.email_addresses == ["tom@leadco.example", "t@leadco.example"]
