@@ -122,14 +122,18 @@ def case_reply_apply(email: Email, params: dict, user) -> dict:
     status_before = case.status  # assigning may move New to Assigned
     if "assignee_id" in params:
         assignee = case_assignable_users(case).filter(pk=params["assignee_id"]).first()
-        if case.assigned_user_id != params.get("from_assignee_id"):
+        if case.assigned_user_id == params["assignee_id"]:
+            assignee = None  # someone did it meanwhile
+        elif case.assigned_user_id != params.get("from_assignee_id"):
             kept.append(messages.REPLY_ASSIGNEE_KEPT(user=str(case.assigned_user or "")))
             assignee = None
         elif assignee is not None:
             case_assignment_set(case, assignee, Message())
             note.update(assignee=str(assignee), assigned_user_id=assignee.pk)
     if "status" in params:
-        if status_before == params.get("from_status"):
+        if status_before == params["status"]:
+            pass  # someone did it meanwhile
+        elif status_before == params.get("from_status"):
             case.status = params["status"]
             note["status"] = params["status"]
         else:

@@ -228,3 +228,14 @@ def test_the_full_compose_page_about_a_case_offers_the_same_buttons(case, agent,
     assert 'name="case_status" value="closed"' in page
     other = logged_in(agent).get(reverse("mailboxes:compose")).content.decode()
     assert 'name="case_status"' not in other  # no case: only Send
+
+
+def test_a_status_someone_else_set_to_the_same_value_meanwhile_needs_no_word(
+    case, support, agent, logged_in, smtp_server
+):
+    first = incoming(case)
+    post_reply(logged_in(agent), case, support, first, case_status="pending")
+    Case.objects.filter(pk=case.pk).update(status=Case.Status.PENDING)
+    email_deliver(Email.objects.get(status=Email.Status.SENDING).pk)
+    note = Note.objects.get(parent_id=case.pk, type="email_sent")
+    assert "outcome" not in note.data and "status" not in note.data
