@@ -34,6 +34,7 @@ from crm.models import Follow, Notification, User
 from crm.notifications import notification_create
 from mailboxes.models import Email, OutgoingMessage
 from mailboxes.sending.exceptions import SendError
+from mailboxes.sending.send_actions import TOLD
 
 # the statuses the reply box's buttons set, in the order they are shown
 REPLY_STATUSES = (Case.Status.PENDING, Case.Status.CLOSED)
@@ -142,6 +143,7 @@ def case_reply_apply(email: Email, params: dict, user) -> dict:
         case.save()
     if assignee is not None:
         _assigned_tell(case, assignee, user)
+        note[TOLD] = [assignee.pk]
     if kept:
         note["outcome"] = kept[0] if len(kept) == 1 else messages.REPLY_BOTH_KEPT()
     return note

@@ -488,13 +488,14 @@ def _told_before(items: list[EmailNews], email_type_id: int) -> set[tuple[int, i
     return pairs
 
 
-def note_email_sent(email: Email, extra: dict | None = None) -> Note | None:
+def note_email_sent(email: Email, extra: dict | None = None, told=()) -> Note | None:
     """The "email sent" stream note for mail sent from Postaci; its followers are notified
     (not for an auto-reply: it is in the stream, but one per new case would only be noise).
 
     Call after the email is sent (status Sent) with its parent set; the author is
     ``email.sent_by``. Safe to call twice: the second call finds the note and does nothing.
-    ``extra``: what the send did besides (``status``, ``assignee``, ``outcome``), in the line.
+    ``extra``: what the send did besides (``status``, ``assignee``, ``outcome``), in the line;
+    ``told``: users that already heard of it (a new assignee), not notified again.
     """
     if not (email.parent_type_id and email.parent_id):
         return None
@@ -508,6 +509,7 @@ def note_email_sent(email: Email, extra: dict | None = None) -> Note | None:
         author_id=email.sent_by_id,
         sender=sender,
         extra=extra or {},
+        silenced_user_ids=set(told),
     )
     email_news_publish([news], may_exist=True, notify=not email.is_auto_reply)
     return Note.objects.get(pk=news.note.pk) if news.note is not None else None

@@ -185,7 +185,8 @@ def email_after_sent(email: Email) -> None:
         if email.parent is not None:
             record_follow(email.parent, sender)
     # what the sender chose beside Send (set a case's status, say): one stream entry with it
-    note_email_sent(email, extra=send_actions_apply(email))
+    done, told = send_actions_apply(email)
+    note_email_sent(email, extra=done, told=told)
 
 
 def _mark_failed(email: Email, outgoing: OutgoingMessage, error: Message) -> None:

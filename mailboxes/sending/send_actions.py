@@ -17,10 +17,11 @@ The flow, one action at a time:
 3. ``apply(email, params, user)`` runs when the server has accepted the email, inside the
    transaction that marks it Sent (``delivery._record_accepted``), so the email and what it
    did are one change. It returns data for the email's stream note (``status``,
-   ``assigned_user_id``, ``assigned_user_name``, ``outcome``: a stored Message), so the
-   stream shows them as one entry. A send that fails applies nothing (the Failed email keeps
-   the choice, and a successful Retry applies it then); an action that raises is logged and
-   the email stays Sent.
+   ``assignee``, ``assigned_user_id``, ``outcome``: a stored Message), so the stream shows
+   them as one entry, and in ``TOLD`` the ids of users it notified itself (the new assignee),
+   whom the email's note does not notify again. A send that fails applies nothing (the
+   Failed email keeps the choice, and a successful Retry applies it then); an action that
+   raises is logged and the email stays Sent.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from django.db.models import Model
 from mailboxes.models import Email, OutgoingMessage
 
 logger = logging.getLogger(__name__)
+
+TOLD = "told_user_ids"  # in what ``apply`` returns: users it notified already
 
 
 @dataclass(frozen=True)
@@ -82,14 +85,16 @@ def send_actions_clean(user, parent: Model | None, data: Mapping[str, Any]) -> d
     return chosen
 
 
-def send_actions_apply(email: Email) -> dict:
-    """Run the stored choices of an accepted ``email`` once; the stream note's extra data."""
+def send_actions_apply(email: Email) -> tuple[dict, set[int]]:
+    """Run the stored choices of an accepted ``email`` once: the stream note's extra data,
+    and the users the actions notified themselves."""
     outgoing = OutgoingMessage.objects.filter(pk=email.pk).only("after_send", "requested_by")
     outgoing = outgoing.select_related("requested_by").first()
     if outgoing is None or not outgoing.after_send:
-        return {}
+        return {}, set()
     user = outgoing.requested_by or email.created_by
     note_data: dict = {}
+    told: set[int] = set()
     for name, params in outgoing.after_send.items():
         action = _ACTIONS.get(name)
         if action is None:
@@ -97,8 +102,10 @@ def send_actions_apply(email: Email) -> dict:
             continue
         try:
             with transaction.atomic():
-                note_data.update(action.apply(email, params, user) or {})
+                done = dict(action.apply(email, params, user) or {})
+            told.update(done.pop(TOLD, ()))
+            note_data.update(done)
         except Exception:  # the email is sent; a failing action must not hide that
             logger.exception("Send action %r failed for email %s", name, email.pk)
     OutgoingMessage.objects.filter(pk=email.pk).update(after_send={})
-    return note_data
+    return note_data, told
