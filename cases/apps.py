@@ -7,7 +7,7 @@ class CasesConfig(AppConfig):
     verbose_name = _("Cases")
 
     def ready(self) -> None:
-        from cases import intake, messages, notes  # noqa: F401  (message codes, note kinds)
+        from cases import intake, messages, notes, reply_actions  # noqa: F401  (codes, kinds)
         from cases.account_settings import case_settings_of
         from cases.forms import GROUP_ACCOUNT_PANELS, GroupAccountCasesForm, group_account_summary
         from cases.models import GROUP_ACCOUNT_CASE_FIELDS
@@ -21,6 +21,7 @@ class CasesConfig(AppConfig):
             linked_by_register,
         )
         from mailboxes.models.accounts import group_account_extend
+        from mailboxes.sending.send_actions import SendAction, send_action_register
 
         record_access_register("case", _("cases"), order=20)
         email_parent_register("case", "cases.Case")
@@ -35,6 +36,15 @@ class CasesConfig(AppConfig):
             fields=GROUP_ACCOUNT_CASE_FIELDS,
             row_of=case_settings_of,
             team_ids=lambda account: [case_settings_of(account).target_team_id],
+        )
+        send_action_register(
+            SendAction(
+                name="case",
+                template="cases/_reply_actions.html",
+                offer=reply_actions.case_reply_offer,
+                clean=reply_actions.case_reply_clean,
+                apply=reply_actions.case_reply_apply,
+            )
         )
         account_form_panel_register(
             AccountFormPanel(

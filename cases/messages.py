@@ -154,3 +154,29 @@ def age_message(seconds: float) -> Message:
     if seconds >= 86400 and seconds % 86400 == 0:
         return TOO_OLD_DAYS(days=seconds // 86400)
     return TOO_OLD_HOURS(hours=max(1, round(seconds / 3600)))
+
+
+# --- the reply box's "Send and set …" (cases/reply_actions.py), under the email's note ----------
+def _case_status_label(value: str) -> str:
+    from cases.models import Case
+
+    return str(dict(Case.Status.choices).get(value, value))
+
+
+REPLY_STATUS_KEPT = message_define(
+    "cases.reply.status_kept",
+    _("The status stayed {status}: it was changed after this email was sent."),
+    display={"status": _case_status_label},
+)
+REPLY_ASSIGNEE_KEPT = message_define(
+    "cases.reply.assignee_kept",
+    _("The case stayed with {user}: it was reassigned after this email was sent."),
+)
+REPLY_BOTH_KEPT = message_define(
+    "cases.reply.both_kept",
+    _("The status and assignee stayed as they were: the case changed after this email was sent."),
+)
+REPLY_NOT_ALLOWED = message_define(
+    "cases.reply.not_allowed",
+    _("The case was not changed: the sender may no longer change it."),
+)

@@ -7,6 +7,7 @@ from django.contrib.contenttypes.models import ContentType
 from cases.auto_reply import auto_reply_logs_for_case
 from cases.models import Case
 from cases.replies import case_reply_initial
+from cases.reply_actions import case_reply_waiting
 from crm.links import url_of
 from crm.views.records import RecordDetailView
 from mailboxes.models import Email
@@ -31,6 +32,7 @@ class CaseDetailView(RecordDetailView):
         )
         for email in emails:
             email.page_url = url_of(email)
+        case_reply_waiting(emails)
         context["case_emails"] = emails
 
         replied = None

@@ -144,6 +144,7 @@ class AccountForm(RecordForm):
 class ContactForm(RecordForm):
     has_addresses = True
     field_order = [
+        "salutation",
         "first_name",
         "last_name",
         "account",
@@ -158,6 +159,7 @@ class ContactForm(RecordForm):
     class Meta:
         model = Contact
         fields = [
+            "salutation",
             "first_name",
             "last_name",
             "account",
@@ -173,6 +175,7 @@ class ContactForm(RecordForm):
 class LeadForm(RecordForm):
     has_addresses = True
     field_order = [
+        "salutation",
         "first_name",
         "last_name",
         "account_name",
@@ -189,6 +192,7 @@ class LeadForm(RecordForm):
     class Meta:
         model = Lead
         fields = [
+            "salutation",
             "first_name",
             "last_name",
             "account_name",
@@ -288,7 +292,15 @@ class NoteForm(forms.Form):
 class PreferencesForm(forms.ModelForm):
     class Meta:
         model = User
-        fields = ["first_name", "last_name", "email", "language", "notification_digest"]
+        fields = [
+            "first_name",
+            "last_name",
+            "email",
+            "title",
+            "phone",
+            "language",
+            "notification_digest",
+        ]
         help_texts = {
             "notification_digest": _(
                 "Unread notifications are also sent to your email address this often."

@@ -55,6 +55,7 @@ def lead_convert(
         )
     contact = record_create(
         Contact(
+            salutation=lead.salutation,
             first_name=lead.first_name,
             last_name=lead.last_name,
             title=lead.title,

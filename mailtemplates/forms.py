@@ -6,8 +6,15 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from mailboxes.html_text import html_to_text
-from mailboxes.sending.compose import text_to_html
+from mailboxes.sending.compose import check_header_value, text_to_html
+from mailboxes.sending.exceptions import SendError
+from mailboxes.sending.forms import MultipleFileField
 from mailtemplates.access import can_manage_template, teams_for, visibilities_for
+from mailtemplates.attachments import (
+    attachments_size_ok,
+    template_attachments_add,
+    template_attachments_remove,
+)
 from mailtemplates.models import EmailTemplate
 
 
@@ -20,6 +27,14 @@ class EmailTemplateForm(forms.ModelForm):
     )
     body_html = forms.CharField(required=False, widget=forms.HiddenInput)
     body_format = forms.CharField(required=False, widget=forms.HiddenInput)
+    attachments = MultipleFileField(
+        label=_("Attach files"),
+        required=False,
+        help_text=_("Added to the email when the template is inserted."),
+    )
+    remove_attachments = forms.TypedMultipleChoiceField(
+        label=_("Remove files"), coerce=int, required=False, widget=forms.CheckboxSelectMultiple
+    )
 
     class Meta:
         model = EmailTemplate
@@ -36,11 +51,33 @@ class EmailTemplateForm(forms.ModelForm):
         self.fields["teams"].queryset = teams_for(user)
         self.fields["teams"].help_text = _("Who may use it when it is shared with teams.")
         self.fields["category"].widget.attrs["list"] = "template-categories"
+        stored = list(self.instance.attachments.all()) if self.instance.pk else []
+        self.fields["remove_attachments"].choices = [(a.pk, a.filename) for a in stored]
         if not self.is_bound:
             html = self.instance.body_html
             self.initial.update(
                 body=html_to_text(html) if html else "", body_html=html, body_format="html"
             )
+
+    def clean_attachments(self) -> list:
+        uploads = self.cleaned_data.get("attachments") or []
+        for upload in uploads:
+            try:
+                check_header_value(upload.name or "", field="attachments")
+            except SendError as exc:
+                raise forms.ValidationError(str(exc), code=exc.code) from None
+        drop = self.data.getlist("remove_attachments") if hasattr(self.data, "getlist") else []
+        drop_ids = [int(pk) for pk in drop if str(pk).isdigit()]
+        if not attachments_size_ok(self.instance, uploads, drop_ids):
+            raise forms.ValidationError(_("The attachments are too large to send."))
+        return uploads
+
+    def save(self, commit: bool = True) -> EmailTemplate:
+        """Save the template with its files: the new uploads added, the ticked ones removed."""
+        template = super().save(commit=commit)
+        template_attachments_remove(template, self.cleaned_data.get("remove_attachments") or [])
+        template_attachments_add(template, self.cleaned_data.get("attachments") or [])
+        return template
 
     def clean(self):
         cleaned = super().clean()

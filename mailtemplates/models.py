@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from crm.access import is_admin, user_team_ids
+from mailboxes.models.emails import attachment_upload_to
 from mailboxes.sending.compose import sanitize_html
 
 
@@ -96,3 +97,26 @@ class EmailTemplate(models.Model):
         # sanitized on every save, whatever wrote it (form, admin, shell)
         self.body_html = sanitize_html(self.body_html)
         super().save(*args, **kwargs)
+
+
+class EmailTemplateAttachment(models.Model):
+    """A file a template adds to the draft it is inserted into. Stored like an email's
+    attachment (content-addressed: the same bytes are one file), so the draft's copy points
+    at the same file, as a forwarded email's attachments do."""
+
+    template = models.ForeignKey(
+        EmailTemplate, on_delete=models.CASCADE, related_name="attachments"
+    )
+    filename = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(_("type"), max_length=255, default="application/octet-stream")
+    size = models.PositiveBigIntegerField(_("size"), default=0)
+    sha256 = models.CharField(max_length=64)
+    file = models.FileField(upload_to=attachment_upload_to, max_length=255)
+
+    class Meta:
+        ordering = ["filename", "pk"]
+        verbose_name = _("template attachment")
+        verbose_name_plural = _("template attachments")
+
+    def __str__(self) -> str:
+        return self.filename

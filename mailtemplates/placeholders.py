@@ -34,6 +34,7 @@ PLACEHOLDERS: dict[str, object] = {
     "case.subject": _("Case subject"),
     "case.status": _("Case status"),
     "case.assignee": _("Case assignee"),
+    "contact.salutation": _("Contact's salutation (Mr., Ms., …)"),
     "contact.first_name": _("Contact's first name"),
     "contact.last_name": _("Contact's last name"),
     "contact.name": _("Contact's full name"),
@@ -41,6 +42,8 @@ PLACEHOLDERS: dict[str, object] = {
     "user.name": _("Your name"),
     "user.first_name": _("Your first name"),
     "user.email": _("Your email address"),
+    "user.title": _("Your job title"),
+    "user.phone": _("Your phone number"),
     "mailbox.name": _("Sending mailbox name"),
     "mailbox.address": _("Sending mailbox address"),
     "today": _("Today's date"),
@@ -89,6 +92,8 @@ def placeholder_values(
     elif parent is not None:
         account = getattr(parent, "account", None)
     if person is not None:
+        salutation = getattr(person, "get_salutation_display", None)
+        values["contact.salutation"] = _text(salutation() if salutation else "")
         values["contact.first_name"] = _text(person.first_name)
         values["contact.last_name"] = _text(person.last_name)
         values["contact.name"] = _text(str(person))
@@ -102,6 +107,8 @@ def placeholder_values(
         values["user.name"] = _text(user.get_full_name() or user.username)
         values["user.first_name"] = _text(user.first_name)
         values["user.email"] = _text(user.email)
+        values["user.title"] = _text(getattr(user, "title", ""))
+        values["user.phone"] = _text(getattr(user, "phone", ""))
     if mailbox is not None:
         values["mailbox.name"] = _text(mailbox.name)
         values["mailbox.address"] = _text(mailbox.address)

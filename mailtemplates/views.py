@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -26,6 +27,7 @@ from mailtemplates.access import (
     template_to_preview,
     visibilities_for,
 )
+from mailtemplates.attachments import COMPOSE_FIELD
 from mailtemplates.forms import EmailTemplateForm
 from mailtemplates.list_filters import EmailTemplateFilterSet
 from mailtemplates.models import EmailTemplate
@@ -85,7 +87,9 @@ def template_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def _template_form(request: HttpRequest, template: EmailTemplate) -> HttpResponse:
     is_new = template.pk is None
     stored_name = template.name
-    form = EmailTemplateForm(request.POST or None, instance=template, user=request.user)
+    form = EmailTemplateForm(
+        request.POST or None, request.FILES or None, instance=template, user=request.user
+    )
     if request.method == "POST" and form.is_valid():
         template = form.save()
         message = (
@@ -168,6 +172,7 @@ def template_preview(request: HttpRequest, pk: int) -> HttpResponse:
             "identities": identities,
             "params": params,
             "missing_record": missing_record,
+            "files": list(template.attachments.all()),
             "nav_section": "emails",
         },
     )
@@ -203,5 +208,10 @@ def picker_render(request: HttpRequest, pk: int) -> JsonResponse:
             "html": rendered.html,
             "empty": [str(PLACEHOLDERS[name]) for name in rendered.empty],
             "unknown": rendered.unknown,
+            "attachments": [
+                {"id": a.pk, "filename": a.filename, "size": filesizeformat(a.size)}
+                for a in template.attachments.all()
+            ],
+            "attachment_field": COMPOSE_FIELD,
         }
     )

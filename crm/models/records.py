@@ -107,7 +107,24 @@ class Account(Record):
         return self
 
 
+class Salutation(models.TextChoices):
+    """How a letter addresses a person; stored as a code, written in the reader's language."""
+
+    MR = "mr", _("Mr.")
+    MS = "ms", _("Ms.")
+    MRS = "mrs", _("Mrs.")
+    DR = "dr", _("Dr.")
+
+
 class Person(Record):
+    salutation = models.CharField(
+        _("salutation"),
+        max_length=10,
+        choices=Salutation.choices,
+        blank=True,
+        default="",
+        db_default="",
+    )
     first_name = models.CharField(_("first name"), max_length=100, blank=True)
     last_name = models.CharField(_("last name"), max_length=100)
     title = models.CharField(_("title"), max_length=100, blank=True)

@@ -122,6 +122,10 @@ class User(AbstractUser):
         DAILY = "daily", _("Daily")
 
     roles = models.ManyToManyField(Role, blank=True, related_name="users", verbose_name=_("roles"))
+    # how emails sign for the user (email templates' {{user.title}}, {{user.phone}})
+    # (a database default too: rows written by code that predates them, e.g. older migrations)
+    title = models.CharField(_("job title"), max_length=100, blank=True, default="", db_default="")
+    phone = models.CharField(_("phone"), max_length=50, blank=True, default="", db_default="")
     default_team = models.ForeignKey(
         Team,
         null=True,

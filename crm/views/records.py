@@ -118,7 +118,7 @@ CONTACTS = RecordScreen(
         _assigned,
         _created,
     ),
-    detail_fields=("account", "title", "email_addresses", "phone", "description"),
+    detail_fields=("salutation", "account", "title", "email_addresses", "phone", "description"),
     default_sort="name",
     select_related=("assigned_user", "account"),
 )
@@ -135,6 +135,7 @@ LEADS = RecordScreen(
         _created,
     ),
     detail_fields=(
+        "salutation",
         "account_name",
         "title",
         "status",

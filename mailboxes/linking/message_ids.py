@@ -103,7 +103,7 @@ def message_id_parent(message_id: str) -> tuple[ContentType, int] | None:
     return ContentType.objects.get_for_model(model), int(match.group("pk"))
 
 
-def note_email_sent(email):
+def note_email_sent(email, extra: dict | None = None, told=()):
     """The "email sent" stream note for mail sent from Postaci; its followers are notified.
 
     Here beside :func:`message_id_new` because sending needs both; the rules live in
@@ -112,4 +112,4 @@ def note_email_sent(email):
     """
     from mailboxes.notes.email_notes import note_email_sent as create
 
-    return create(email)
+    return create(email, extra=extra, told=told)

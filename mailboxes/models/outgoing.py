@@ -43,6 +43,9 @@ class OutgoingMessage(models.Model):
     uncertain = models.BooleanField(default=False)
     sent_copy_at = models.DateTimeField(null=True, blank=True)
     sent_copy_error = MessageField()
+    # what other apps do once the server accepts it (mailboxes.sending.send_actions):
+    # action name → the sender's choice; emptied when applied
+    after_send = models.JSONField(default=dict, blank=True)
 
     class Meta:
         constraints = [

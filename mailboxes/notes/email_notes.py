@@ -51,6 +51,7 @@ from crm.kinds import EMAIL_RECEIVED as EMAIL_RECEIVED_NOTIFICATION
 from crm.kinds import note_kind_define
 from crm.models import Account, Follow, Note, Notification
 from crm.notification_reasons import preferences_of, wants
+from crm.records import status_label
 from mailboxes.inbox.reply_text import visible_reply_text
 from mailboxes.linking.parents import email_parent_models
 from mailboxes.models import Email, EmailUser
@@ -58,6 +59,12 @@ from mailboxes.notification_reasons import FOLLOWED_MAIL, GROUP_MAIL, MAIL_TO_ME
 
 # Parent types whose stream notes carry the email's text (without the quoted history).
 NOTE_WITH_TEXT = ("case",)
+
+
+def _status_label(note, value: str) -> str:
+    """The status value in the reader's language, as the note's record labels it."""
+    return status_label(note.parent, value) if note.parent is not None else value
+
 
 # What an email's note stores and says (crm.kinds); the subject and sender are shown beside
 # the line in the notifications and the digest.
@@ -72,10 +79,21 @@ NOTE_KINDS = {
     ),
     Note.Type.EMAIL_SENT: note_kind_define(
         Note.Type.EMAIL_SENT,
-        # the actor is the user who sent it, else the sending address (an auto-reply)
-        stream=[_("{actor} sent an email")],
-        notification=[_("{actor} sent an email on {record}")],
-        extras=(*_EMAIL_EXTRAS, "from"),
+        # the actor is the user who sent it, else the sending address (an auto-reply); what
+        # the sender chose beside Send (mailboxes.sending.send_actions) is part of the line
+        stream=[
+            _("{actor} sent an email, set the status to {status} and assigned it to {assignee}"),
+            _("{actor} sent an email and set the status to {status}"),
+            _("{actor} sent an email and assigned it to {assignee}"),
+            _("{actor} sent an email"),
+        ],
+        notification=[
+            _("{actor} sent an email on {record} and set its status to {status}"),
+            _("{actor} sent an email on {record}"),
+        ],
+        extras=(*_EMAIL_EXTRAS, "from", "assigned_user_id"),
+        display={"status": _status_label},
+        detail="outcome",
         template="crm/_linked_by.html",
     ),
 }
@@ -96,6 +114,8 @@ class EmailNews:
     # those of new_user_ids it is addressed to (To/Cc) or whose personal mailbox it came by
     direct_user_ids: set[int] = field(default_factory=set)
     silenced_user_ids: set[int] = field(default_factory=set)
+    # more of the note's data: what the sender's send did besides (send_actions.py)
+    extra: dict = field(default_factory=dict)
     # set by email_news_publish: the note written for it (None: none written now)
     note: NoteRef | None = None
 
@@ -141,6 +161,7 @@ def _note_for(news: EmailNews, email_type_id: int, account_type_id: int) -> dict
             is_initial=news.is_initial,
             has_attachments=email.has_attachments,
             **{"from": news.sender},
+            **news.extra,
         ),
     }
 
@@ -467,12 +488,14 @@ def _told_before(items: list[EmailNews], email_type_id: int) -> set[tuple[int, i
     return pairs
 
 
-def note_email_sent(email: Email) -> Note | None:
+def note_email_sent(email: Email, extra: dict | None = None, told=()) -> Note | None:
     """The "email sent" stream note for mail sent from Postaci; its followers are notified
     (not for an auto-reply: it is in the stream, but one per new case would only be noise).
 
     Call after the email is sent (status Sent) with its parent set; the author is
     ``email.sent_by``. Safe to call twice: the second call finds the note and does nothing.
+    ``extra``: what the send did besides (``status``, ``assignee``, ``outcome``), in the line;
+    ``told``: users that already heard of it (a new assignee), not notified again.
     """
     if not (email.parent_type_id and email.parent_id):
         return None
@@ -481,7 +504,12 @@ def note_email_sent(email: Email) -> Note | None:
         address = email.from_address.address
         sender = f"{sender} <{address}>" if sender else address
     news = EmailNews(
-        email=email, note_type=Note.Type.EMAIL_SENT, author_id=email.sent_by_id, sender=sender
+        email=email,
+        note_type=Note.Type.EMAIL_SENT,
+        author_id=email.sent_by_id,
+        sender=sender,
+        extra=extra or {},
+        silenced_user_ids=set(told),
     )
     email_news_publish([news], may_exist=True, notify=not email.is_auto_reply)
     return Note.objects.get(pk=news.note.pk) if news.note is not None else None

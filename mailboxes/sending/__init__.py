@@ -8,6 +8,8 @@
   ``sending_recover``;
 - ``replies``: reply, reply-all and forward prefill (case replies: ``cases.replies``);
 - ``account_check``: the "Send test email" button;
+- ``compose_tools``, ``send_actions``: what other apps add to compose forms (controls, files
+  such as a template's) and to a send (a case's status, set once the server accepted it);
 - ``smtp``, ``permissions``, ``compose``, ``store_sent``: the SMTP connection, who may send as
   which address, building the message, the copy appended to the Sent folder.
 """

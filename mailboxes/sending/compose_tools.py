@@ -10,7 +10,9 @@ own static script (no inline code)::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -31,3 +33,39 @@ def compose_tool_register(*, name: str, template: str, order: int = 100) -> None
 def compose_tools() -> list[ComposeTool]:
     """The registered controls, in order."""
     return sorted(_TOOLS.values(), key=lambda tool: (tool.order, tool.name))
+
+
+# --- files another app puts in the draft (a template's attachments) ---------------------------
+
+
+@dataclass(frozen=True)
+class CarriedFile:
+    """A stored file (content-addressed, ``mailboxes.models.emails.attachment_upload_to``)
+    that becomes one of the draft's attachments, pointing at the same file as a forwarded
+    email's attachments do."""
+
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    file_name: str
+
+
+# form field name → resolve(user, posted values) → the files the user may attach
+_FILE_SOURCES: dict[str, Callable[[Any, list[str]], list[CarriedFile]]] = {}
+
+
+def compose_files_register(*, field: str, resolve: Callable[[Any, list[str]], list[CarriedFile]]):
+    """Let a compose tool post ``field`` (one value per file, e.g. an attachment id); on
+    submit ``resolve(user, values)`` returns the files, only those the user may use."""
+    _FILE_SOURCES[field] = resolve
+
+
+def compose_files(user, data) -> list[CarriedFile]:
+    """The files the compose tools posted with the form (``data``: its QueryDict)."""
+    files: list[CarriedFile] = []
+    for name, resolve in _FILE_SOURCES.items():
+        values = [v for v in data.getlist(name) if v] if hasattr(data, "getlist") else []
+        if values:
+            files += resolve(user, values[:100])
+    return files

@@ -51,6 +51,7 @@ from mailboxes.models import (
     OutgoingMessage,
 )
 from mailboxes.sending.exceptions import DeliveryError
+from mailboxes.sending.send_actions import send_actions_apply
 from mailboxes.sending.smtp import SmtpSettings, smtp_deliver
 
 logger = logging.getLogger(__name__)
@@ -176,14 +177,16 @@ def _record_accepted(email_id: int, refused: dict) -> None:
 
 
 def email_after_sent(email: Email) -> None:
-    """The sender sees it in their Sent mail, follows the parent, and the parent's stream
-    says "email sent". Idempotent."""
+    """The sender sees it in their Sent mail, follows the parent, the actions chosen beside
+    Send run, and the parent's stream says "email sent" (and what they did). Idempotent."""
     sender = email.sent_by
     if sender is not None:
         EmailUser.objects.update_or_create(email=email, user=sender, defaults={"is_read": True})
         if email.parent is not None:
             record_follow(email.parent, sender)
-    note_email_sent(email)
+    # what the sender chose beside Send (set a case's status, say): one stream entry with it
+    done, told = send_actions_apply(email)
+    note_email_sent(email, extra=done, told=told)
 
 
 def _mark_failed(email: Email, outgoing: OutgoingMessage, error: Message) -> None:

@@ -36,6 +36,7 @@ from mailboxes.sending.compose import (
     check_header_value,
     sanitize_html,
 )
+from mailboxes.sending.compose_tools import CarriedFile
 from mailboxes.sending.exceptions import NotSendable, SendError
 from mailboxes.sending.inline_images import inline_images_extract
 from mailboxes.sending.permissions import SendingIdentity, sending_identity_for
@@ -60,6 +61,10 @@ class ComposeData:
     forwarded: Email | None = None  # the email this one forwards (its attachments come along)
     reply_to: list[Mailbox] | None = None  # None: automatic (a case's group address)
     compose_token: str = ""  # one per opened compose form: a second submit changes nothing
+    # stored files the compose tools added (a template's attachments)
+    files: list[CarriedFile] = field(default_factory=list)
+    # what else the send does once accepted: action name → choice (send_actions.py)
+    after_send: dict = field(default_factory=dict)
 
 
 def parent_resolve(user, label: str, pk) -> Model | None:
@@ -104,7 +109,7 @@ def compose_check(user: User, data: ComposeData, *, sending: bool) -> None:
     for mailbox in data.reply_to or []:
         check_header_value(mailbox.name, field="reply_to")
         check_header_value(mailbox.address, field="reply_to")
-    for part in data.uploads:
+    for part in [*data.uploads, *data.files]:
         check_header_value(part.filename, field="attachments")
         check_header_value(part.content_type, field="attachments")
     if data.parent is not None:
@@ -236,9 +241,10 @@ def compose_write(
 def _write_attachments(
     email: Email, data: ComposeData, inline_parts: list[AttachmentPart] = ()
 ) -> None:
-    """Keep the chosen attachments of the draft, copy those of a forwarded email, add uploads
-    and the images pasted in the body; an image pasted before and since removed from the
-    body goes (it would otherwise be sent as an attachment)."""
+    """Keep the chosen attachments of the draft, copy those of a forwarded email, add the
+    files compose tools carried (a template's), the uploads and the images pasted in the
+    body; an image pasted before and since removed from the body goes (it would otherwise
+    be sent as an attachment)."""
     current = list(email.attachments.all())
     if data.keep_attachment_ids is not None:
         keep = set(data.keep_attachment_ids)
@@ -262,6 +268,17 @@ def _write_attachments(
         email.attachments.filter(is_inline=True).exclude(content_id="").exclude(
             content_id__in=re.findall(r"cid:([^\s\"'<>]+)", email.body_html)
         ).delete()
+    Attachment.objects.bulk_create(
+        Attachment(
+            email=email,
+            filename=carried.filename[:255],
+            content_type=carried.content_type[:255],
+            size=carried.size,
+            sha256=carried.sha256,
+            file=carried.file_name,  # the same stored file (content-addressed, kept)
+        )
+        for carried in data.files
+    )
     for part in [*data.uploads, *inline_parts]:
         attachment_store(
             email,

@@ -14,10 +14,12 @@ from django.utils.translation import gettext_lazy as _
 from mailboxes.linking.parents import email_parent_models
 from mailboxes.models import Attachment, Email
 from mailboxes.sending.compose import AttachmentPart, check_header_value, parse_addresses
+from mailboxes.sending.compose_tools import compose_files
 from mailboxes.sending.drafts import ComposeData, parent_resolve
 from mailboxes.sending.exceptions import SendError
 from mailboxes.sending.inline_images import inline_images_embed
 from mailboxes.sending.permissions import SendingIdentity
+from mailboxes.sending.send_actions import send_actions_clean, send_actions_offered
 from mailboxes.sending.signatures import (
     signature_insert,
     signature_insert_text,
@@ -170,6 +172,18 @@ class ComposeForm(forms.Form):
             return None
         return Email.objects.visible_to(self.user).filter(pk=pk).first()
 
+    def send_actions(self) -> list[tuple[str, dict]]:
+        """``(template, context)`` of what other apps offer beside Send for this form's
+        parent record (``send_actions.py``); the record must be one the user may see."""
+        source = self.data if self.is_bound else self.initial
+        try:
+            parent = parent_resolve(
+                self.user, source.get("parent_type", ""), source.get("parent_id")
+            )
+        except SendError:
+            return []
+        return send_actions_offered(self.user, parent)
+
     @property
     def address_fields(self) -> list:
         return [self["to"], self["cc"], self["bcc"]]
@@ -212,6 +226,11 @@ class ComposeForm(forms.Form):
             )
         except SendError as exc:
             self.add_error(exc.field or None, str(exc))
+        cleaned["files"] = compose_files(self.user, self.data)
+        try:
+            cleaned["after_send"] = send_actions_clean(self.user, cleaned.get("parent"), self.data)
+        except SendError as exc:
+            self.add_error(None, str(exc))
         for name in ("replied", "forwarded"):
             pk = cleaned.get(name)
             cleaned[f"{name}_email"] = None
@@ -239,6 +258,8 @@ class ComposeForm(forms.Form):
             replied=cleaned.get("replied_email"),
             forwarded=cleaned.get("forwarded_email"),
             compose_token=cleaned.get("token", ""),
+            after_send=cleaned.get("after_send") or {},
+            files=cleaned.get("files") or [],
         )
 
 

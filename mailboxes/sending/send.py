@@ -61,6 +61,7 @@ def email_send(*, user: User, data: ComposeData, draft: Email | None = None) -> 
             return email
         compose_write(email, data, user=user, identity=identity, status=Email.Status.SENDING)
         _prepare(email, data, user=user, identity=identity)
+        OutgoingMessage.objects.filter(pk=email.pk).update(after_send=data.after_send)
         queue_delivery(email)
     return email
 

@@ -2,8 +2,8 @@
    letters in the body, opens a search of the user's templates; the chosen one is filled in by
    the server for the form's record and From, its body goes where the user was typing (above
    the quote; at the top when the cursor was not in the text) and its subject fills an empty
-   Subject. The HTML comes sanitized from the server and goes in through the editor's API
-   (form.composeEditor, static/js/compose.js). */
+   Subject; its files are listed, ticked, to go with the draft. The HTML comes sanitized from
+   the server and goes in through the editor's API (form.composeEditor, static/js/compose.js). */
 (function () {
   "use strict";
 
@@ -19,6 +19,7 @@
     var search = popup.querySelector(".template-search");
     var list = popup.querySelector(".template-options");
     var notice = box.querySelector(".template-notice");
+    var filesBox = box.querySelector(".template-files");
     var items = [];
     var active = 0;
     var trigger = null; /* {node, start}: the "::" being typed */
@@ -225,6 +226,29 @@
       }
     }
 
+    /* The template's files join the draft, ticked (untick to leave one out), once each. */
+    function addFiles(data) {
+      if (!filesBox || !data.attachments || !data.attachments.length) return;
+      var listed = filesBox.querySelector("ul");
+      var have = {};
+      listed.querySelectorAll("input").forEach(function (input) { have[input.value] = true; });
+      data.attachments.forEach(function (file) {
+        if (have[String(file.id)]) return;
+        var item = document.createElement("li");
+        var label = document.createElement("label");
+        var input = document.createElement("input");
+        input.type = "checkbox";
+        input.name = data.attachment_field;
+        input.value = String(file.id);
+        input.checked = true;
+        label.appendChild(input);
+        label.appendChild(document.createTextNode(" " + file.filename + " (" + file.size + ")"));
+        item.appendChild(label);
+        listed.appendChild(item);
+      });
+      filesBox.hidden = false;
+    }
+
     function choose(index) {
       var item = items[index];
       if (!item) return;
@@ -239,7 +263,7 @@
           if (!response.ok) throw new Error(String(response.status));
           return response.json();
         })
-        .then(function (data) { insert(data); close(); })
+        .then(function (data) { insert(data); addFiles(data); close(); })
         .catch(function () {
           notice.textContent = box.dataset.failed;
           notice.hidden = false;

@@ -214,6 +214,7 @@ def test_lead_convert_creates_account_contact_and_opportunity(
     lead = make_record(
         "lead",
         me,
+        salutation="dr",
         first_name="Tom",
         last_name="Lead",
         account_name="Leadco",
@@ -243,6 +244,7 @@ def test_lead_convert_creates_account_contact_and_opportunity(
     assert lead.status == Lead.Status.CONVERTED
     assert lead.converted_account == account and lead.converted_contact == contact
     assert contact.account == account and contact.title == "CEO"
+    assert contact.salutation == "dr"
     assert opportunity.account == account and opportunity.contact == contact
     assert str(opportunity.amount) == "1000.50"
     assert contact.email_addresses == ["tom@leadco.example", "t@leadco.example"]
@@ -317,3 +319,37 @@ def test_list_sorts_by_assigned_user_name(make_user, make_record, logged_in):
     make_record("account", me, name="For Ali", assigned_user=ali)
     response = logged_in(me).get(reverse("crm:account-list"), {"sort": "assigned"})
     assert [a.name for a in response.context["object_list"]] == ["For Ali", "For Zeynep"]
+
+
+def test_contacts_and_leads_have_a_salutation_shown_in_the_readers_language(make_user, logged_in):
+    me = make_user("me")
+    client = logged_in(me)
+    form = client.get(reverse("crm:contact-create")).content.decode()
+    assert '<option value="mrs">Mrs.</option>' in form
+    client.post(
+        reverse("crm:contact-create"),
+        {"salutation": "mrs", "first_name": "Ayşe", "last_name": "Yılmaz", "assigned_user": me.pk},
+    )
+    contact = Contact.objects.get(last_name="Yılmaz")
+    assert contact.salutation == "mrs"
+    page = client.get(contact.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="tr").content.decode()
+    assert "Hitap" in page and "Bayan" in page
+    lead_form = client.get(reverse("crm:lead-create")).content.decode()
+    assert 'name="salutation"' in lead_form
+
+
+def test_preferences_keep_the_job_title_and_phone_emails_sign_with(make_user, logged_in):
+    me = make_user("me")
+    client = logged_in(me)
+    client.post(
+        reverse("crm:preferences"),
+        {
+            "first_name": "Me",
+            "email": "me@example.com",
+            "title": "Support engineer",
+            "phone": "+90 212 555 01 01",
+            "notification_digest": "never",
+        },
+    )
+    me.refresh_from_db()
+    assert (me.title, me.phone) == ("Support engineer", "+90 212 555 01 01")

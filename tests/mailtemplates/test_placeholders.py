@@ -58,6 +58,26 @@ def test_a_case_fills_its_own_contact_account_user_and_mailbox(case, alice, mail
     assert values["today"] == "Dec. 5, 2026"
 
 
+def test_salutation_and_the_senders_title_and_phone(case, alice):
+    case.contact.salutation = "mrs"
+    case.contact.save()
+    alice.title, alice.phone = "Support engineer", "+90 212 555 01 01"
+    alice.save()
+    values = placeholder_values(user=alice, parent=case, today=TODAY)
+    assert values["contact.salutation"] == "Mrs."
+    assert (values["user.title"], values["user.phone"]) == ("Support engineer", "+90 212 555 01 01")
+    with translation.override("tr"):
+        assert placeholder_values(user=alice, parent=case)["contact.salutation"] == "Bayan"
+    lead = Lead.objects.create(salutation="dr", first_name="Deniz", last_name="Ak")
+    assert placeholder_values(user=alice, parent=lead)["contact.salutation"] == "Dr."
+    no_salutation = Contact.objects.create(first_name="Can", last_name="Er")
+    rendered = template_render(
+        EmailTemplate(body_html="<p>Dear {{contact.salutation}} {{contact.last_name}}</p>"),
+        placeholder_values(user=alice, parent=no_salutation),
+    )
+    assert rendered.html == "<p>Dear  Er</p>" and rendered.empty == ["contact.salutation"]
+
+
 def test_today_is_written_in_the_readers_language(alice):
     with translation.override("tr"):
         assert placeholder_values(user=alice, today=TODAY)["today"] == "05 Aralık 2026"
@@ -113,6 +133,10 @@ def test_a_contact_without_a_case_leaves_the_case_placeholders_empty(alice):
         "{{case.number|safe}}",
         "{{__import__('os')}}",
         "{{ request.user }}",
+        "{{contact.get_salutation_display}}",
+        "{{contact.salutation.__class__}}",
+        "{{user.phone.upper()}}",
+        "{{user.title|upper}}",
         "{{}}",
     ],
 )

@@ -162,6 +162,8 @@ def test_render_fills_the_drafts_case_and_mailbox(alice, case, mailbox, logged_i
         "html": "<p>Dear Ayşe, support@acme.test </p>",
         "empty": [],
         "unknown": ["contact.title"],
+        "attachments": [],
+        "attachment_field": "template_attachment",
     }
 
 
