@@ -41,6 +41,7 @@ def desk(make_user, smtp_server):
         email_address="destek@postaci.example",
         from_name="Destek Ekibi",
         smtp_is_shared=True,
+        signature_html="<p>Destek Ekibi · Postacı A.Ş.</p>",
         **smtp_fields(smtp_server),
     )
     support.teams.set([team])
@@ -97,7 +98,7 @@ def test_agent_answers_a_case_with_a_template_and_sets_it_pending_in_one_click(
     page.goto(app_url(case.get_absolute_url()))
     box = page.locator("#reply-box")
     editor = box.get_by_test_id("compose-editor")
-    editor.click()
+    editor.locator("p").first.click()  # the empty line the box starts with, above the signature
     page.keyboard.type("::prin")
     popup = box.get_by_test_id("template-popup")
     expect(popup.get_by_role("option")).to_have_count(1)
@@ -127,7 +128,11 @@ def test_agent_answers_a_case_with_a_template_and_sets_it_pending_in_one_click(
     [attached] = list(message.iter_attachments())
     assert attached.get_filename() == "reset-steps.txt"
     assert attached.get_content().encode() == RESET_STEPS
-    # The group account's signature (issue 16), once, is asserted on ``text`` here.
+    # The group account's signature, once, below the template's text and above the quote
+    assert text.count("Destek Ekibi · Postacı A.Ş.") == 1
+    assert text.index("Hello Ayşe,") < text.index("Destek Ekibi · Postacı A.Ş.")
+    html = message.get_body(("html",)).get_content()
+    assert html.count("Destek Ekibi · Postacı A.Ş.") == 1
 
     def pending():
         case.refresh_from_db()
