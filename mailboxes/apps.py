@@ -16,6 +16,7 @@ class MailboxesConfig(AppConfig):
         ("Poll group email accounts", "mailboxes.poll_group_accounts", 60),
         ("Poll personal email accounts", "mailboxes.poll_personal_accounts", 60),
         ("Recover stuck outgoing email", "mailboxes.sending_recover", 300),
+        ("Index emails for search", "mailboxes.search_index_missing", 60),
         ("Send hourly notification digests", "mailboxes.send_hourly_digests", 60 * 60),
         ("Send daily notification digests", "mailboxes.send_daily_digests", 24 * 60 * 60),
     ]

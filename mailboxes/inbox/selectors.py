@@ -43,6 +43,7 @@ from django.utils.translation import pgettext_lazy
 
 from crm.access import access_level, is_admin, user_team_ids
 from crm.models import EmailAddress, User
+from mailboxes.inbox.search import fold
 from mailboxes.models import (
     Email,
     EmailFolder,
@@ -128,6 +129,15 @@ class UserMailbox:
         ]
         result += [Folder(f"m{a.pk}", a.name, "mailbox", a) for a in self.mailboxes]
         return result
+
+    def find(self, name: str) -> Folder | None:
+        """The folder a search's ``in:`` names: by key ("inbox", "sent", …) or by the
+        name shown, in any letter case."""
+        wanted = fold(name.strip())
+        for folder in self.folders():
+            if wanted in (folder.key, fold(folder.label)):
+                return folder
+        return None
 
     def resolve(self, key: str) -> Folder:
         """The folder named by ``key``; ``Http404`` for a folder the user does not have."""

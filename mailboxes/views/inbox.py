@@ -19,7 +19,9 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from mailboxes.inbox.list_filters import EmailFilterSet
+from mailboxes.inbox.search_query import query_parse
 from mailboxes.inbox.selectors import (
+    ALL,
     DRAFTS,
     INBOX,
     SENT,
@@ -51,8 +53,22 @@ def poll_seconds() -> int:
     return max(1, int(settings.POSTACI_INBOX_POLL_SECONDS))
 
 
+def searched_folder(request: HttpRequest, mailbox: UserMailbox, folder: Folder) -> Folder:
+    """Where a search looks: the folder its ``in:`` names, all the user's email when
+    "Search in" says so, else the folder open."""
+    text = request.GET.get("q", "").strip()
+    if not text:
+        return folder
+    named = query_parse(text).folder
+    if named and (found := mailbox.find(named)) is not None:
+        return found
+    if request.GET.get("scope") == "all":
+        return mailbox.resolve(ALL)
+    return folder
+
+
 def _filtered(request: HttpRequest, mailbox: UserMailbox, folder: Folder):
-    emails = folder_emails(mailbox, folder)
+    emails = folder_emails(mailbox, searched_folder(request, mailbox, folder))
     filterset = EmailFilterSet(request.GET or None, queryset=emails, request=request)
     if filterset.is_bound:
         emails = filterset.qs if filterset.is_valid() else emails.none()

@@ -1,0 +1,220 @@
+"""The search box's query language, as people know it from Gmail, and its meaning.
+
+``from:`` ``to:`` ``subject:`` ``has:attachment`` ``is:unread`` / ``is:read`` /
+``is:important``, ``in:<folder>`` (the view picks the folder), ``before:`` / ``after:``
+(a date in the reader's format or ISO), ``"a phrase"``, ``-word`` to leave out; apps add
+operators of their own (cases: ``case:123``) with ``search_operator_register``. An operator
+nobody knows, or one whose value does not parse, is searched as text.
+
+Words are matched through the full-text index (``mailboxes/inbox/search_index.py``): every
+word as a prefix of an indexed word ("sipariş" finds "siparişim"), letter case, accents and
+the Turkish i folded; phrases in order. On SQLite, the folded document is matched with LIKE.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.db.models import F, FloatField, Func, Lookup, Q, QuerySet, Value
+from django.utils import formats, timezone
+
+from mailboxes.inbox.search import words_in_fields
+from mailboxes.inbox.search_index import search_fold
+from mailboxes.models import Email, EmailRecipient
+from mailboxes.models.search import SearchDocumentField
+
+MAX_TERMS = 12
+
+OperatorFunction = Callable[[QuerySet, str, object], QuerySet | None]
+_OPERATORS: dict[str, OperatorFunction] = {}
+
+
+def search_operator_register(name: str, function: OperatorFunction) -> None:
+    """Add ``name:value`` to the query language: ``function(emails, value, user)`` returns
+    the emails it keeps, or None when the value makes no sense (then it is searched as
+    text). Apps call this from ``AppConfig.ready``."""
+    _OPERATORS[name.lower()] = function
+
+
+@dataclass
+class Term:
+    text: str
+    negated: bool = False
+    phrase: bool = False
+
+
+@dataclass
+class EmailQuery:
+    terms: list[Term] = field(default_factory=list)
+    operators: list[tuple[str, str, bool]] = field(default_factory=list)  # name, value, negated
+    folder: str = ""  # in:<folder>
+
+    @property
+    def has_text(self) -> bool:
+        return any(not t.negated for t in self.terms)
+
+
+_TOKEN = re.compile(r'(-?)(?:([A-Za-z]+):)?(?:"([^"]*)"?|(\S+))')
+_BUILT_IN = {"from", "to", "subject", "has", "is", "in", "before", "after"}
+
+
+def query_parse(text: str) -> EmailQuery:
+    """Split what was typed into words, phrases and operators."""
+    query = EmailQuery()
+    for match in _TOKEN.finditer(text):
+        negated, name, quoted, bare = match.groups()
+        value = quoted if quoted is not None else (bare or "")
+        name = (name or "").lower()
+        if name and (name in _BUILT_IN or name in _OPERATORS) and value:
+            if name == "in" and not negated:
+                query.folder = value
+            else:
+                query.operators.append((name, value, bool(negated)))
+            continue
+        whole = f"{match.group(2)}:{value}" if name else value
+        if whole.strip():
+            query.terms.append(Term(whole, negated=bool(negated), phrase=quoted is not None))
+    query.terms = query.terms[:MAX_TERMS]
+    return query
+
+
+# --- words ----------------------------------------------------------------------------------
+
+
+@SearchDocumentField.register_lookup
+class Matches(Lookup):
+    """``document @@ to_tsquery('postaci', …)`` (PostgreSQL only)."""
+
+    lookup_name = "matches"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} @@ to_tsquery('postaci', {rhs})", [*lhs_params, *rhs_params]
+
+
+class SearchRank(Func):
+    """Relevance of the document to the query (subject and sender weigh most)."""
+
+    output_field = FloatField()
+    template = "ts_rank(%(expressions)s)"
+
+    def __init__(self, document, tsquery: str):
+        super().__init__(
+            document, Func(Value(tsquery), template="to_tsquery('postaci', %(expressions)s)")
+        )
+
+
+def _quoted(word: str) -> str:
+    """One tsquery operand from what the user typed: quoted, so no character of it is
+    tsquery syntax; the configuration splits it into words as it did the document."""
+    return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _tsquery(terms: list[Term]) -> str:
+    parts = []
+    for term in terms:
+        words = term.text.split() if term.phrase else [term.text]
+        operand = " <-> ".join(f"{_quoted(w)}:*" for w in words if w.strip())
+        if not operand:
+            continue
+        parts.append(f"!({operand})" if term.negated else f"({operand})")
+    return " & ".join(parts)
+
+
+def _words(emails: QuerySet[Email], terms: list[Term]) -> QuerySet[Email]:
+    if not terms:
+        return emails
+    if connection.vendor == "postgresql":
+        tsquery = _tsquery(terms)
+        if not tsquery:
+            return emails
+        return emails.filter(search__document__matches=tsquery)
+    for term in terms:
+        folded = search_fold(" ".join(term.text.split()))
+        if term.negated:
+            emails = emails.exclude(search__document__contains=folded)
+        else:
+            emails = emails.filter(search__document__contains=folded)
+    return emails
+
+
+def emails_ranked(emails: QuerySet[Email], query: EmailQuery) -> QuerySet[Email]:
+    """The matches, most relevant first, newer first among equals (PostgreSQL); elsewhere
+    newest first."""
+    if connection.vendor != "postgresql" or not query.has_text:
+        return emails
+    tsquery = _tsquery(query.terms)
+    return emails.annotate(search_rank=SearchRank(F("search__document"), tsquery)).order_by(
+        "-search_rank", "-date_sent", "-pk"
+    )
+
+
+# --- operators ------------------------------------------------------------------------------
+
+
+def _date(value: str) -> datetime.date | None:
+    # ISO, the reader's own formats, and the dotted day-first form common in Turkey
+    for date_format in ["%Y-%m-%d", *formats.get_format("DATE_INPUT_FORMATS"), "%d.%m.%Y"]:
+        try:
+            return datetime.datetime.strptime(value, date_format).date()
+        except (ValueError, TypeError):
+            continue
+    return None
+
+
+def _start_of(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def _recipients(emails: QuerySet[Email], value: str) -> QuerySet[Email]:
+    rows = EmailRecipient.objects.filter(kind__in=[EmailRecipient.Kind.TO, EmailRecipient.Kind.CC])
+    matching = words_in_fields(rows, value, ["name", "address__address"]).values("email_id")
+    return emails.filter(pk__in=matching)
+
+
+def _built_in(emails: QuerySet[Email], name: str, value: str) -> QuerySet[Email] | None:
+    lowered = value.lower()
+    if name == "from":
+        return words_in_fields(emails, value, ["from_name", "from_address__address"])
+    if name == "to":
+        return _recipients(emails, value)
+    if name == "subject":
+        return words_in_fields(emails, value, ["subject"])
+    if name == "has":
+        return emails.filter(has_attachments=True) if lowered in ("attachment", "ek") else None
+    if name == "is":
+        states = {
+            "unread": Q(user_is_read=False),
+            "read": Q(user_is_read=True),
+            "important": Q(user_is_important=True),
+        }
+        return emails.filter(states[lowered]) if lowered in states else None
+    if name in ("before", "after"):
+        day = _date(value)
+        if day is None:
+            return None
+        if name == "before":
+            return emails.filter(date_sent__lt=_start_of(day))
+        return emails.filter(date_sent__gte=_start_of(day + datetime.timedelta(days=1)))
+    return None
+
+
+def query_apply(emails: QuerySet[Email], query: EmailQuery, user) -> QuerySet[Email]:
+    """The emails of ``emails`` the query finds (``emails`` already holds only what the
+    user may see; every operator narrows it, none widens it)."""
+    terms = list(query.terms)
+    for name, value, negated in query.operators:
+        function = _OPERATORS.get(name)
+        kept = function(emails, value, user) if function else _built_in(emails, name, value)
+        if kept is None:
+            terms.append(Term(f"{name}:{value}", negated=negated))
+        elif negated:
+            emails = emails.exclude(pk__in=kept.values("pk"))
+        else:
+            emails = kept
+    return _words(emails, terms)
