@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from django.db import connection
 from django.db.models import F, FloatField, Func, Lookup, Q, QuerySet, Value
 from django.utils import formats, timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
 from mailboxes.inbox.search import words_in_fields
 from mailboxes.inbox.search_index import search_fold
@@ -218,3 +220,70 @@ def query_apply(emails: QuerySet[Email], query: EmailQuery, user) -> QuerySet[Em
         else:
             emails = kept
     return _words(emails, terms)
+
+
+# --- highlighting ---------------------------------------------------------------------------
+
+_START, _STOP = "\ue000", "\ue001"  # private-use characters: never shown, stripped from mail
+HEADLINE_SOURCE = 20_000  # characters of the body the snippet is taken from
+_HEADLINE = """
+SELECT id, ts_headline('postaci', translate(left(body_text, %s), %s, ''), to_tsquery('postaci', %s),
+  %s)
+FROM mailboxes_email WHERE id = ANY(%s)
+"""
+_HEADLINE_OPTIONS = f"StartSel={_START}, StopSel={_STOP}, MaxWords=24, MinWords=12, MaxFragments=2"
+
+
+def _marked_to_html(text: str) -> SafeString:
+    """Escape everything, then turn the markers (only ever ours) into ``<mark>``."""
+    escaped = escape(" ".join(text.split()))
+    return mark_safe(escaped.replace(_START, "<mark>").replace(_STOP, "</mark>"))  # noqa: S308
+
+
+def email_headlines(email_ids: list[int], query: EmailQuery) -> dict[int, SafeString]:
+    """For each email, a short piece of its text with the searched words in ``<mark>``; HTML
+    in the mail is text here (escaped), so a snippet can never inject markup."""
+    words = [t for t in query.terms if not t.negated]
+    if not email_ids or not words:
+        return {}
+    if connection.vendor == "postgresql":
+        tsquery = _tsquery(words)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _HEADLINE,
+                [HEADLINE_SOURCE, _START + _STOP, tsquery, _HEADLINE_OPTIONS, email_ids],
+            )
+            rows = cursor.fetchall()
+        return {pk: _marked_to_html(text) for pk, text in rows if _START in text}
+    bodies = Email.objects.filter(pk__in=email_ids).values_list("pk", "body_text")
+    wanted = [search_fold(" ".join(t.text.split())) for t in words]
+    headlines = {}
+    for pk, body in bodies:
+        marked = _mark_folded(body[:HEADLINE_SOURCE].replace(_START, "").replace(_STOP, ""), wanted)
+        if marked is not None:
+            headlines[pk] = _marked_to_html(marked)
+    return headlines
+
+
+def _mark_folded(text: str, wanted: list[str], around: int = 60) -> str | None:
+    """SQLite: mark the first match of each searched text, matched on the folded text (each
+    character folded alone, so positions carry over)."""
+    folded_chars = [search_fold(c) or " " for c in text]
+    folded = "".join(c[0] for c in folded_chars)
+    spans = []
+    for word in wanted:
+        at = folded.find(word)
+        if at >= 0:
+            spans.append((at, at + len(word)))
+    if not spans:
+        return None
+    start = max(0, min(s for s, _ in spans) - around)
+    end = min(len(text), max(e for _, e in spans) + around)
+    out, cursor = [], start
+    for s, e in sorted(spans):
+        if s < cursor:
+            continue
+        out += [text[cursor:s], _START, text[s:e], _STOP]
+        cursor = e
+    out.append(text[cursor:end])
+    return ("… " if start else "") + "".join(out) + (" …" if end < len(text) else "")

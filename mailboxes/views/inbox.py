@@ -19,7 +19,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from mailboxes.inbox.list_filters import EmailFilterSet
-from mailboxes.inbox.search_query import query_parse
+from mailboxes.inbox.search_query import email_headlines, query_parse
 from mailboxes.inbox.selectors import (
     ALL,
     DRAFTS,
@@ -91,6 +91,7 @@ def folder_list(request: HttpRequest, folder: str = INBOX) -> HttpResponse:
     current = mailbox.resolve(folder)
     filterset, emails = _filtered(request, mailbox, current)
     page = Paginator(_rows(emails, current), PAGE_SIZE).get_page(request.GET.get("page"))
+    _highlight(request, page.object_list)
     context = mailbox_context(request, current.key, mailbox)
     live = page.number == 1
     if live:
@@ -106,6 +107,17 @@ def folder_list(request: HttpRequest, folder: str = INBOX) -> HttpResponse:
         list_query=_list_query(request),
     )
     return render(request, "mailboxes/email_list.html", context)
+
+
+def _highlight(request: HttpRequest, rows) -> None:
+    """Give each row of a search its snippet with the words found marked."""
+    text = request.GET.get("q", "").strip()
+    if not text:
+        return
+    rows = list(rows)
+    headlines = email_headlines([row.pk for row in rows], query_parse(text))
+    for row in rows:
+        row.search_snippet = headlines.get(row.pk)
 
 
 def _list_query(request: HttpRequest) -> str:

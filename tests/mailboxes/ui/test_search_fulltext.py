@@ -4,6 +4,7 @@ Gmail-like operators, ranking, and access (a search never finds another user's m
 from __future__ import annotations
 
 import datetime
+import re
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
@@ -184,3 +185,18 @@ def test_sent_mail_written_by_compose_is_indexed(ayse, make_email):
         user=ayse, data=ComposeData(subject="Taslak teklif", body_text="Yıllık lisans fiyatı")
     )
     assert EmailSearch.objects.filter(email=draft).exists()
+
+
+def test_snippets_mark_the_words_found_and_cannot_inject_html(ayse, make_email, client_of_ayse):
+    make_email(
+        users=[ayse],
+        subject="Script",
+        body_text='Merhaba, <script>alert(1)</script> iade <img src=x onerror="alert(2)"> '
+        "istiyorum \ue000 bitti \ue001.",
+    )
+    response = client_of_ayse.get(reverse("mailboxes:inbox"), {"q": "İADE"})
+    snippet = re.search(r'data-testid="search-snippet">(.*?)</span>', response.content.decode())
+    snippet = snippet.group(1)
+    assert "<mark>iade</mark>" in snippet
+    assert "<script" not in snippet and "<img" not in snippet and "onerror" not in snippet
+    assert snippet.count("<mark>") == snippet.count("</mark>") == 1  # the mail's markers gone
