@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.access import is_admin, user_team_ids
 from mailboxes.inbox.search import words_in_fields
-from mailboxes.inbox.search_query import emails_ranked, query_apply, query_parse
+from mailboxes.inbox.search_query import query_apply, query_parse
 from mailboxes.linking.parents import email_parent_models
 from mailboxes.models import Email, EmailRecipient, GroupEmailAccount, MailAccount
 
@@ -44,10 +44,9 @@ def _accounts(request) -> QuerySet[MailAccount]:
 
 
 def email_search(queryset: QuerySet[Email], text: str, user=None) -> QuerySet[Email]:
-    """What the search box finds: words through the full-text index, the Gmail-like
-    operators (mailboxes/inbox/search_query.py), most relevant first."""
-    query = query_parse(text)
-    return emails_ranked(query_apply(queryset, query, user), query)
+    """What the search box finds: words through the full-text index and the Gmail-like
+    operators (mailboxes/inbox/search_query.py), in the list's order (newest first)."""
+    return query_apply(queryset, query_parse(text), user)
 
 
 class EmailFilterSet(django_filters.FilterSet):

@@ -145,15 +145,25 @@ def _words(emails: QuerySet[Email], terms: list[Term]) -> QuerySet[Email]:
     return emails
 
 
-def emails_ranked(emails: QuerySet[Email], query: EmailQuery) -> QuerySet[Email]:
-    """The matches, most relevant first, newer first among equals (PostgreSQL); elsewhere
-    newest first."""
+def top_results(
+    emails: QuerySet[Email], query: EmailQuery, *, limit: int = 3, window: int = 500
+) -> list[int]:
+    """The ids of the ``limit`` most relevant of the newest ``window`` matches, for the "Top
+    results" above a search's list (which is newest first, like Gmail's). Relevance: the
+    words in the subject or sender weigh most, then To, Cc and file names, then the text.
+
+    Ranking only a recent window keeps it cheap whatever the number of matches (ranking a
+    million matches would read a million documents); PostgreSQL only."""
     if connection.vendor != "postgresql" or not query.has_text:
-        return emails
-    tsquery = _tsquery(query.terms)
-    return emails.annotate(search_rank=SearchRank(F("search__document"), tsquery)).order_by(
-        "-search_rank", "-date_sent", "-pk"
+        return []
+    recent = emails.order_by("-date_sent", "-pk").values("pk")[:window]
+    ranked = (
+        Email.objects.filter(pk__in=recent)
+        .annotate(search_rank=SearchRank(F("search__document"), _tsquery(query.terms)))
+        .order_by("-search_rank", "-date_sent", "-pk")
+        .values_list("pk", flat=True)[:limit]
     )
+    return list(ranked)
 
 
 # --- operators ------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -19,7 +18,8 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from mailboxes.inbox.list_filters import EmailFilterSet
-from mailboxes.inbox.search_query import email_headlines, query_parse
+from mailboxes.inbox.pagination import CappedPaginator
+from mailboxes.inbox.search_query import email_headlines, query_parse, top_results
 from mailboxes.inbox.selectors import (
     ALL,
     DRAFTS,
@@ -46,6 +46,7 @@ from mailboxes.models import EmailFolder, GroupEmailFolder
 from mailboxes.views.common import is_htmx, mailbox_context, safe_next
 
 PAGE_SIZE = 50
+TOP_RESULTS = 3
 MAX_NEW_ROWS = 50  # per poll; more than that and the user reloads anyway
 
 
@@ -90,8 +91,9 @@ def folder_list(request: HttpRequest, folder: str = INBOX) -> HttpResponse:
     mailbox = UserMailbox.of(request.user)
     current = mailbox.resolve(folder)
     filterset, emails = _filtered(request, mailbox, current)
-    page = Paginator(_rows(emails, current), PAGE_SIZE).get_page(request.GET.get("page"))
-    _highlight(request, page.object_list)
+    page = CappedPaginator(_rows(emails, current), PAGE_SIZE).get_page(request.GET.get("page"))
+    top = _top_results(request, emails, current, page)
+    _highlight(request, [*page.object_list, *top])
     context = mailbox_context(request, current.key, mailbox)
     live = page.number == 1
     if live:
@@ -105,8 +107,19 @@ def folder_list(request: HttpRequest, folder: str = INBOX) -> HttpResponse:
         move_targets=_move_targets(mailbox),
         show_recipients=current.key in (SENT, DRAFTS),
         list_query=_list_query(request),
+        top_results=top,
     )
     return render(request, "mailboxes/email_list.html", context)
+
+
+def _top_results(request: HttpRequest, emails, folder: Folder, page) -> list:
+    """On a search's first page, when it found more than fits, its most relevant few."""
+    text = request.GET.get("q", "").strip()
+    if not text or page.number != 1 or page.paginator.count <= TOP_RESULTS:
+        return []
+    ids = top_results(emails, query_parse(text), limit=TOP_RESULTS)
+    rows = {row.pk: row for row in _rows(emails.filter(pk__in=ids), folder)}
+    return [rows[pk] for pk in ids if pk in rows]
 
 
 def _highlight(request: HttpRequest, rows) -> None:

@@ -141,9 +141,15 @@ def test_case_operator_finds_the_emails_of_a_case(ayse, make_email, client_of_ay
     assert found(client_of_ayse, f"case:#{case.number}") == ["On the case"]
 
 
-def test_subject_and_sender_rank_above_the_body(ayse, make_email, client_of_ayse):
+def test_top_results_put_subject_and_sender_above_the_body(ayse, make_email, client_of_ayse):
     now = timezone.now()
-    make_email(users=[ayse], subject="Hello", body_text="about the refund", date_sent=now)
+    for n in range(4):
+        make_email(
+            users=[ayse],
+            subject=f"Hello {n}",
+            body_text="about the refund",
+            date_sent=now - datetime.timedelta(minutes=n),
+        )
     make_email(
         users=[ayse],
         subject="Refund request",
@@ -151,7 +157,24 @@ def test_subject_and_sender_rank_above_the_body(ayse, make_email, client_of_ayse
         date_sent=now - datetime.timedelta(days=30),
     )
     response = client_of_ayse.get(reverse("mailboxes:inbox"), {"q": "refund"})
-    assert subjects(response) == ["Refund request", "Hello"]
+    # The list is newest first; the top results put the subject's match first
+    assert subjects(response) == ["Hello 0", "Hello 1", "Hello 2", "Hello 3", "Refund request"]
+    top = [e.subject for e in response.context["top_results"]]
+    assert top[0] == "Refund request" and len(top) == 3
+    assert 'data-testid="top-results"' in response.content.decode()
+    few = client_of_ayse.get(reverse("mailboxes:inbox"), {"q": "refund request"})
+    assert few.context["top_results"] == []  # all of it fits: no top results
+
+
+def test_counting_stops_at_the_cap(ayse, make_email, client_of_ayse, monkeypatch):
+    from mailboxes.inbox.pagination import CappedPaginator
+
+    monkeypatch.setattr(CappedPaginator, "cap", 3)
+    for n in range(5):
+        make_email(users=[ayse], subject=f"Kargo {n}")
+    response = client_of_ayse.get(reverse("mailboxes:inbox"), {"q": "kargo"})
+    assert response.context["page_obj"].paginator.count == 3
+    assert "1–3 of 3+" in response.content.decode()
 
 
 def test_a_search_never_finds_another_users_mail(make_user, make_email, logged_in):
