@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 
-CAP = 10_000
+CAP = 1_000
 
 
 class CappedPaginator(Paginator):
