@@ -22,13 +22,10 @@ class MailboxesConfig(AppConfig):
     ]
 
     def ready(self) -> None:
-        from django.db.backends.signals import connection_created
-
         from crm.administration.menu import admin_link_register
         from mailboxes import messages  # noqa: F401  (message codes)
         from mailboxes.access import register_mail_permissions
         from mailboxes.inbox.navigation import emails_link_register
-        from mailboxes.inbox.search import register_sqlite_functions
         from mailboxes.linking.parents import email_parent_register
         from mailboxes.notes import email_notes  # noqa: F401  (note kinds)
         from mailboxes.notification_reasons import register_notification_reasons
@@ -37,7 +34,6 @@ class MailboxesConfig(AppConfig):
         for name, label in CRM_EMAIL_PARENTS.items():
             email_parent_register(name, label)
 
-        connection_created.connect(register_sqlite_functions, dispatch_uid="postaci-fold")
         register_mail_permissions()
         register_notification_reasons()
 

@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from crm.access import is_admin, user_team_ids
-from mailboxes.inbox.search import words_in_fields
+from crm.text_search import words_in_fields
 from mailboxes.inbox.search_query import query_apply, query_parse
 from mailboxes.linking.parents import email_parent_models
 from mailboxes.models import Email, EmailRecipient, GroupEmailAccount, MailAccount

@@ -7,22 +7,20 @@ find it; a file name whole and as its words ("fatura-kasim.pdf": "kasim").
 
 On PostgreSQL one ``INSERT … SELECT`` computes every document of a batch in the database
 (text search configuration ``postaci``: accents and Turkish letters folded, English stems).
-On SQLite the document is the folded text itself (``search_fold``), matched with ``LIKE``.
+On SQLite the document is the folded text itself (``crm.text_search.fold``), matched with ``LIKE``.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 
 from django.db import connection
 
+from crm.text_search import fold
 from mailboxes.models import Attachment, Email, EmailRecipient, EmailSearch
 
 BODY_LIMIT = 100_000  # characters of the body indexed; a tsvector holds at most 1 MB
-
-_TURKISH = str.maketrans({"ı": "i", "İ": "i"})
 
 _POSTGRES_INDEX = """
 INSERT INTO mailboxes_emailsearch (email_id, document)
@@ -43,13 +41,6 @@ FROM mailboxes_email e LEFT JOIN crm_emailaddress a ON a.id = e.from_address_id
 WHERE e.id = ANY(%s)
 ON CONFLICT (email_id) DO UPDATE SET document = EXCLUDED.document
 """
-
-
-def search_fold(text: str) -> str:
-    """Lower case without accents, Turkish dotted and dotless i as one letter: "Şikâyet
-    İADE" → "sikayet iade". What SQLite stores and what its searches look for."""
-    decomposed = unicodedata.normalize("NFKD", text.translate(_TURKISH))
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
 
 def emails_index(email_ids: Iterable[int]) -> None:
@@ -79,7 +70,7 @@ def _index_in_python(ids: list[int]) -> None:
     ).values_list("email_id", "filename"):
         parts[email_id] += [filename, re.sub(r"[-_.]+", " ", filename)]
     rows = [
-        EmailSearch(email_id=pk, document=" " + search_fold(" ".join(texts)) + " ")
+        EmailSearch(email_id=pk, document=" " + fold(" ".join(texts)) + " ")
         for pk, texts in parts.items()
     ]
     EmailSearch.objects.bulk_create(

@@ -24,8 +24,7 @@ from django.utils import formats, timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from mailboxes.inbox.search import words_in_fields
-from mailboxes.inbox.search_index import search_fold
+from crm.text_search import fold, words_in_fields
 from mailboxes.models import Email, EmailRecipient
 from mailboxes.models.search import SearchDocumentField
 
@@ -137,7 +136,7 @@ def _words(emails: QuerySet[Email], terms: list[Term]) -> QuerySet[Email]:
             return emails
         return emails.filter(search__document__matches=tsquery)
     for term in terms:
-        folded = search_fold(" ".join(term.text.split()))
+        folded = fold(" ".join(term.text.split()))
         if term.negated:
             emails = emails.exclude(search__document__contains=folded)
         else:
@@ -266,7 +265,7 @@ def email_headlines(email_ids: list[int], query: EmailQuery) -> dict[int, SafeSt
             rows = cursor.fetchall()
         return {pk: _marked_to_html(text) for pk, text in rows if _START in text}
     bodies = Email.objects.filter(pk__in=email_ids).values_list("pk", "body_text")
-    wanted = [search_fold(" ".join(t.text.split())) for t in words]
+    wanted = [fold(" ".join(t.text.split())) for t in words]
     headlines = {}
     for pk, body in bodies:
         marked = _mark_folded(body[:HEADLINE_SOURCE].replace(_START, "").replace(_STOP, ""), wanted)
@@ -278,7 +277,7 @@ def email_headlines(email_ids: list[int], query: EmailQuery) -> dict[int, SafeSt
 def _mark_folded(text: str, wanted: list[str], around: int = 60) -> str | None:
     """SQLite: mark the first match of each searched text, matched on the folded text (each
     character folded alone, so positions carry over)."""
-    folded_chars = [search_fold(c) or " " for c in text]
+    folded_chars = [fold(c) or " " for c in text]
     folded = "".join(c[0] for c in folded_chars)
     spans = []
     for word in wanted:

@@ -43,7 +43,7 @@ from django.utils.translation import pgettext_lazy
 
 from crm.access import access_level, is_admin, user_team_ids
 from crm.models import EmailAddress, User
-from mailboxes.inbox.search import fold
+from crm.text_search import fold
 from mailboxes.models import (
     Email,
     EmailFolder,

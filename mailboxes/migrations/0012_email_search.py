@@ -1,7 +1,7 @@
 """The full-text search table, and on PostgreSQL its text search configuration and index.
 
 ``postaci`` is English (stemming, stop words) with accents and Turkish letters folded first
-(``unaccent``: "Şikâyet" and "sikayet", "İADE" and "iade" are one word).
+(``unaccent``, created by crm's migration 0005: "Şikâyet" and "sikayet", "İADE" and "iade" are one word).
 """
 
 import django.db.models.deletion
@@ -10,7 +10,6 @@ from django.db import migrations, models
 import mailboxes.models.search
 
 POSTGRES_UP = """
-CREATE EXTENSION IF NOT EXISTS unaccent;
 DO $$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_ts_config WHERE cfgname = 'postaci') THEN
     CREATE TEXT SEARCH CONFIGURATION postaci (COPY = english);
@@ -40,6 +39,7 @@ def postgres_down(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("mailboxes", "0011_fetch_queue_and_watch_heartbeat"),
+        ("crm", "0005_unaccent"),
     ]
 
     operations = [
