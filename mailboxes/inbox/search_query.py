@@ -152,17 +152,29 @@ def top_results(
     words in the subject or sender weigh most, then To, Cc and file names, then the text.
 
     Ranking only a recent window keeps it cheap whatever the number of matches (ranking a
-    million matches would read a million documents); PostgreSQL only."""
-    if connection.vendor != "postgresql" or not query.has_text:
+    million matches would read a million documents)."""
+    words = [t for t in query.terms if not t.negated]
+    if not words:
         return []
     recent = emails.order_by("-date_sent", "-pk").values("pk")[:window]
-    ranked = (
-        Email.objects.filter(pk__in=recent)
-        .annotate(search_rank=SearchRank(F("search__document"), _tsquery(query.terms)))
-        .order_by("-search_rank", "-date_sent", "-pk")
-        .values_list("pk", flat=True)[:limit]
-    )
-    return list(ranked)
+    if connection.vendor == "postgresql":
+        ranked = (
+            Email.objects.filter(pk__in=recent)
+            .annotate(search_rank=SearchRank(F("search__document"), _tsquery(query.terms)))
+            .order_by("-search_rank", "-date_sent", "-pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        return list(ranked)
+    # SQLite: a word in the subject or the sender's name counts three, elsewhere one
+    wanted = [fold(" ".join(t.text.split())) for t in words]
+    scored = []
+    for pk, date, subject, name in Email.objects.filter(pk__in=recent).values_list(
+        "pk", "date_sent", "subject", "from_name"
+    ):
+        heading = fold(f"{subject} {name}")
+        score = sum(3 if word in heading else 1 for word in wanted)
+        scored.append((-score, -date.timestamp() if date else 0, -pk))
+    return [-key[2] for key in sorted(scored)[:limit]]
 
 
 # --- operators ------------------------------------------------------------------------------
