@@ -9,11 +9,13 @@ class CasesConfig(AppConfig):
     def ready(self) -> None:
         from cases import intake, messages, notes, reply_actions  # noqa: F401  (codes, kinds)
         from cases.account_settings import case_settings_of
+        from cases.case_tag import case_search_operator
         from cases.forms import GROUP_ACCOUNT_PANELS, GroupAccountCasesForm, group_account_summary
         from cases.models import GROUP_ACCOUNT_CASE_FIELDS
         from cases.notification_reasons import register_notification_reasons
         from crm.permissions import record_access_register
         from mailboxes.forms import AccountFormPanel, account_form_panel_register
+        from mailboxes.inbox.search_query import search_operator_register
         from mailboxes.intake.pipeline import step_provide
         from mailboxes.linking.parents import (
             email_parent_register,
@@ -29,6 +31,7 @@ class CasesConfig(AppConfig):
         linked_by_register(intake.LINKED_BY_NEW_CASE, _("Opening this case"))
         link_rule_register(intake.case_thread_link)
         step_provide("case", intake.email_to_case)
+        search_operator_register("case", case_search_operator)
         step_provide("auto_reply", intake.queue_auto_reply)
         register_notification_reasons()
         group_account_extend(

@@ -75,3 +75,15 @@ def case_for_tag(*, subject: str, sender_address: str) -> Case | None:
     if case is None or not sender_belongs_to_case(case, sender_address):
         return None
     return case
+
+
+def case_search_operator(emails, value: str, user):
+    """``case:123`` in the email search: the emails of case number 123 (only those the
+    search already let the user see). None (searched as text) when it is not a number."""
+    number = value.lstrip("#")
+    if not number.isdigit():
+        return None
+    case_ids = Case.objects.filter(number=int(number)).values("pk")
+    return emails.filter(
+        parent_type=ContentType.objects.get_for_model(Case), parent_id__in=case_ids
+    )

@@ -11,12 +11,16 @@ class CrmConfig(AppConfig):
     ]
 
     def ready(self) -> None:
+        from django.db.backends.signals import connection_created
         from django.db.models.signals import post_migrate
 
         from . import checks, kinds, notification_reasons, scheduling  # noqa: F401  (registries)
         from .administration.menu import admin_link_register
 
         post_migrate.connect(scheduling.install_default_jobs, sender=self)
+        from .text_search import register_sqlite_functions
+
+        connection_created.connect(register_sqlite_functions, dispatch_uid="postaci-fold")
         notification_reasons.register_notification_reasons()
 
         from .permissions import record_access_register

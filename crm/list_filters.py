@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import Account, Contact, EmailAddressLink, Lead, Opportunity, Team, User
+from crm.text_search import words_in_fields
 
 
 def _active_users(request) -> QuerySet[User]:
@@ -42,17 +43,13 @@ class RecordFilterSet(django_filters.FilterSet):
     search_addresses = True
 
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        """Every word must match one of the name fields, or the whole text an address."""
+        """Every word must match one of the name fields (in any letter case, without its
+        accents: crm/text_search.py), or the whole text an address."""
         value = value.strip()
         if not value:
             return queryset
-        by_name = Q()
-        for word in value.split():
-            by_name &= Q(
-                *[Q(**{f"{field}__icontains": word}) for field in self.search_fields],
-                _connector=Q.OR,
-            )
-        condition = by_name
+        by_name = words_in_fields(queryset, value, list(self.search_fields)).values("pk")
+        condition = Q(pk__in=by_name)
         if self.search_addresses:
             links = EmailAddressLink.objects.filter(
                 content_type=ContentType.objects.get_for_model(queryset.model),

@@ -16,18 +16,16 @@ class MailboxesConfig(AppConfig):
         ("Poll group email accounts", "mailboxes.poll_group_accounts", 60),
         ("Poll personal email accounts", "mailboxes.poll_personal_accounts", 60),
         ("Recover stuck outgoing email", "mailboxes.sending_recover", 300),
+        ("Index emails for search", "mailboxes.search_index_missing", 60),
         ("Send hourly notification digests", "mailboxes.send_hourly_digests", 60 * 60),
         ("Send daily notification digests", "mailboxes.send_daily_digests", 24 * 60 * 60),
     ]
 
     def ready(self) -> None:
-        from django.db.backends.signals import connection_created
-
         from crm.administration.menu import admin_link_register
         from mailboxes import messages  # noqa: F401  (message codes)
         from mailboxes.access import register_mail_permissions
         from mailboxes.inbox.navigation import emails_link_register
-        from mailboxes.inbox.search import register_sqlite_functions
         from mailboxes.linking.parents import email_parent_register
         from mailboxes.notes import email_notes  # noqa: F401  (note kinds)
         from mailboxes.notification_reasons import register_notification_reasons
@@ -36,7 +34,6 @@ class MailboxesConfig(AppConfig):
         for name, label in CRM_EMAIL_PARENTS.items():
             email_parent_register(name, label)
 
-        connection_created.connect(register_sqlite_functions, dispatch_uid="postaci-fold")
         register_mail_permissions()
         self._register_signature_panel()
         register_notification_reasons()

@@ -99,3 +99,11 @@ def send_daily_digests() -> int:
     from mailboxes.notes.digest import notification_digests_send
 
     return notification_digests_send(frequency="daily")
+
+
+@shared_task(name="mailboxes.search_index_missing", ignore_result=True)
+def search_index_missing() -> int:
+    """Index emails that have no search document yet (written before the index existed)."""
+    from mailboxes.inbox.search_index import index_missing
+
+    return index_missing()

@@ -9,7 +9,8 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from crm.access import is_admin, user_team_ids
-from mailboxes.inbox.search import words_in_fields
+from crm.text_search import words_in_fields
+from mailboxes.inbox.search_query import query_apply, query_parse
 from mailboxes.linking.parents import email_parent_models
 from mailboxes.models import Email, EmailRecipient, GroupEmailAccount, MailAccount
 
@@ -42,13 +43,10 @@ def _accounts(request) -> QuerySet[MailAccount]:
     return accounts_visible_to(request.user)
 
 
-SEARCH_FIELDS = ["subject", "from_name", "from_address__address", "body_text"]
-
-
-def email_search(queryset: QuerySet[Email], text: str) -> QuerySet[Email]:
-    """Every word must occur in the subject, the sender (name or address) or the text body,
-    in any letter case (Turkish included, on PostgreSQL and SQLite: mailboxes/inbox/search.py)."""
-    return words_in_fields(queryset, text, SEARCH_FIELDS)
+def email_search(queryset: QuerySet[Email], text: str, user=None) -> QuerySet[Email]:
+    """What the search box finds: words through the full-text index and the Gmail-like
+    operators (mailboxes/inbox/search_query.py), in the list's order (newest first)."""
+    return query_apply(queryset, query_parse(text), user)
 
 
 class EmailFilterSet(django_filters.FilterSet):
@@ -107,7 +105,9 @@ class EmailFilterSet(django_filters.FilterSet):
         return self.is_bound and any(self.data.get(name) for name in self.ADVANCED)
 
     def filter_search(self, queryset, name, value):
-        return email_search(queryset, value.strip()) if value.strip() else queryset
+        if not value.strip():
+            return queryset
+        return email_search(queryset, value.strip(), self.request.user if self.request else None)
 
     def filter_sender(self, queryset, name, value):
         value = value.strip()

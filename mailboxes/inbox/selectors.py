@@ -26,9 +26,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 from django.db.models import (
     BooleanField,
-    Count,
     F,
     FilteredRelation,
     Max,
@@ -43,6 +43,7 @@ from django.utils.translation import pgettext_lazy
 
 from crm.access import access_level, is_admin, user_team_ids
 from crm.models import EmailAddress, User
+from crm.text_search import fold
 from mailboxes.models import (
     Email,
     EmailFolder,
@@ -89,6 +90,11 @@ class Folder:
     def pk(self) -> int | None:
         return self.obj.pk if self.obj is not None else None
 
+    @property
+    def unread_label(self) -> str:
+        """The count as shown: "999+" above the cap (mailboxes.inbox.selectors.UNREAD_CAP)."""
+        return f"{UNREAD_CAP}+" if self.unread > UNREAD_CAP else str(self.unread)
+
 
 @dataclass
 class UserMailbox:
@@ -128,6 +134,15 @@ class UserMailbox:
         ]
         result += [Folder(f"m{a.pk}", a.name, "mailbox", a) for a in self.mailboxes]
         return result
+
+    def find(self, name: str) -> Folder | None:
+        """The folder a search's ``in:`` names: by key ("inbox", "sent", …) or by the
+        name shown, in any letter case."""
+        wanted = fold(name.strip())
+        for folder in self.folders():
+            if wanted in (folder.key, fold(folder.label)):
+                return folder
+        return None
 
     def resolve(self, key: str) -> Folder:
         """The folder named by ``key``; ``Http404`` for a folder the user does not have."""
@@ -278,47 +293,39 @@ def email_list_rows(emails: QuerySet[Email], *, with_recipients: bool = False) -
     return rows
 
 
-def folder_unread_counts(mailbox: UserMailbox) -> dict[str, int]:
-    """Unread emails per folder key, in one aggregate query whatever the number of folders.
+UNREAD_CAP = 999  # above it a folder shows "999+": counting further reads too many rows
 
-    Rows of the user's unread, untrashed mail are grouped by (personal folder, group folder);
-    each group also counts how many belong in the Inbox and how many are important.
-    """
+
+def folder_unread_counts(mailbox: UserMailbox) -> dict[str, int]:
+    """Unread emails per folder key (folders with none left out), in one statement
+    whatever the number of folders: one count per folder, each of at most
+    ``UNREAD_CAP + 1`` rows (a count above the cap means "more than the cap"), so a
+    mailbox of a million unread emails costs what one of a thousand does."""
     user = mailbox.user
-    counts: dict[str, int] = {}
     if access_level(user, "email") == "no":
-        return counts
-    own = own_address_ids(user)
-    inbox_condition = (
-        Q(in_archive=False, folder__isnull=True, email__status__in=INBOX_STATUSES)
-        & ~Q(email__from_address_id__in=own)
-        & ~Q(email__sent_by=user)
-    )
-    rows = (
-        EmailUser.objects.filter(user=user, is_read=False, in_trash=False)
-        .values("folder_id", "email__group_folder_id")
-        .annotate(
-            total=Count("pk"),
-            inbox=Count("pk", filter=inbox_condition),
-            important=Count("pk", filter=Q(is_important=True)),
+        return {}
+    unread = EmailUser.objects.filter(user=user, is_read=False, in_trash=False)
+    folders: dict[str, QuerySet] = {
+        INBOX: unread.filter(
+            in_archive=False, folder__isnull=True, email__status__in=INBOX_STATUSES
         )
-        .order_by()
-    )
-    visible_groups = mailbox.group_folder_ids
-    personal_ids = {folder.pk for folder in mailbox.personal}
-    for row in rows:
-        group_id = row["email__group_folder_id"]
-        in_visible_group = group_id in visible_groups
-        if not in_visible_group:
-            counts[INBOX] = counts.get(INBOX, 0) + row["inbox"]
-        else:
-            key = f"g{group_id}"
-            counts[key] = counts.get(key, 0) + row["total"]
-        counts[IMPORTANT] = counts.get(IMPORTANT, 0) + row["important"]
-        if row["folder_id"] in personal_ids:
-            key = f"f{row['folder_id']}"
-            counts[key] = counts.get(key, 0) + row["total"]
-    return counts
+        .exclude(email__from_address_id__in=own_address_ids(user))
+        .exclude(email__sent_by=user)
+        .exclude(email__group_folder_id__in=sorted(mailbox.group_folder_ids)),
+        IMPORTANT: unread.filter(is_important=True),
+    }
+    for folder in mailbox.personal:
+        folders[f"f{folder.pk}"] = unread.filter(folder_id=folder.pk)
+    for folder in mailbox.group:
+        folders[f"g{folder.pk}"] = unread.filter(email__group_folder_id=folder.pk)
+    parts, params = [], []
+    for n, (key, rows) in enumerate(folders.items()):
+        sql, row_params = rows.values("pk")[: UNREAD_CAP + 1].query.sql_with_params()
+        parts.append(f"SELECT %s, COUNT(*) FROM ({sql}) AS folder_{n}")  # noqa: S608
+        params += [key, *row_params]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        return {key: count for key, count in cursor.fetchall() if count}
 
 
 def newest_marks(user: User) -> tuple[int, int]:

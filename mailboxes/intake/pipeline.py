@@ -71,6 +71,8 @@ STEPS: list[Slot] = [
     Slot("account_filters", EACH, "filters"),
     # 6. one Email per Message-ID across all accounts; addresses; attachments
     Slot("store", BATCH, "mailboxes", "mailboxes.intake.store.store_batch"),
+    # 6b. the full-text search documents of the new emails (one statement)
+    Slot("index", BATCH, "mailboxes", "mailboxes.intake.index.index_batch"),
     # 7. parent record: our reference, replied email, sender, Reply-To, To; then the rules
     #    other apps register (cases: the case of the thread, an authorised [#N])
     Slot("link", BATCH, "mailboxes", "mailboxes.intake.link.link_batch"),

@@ -10,10 +10,11 @@ from __future__ import annotations
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Model, QuerySet
 
 from crm.addresses import normalize_address
 from crm.models import EmailAddressLink, Note, User
+from crm.text_search import words_in_fields
 from mailboxes.linking.parents import email_parent_models, has_account_field, parent_kind
 from mailboxes.models import Email
 from mailboxes.notes.email_notes import EmailNews, email_news_publish
@@ -102,7 +103,8 @@ def parent_search(user: User, kind: str, query: str, *, limit: int = SEARCH_LIMI
     """Records of one parent type ``user`` can see that match ``query``.
 
     By address when the query has an ``@`` (any of the record's addresses), by case number for
-    ``#123`` or ``123`` among cases, else by name (every word must appear).
+    ``#123`` or ``123`` among cases, else by name (every word must appear, in any letter
+    case and without its accents, as the email search folds them).
     """
     model = email_parent_models().get(kind)
     query = (query or "").strip()
@@ -119,9 +121,4 @@ def parent_search(user: User, kind: str, query: str, *, limit: int = SEARCH_LIMI
     if kind == "case" and number.isdigit():
         return list(records.filter(number=int(number))[:limit])
     names = [f.name for f in model._meta.fields if f.name in ("name", "first_name", "last_name")]
-    for word in query.split():
-        condition = Q()
-        for name in names:
-            condition |= Q(**{f"{name}__icontains": word})
-        records = records.filter(condition)
-    return list(records[:limit])
+    return list(words_in_fields(records, query, names)[:limit])

@@ -12,6 +12,7 @@ from .folders import EmailFolder, GroupEmailFolder
 from .journal import RawMessage
 from .oauth import AuthMethod, OAuthFlow, OAuthProvider, OAuthState
 from .outgoing import OutgoingMessage
+from .search import EmailSearch
 from .signatures import UserSignature
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "Email",
     "EmailFolder",
     "EmailRecipient",
+    "EmailSearch",
     "EmailUser",
     "FolderCursor",
     "GroupEmailAccount",

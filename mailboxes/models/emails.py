@@ -279,6 +279,12 @@ class EmailUser(models.Model):
             models.Index(
                 fields=["user", "in_trash", "in_archive", "folder"], name="mailboxes_eu_inbox"
             ),
+            # The unread counts of the folder pane read only a user's unread rows
+            models.Index(
+                fields=["user", "email"],
+                condition=models.Q(is_read=False, in_trash=False),
+                name="mailboxes_eu_unread",
+            ),
         ]
 
     def __str__(self) -> str:

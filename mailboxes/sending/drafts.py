@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from crm.addresses import addresses_get_or_create, normalize_address
 from crm.models import EmailAddress, User
 from mailboxes.html_text import html_to_text
+from mailboxes.inbox.search_index import emails_index
 from mailboxes.intake.parse import ParsedAttachment
 from mailboxes.intake.store import attachment_store
 from mailboxes.linking.message_ids import message_id_new
@@ -234,6 +235,7 @@ def compose_write(
     )
 
     _write_attachments(email, data, inline_parts)
+    emails_index([email.pk])
     if user is not None:  # the author's copy; Postaci's own mail has no author
         EmailUser.objects.update_or_create(email=email, user=user, defaults={"is_read": True})
 

@@ -14,6 +14,7 @@ def mailbox_context(request: HttpRequest, current_key: str = "", mailbox=None) -
     """The folder pane: folders with unread counts (three queries) and the Emails links."""
     mailbox = mailbox or UserMailbox.of(request.user)
     folders = mailbox.folders(folder_unread_counts(mailbox))
+    inbox = next(f for f in folders if f.key == "inbox")
     return {
         "mailbox": mailbox,
         "folders": folders,
@@ -21,7 +22,8 @@ def mailbox_context(request: HttpRequest, current_key: str = "", mailbox=None) -
         "personal_folders": [f for f in folders if f.kind == "personal"],
         "group_folders": [f for f in folders if f.kind == "group"],
         "group_mailboxes": [f for f in folders if f.kind == "mailbox"],
-        "inbox_unread": next(f.unread for f in folders if f.key == "inbox"),
+        "inbox_unread": inbox.unread,
+        "inbox_unread_label": inbox.unread_label,
         "current_folder_key": current_key,
         "emails_links": emails_links(admin=is_admin(request.user)),
         "nav_section": "emails",

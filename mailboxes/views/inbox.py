@@ -10,7 +10,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -19,7 +18,10 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from mailboxes.inbox.list_filters import EmailFilterSet
+from mailboxes.inbox.pagination import CappedPaginator
+from mailboxes.inbox.search_query import email_headlines, query_parse, top_results
 from mailboxes.inbox.selectors import (
+    ALL,
     DRAFTS,
     INBOX,
     SENT,
@@ -44,6 +46,7 @@ from mailboxes.models import EmailFolder, GroupEmailFolder
 from mailboxes.views.common import is_htmx, mailbox_context, safe_next
 
 PAGE_SIZE = 50
+TOP_RESULTS = 3
 MAX_NEW_ROWS = 50  # per poll; more than that and the user reloads anyway
 
 
@@ -51,8 +54,22 @@ def poll_seconds() -> int:
     return max(1, int(settings.POSTACI_INBOX_POLL_SECONDS))
 
 
+def searched_folder(request: HttpRequest, mailbox: UserMailbox, folder: Folder) -> Folder:
+    """Where a search looks: the folder its ``in:`` names, all the user's email when
+    "Search in" says so, else the folder open."""
+    text = request.GET.get("q", "").strip()
+    if not text:
+        return folder
+    named = query_parse(text).folder
+    if named and (found := mailbox.find(named)) is not None:
+        return found
+    if request.GET.get("scope") == "all":
+        return mailbox.resolve(ALL)
+    return folder
+
+
 def _filtered(request: HttpRequest, mailbox: UserMailbox, folder: Folder):
-    emails = folder_emails(mailbox, folder)
+    emails = folder_emails(mailbox, searched_folder(request, mailbox, folder))
     filterset = EmailFilterSet(request.GET or None, queryset=emails, request=request)
     if filterset.is_bound:
         emails = filterset.qs if filterset.is_valid() else emails.none()
@@ -74,7 +91,9 @@ def folder_list(request: HttpRequest, folder: str = INBOX) -> HttpResponse:
     mailbox = UserMailbox.of(request.user)
     current = mailbox.resolve(folder)
     filterset, emails = _filtered(request, mailbox, current)
-    page = Paginator(_rows(emails, current), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(_rows(emails, current), PAGE_SIZE).get_page(request.GET.get("page"))
+    top = _top_results(request, emails, current, page)
+    _highlight(request, [*page.object_list, *top])
     context = mailbox_context(request, current.key, mailbox)
     live = page.number == 1
     if live:
@@ -88,8 +107,30 @@ def folder_list(request: HttpRequest, folder: str = INBOX) -> HttpResponse:
         move_targets=_move_targets(mailbox),
         show_recipients=current.key in (SENT, DRAFTS),
         list_query=_list_query(request),
+        top_results=top,
     )
     return render(request, "mailboxes/email_list.html", context)
+
+
+def _top_results(request: HttpRequest, emails, folder: Folder, page) -> list:
+    """On a search's first page, when it found more than fits, its most relevant few."""
+    text = request.GET.get("q", "").strip()
+    if not text or page.number != 1 or page.paginator.count <= TOP_RESULTS:
+        return []
+    ids = top_results(emails, query_parse(text), limit=TOP_RESULTS)
+    rows = {row.pk: row for row in _rows(emails.filter(pk__in=ids), folder)}
+    return [rows[pk] for pk in ids if pk in rows]
+
+
+def _highlight(request: HttpRequest, rows) -> None:
+    """Give each row of a search its snippet with the words found marked."""
+    text = request.GET.get("q", "").strip()
+    if not text:
+        return
+    rows = list(rows)
+    headlines = email_headlines([row.pk for row in rows], query_parse(text))
+    for row in rows:
+        row.search_snippet = headlines.get(row.pk)
 
 
 def _list_query(request: HttpRequest) -> str:

@@ -85,3 +85,42 @@ def test_creating_a_case_gives_it_the_next_number(make_user, logged_in):
     assert response.status_code == 302
     case = Case.objects.get(name="By hand")
     assert case.number >= 1 and case.created_by == agent
+
+
+def test_case_search_finds_words_of_the_contact_and_of_the_case_emails(make_user, logged_in):
+    from django.contrib.contenttypes.models import ContentType
+
+    from crm.models import Contact
+    from tests.mailboxes.ui.conftest import email_create
+
+    agent, other = make_user(level="own"), make_user(level="own")
+    contact = record_create(Contact(first_name="Gülşen", last_name="Öztürk"), user=agent)
+    _case(agent, name="Printer", contact=contact)
+    by_email = _case(agent, name="Login problem")
+    hidden = _case(other, name="Someone else's")
+    case_type = ContentType.objects.get_for_model(Case)
+    email_create(
+        users=[agent],
+        subject="Re: login",
+        body_text="Şifremi sıfırladım, iade istemiyorum.",
+        parent_type=case_type,
+        parent_id=by_email.pk,
+    )
+    email_create(
+        users=[other],
+        subject="Re: other",
+        body_text="İade talebim var.",
+        parent_type=case_type,
+        parent_id=hidden.pk,
+    )
+    client = logged_in(agent)
+
+    def listed(text: str) -> set[str]:
+        page = client.get(reverse("cases:case-list"), {"q": text})
+        return {case.name for case in page.context["page_obj"].object_list}
+
+    assert listed("Öztürk") == {"Printer"}
+    assert listed("gulsen ozturk") == {"Printer"}  # typed without Turkish letters
+    assert listed("IADE") == {"Login problem"}  # the email's text; not the hidden case
+    assert listed("sifremi") == {"Login problem"}
+    assert listed("from:customer@example.com") == {"Login problem"}

@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from crm.addresses import addresses_get_or_create
+from mailboxes.inbox.search_index import emails_index
 from mailboxes.models import Attachment, Email, EmailRecipient, EmailUser
 from tests.crm.conftest import (  # noqa: F401  (fixtures)
     fast_password_hasher,
@@ -59,6 +60,7 @@ def email_create(
     email.teams.set(teams)
     email.accounts.set(accounts)
     EmailUser.objects.bulk_create([EmailUser(email=email, user=u, is_read=read) for u in users])
+    emails_index([email.pk])  # as the intake's step 6b does
     return email
 
 
@@ -77,6 +79,7 @@ def attachment_create(email: Email, filename: str, payload: bytes, content_type:
     )
     attachment.file.save(filename, ContentFile(payload), save=True)
     Email.objects.filter(pk=email.pk).update(has_attachments=True)
+    emails_index([email.pk])
     return attachment
 
 

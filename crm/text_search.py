@@ -1,14 +1,20 @@
-"""Case-insensitive text search that works for Turkish on every supported database.
+"""Letter-case and accent-insensitive text matching that works for Turkish on every database.
 
 Neither database folds Turkish letters the way a reader expects: PostgreSQL's
 ``UPPER(…) LIKE UPPER(…)`` (``icontains``) leaves "İ" apart from "I", and SQLite's ``LIKE``
 folds ASCII only ("şikayet" would not find "Şikayet"). So both the columns and the words go
-through one folding: Turkish dotted and dotless i become "i", then lower case. On PostgreSQL
-that is ``LOWER(TRANSLATE(…))``; on SQLite, ``POSTACI_FOLD``, a Python function registered on
-each connection.
+through one folding: Turkish dotted and dotless i become "i", accents go ("Gülşen" and
+"gulsen", "şikâyet" and "sikayet" are one word), then lower case. On PostgreSQL that is
+``LOWER(unaccent(TRANSLATE(…)))`` (the ``unaccent`` extension, crm's migration 0006); on
+SQLite, ``POSTACI_FOLD``, a Python function registered on each connection.
+
+Used for names and short fields; the full text of emails has an index of its own
+(mailboxes/inbox/search_index.py) that folds the same way.
 """
 
 from __future__ import annotations
+
+import unicodedata
 
 from django.db.models import Func, Q, QuerySet, TextField
 
@@ -17,10 +23,12 @@ _DOTTED = str.maketrans({"İ": "i", "I": "i", "ı": "i"})
 
 
 def fold(value: str | None) -> str | None:
-    """Lower-case for matching: Turkish dotted and dotless i are one letter."""
+    """Lower case without accents, Turkish dotted and dotless i as one letter: "Şikâyet
+    İADE" → "sikayet iade"."""
     if value is None:
         return None
-    return value.translate(_DOTTED).lower()
+    decomposed = unicodedata.normalize("NFKD", value.translate(_DOTTED))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
 
 class Fold(Func):
@@ -32,7 +40,9 @@ class Fold(Func):
 
     def as_postgresql(self, compiler, connection, **extra):
         return self.as_sql(
-            compiler, connection, template="LOWER(TRANSLATE(%(expressions)s, 'İIı', 'iii'))"
+            compiler,
+            connection,
+            template="LOWER(unaccent(TRANSLATE(%(expressions)s, 'İIı', 'iii')))",
         )
 
     def as_sqlite(self, compiler, connection, **extra):

@@ -1,0 +1,310 @@
+"""The search box's query language, as people know it from Gmail, and its meaning.
+
+``from:`` ``to:`` ``subject:`` ``has:attachment`` ``is:unread`` / ``is:read`` /
+``is:important``, ``in:<folder>`` (the view picks the folder), ``before:`` / ``after:``
+(a date in the reader's format or ISO), ``"a phrase"``, ``-word`` to leave out; apps add
+operators of their own (cases: ``case:123``) with ``search_operator_register``. An operator
+nobody knows, or one whose value does not parse, is searched as text.
+
+Words are matched through the full-text index (``mailboxes/inbox/search_index.py``): every
+word as a prefix of an indexed word ("sipariş" finds "siparişim"), letter case, accents and
+the Turkish i folded; phrases in order. On SQLite, the folded document is matched with LIKE.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.db.models import F, FloatField, Func, Lookup, Q, QuerySet, Value
+from django.utils import formats, timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from crm.text_search import fold, words_in_fields
+from mailboxes.models import Email, EmailRecipient
+from mailboxes.models.search import SearchDocumentField
+
+MAX_TERMS = 12
+
+OperatorFunction = Callable[[QuerySet, str, object], QuerySet | None]
+_OPERATORS: dict[str, OperatorFunction] = {}
+
+
+def search_operator_register(name: str, function: OperatorFunction) -> None:
+    """Add ``name:value`` to the query language: ``function(emails, value, user)`` returns
+    the emails it keeps, or None when the value makes no sense (then it is searched as
+    text). Apps call this from ``AppConfig.ready``."""
+    _OPERATORS[name.lower()] = function
+
+
+@dataclass
+class Term:
+    text: str
+    negated: bool = False
+    phrase: bool = False
+
+
+@dataclass
+class EmailQuery:
+    terms: list[Term] = field(default_factory=list)
+    operators: list[tuple[str, str, bool]] = field(default_factory=list)  # name, value, negated
+    folder: str = ""  # in:<folder>
+
+    @property
+    def has_text(self) -> bool:
+        return any(not t.negated for t in self.terms)
+
+
+_TOKEN = re.compile(r'(-?)(?:([A-Za-z]+):)?(?:"([^"]*)"?|(\S+))')
+_BUILT_IN = {"from", "to", "subject", "has", "is", "in", "before", "after"}
+
+
+def query_parse(text: str) -> EmailQuery:
+    """Split what was typed into words, phrases and operators."""
+    query = EmailQuery()
+    for match in _TOKEN.finditer(text):
+        negated, name, quoted, bare = match.groups()
+        value = quoted if quoted is not None else (bare or "")
+        name = (name or "").lower()
+        if name and (name in _BUILT_IN or name in _OPERATORS) and value:
+            if name == "in" and not negated:
+                query.folder = value
+            else:
+                query.operators.append((name, value, bool(negated)))
+            continue
+        whole = f"{match.group(2)}:{value}" if name else value
+        if whole.strip():
+            query.terms.append(Term(whole, negated=bool(negated), phrase=quoted is not None))
+    query.terms = query.terms[:MAX_TERMS]
+    return query
+
+
+# --- words ----------------------------------------------------------------------------------
+
+
+@SearchDocumentField.register_lookup
+class Matches(Lookup):
+    """``document @@ to_tsquery('postaci', …)`` (PostgreSQL only)."""
+
+    lookup_name = "matches"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} @@ to_tsquery('postaci', {rhs})", [*lhs_params, *rhs_params]
+
+
+class SearchRank(Func):
+    """Relevance of the document to the query (subject and sender weigh most)."""
+
+    output_field = FloatField()
+    template = "ts_rank(%(expressions)s)"
+
+    def __init__(self, document, tsquery: str):
+        super().__init__(
+            document, Func(Value(tsquery), template="to_tsquery('postaci', %(expressions)s)")
+        )
+
+
+def _quoted(word: str) -> str:
+    """One tsquery operand from what the user typed: quoted, so no character of it is
+    tsquery syntax; the configuration splits it into words as it did the document."""
+    return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _tsquery(terms: list[Term]) -> str:
+    parts = []
+    for term in terms:
+        words = term.text.split() if term.phrase else [term.text]
+        operand = " <-> ".join(f"{_quoted(w)}:*" for w in words if w.strip())
+        if not operand:
+            continue
+        parts.append(f"!({operand})" if term.negated else f"({operand})")
+    return " & ".join(parts)
+
+
+def _words(emails: QuerySet[Email], terms: list[Term]) -> QuerySet[Email]:
+    if not terms:
+        return emails
+    if connection.vendor == "postgresql":
+        tsquery = _tsquery(terms)
+        if not tsquery:
+            return emails
+        return emails.filter(search__document__matches=tsquery)
+    for term in terms:
+        folded = fold(" ".join(term.text.split()))
+        if term.negated:
+            emails = emails.exclude(search__document__contains=folded)
+        else:
+            emails = emails.filter(search__document__contains=folded)
+    return emails
+
+
+def top_results(
+    emails: QuerySet[Email], query: EmailQuery, *, limit: int = 3, window: int = 500
+) -> list[int]:
+    """The ids of the ``limit`` most relevant of the newest ``window`` matches, for the "Top
+    results" above a search's list (which is newest first, like Gmail's). Relevance: the
+    words in the subject or sender weigh most, then To, Cc and file names, then the text.
+
+    Ranking only a recent window keeps it cheap whatever the number of matches (ranking a
+    million matches would read a million documents)."""
+    words = [t for t in query.terms if not t.negated]
+    if not words:
+        return []
+    recent = emails.order_by("-date_sent", "-pk").values("pk")[:window]
+    if connection.vendor == "postgresql":
+        ranked = (
+            Email.objects.filter(pk__in=recent)
+            .annotate(search_rank=SearchRank(F("search__document"), _tsquery(query.terms)))
+            .order_by("-search_rank", "-date_sent", "-pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        return list(ranked)
+    # SQLite: a word in the subject or the sender's name counts three, elsewhere one
+    wanted = [fold(" ".join(t.text.split())) for t in words]
+    scored = []
+    for pk, date, subject, name in Email.objects.filter(pk__in=recent).values_list(
+        "pk", "date_sent", "subject", "from_name"
+    ):
+        heading = fold(f"{subject} {name}")
+        score = sum(3 if word in heading else 1 for word in wanted)
+        scored.append((-score, -date.timestamp() if date else 0, -pk))
+    return [-key[2] for key in sorted(scored)[:limit]]
+
+
+# --- operators ------------------------------------------------------------------------------
+
+
+def _date(value: str) -> datetime.date | None:
+    # ISO, the reader's own formats, and the dotted day-first form common in Turkey
+    for date_format in ["%Y-%m-%d", *formats.get_format("DATE_INPUT_FORMATS"), "%d.%m.%Y"]:
+        try:
+            return datetime.datetime.strptime(value, date_format).date()
+        except (ValueError, TypeError):
+            continue
+    return None
+
+
+def _start_of(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def _recipients(emails: QuerySet[Email], value: str) -> QuerySet[Email]:
+    rows = EmailRecipient.objects.filter(kind__in=[EmailRecipient.Kind.TO, EmailRecipient.Kind.CC])
+    matching = words_in_fields(rows, value, ["name", "address__address"]).values("email_id")
+    return emails.filter(pk__in=matching)
+
+
+def _built_in(emails: QuerySet[Email], name: str, value: str) -> QuerySet[Email] | None:
+    lowered = value.lower()
+    if name == "from":
+        return words_in_fields(emails, value, ["from_name", "from_address__address"])
+    if name == "to":
+        return _recipients(emails, value)
+    if name == "subject":
+        return words_in_fields(emails, value, ["subject"])
+    if name == "has":
+        return emails.filter(has_attachments=True) if lowered in ("attachment", "ek") else None
+    if name == "is":
+        states = {
+            "unread": Q(user_is_read=False),
+            "read": Q(user_is_read=True),
+            "important": Q(user_is_important=True),
+        }
+        return emails.filter(states[lowered]) if lowered in states else None
+    if name in ("before", "after"):
+        day = _date(value)
+        if day is None:
+            return None
+        if name == "before":
+            return emails.filter(date_sent__lt=_start_of(day))
+        return emails.filter(date_sent__gte=_start_of(day + datetime.timedelta(days=1)))
+    return None
+
+
+def query_apply(emails: QuerySet[Email], query: EmailQuery, user) -> QuerySet[Email]:
+    """The emails of ``emails`` the query finds (``emails`` already holds only what the
+    user may see; every operator narrows it, none widens it)."""
+    terms = list(query.terms)
+    for name, value, negated in query.operators:
+        function = _OPERATORS.get(name)
+        kept = function(emails, value, user) if function else _built_in(emails, name, value)
+        if kept is None:
+            terms.append(Term(f"{name}:{value}", negated=negated))
+        elif negated:
+            emails = emails.exclude(pk__in=kept.values("pk"))
+        else:
+            emails = kept
+    return _words(emails, terms)
+
+
+# --- highlighting ---------------------------------------------------------------------------
+
+_START, _STOP = "\ue000", "\ue001"  # private-use characters: never shown, stripped from mail
+HEADLINE_SOURCE = 20_000  # characters of the body the snippet is taken from
+_HEADLINE = """
+SELECT id, ts_headline('postaci', translate(left(body_text, %s), %s, ''), to_tsquery('postaci', %s),
+  %s)
+FROM mailboxes_email WHERE id = ANY(%s)
+"""
+_HEADLINE_OPTIONS = f"StartSel={_START}, StopSel={_STOP}, MaxWords=24, MinWords=12, MaxFragments=2"
+
+
+def _marked_to_html(text: str) -> SafeString:
+    """Escape everything, then turn the markers (only ever ours) into ``<mark>``."""
+    escaped = escape(" ".join(text.split()))
+    return mark_safe(escaped.replace(_START, "<mark>").replace(_STOP, "</mark>"))  # noqa: S308
+
+
+def email_headlines(email_ids: list[int], query: EmailQuery) -> dict[int, SafeString]:
+    """For each email, a short piece of its text with the searched words in ``<mark>``; HTML
+    in the mail is text here (escaped), so a snippet can never inject markup."""
+    words = [t for t in query.terms if not t.negated]
+    if not email_ids or not words:
+        return {}
+    if connection.vendor == "postgresql":
+        tsquery = _tsquery(words)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _HEADLINE,
+                [HEADLINE_SOURCE, _START + _STOP, tsquery, _HEADLINE_OPTIONS, email_ids],
+            )
+            rows = cursor.fetchall()
+        return {pk: _marked_to_html(text) for pk, text in rows if _START in text}
+    bodies = Email.objects.filter(pk__in=email_ids).values_list("pk", "body_text")
+    wanted = [fold(" ".join(t.text.split())) for t in words]
+    headlines = {}
+    for pk, body in bodies:
+        marked = _mark_folded(body[:HEADLINE_SOURCE].replace(_START, "").replace(_STOP, ""), wanted)
+        if marked is not None:
+            headlines[pk] = _marked_to_html(marked)
+    return headlines
+
+
+def _mark_folded(text: str, wanted: list[str], around: int = 60) -> str | None:
+    """SQLite: mark the first match of each searched text, matched on the folded text (each
+    character folded alone, so positions carry over)."""
+    folded_chars = [fold(c) or " " for c in text]
+    folded = "".join(c[0] for c in folded_chars)
+    spans = []
+    for word in wanted:
+        at = folded.find(word)
+        if at >= 0:
+            spans.append((at, at + len(word)))
+    if not spans:
+        return None
+    start = max(0, min(s for s, _ in spans) - around)
+    end = min(len(text), max(e for _, e in spans) + around)
+    out, cursor = [], start
+    for s, e in sorted(spans):
+        if s < cursor:
+            continue
+        out += [text[cursor:s], _START, text[s:e], _STOP]
+        cursor = e
+    out.append(text[cursor:end])
+    return ("… " if start else "") + "".join(out) + (" …" if end < len(text) else "")
