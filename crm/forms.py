@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zoneinfo
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -285,10 +287,29 @@ class NoteForm(forms.Form):
     )
 
 
+def time_zone_choices() -> list[tuple[str, str]]:
+    """Every IANA zone the server knows, after "the server's" (empty)."""
+    return [("", _("Server time zone")), *((z, z) for z in sorted(zoneinfo.available_timezones()))]
+
+
 class PreferencesForm(forms.ModelForm):
+    time_zone = forms.ChoiceField(
+        label=_("time zone"),
+        choices=time_zone_choices,
+        required=False,
+        help_text=_("Times are shown and chosen in this zone; empty: the server's."),
+    )
+
     class Meta:
         model = User
-        fields = ["first_name", "last_name", "email", "language", "notification_digest"]
+        fields = [
+            "first_name",
+            "last_name",
+            "email",
+            "language",
+            "time_zone",
+            "notification_digest",
+        ]
         help_texts = {
             "notification_digest": _(
                 "Unread notifications are also sent to your email address this often."

@@ -16,6 +16,8 @@ class MailboxesConfig(AppConfig):
         ("Poll group email accounts", "mailboxes.poll_group_accounts", 60),
         ("Poll personal email accounts", "mailboxes.poll_personal_accounts", 60),
         ("Recover stuck outgoing email", "mailboxes.sending_recover", 300),
+        # scheduled emails leave within this many seconds of their time, restarts or not
+        ("Send scheduled emails", "mailboxes.send_scheduled_emails", 15),
         ("Send hourly notification digests", "mailboxes.send_hourly_digests", 60 * 60),
         ("Send daily notification digests", "mailboxes.send_daily_digests", 24 * 60 * 60),
     ]
