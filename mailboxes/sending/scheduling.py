@@ -84,6 +84,7 @@ def email_schedule(
             claim_token="",
         )
         _queue_release(email.pk, send_at)
+    email.refresh_from_db()  # the outgoing row cached on it predates the update
     return email
 
 
