@@ -5,7 +5,7 @@ and Edit take it back into the drafts unless it has left; every race has exactly
 from __future__ import annotations
 
 import zoneinfo
-from datetime import datetime, timedelta
+from datetime import timedelta
 from email.utils import parsedate_to_datetime
 
 import pytest
@@ -269,9 +269,9 @@ def test_undo_racing_the_release_has_exactly_one_winner(agent, support, smtp_ser
     for _round in range(8):
         smtp_server.clear()
         email = email_schedule(user=agent, data=_data(support), send_at=timezone.now())
-        undone = []
+        undone: list[bool] = []
 
-        def work(account, name, pk=email.pk):
+        def work(account, name, pk=email.pk, undone=undone):
             if name == "undo":
                 try:
                     email_unschedule(user=agent, email=Email(pk=pk))
@@ -291,5 +291,3 @@ def test_undo_racing_the_release_has_exactly_one_winner(agent, support, smtp_ser
             assert len(smtp_server.wait_for_messages(1)) == 1
         outcomes.add(email.status)
     assert outcomes <= {Email.Status.DRAFT, Email.Status.SENT}
-
-
