@@ -185,9 +185,7 @@ def compose(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                 when = formats.date_format(
                     timezone.localtime(options.cleaned_data["send_at"]), "DATETIME_FORMAT"
                 )
-                messages.success(
-                    request, _("Your email will be sent on %(when)s") % {"when": when}
-                )
+                messages.success(request, _("Your email will be sent on %(when)s") % {"when": when})
             elif undo_seconds and email.status == Email.Status.SCHEDULED:
                 messages.success(request, _undo_notice(request, email, undo_seconds))
             else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from crm.models import Note, User
+from crm.models import User
 
 
 def _preferences(time_zone: str) -> dict:
