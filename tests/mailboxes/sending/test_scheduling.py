@@ -291,3 +291,18 @@ def test_undo_racing_the_release_has_exactly_one_winner(agent, support, smtp_ser
             assert len(smtp_server.wait_for_messages(1)) == 1
         outcomes.add(email.status)
     assert outcomes <= {Email.Status.DRAFT, Email.Status.SENT}
+
+
+@pytest.mark.django_db
+def test_a_sender_who_lost_the_address_meanwhile_sends_nothing(agent, support, smtp_server):
+    email = email_schedule(
+        user=agent, data=_data(support), send_at=timezone.now() + timedelta(hours=1)
+    )
+    support.smtp_is_shared = False  # the group address is no longer shared with the agent
+    support.save(update_fields=["smtp_is_shared"])
+    _make_due(email)
+    assert scheduled_send_due() == 0
+    email.refresh_from_db()
+    assert email.status == Email.Status.FAILED
+    assert "could no longer send from this address" in str(email.send_error)
+    assert smtp_server.messages == []
