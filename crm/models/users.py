@@ -141,6 +141,8 @@ class User(AbstractUser):
         _("time zone"),
         max_length=64,
         blank=True,
+        default="",
+        db_default="",  # rows written by code that predates the column
         help_text=_("Times are shown and chosen in this zone; empty: the server's."),
     )
     notification_digest = models.CharField(

@@ -46,11 +46,12 @@ class OutgoingMessage(models.Model):
     # Send later / undo send (mailboxes/sending/scheduling.py): when a Scheduled email leaves;
     # ``undo_window``: the few seconds after a Send, not a time the person chose.
     scheduled_at = models.DateTimeField(null=True, blank=True)
-    undo_window = models.BooleanField(default=False)
+    undo_window = models.BooleanField(default=False, db_default=False)
     # Bumped by every write of the draft: a save carrying an older number from another page is
     # refused, so two tabs editing one draft never overwrite each other silently.
-    draft_version = models.PositiveIntegerField(default=0)
-    draft_writer = models.CharField(max_length=32, blank=True)  # the page that saved it last
+    draft_version = models.PositiveIntegerField(default=0, db_default=0)
+    # the page that saved it last (its own saves in flight are no conflict)
+    draft_writer = models.CharField(max_length=32, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [
