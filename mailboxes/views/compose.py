@@ -173,6 +173,14 @@ def compose(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                 )
             else:
                 email = email_send(user=request.user, data=data, draft=draft)
+        except DraftConflict as exc:
+            # the page shows the reason; its next Save or Send replaces the other version
+            form.add_error(None, str(exc))
+            form.add_error(None, _("Save or send again to keep this version instead."))
+            posted = request.POST.copy()
+            posted["draft_version"] = str(exc.current)
+            options = SendOptionsForm(posted)
+            options.is_valid()
         except SendError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, str(exc))
         else:

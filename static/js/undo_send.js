@@ -8,7 +8,9 @@
     form.dataset.undoReady = "1";
     var until = parseInt(form.dataset.undoUntil, 10);
     var button = form.querySelector("button");
-    var label = button.textContent;
+    var count = document.createElement("span");
+    count.setAttribute("aria-hidden", "true");  // not announced every second
+    button.appendChild(count);
     function tick() {
       var left = Math.ceil((until - Date.now()) / 1000);
       if (left <= 0) {
@@ -17,7 +19,7 @@
         form.remove();
         return;
       }
-      button.textContent = label + " (" + left + ")";
+      count.textContent = " (" + left + ")";
       window.setTimeout(tick, 250);
     }
     tick();

@@ -103,9 +103,17 @@ def test_send_from_a_stale_tab_is_refused_with_the_reason(agent, support, logged
         _fields(support, body="Stale", draft_version="1", draft_writer="tab-b", action="send"),
     )
     assert response.status_code == 200
-    assert "başka bir sekmede veya pencerede değiştirildi" in response.content.decode()
+    page = response.content.decode()
+    assert "başka bir sekmede veya pencerede değiştirildi" in page
     email = Email.objects.get()
     assert email.status == Email.Status.DRAFT and email.body_text == "Newest"
+    assert 'name="draft_version" value="2"' in page  # sending again keeps this version
+
+    client.post(
+        saved["url"],
+        _fields(support, body="Stale", draft_version="2", draft_writer="tab-b", action="draft"),
+    )
+    assert Email.objects.get().body_text == "Stale"
 
 
 def test_autosave_needs_the_csrf_token(agent, support):
