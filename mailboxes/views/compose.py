@@ -206,7 +206,7 @@ def compose(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 
 def _undo_notice(request: HttpRequest, email: Email, seconds: int) -> str:
-    """ "Sending in n seconds" with an Undo button: a message that outlives the redirect."""
+    """The message after Send: "sent in n seconds" and an Undo button, kept over the redirect."""
     until = int((timezone.now().timestamp() + seconds) * 1000)
     text = ngettext(
         "Your email will be sent in %(count)d second.",
