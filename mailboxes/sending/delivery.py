@@ -97,9 +97,14 @@ def email_deliver(email_id: int) -> DeliveryOutcome:
     with transaction.atomic():
         email = Email.objects.select_for_update().filter(pk=email_id).first()
         if email is not None and email.status == Email.Status.SCHEDULED:
-            from mailboxes.sending.scheduling import scheduled_release
+            from mailboxes.sending.scheduling import scheduled_release, scheduled_wait
 
-            scheduled_release(email, now)  # when due; Undo holds the same lock
+            # when due (Undo holds the same lock); a task a moment early waits for the time
+            if not scheduled_release(email, now):
+                wait = scheduled_wait(email, now)
+                return (
+                    DeliveryOutcome("busy", retry_in=wait) if wait else DeliveryOutcome("skipped")
+                )
         if email is None or email.status != Email.Status.SENDING:
             return DeliveryOutcome("skipped")
         outgoing = OutgoingMessage.objects.get(pk=email.pk)

@@ -139,6 +139,17 @@ def scheduled_release(
     return True
 
 
+def scheduled_wait(email: Email, now: datetime) -> float | None:
+    """Seconds until a Scheduled email is due when that is soon (a task with an ETA that
+    arrived early tries again then); None when it is not scheduled or beat will see to it."""
+    if email.status != Email.Status.SCHEDULED:
+        return None
+    due = scheduled_time(email)
+    if due is None or due <= now or due - now > ETA_HORIZON:
+        return None
+    return max((due - now).total_seconds(), 0.05)
+
+
 def scheduled_send_due(now: datetime | None = None) -> int:
     """Beat's job: release every Scheduled email whose time has come and queue its delivery;
     rows another process is releasing right now are skipped. Return how many were released."""

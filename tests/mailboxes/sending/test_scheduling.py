@@ -82,6 +82,20 @@ def test_a_scheduled_email_waits_and_leaves_once_due_with_the_date_it_left(
 
 
 @pytest.mark.django_db
+def test_a_task_arriving_early_waits_for_the_time(agent, support, smtp_server):
+    soon = email_schedule(
+        user=agent, data=_data(support), send_at=timezone.now() + timedelta(seconds=3)
+    )
+    outcome = email_deliver(soon.pk)
+    assert outcome.status == "busy" and 2 < outcome.retry_in <= 3  # the task retries then
+    later = email_schedule(
+        user=agent, data=_data(support), send_at=timezone.now() + timedelta(hours=3)
+    )
+    assert email_deliver(later.pk).status == "skipped"  # beat's job will see to it
+    assert smtp_server.messages == []
+
+
+@pytest.mark.django_db
 def test_undo_takes_the_email_back_into_the_draft_and_nothing_leaves(agent, support, smtp_server):
     email = email_schedule(
         user=agent,
