@@ -71,6 +71,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "crm.middleware.UserLanguageMiddleware",
+    "crm.middleware.UserTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -210,6 +211,9 @@ POSTACI_SEND_RETRY_DELAY = env.float("POSTACI_SEND_RETRY_DELAY", default=60.0)
 POSTACI_SEND_RETRY_MAX_DELAY = env.float("POSTACI_SEND_RETRY_MAX_DELAY", default=3600.0)
 POSTACI_SEND_CLAIM_LEASE = env.float("POSTACI_SEND_CLAIM_LEASE", default=900.0)
 POSTACI_MAX_RECIPIENTS = env.int("POSTACI_MAX_RECIPIENTS", default=100)
+# Undo send: a person's Send waits this many seconds, during which "Undo" takes the email back
+# into the draft (mailboxes/sending/scheduling.py); 0 sends at once.
+POSTACI_UNDO_SEND_SECONDS = env.int("POSTACI_UNDO_SEND_SECONDS", default=10)
 # OAuth 2.0 sign-in (mailboxes/connection/oauth.py): timeout of each request to a provider,
 # and how early before its expiry an access token is refreshed (seconds).
 POSTACI_OAUTH_TIMEOUT = env.float("POSTACI_OAUTH_TIMEOUT", default=10.0)

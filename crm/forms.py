@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zoneinfo
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -289,7 +291,19 @@ class NoteForm(forms.Form):
     )
 
 
+def time_zone_choices() -> list[tuple[str, str]]:
+    """Every IANA zone the server knows, after "the server's" (empty)."""
+    return [("", _("Server time zone")), *((z, z) for z in sorted(zoneinfo.available_timezones()))]
+
+
 class PreferencesForm(forms.ModelForm):
+    time_zone = forms.ChoiceField(
+        label=_("time zone"),
+        choices=time_zone_choices,
+        required=False,
+        help_text=_("Times are shown and chosen in this zone; empty: the server's."),
+    )
+
     class Meta:
         model = User
         fields = [
@@ -299,6 +313,7 @@ class PreferencesForm(forms.ModelForm):
             "title",
             "phone",
             "language",
+            "time_zone",
             "notification_digest",
         ]
         help_texts = {

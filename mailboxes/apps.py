@@ -17,6 +17,8 @@ class MailboxesConfig(AppConfig):
         ("Poll personal email accounts", "mailboxes.poll_personal_accounts", 60),
         ("Recover stuck outgoing email", "mailboxes.sending_recover", 300),
         ("Index emails for search", "mailboxes.search_index_missing", 60),
+        # scheduled emails leave within this many seconds of their time, restarts or not
+        ("Send scheduled emails", "mailboxes.send_scheduled_emails", 15),
         ("Send hourly notification digests", "mailboxes.send_hourly_digests", 60 * 60),
         ("Send daily notification digests", "mailboxes.send_daily_digests", 24 * 60 * 60),
     ]

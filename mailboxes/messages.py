@@ -141,6 +141,14 @@ SENT_PARTLY_REFUSED = message_define(
 SEND_ACCOUNT_GONE = message_define(
     "mail.send_account_gone", _("The account to send this email through is gone.")
 )
+SEND_FROM_GONE = message_define(
+    "mail.send_from_gone",
+    _("When the scheduled time came, the sender could no longer send from this address."),
+)
+SEND_SCHEDULED_FAILED = message_define(
+    "mail.send_scheduled_failed",
+    _("When the scheduled time came, the email could not be sent: {error}"),
+)
 SEND_INTERRUPTED = message_define(
     "mail.send_interrupted",
     _(

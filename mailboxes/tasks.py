@@ -87,6 +87,14 @@ def sending_recover() -> dict:
     return recover()
 
 
+@shared_task(name="mailboxes.send_scheduled_emails", ignore_result=True)
+def send_scheduled_emails() -> int:
+    """Periodic: send the scheduled emails whose time has come (send later, undo send)."""
+    from mailboxes.sending.scheduling import scheduled_send_due
+
+    return scheduled_send_due()
+
+
 @shared_task(name="mailboxes.send_hourly_digests", ignore_result=True)
 def send_hourly_digests() -> int:
     from mailboxes.notes.digest import notification_digests_send

@@ -130,6 +130,9 @@ for _prefix, _kind in (("accounts", accounts.PERSONAL), ("group-accounts", accou
 urlpatterns += [
     path("compose/", compose.compose, name="compose"),
     path("compose/<int:pk>/", compose.compose, name="compose-draft"),
+    path("compose/autosave/", compose.draft_autosave, name="compose-autosave"),
+    path("compose/<int:pk>/autosave/", compose.draft_autosave, name="compose-draft-autosave"),
+    path("<int:pk>/unschedule/", compose.unschedule, name="email-unschedule"),
     path("<int:pk>/reply/", compose.compose_reply, name="email-reply"),
     path("<int:pk>/reply-all/", compose.compose_reply_all, name="email-reply-all"),
     path("<int:pk>/forward/", compose.compose_forward, name="email-forward"),

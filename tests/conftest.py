@@ -15,3 +15,9 @@ def _default_language():
     translation.deactivate()
     yield
     translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
+def _send_at_once(settings):
+    """Send goes out at once in tests (no undo window); the undo tests set their own."""
+    settings.POSTACI_UNDO_SEND_SECONDS = 0

@@ -141,6 +141,14 @@ class User(AbstractUser):
         choices=[("en", "English"), ("tr", "Türkçe")],
         help_text=_("Leave empty to follow the browser."),
     )
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        blank=True,
+        default="",
+        db_default="",  # rows written by code that predates the column
+        help_text=_("Times are shown and chosen in this zone; empty: the server's."),
+    )
     notification_digest = models.CharField(
         _("email digest of notifications"),
         max_length=8,

@@ -6,7 +6,8 @@ Folder semantics follow EspoCRM (``InFolder.php``), per user:
   a group folder the user sees, not drafts, and not sent by the user (From is not one of
   their own addresses).
 - **Sent**: visible emails whose From is one of the user's addresses, or that they sent.
-- **Important**, **Archive**, **Trash**: the user's flags; **Drafts**: their own drafts.
+- **Important**, **Archive**, **Trash**: the user's flags; **Drafts**: their own drafts;
+  **Scheduled** (under Drafts): their emails waiting to be sent later, the soonest first.
 - **Personal folders** (``EmailFolder``): the user's rows filed there.
 - **Group folders** (``GroupEmailFolder``): emails filed there, for members of the folder's
   teams (administrators see every group folder).
@@ -53,11 +54,12 @@ from mailboxes.models import (
     PersonalEmailAccount,
 )
 
-INBOX, IMPORTANT, SENT, DRAFTS, ARCHIVE, TRASH, ALL = (
+INBOX, IMPORTANT, SENT, DRAFTS, SCHEDULED, ARCHIVE, TRASH, ALL = (
     "inbox",
     "important",
     "sent",
     "drafts",
+    "scheduled",
     "archive",
     "trash",
     "all",
@@ -67,12 +69,15 @@ SYSTEM_FOLDERS: dict[str, str] = {
     IMPORTANT: pgettext_lazy("email folder", "Important"),
     SENT: pgettext_lazy("email folder", "Sent"),
     DRAFTS: pgettext_lazy("email folder", "Drafts"),
+    SCHEDULED: pgettext_lazy("email folder", "Scheduled"),
     ARCHIVE: pgettext_lazy("email folder", "Archive"),
     TRASH: pgettext_lazy("email folder", "Trash"),
     ALL: pgettext_lazy("email folder", "All emails"),
 }
 # Statuses that belong in the Inbox (drafts and outgoing mail do not).
 INBOX_STATUSES = (Email.Status.IMPORTED, Email.Status.SENT)
+# Written but not sent: only their author lists them (Drafts, Scheduled).
+UNSENT_STATUSES = (Email.Status.DRAFT, Email.Status.SCHEDULED)
 SNIPPET_LENGTH = 160
 
 
@@ -246,23 +251,28 @@ def folder_emails(mailbox: UserMailbox, folder: Folder) -> QuerySet[Email]:
         emails = emails.filter(user_row_id__isnull=False, user_in_trash=True)
     elif key == DRAFTS:
         emails = emails.filter(status=Email.Status.DRAFT, created_by=user)
+    elif key == SCHEDULED:
+        emails = emails.filter(status=Email.Status.SCHEDULED, created_by=user).annotate(
+            scheduled_for=F("outgoing__scheduled_at")
+        )
+        return emails.order_by("scheduled_for", "pk")
     elif key == SENT:
         emails = emails.filter(visible, _sent_by_user(user), user_in_trash=False).exclude(
-            status=Email.Status.DRAFT
+            status__in=UNSENT_STATUSES
         )
     elif key == ALL:
-        emails = emails.filter(visible, user_in_trash=False).exclude(status=Email.Status.DRAFT)
+        emails = emails.filter(visible, user_in_trash=False).exclude(status__in=UNSENT_STATUSES)
     elif folder.kind == "personal":
         emails = emails.filter(mine, user_folder_id=folder.pk)
     elif folder.kind == "group":
         emails = emails.filter(visible, group_folder_id=folder.pk, user_in_trash=False).exclude(
-            status=Email.Status.DRAFT
+            status__in=UNSENT_STATUSES
         )
     elif folder.kind == "mailbox":
         arrived = Email.accounts.through.objects.filter(mailaccount_id=folder.pk)
         emails = emails.filter(
             visible, pk__in=arrived.values("email_id"), user_in_trash=False
-        ).exclude(status=Email.Status.DRAFT)
+        ).exclude(status__in=UNSENT_STATUSES)
     else:
         return emails.none()
     return emails.order_by("-date_sent", "-pk")

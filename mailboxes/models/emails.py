@@ -40,6 +40,7 @@ class Email(models.Model):
     class Status(models.TextChoices):
         IMPORTED = "imported", _("Imported")
         DRAFT = "draft", _("Draft")
+        SCHEDULED = "scheduled", _("Scheduled")  # waits for OutgoingMessage.scheduled_at
         SENDING = "sending", _("Sending")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")

@@ -46,6 +46,15 @@ class OutgoingMessage(models.Model):
     # what other apps do once the server accepts it (mailboxes.sending.send_actions):
     # action name → the sender's choice; emptied when applied
     after_send = models.JSONField(default=dict, blank=True)
+    # Send later / undo send (mailboxes/sending/scheduling.py): when a Scheduled email leaves;
+    # ``undo_window``: the few seconds after a Send, not a time the person chose.
+    scheduled_at = models.DateTimeField(null=True, blank=True)
+    undo_window = models.BooleanField(default=False, db_default=False)
+    # Bumped by every write of the draft: a save carrying an older number from another page is
+    # refused, so two tabs editing one draft never overwrite each other silently.
+    draft_version = models.PositiveIntegerField(default=0, db_default=0)
+    # the page that saved it last (its own saves in flight are no conflict)
+    draft_writer = models.CharField(max_length=32, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [
@@ -55,7 +64,14 @@ class OutgoingMessage(models.Model):
                 name="mailboxes_outgoing_token",
             )
         ]
-        indexes = [models.Index(fields=["claimed_at"], name="mailboxes_outgoing_claim")]
+        indexes = [
+            models.Index(fields=["claimed_at"], name="mailboxes_outgoing_claim"),
+            models.Index(
+                fields=["scheduled_at"],
+                condition=Q(scheduled_at__isnull=False),
+                name="mailboxes_outgoing_scheduled",
+            ),
+        ]
         verbose_name = _("outgoing message")
         verbose_name_plural = _("outgoing messages")
 

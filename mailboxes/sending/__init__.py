@@ -6,6 +6,8 @@
   ``email_retry`` and the Sent-copy retry;
 - ``delivery``: ``email_deliver`` (the ``send_email`` task's work, at most once) and
   ``sending_recover``;
+- ``scheduling``: send later and undo send (``email_schedule``, ``email_unschedule``, the
+  release when due, beat's ``scheduled_send_due``); ``send_options``: their form fields;
 - ``replies``: reply, reply-all and forward prefill (case replies: ``cases.replies``);
 - ``account_check``: the "Send test email" button;
 - ``compose_tools``, ``send_actions``: what other apps add to compose forms (controls, files

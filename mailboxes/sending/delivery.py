@@ -3,7 +3,9 @@
 Flow: ``email_send`` checks everything (From allowed, addresses, no line breaks in headers,
 parent and replied email visible), writes the Email (status Sending) with its recipients and
 attachments, builds the exact bytes once (``OutgoingMessage.raw``) and queues the
-``send_email`` task after the commit. The task runs ``email_deliver``.
+``send_email`` task after the commit. The task runs ``email_deliver``. A Scheduled email (send
+later, undo send: scheduling.py) becomes Sending in ``email_deliver`` or beat's job once due,
+under the same row lock, and goes on from step 1.
 
 Guarantee — at most once per email (and so per Message-ID):
 
@@ -95,6 +97,15 @@ def email_deliver(email_id: int) -> DeliveryOutcome:
     lease = timedelta(seconds=settings.POSTACI_SEND_CLAIM_LEASE)
     with transaction.atomic():
         email = Email.objects.select_for_update().filter(pk=email_id).first()
+        if email is not None and email.status == Email.Status.SCHEDULED:
+            from mailboxes.sending.scheduling import scheduled_release, scheduled_wait
+
+            # when due (Undo holds the same lock); a task a moment early waits for the time
+            if not scheduled_release(email, now):
+                wait = scheduled_wait(email, now)
+                return (
+                    DeliveryOutcome("busy", retry_in=wait) if wait else DeliveryOutcome("skipped")
+                )
         if email is None or email.status != Email.Status.SENDING:
             return DeliveryOutcome("skipped")
         outgoing = OutgoingMessage.objects.get(pk=email.pk)
@@ -189,7 +200,12 @@ def email_after_sent(email: Email) -> None:
     note_email_sent(email, extra=done, told=told)
 
 
-def _mark_failed(email: Email, outgoing: OutgoingMessage, error: Message) -> None:
+def mark_failed(email: Email, error: Message) -> None:
+    """Failed with ``error`` (the caller holds the Email's row lock)."""
+    _mark_failed(email, None, error)
+
+
+def _mark_failed(email: Email, outgoing: OutgoingMessage | None, error: Message) -> None:
     email.status = Email.Status.FAILED
     email.send_error = error
     email.save(update_fields=["status", "send_error", "modified_at"])

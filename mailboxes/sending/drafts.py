@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Model
+from django.db.models import F, Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -38,7 +38,7 @@ from mailboxes.sending.compose import (
     sanitize_html,
 )
 from mailboxes.sending.compose_tools import CarriedFile
-from mailboxes.sending.exceptions import NotSendable, SendError
+from mailboxes.sending.exceptions import DraftConflict, NotSendable, SendError
 from mailboxes.sending.inline_images import inline_images_extract
 from mailboxes.sending.permissions import SendingIdentity, sending_identity_for
 from mailboxes.sending.signatures import signature_marks_once
@@ -66,6 +66,10 @@ class ComposeData:
     files: list[CarriedFile] = field(default_factory=list)
     # what else the send does once accepted: action name → choice (send_actions.py)
     after_send: dict = field(default_factory=dict)
+    # The draft's version the writer started from (OutgoingMessage.draft_version); None: any.
+    # Another tab's save in between makes the write fail with ``DraftConflict``.
+    draft_version: int | None = None
+    draft_writer: str = ""  # the page writing (its own saves in flight are no conflict)
 
 
 def parent_resolve(user, label: str, pk) -> Model | None:
@@ -150,7 +154,23 @@ def email_for_write(user: User, data: ComposeData, draft: Email | None) -> tuple
         if data.compose_token and email.outgoing.compose_token == data.compose_token:
             return email, True  # the same form submitted twice
         raise NotSendable(_("This email is no longer a draft."))
+    current, writer = (
+        OutgoingMessage.objects.filter(pk=email.pk)
+        .values_list("draft_version", "draft_writer")
+        .first()
+    ) or (0, "")
+    same_page = bool(data.draft_writer) and data.draft_writer == writer
+    if data.draft_version is not None and current != data.draft_version and not same_page:
+        raise DraftConflict(current=current)
     return email, False
+
+
+def draft_version(email: Email) -> int:
+    """The version a page editing ``email`` starts from (0 for a new one)."""
+    if email is None or email.pk is None:
+        return 0
+    found = OutgoingMessage.objects.filter(pk=email.pk).values_list("draft_version", flat=True)
+    return found.first() or 0
 
 
 def recipients_create(
@@ -214,6 +234,9 @@ def compose_write(
     email.save()
 
     outgoing, _created = OutgoingMessage.objects.get_or_create(email=email)
+    OutgoingMessage.objects.filter(pk=email.pk).update(
+        draft_version=F("draft_version") + 1, draft_writer=data.draft_writer[:32]
+    )
     if data.compose_token and not outgoing.compose_token:
         outgoing.compose_token = data.compose_token[:64]
         try:
@@ -250,6 +273,11 @@ def _write_attachments(
     current = list(email.attachments.all())
     if data.keep_attachment_ids is not None:
         keep = set(data.keep_attachment_ids)
+        if data.forwarded is not None:
+            # an autosaved forward holds copies of the forwarded email's attachments, while the
+            # form still names the originals: keep the copies of the originals it keeps
+            files = {a.file.name for a in data.forwarded.attachments.filter(pk__in=keep)}
+            keep |= {a.pk for a in current if a.file.name in files}
         Attachment.objects.filter(pk__in=[a.pk for a in current if a.pk not in keep]).delete()
     if data.forwarded is not None and not current:
         Attachment.objects.bulk_create(
@@ -294,6 +322,25 @@ def _write_attachments(
         ).save()
     email.has_attachments = email.attachments.filter(is_inline=False).exists()
     email.save(update_fields=["has_attachments"])
+
+
+def compose_data_of(email: Email) -> ComposeData:
+    """The stored email as compose data again: a Scheduled email is built when it leaves."""
+    groups: dict[str, list[Mailbox]] = {kind: [] for kind in EmailRecipient.Kind.values}
+    for row in email.recipients.select_related("address").order_by("kind", "position"):
+        groups[row.kind].append(Mailbox(address=row.address.address, name=row.name))
+    return ComposeData(
+        from_account_id=email.send_account_id,
+        to=groups[EmailRecipient.Kind.TO],
+        cc=groups[EmailRecipient.Kind.CC],
+        bcc=groups[EmailRecipient.Kind.BCC],
+        subject=email.subject,
+        body_text=email.body_text,
+        body_html=email.body_html,
+        parent=email.parent,
+        replied=email.replied,
+        reply_to=groups[EmailRecipient.Kind.REPLY_TO] or None,
+    )
 
 
 def threading_headers(replied: Email | None) -> tuple[str, list[str]]:

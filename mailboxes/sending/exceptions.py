@@ -49,6 +49,23 @@ class NotSendable(SendError):
     default_message = _("This email cannot be sent in its current state.")
 
 
+class DraftConflict(NotSendable):
+    """The draft was saved elsewhere (another tab) since this copy of it was loaded.
+
+    ``current``: the draft's version now, so the page can keep its own text on purpose.
+    """
+
+    code = "draft_conflict"
+    default_message = _(
+        "This draft was changed in another tab or window since you opened it, so your changes "
+        "here were not saved."
+    )
+
+    def __init__(self, message: str = "", *, current: int = 0, **kwargs):
+        super().__init__(message, **kwargs)
+        self.current = current
+
+
 class DeliveryError(SendError):
     """The SMTP server (or the way to it) refused or failed.
 

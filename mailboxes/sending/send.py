@@ -2,7 +2,7 @@
 by itself), ``email_retry`` and the Sent-folder copy's retry.
 
 Both sends take one path: the Email is written with its recipients (drafts.py), then
-``_prepare`` fixes the Message-ID and Date, builds the exact bytes once
+``prepare_send`` fixes the Message-ID and Date, builds the exact bytes once
 (``OutgoingMessage.raw``), links account and teams, and ``queue_delivery`` queues the
 ``send_email`` task after the commit (delivery.py explains the at-most-once rule).
 """
@@ -60,7 +60,7 @@ def email_send(*, user: User, data: ComposeData, draft: Email | None = None) -> 
         if existing:
             return email
         compose_write(email, data, user=user, identity=identity, status=Email.Status.SENDING)
-        _prepare(email, data, user=user, identity=identity)
+        prepare_send(email, data, user=user, identity=identity)
         OutgoingMessage.objects.filter(pk=email.pk).update(after_send=data.after_send)
         queue_delivery(email)
     return email
@@ -105,7 +105,7 @@ def email_send_automatic(
     with transaction.atomic():
         email = Email(message_id=message_id_new(parent), is_auto_reply=is_auto_reply)
         compose_write(email, data, user=None, identity=identity, status=Email.Status.SENDING)
-        _prepare(
+        prepare_send(
             email,
             data,
             user=None,
@@ -198,7 +198,7 @@ def _requester_id(email: Email) -> int | None:
     return outgoing.requested_by_id if outgoing else None
 
 
-def _prepare(
+def prepare_send(
     email: Email,
     data: ComposeData,
     *,

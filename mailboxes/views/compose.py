@@ -7,15 +7,22 @@ the user's allowed addresses in the form and checked again by the service.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from crm.access import is_admin
@@ -25,12 +32,19 @@ from crm.users import users_matching
 from mailboxes.models import Email, MailAccount
 from mailboxes.sending.account_check import account_send_test
 from mailboxes.sending.compose import format_address
-from mailboxes.sending.drafts import email_save_draft
-from mailboxes.sending.exceptions import SendError
+from mailboxes.sending.drafts import draft_version, email_save_draft
+from mailboxes.sending.exceptions import DraftConflict, NotSendable, SendError
 from mailboxes.sending.forms import ComposeForm, draft_initial
 from mailboxes.sending.permissions import sending_identities
 from mailboxes.sending.replies import reply_initial
+from mailboxes.sending.scheduling import (
+    email_schedule,
+    email_unschedule,
+    scheduled_time,
+    undo_send_seconds,
+)
 from mailboxes.sending.send import email_retry, email_retry_sent_copy, email_send
+from mailboxes.sending.send_options import SCHEDULE, SendOptionsForm
 
 SUGGESTION_LIMIT = 10
 
@@ -72,7 +86,13 @@ def reply_form_context(request: HttpRequest, *, initial: dict, next_url: str) ->
     }
 
 
-def _compose_page(request, form, *, draft=None, mode="", source=None, status=200):
+def _compose_page(request, form, *, draft=None, mode="", source=None, status=200, options=None):
+    scheduled_for = scheduled_time(draft) if draft is not None else None
+    if options is None:
+        initial = {"draft_version": draft_version(draft)}
+        if scheduled_for is not None:
+            initial["send_at"] = timezone.localtime(scheduled_for)
+        options = SendOptionsForm(initial=initial)
     return render(
         request,
         "mailboxes/compose.html",
@@ -87,6 +107,8 @@ def _compose_page(request, form, *, draft=None, mode="", source=None, status=200
             else reverse("mailboxes:compose"),
             "next_url": _next_url(request),
             "nav_section": "emails",
+            "send_options": options,
+            "scheduled_for": scheduled_for,
         },
         status=status,
     )
@@ -124,24 +146,158 @@ def compose(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     form = ComposeForm(
         request.POST, request.FILES, user=request.user, identities=identities, draft=draft
     )
-    saving = request.POST.get("action") == "draft"
-    if form.is_valid():
+    options = SendOptionsForm(request.POST)
+    action = request.POST.get("action")
+    if form.is_valid() and options.is_valid():
+        data = form.compose_data()
+        data.draft_version = options.cleaned_data["draft_version"]
+        data.draft_writer = options.cleaned_data["draft_writer"]
+        undo_seconds = undo_send_seconds()
         try:
-            if saving:
-                email = email_save_draft(user=request.user, data=form.compose_data(), draft=draft)
+            if action == "draft":
+                email = email_save_draft(user=request.user, data=data, draft=draft)
+            elif action == SCHEDULE:
+                email = email_schedule(
+                    user=request.user,
+                    data=data,
+                    draft=draft,
+                    send_at=options.cleaned_data["send_at"],
+                )
+            elif undo_seconds:
+                email = email_schedule(
+                    user=request.user,
+                    data=data,
+                    draft=draft,
+                    send_at=timezone.now() + timedelta(seconds=undo_seconds),
+                    undo_window=True,
+                )
             else:
-                email = email_send(user=request.user, data=form.compose_data(), draft=draft)
+                email = email_send(user=request.user, data=data, draft=draft)
+        except DraftConflict as exc:
+            # the page shows the reason; its next Save or Send replaces the other version
+            form.add_error(None, str(exc))
+            form.add_error(None, _("Save or send again to keep this version instead."))
+            posted = request.POST.copy()
+            posted["draft_version"] = str(exc.current)
+            options = SendOptionsForm(posted)
+            options.is_valid()
         except SendError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, str(exc))
         else:
-            if saving:
+            if action == "draft":
                 messages.success(request, _("Draft saved."))
                 return redirect(
                     _next_url(request) or reverse("mailboxes:compose-draft", args=[email.pk])
                 )
-            messages.success(request, _("Sending your email…"))
+            if action == SCHEDULE:
+                when = formats.date_format(
+                    timezone.localtime(options.cleaned_data["send_at"]), "DATETIME_FORMAT"
+                )
+                messages.success(request, _("Your email will be sent on %(when)s") % {"when": when})
+            elif undo_seconds and email.status == Email.Status.SCHEDULED:
+                messages.success(request, _undo_notice(request, email, undo_seconds))
+            else:
+                messages.success(request, _("Sending your email…"))
             return redirect(_next_url(request) or email_url(email))
-    return _compose_page(request, form, draft=draft, status=200)
+    for errors in options.errors.values():
+        for error in errors:
+            form.add_error(None, error)
+    return _compose_page(request, form, draft=draft, status=200, options=options)
+
+
+def _undo_notice(request: HttpRequest, email: Email, seconds: int) -> str:
+    """The message after Send: "sent in n seconds" and an Undo button, kept over the redirect."""
+    until = int((timezone.now().timestamp() + seconds) * 1000)
+    text = ngettext(
+        "Your email will be sent in %(count)d second.",
+        "Your email will be sent in %(count)d seconds.",
+        seconds,
+    ) % {"count": seconds}
+    return format_html(
+        '<span data-undo-text>{}</span> <form class="undo-send" style="display:inline" '
+        'method="post" action="{}" data-undo-until="{}" data-after="{}">'
+        '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
+        '<input type="hidden" name="then" value="undo"><button class="btn btn-sm btn-primary" '
+        'type="submit" data-testid="undo-send">{}</button></form>'
+        '<script src="{}" defer></script>',
+        text,
+        reverse("mailboxes:email-unschedule", args=[email.pk]),
+        until,
+        _("Sending your email…"),
+        get_token(request),
+        _("Undo"),
+        static("js/undo_send.js"),
+    )
+
+
+@login_required
+@require_POST
+def unschedule(request: HttpRequest, pk: int) -> HttpResponse:
+    """Take a scheduled email back: ``then=undo`` (after Send) or ``edit`` opens the draft
+    (``edit`` keeps its time), ``cancel`` leaves it in the drafts."""
+    email = get_object_or_404(Email.objects.visible_to(request.user), pk=pk)
+    then = request.POST.get("then", "cancel")
+    try:
+        email = email_unschedule(user=request.user, email=email, keep_schedule=then == "edit")
+    except NotSendable as exc:
+        messages.error(request, str(exc))
+        return redirect(_next_url(request) or email_url(email))
+    if then == "cancel":
+        messages.success(request, _("The email will not be sent; it is in your drafts."))
+        return redirect(_next_url(request) or email_url(email))
+    if then == "undo":
+        messages.success(request, _("Sending undone: the email is back in your drafts."))
+    return redirect(reverse("mailboxes:compose-draft", args=[email.pk]))
+
+
+@login_required
+@require_POST
+def draft_autosave(request: HttpRequest, pk: int | None = None) -> JsonResponse:
+    """Save the compose form as a draft (JSON; files are not part of autosave).
+
+    ``draft_version`` is the version the page last saw: another tab's save in between gives
+    409 with the current version, and the page asks the person what to keep.
+    """
+    draft = None
+    if pk is not None:
+        draft = get_object_or_404(
+            Email.objects.visible_to(request.user), pk=pk, created_by=request.user
+        )
+        if draft.status != Email.Status.DRAFT:
+            return JsonResponse(
+                {"saved": False, "gone": True, "message": _("This email is no longer a draft.")},
+                status=409,
+            )
+    identities = sending_identities(request.user)
+    form = ComposeForm(request.POST, user=request.user, identities=identities, draft=draft)
+    options = SendOptionsForm(request.POST)
+    if not (form.is_valid() and options.is_valid()):
+        errors = {**form.errors, **options.errors}
+        return JsonResponse({"saved": False, "errors": errors}, status=400)
+    data = form.compose_data()
+    data.uploads = []
+    data.draft_version = options.cleaned_data["draft_version"]
+    data.draft_writer = options.cleaned_data["draft_writer"]
+    try:
+        email = email_save_draft(user=request.user, data=data, draft=draft)
+    except DraftConflict as exc:
+        return JsonResponse(
+            {"saved": False, "conflict": True, "message": str(exc), "version": exc.current},
+            status=409,
+        )
+    except SendError as exc:
+        return JsonResponse({"saved": False, "message": str(exc)}, status=400)
+    return JsonResponse(
+        {
+            "saved": True,
+            "id": email.pk,
+            "version": draft_version(email),
+            "url": reverse("mailboxes:compose-draft", args=[email.pk]),
+            "autosave_url": reverse("mailboxes:compose-draft-autosave", args=[email.pk]),
+            "message": _("Draft saved at %(time)s.")
+            % {"time": formats.time_format(timezone.localtime(), "TIME_FORMAT")},
+        }
+    )
 
 
 def _reply(request: HttpRequest, pk: int, mode: str) -> HttpResponse:

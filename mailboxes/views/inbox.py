@@ -24,6 +24,7 @@ from mailboxes.inbox.selectors import (
     ALL,
     DRAFTS,
     INBOX,
+    SCHEDULED,
     SENT,
     Folder,
     UserMailbox,
@@ -77,7 +78,7 @@ def _filtered(request: HttpRequest, mailbox: UserMailbox, folder: Folder):
 
 
 def _rows(emails, folder: Folder):
-    return email_list_rows(emails, with_recipients=folder.key in (SENT, DRAFTS))
+    return email_list_rows(emails, with_recipients=folder.key in (SENT, DRAFTS, SCHEDULED))
 
 
 def _move_targets(mailbox: UserMailbox) -> list[tuple[str, str]]:
@@ -105,7 +106,7 @@ def folder_list(request: HttpRequest, folder: str = INBOX) -> HttpResponse:
         live=live,
         poll_seconds=poll_seconds(),
         move_targets=_move_targets(mailbox),
-        show_recipients=current.key in (SENT, DRAFTS),
+        show_recipients=current.key in (SENT, DRAFTS, SCHEDULED),
         list_query=_list_query(request),
         top_results=top,
     )
@@ -170,7 +171,7 @@ def folder_updates(request: HttpRequest, folder: str = INBOX) -> HttpResponse:
         email_mark=new_marks[0],
         row_mark=new_marks[1],
         poll_seconds=poll_seconds(),
-        show_recipients=current.key in (SENT, DRAFTS),
+        show_recipients=current.key in (SENT, DRAFTS, SCHEDULED),
         list_query=_list_query(request),
         live=True,
     )

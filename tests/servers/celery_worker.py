@@ -9,6 +9,7 @@ take, each other's tasks; the keys are deleted when the session ends.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -89,10 +90,39 @@ def running_worker(app: Celery, *, shutdown_timeout: float = 30.0) -> Iterator[T
         yield worker
 
 
+@contextmanager
+def running_beat(app: Celery, *, max_interval: float = 0.5) -> Iterator[None]:
+    """Run celery beat with django-celery-beat's database scheduler (the production one) in a
+    thread until the block ends: the periodic tasks in the database send their tasks."""
+    from celery.beat import Service
+    from django.db import connection
+
+    service = Service(
+        app,
+        max_interval=max_interval,
+        scheduler_cls="django_celery_beat.schedulers:DatabaseScheduler",
+    )
+
+    def run() -> None:
+        try:
+            service.start()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run, name="celery-beat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        service.stop()
+        thread.join(10)
+
+
 __all__ = [
     "configure_for_tests",
     "delete_keys",
     "new_key_prefix",
     "redis_url",
+    "running_beat",
     "running_worker",
 ]

@@ -432,3 +432,45 @@ def test_reply_box_include_renders_the_case_defaults_and_posts_back(
     )
     assert response["Location"] == "/cases/1/"
     assert Email.objects.get().parent == case
+
+
+def test_an_autosaved_forward_still_sends_the_attachments_once(
+    make_user, make_smtp_group, smtp_server, logged_in
+):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    agent = make_user("agent", roles=[role("all")])
+    support = make_smtp_group(smtp_server)
+    email = _incoming(agent, sender="ayse@customer.example.com", subject="Fatura")
+    name = default_storage.save("attachments/test/fatura", ContentFile(b"%PDF-fatura"))
+    attachment = Attachment.objects.create(
+        email=email,
+        filename="Fatura.pdf",
+        content_type="application/pdf",
+        size=11,
+        sha256="0" * 64,
+        file=name,
+    )
+    fields = {
+        "from_account": support.pk,
+        "to": "accounting@example.com",
+        "subject": "Fwd: Fatura",
+        "body": "See attached.",
+        "forwarded": email.pk,
+        "keep_attachments": [attachment.pk],  # the page still names the original
+        "token": "forward-1",
+        "draft_writer": "page",
+    }
+    client = logged_in(agent)
+    saved = client.post(reverse("mailboxes:compose-autosave"), {**fields, "draft_version": 0})
+    forward = Email.objects.get(pk=saved.json()["id"])
+    assert [a.filename for a in forward.attachments.all()] == ["Fatura.pdf"]  # a copy
+
+    client.post(reverse("mailboxes:compose"), {**fields, "draft_version": 1, "action": "send"})
+    forward.refresh_from_db()
+    assert forward.status == Email.Status.SENDING
+    email_deliver(forward.pk)
+    [captured] = smtp_server.wait_for_messages(1)
+    [part] = list(captured.message.iter_attachments())
+    assert (part.get_filename(), part.get_content()) == ("Fatura.pdf", b"%PDF-fatura")
