@@ -14,6 +14,7 @@
 
   var DELAY = 2000;
   var MAX_WAIT = 8000;
+  var IGNORED = ["csrfmiddlewaretoken", "draft_version", "draft_writer", "action"];
 
   function pageId() {
     if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID().replace(/-/g, "");
@@ -77,6 +78,7 @@
       if (inflight) return inflight.then(save);
       dirty = false;
       firstDirtyAt = 0;
+      saved = fingerprint();
       say(box.dataset.saving);
       inflight = fetch(url, {
         method: "POST",
@@ -94,8 +96,27 @@
       return inflight;
     }
 
+    /* What a save would store, to tell a change from an event that changed nothing: the
+       editor settles its HTML (and adds the signature) after the page loads, and that is no
+       edit of the user's; saving it would make a draft open in another tab look stale. */
+    function fingerprint() {
+      var parts = [];
+      new FormData(form).forEach(function (value, key) {
+        if (typeof value !== "string" || IGNORED.indexOf(key) >= 0) return;
+        parts.push(key + "=" + value);
+      });
+      return parts.join("\u0000");
+    }
+    var saved = fingerprint();
+    var touched = false;  // by the user: a key, a click, a paste or a drop in the form
+    ["keydown", "mousedown", "paste", "drop"].forEach(function (type) {
+      form.addEventListener(type, function () { touched = true; }, true);
+    });
+
     function changed(event) {
       if (submitting || (event && event.target && event.target.type === "file")) return;
+      if (!touched) { saved = fingerprint(); return; }
+      if (fingerprint() === saved) return;
       dirty = true;
       var now = Date.now();
       if (!firstDirtyAt) firstDirtyAt = now;
