@@ -55,6 +55,7 @@ from mailboxes.messages import (
     errors_message,
 )
 from mailboxes.models import FolderCursor, MailAccount, RawMessage
+from mailboxes.models.accounts import mail_account_load
 
 logger = logging.getLogger(__name__)
 
@@ -116,11 +117,10 @@ def fetch_account(
     never raise, so one broken mailbox cannot stop a poll of the others.
     """
     summary = FetchSummary(account_id=account_id)
-    account = MailAccount.objects.filter(pk=account_id).first()
+    account = mail_account_load(account_id)
     if account is None:
         summary.errors.append(FETCH_ACCOUNT_GONE())
         return summary
-    account = account.specific
     with account_fetch_lock(account.pk) as acquired:
         if not acquired:
             summary.locked = True
@@ -136,7 +136,9 @@ def fetch_account(
                         if folder_unchanged(client, folder, cursors.get(folder)):
                             continue
                         run = run or run_prepare(account, notify=notify)
-                        folder_summary = fetch_folder(client, run, folder, progress=progress)
+                        folder_summary = fetch_folder(
+                            client, run, folder, progress=progress, cursor=cursors.get(folder)
+                        )
                     except IMAPClientError as exc:
                         summary.errors.append(
                             FETCH_FOLDER_FAILED(folder=folder, error=str(exc) or repr(exc))
@@ -191,14 +193,17 @@ def fetch_folder(
     folder: str,
     *,
     progress: ProgressCallback | None = None,
+    cursor: FolderCursor | None = None,
 ) -> FetchSummary:
-    """Fetch one folder from its cursor onwards, batch by batch."""
+    """Fetch one folder from its cursor onwards, batch by batch (``cursor``: the folder's,
+    when the caller has loaded it already)."""
     account = run.account
     summary = FetchSummary(account_id=account.pk)
     status = client.select_folder(folder)
     uidvalidity = int(status[b"UIDVALIDITY"])
     uidnext = status.get(b"UIDNEXT")
-    cursor, _created = FolderCursor.objects.get_or_create(account_id=account.pk, folder=folder)
+    if cursor is None:
+        cursor, _created = FolderCursor.objects.get_or_create(account_id=account.pk, folder=folder)
 
     if cursor.uidvalidity == uidvalidity and uidnext is not None and uidnext <= cursor.last_uid + 1:
         return summary  # nothing new: one SELECT, no message data
