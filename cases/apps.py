@@ -9,11 +9,10 @@ class CasesConfig(AppConfig):
     def ready(self) -> None:
         from cases import intake, messages, notes  # noqa: F401  (message codes, note kinds)
         from cases.account_settings import case_settings_of
-        from cases.forms import GROUP_ACCOUNT_PANELS, GroupAccountCasesForm, group_account_summary
         from cases.models import GROUP_ACCOUNT_CASE_FIELDS
         from cases.notification_reasons import register_notification_reasons
         from crm.permissions import record_access_register
-        from mailboxes.forms import AccountFormPanel, account_form_panel_register
+        from mailboxes.account_panels import account_form_panel_register
         from mailboxes.intake.pipeline import step_provide
         from mailboxes.linking.parents import (
             email_parent_register,
@@ -36,12 +35,20 @@ class CasesConfig(AppConfig):
             row_of=case_settings_of,
             team_ids=lambda account: [case_settings_of(account).target_team_id],
         )
-        account_form_panel_register(
-            AccountFormPanel(
-                form_class=GroupAccountCasesForm,
-                panels=GROUP_ACCOUNT_PANELS,
-                instance_of=case_settings_of,
-                summary=group_account_summary,
-                dependent_fields=(("target_team", "target_team_role"),),
-            )
-        )
+        account_form_panel_register(_group_account_panel)
+
+
+def _group_account_panel():
+    """The Email-to-case and Auto-reply panels of the group account form (forms are
+    imported when a form is first shown, not in every process that loads the apps)."""
+    from cases.account_settings import case_settings_of
+    from cases.forms import GROUP_ACCOUNT_PANELS, GroupAccountCasesForm, group_account_summary
+    from mailboxes.forms import AccountFormPanel
+
+    return AccountFormPanel(
+        form_class=GroupAccountCasesForm,
+        panels=GROUP_ACCOUNT_PANELS,
+        instance_of=case_settings_of,
+        summary=group_account_summary,
+        dependent_fields=(("target_team", "target_team_role"),),
+    )
