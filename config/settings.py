@@ -189,6 +189,9 @@ POSTACI_DNS_NAMESERVERS = env.list("POSTACI_DNS_NAMESERVERS", default=[])
 POSTACI_DISCOVERY_TIMEOUT = env.float("POSTACI_DISCOVERY_TIMEOUT", default=8.0)
 POSTACI_DISCOVERY_STEP_TIMEOUT = env.float("POSTACI_DISCOVERY_STEP_TIMEOUT", default=3.0)
 POSTACI_FETCH_BATCH_SIZE = env.int("POSTACI_FETCH_BATCH_SIZE", default=200)
+# and at most this many bytes of messages a batch (a larger message alone): a fetch holds a
+# batch in memory about three times over (bench/memory.py)
+POSTACI_FETCH_BATCH_BYTES = env.int("POSTACI_FETCH_BATCH_BYTES", default=16 * 1024 * 1024)
 POSTACI_MAX_MESSAGE_SIZE = env.int("POSTACI_MAX_MESSAGE_SIZE", default=25 * 1024 * 1024)
 POSTACI_IMAP_TIMEOUT = env.float("POSTACI_IMAP_TIMEOUT", default=30.0)
 # beat's poll leaves an account alone while the IMAP IDLE watcher holds it live, unless it
