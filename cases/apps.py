@@ -7,9 +7,9 @@ class CasesConfig(AppConfig):
     verbose_name = _("Cases")
 
     def ready(self) -> None:
-        from cases import intake, messages, notes  # noqa: F401  (message codes, note kinds)
+        from cases import messages, notes  # noqa: F401  (message codes, note kinds)
         from cases.account_settings import case_settings_of
-        from cases.models import GROUP_ACCOUNT_CASE_FIELDS
+        from cases.models import GROUP_ACCOUNT_CASE_FIELDS, LINKED_BY_CASE_TAG, LINKED_BY_NEW_CASE
         from cases.notification_reasons import register_notification_reasons
         from crm.permissions import record_access_register
         from mailboxes.account_panels import account_form_panel_register
@@ -23,11 +23,12 @@ class CasesConfig(AppConfig):
 
         record_access_register("case", _("cases"), order=20)
         email_parent_register("case", "cases.Case")
-        linked_by_register(intake.LINKED_BY_CASE_TAG, _("Case number"))
-        linked_by_register(intake.LINKED_BY_NEW_CASE, _("Opening this case"))
-        link_rule_register(intake.case_thread_link)
-        step_provide("case", intake.email_to_case)
-        step_provide("auto_reply", intake.queue_auto_reply)
+        linked_by_register(LINKED_BY_CASE_TAG, _("Case number"))
+        linked_by_register(LINKED_BY_NEW_CASE, _("Opening this case"))
+        # by import path: the intake loads when a fetch first brings mail, not at start-up
+        link_rule_register("cases.intake.case_thread_link")
+        step_provide("case", "cases.intake.email_to_case")
+        step_provide("auto_reply", "cases.intake.queue_auto_reply")
         register_notification_reasons()
         group_account_extend(
             related_name="case_settings",

@@ -29,7 +29,13 @@ from django.utils.translation import gettext_lazy as _
 from cases.account_settings import case_settings_of
 from cases.case_tag import case_number_in, senders_belonging_to_cases
 from cases.distribution import Distributor, case_assignment_set, cases_assigned_publish
-from cases.models import Case, GroupAccountCases, case_numbers_next
+from cases.models import (
+    LINKED_BY_CASE_TAG,
+    LINKED_BY_NEW_CASE,
+    Case,
+    GroupAccountCases,
+    case_numbers_next,
+)
 from cases.notes import CASE_OPENED, CASE_REOPENED
 from crm.addresses import normalize_address, records_for_addresses
 from crm.bulk import bulk_insert, bulk_insert_rows, bulk_update_values
@@ -46,10 +52,6 @@ from mailboxes.sending.compose import subject_without_tags
 # Statuses a customer's reply takes a case out of (the account option "reopen on reply").
 REOPEN_FROM = (Case.Status.PENDING, Case.Status.CLOSED)
 
-
-# How cases link an email (Email.linked_by), registered with mailboxes in CasesConfig.ready.
-LINKED_BY_CASE_TAG = "case_tag"  # an authorised [#N] in the subject
-LINKED_BY_NEW_CASE = "new_case"  # the email opened the case
 
 _EMAIL_LINK_FIELDS = ("parent_type", "parent_id", "linked_by", "account", "modified_at")
 

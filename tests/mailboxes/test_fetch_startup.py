@@ -31,6 +31,9 @@ NOT_LOADED_BY_A_FETCH = {
     "mailboxes.forms": "an account form",
     "cases.forms": "an account form",
     "crm.forms": "a form of the web site",
+    # the pipeline steps of the apps built on mailboxes, provided by import path
+    "cases.intake": "the first mail a fetch brings",
+    "filters.intake": "the first mail a fetch brings",
 }
 
 _SCRIPT = """
