@@ -6,7 +6,8 @@ bench/intake.py times the whole process this way, so the figure is the real comm
 a counter. The counter sits in psycopg's cursor (``execute``, each parameter set of
 ``executemany``, ``copy``), beneath Django, so it also sees the bulk ``COPY`` that Django's
 ``execute_wrapper`` never does, on every connection and thread. The count is written to
-COUNT_FILE when the script ends, however it ends. With ``BENCH_PROFILE_FILE`` set the script
+COUNT_FILE when the script ends, however it ends, followed by the process's own peak
+resident memory in kB. With ``BENCH_PROFILE_FILE`` set the script
 runs under cProfile and its stats are written there.
 """
 
@@ -66,7 +67,17 @@ def main() -> None:
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(profile_file)
-        Path(count_file).write_text(str(statements))
+        Path(count_file).write_text(f"{statements} {_peak_rss_kb()}")
+
+
+def _peak_rss_kb() -> int:
+    """This process's own peak resident memory (VmHWM). Not ``ru_maxrss``: that keeps the
+    high-water mark of the memory the process had before ``exec``, i.e. its parent's, which
+    for a benchmark that holds the messages it appended is larger than the fetch's own."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
 
 
 if __name__ == "__main__":

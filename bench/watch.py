@@ -1,7 +1,7 @@
 """A thousand mailboxes on IMAP IDLE: the watcher's cost, a burst's latency, beat's poll.
 
 Runs from requirements.txt alone (no pytest, no tests package) against a private Dovecot
-(bench/_dovecot.py), PostgreSQL (a throw-away ``<name>_watchbench`` database next to
+(bench/dovecot.py), PostgreSQL (a throw-away ``<name>_watchbench`` database next to
 DATABASE_URL) and Redis (its own key prefix on DB 3, deleted at the end), with one Celery
 worker of two processes consuming ``fetch_now,celery,poll`` as production does::
 
@@ -41,7 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._dovecot import BenchDovecot  # noqa: E402
+from bench.dovecot import BenchDovecot  # noqa: E402
 
 GOALS = {
     "rss_mb": 300,

@@ -8,8 +8,10 @@ incumbent and most peers accept any sender; research/peers.md §3).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Q
+from django.db.models.functions import Lower
 
 from cases.models import Case
 from crm.addresses import normalize_address
@@ -33,37 +35,80 @@ def case_tag(case: Case) -> str:
 
 def sender_belongs_to_case(case: Case, address: str) -> bool:
     """Whether ``address`` is the case's contact/lead, at its Account, in it, or a user."""
-    address = normalize_address(address)
-    if not address:
-        return False
+    return (case.pk, normalize_address(address)) in senders_belonging_to_cases([(case, address)])
+
+
+def senders_belonging_to_cases(pairs: Iterable[tuple[Case, str]]) -> set[tuple[int, str]]:
+    """The (case id, normalized address) of the pairs whose sender belongs to the case (see
+    ``sender_belongs_to_case``), for a whole batch in at most five queries, not per pair."""
+    wanted = {
+        (case.pk, address): case for case, raw in pairs if (address := normalize_address(raw))
+    }
+    if not wanted:
+        return set()
+    addresses = {address for _case_id, address in wanted}
     types = ContentType.objects.get_for_models(Contact, Account, Lead, User)
-    # the case's people and its Account, in one query over the address links
-    people = Q(content_type=types[Contact], object_id=case.contact_id or 0)
-    if case.account_id:
-        people |= Q(
-            content_type=types[Contact],
-            object_id__in=Contact.objects.filter(account_id=case.account_id).values("pk"),
-        ) | Q(content_type=types[Account], object_id=case.account_id)
-    if case.lead_id:
-        people |= Q(content_type=types[Lead], object_id=case.lead_id)
-    people |= Q(
-        content_type=types[User], object_id__in=User.objects.filter(is_active=True).values("pk")
+    type_of = {type_.pk: model for model, type_ in types.items()}
+    links: dict[str, dict[type, set[int]]] = {}
+    for address, type_id, object_id in EmailAddressLink.objects.filter(
+        address__address__in=addresses, content_type_id__in=list(type_of)
+    ).values_list("address__address", "content_type_id", "object_id"):
+        links.setdefault(address, {}).setdefault(type_of[type_id], set()).add(object_id)
+    contact_ids = {pk for by_model in links.values() for pk in by_model.get(Contact, ())}
+    user_ids = {pk for by_model in links.values() for pk in by_model.get(User, ())}
+    account_of_contact = (
+        dict(Contact.objects.filter(pk__in=contact_ids).values_list("pk", "account_id"))
+        if contact_ids and any(case.account_id for case in wanted.values())
+        else {}
     )
-    if EmailAddressLink.objects.filter(people, address__address=address).exists():
-        return True
-    if User.objects.filter(is_active=True, email__iexact=address).exists():
-        return True
-    return _wrote_in_case(case, address)
+    active_linked = set(
+        User.objects.filter(pk__in=user_ids, is_active=True).values_list("pk", flat=True)
+        if user_ids
+        else ()
+    )
+
+    def linked_to_case(case: Case, address: str) -> bool:
+        by_model = links.get(address, {})
+        contacts = by_model.get(Contact, set())
+        if case.contact_id and case.contact_id in contacts:
+            return True
+        if case.account_id and (
+            case.account_id in by_model.get(Account, set())
+            or any(account_of_contact.get(pk) == case.account_id for pk in contacts)
+        ):
+            return True
+        if case.lead_id and case.lead_id in by_model.get(Lead, set()):
+            return True
+        return bool(by_model.get(User, set()) & active_linked)
+
+    belonging = {key for key, case in wanted.items() if linked_to_case(case, key[1])}
+    undecided = addresses - {address for _case_id, address in belonging}
+    if undecided:
+        users = set(
+            User.objects.annotate(address=Lower("email"))
+            .filter(is_active=True, address__in=undecided)
+            .values_list("address", flat=True)
+        )
+        belonging |= {key for key in wanted if key[1] in users}
+    rest = [key for key in wanted if key not in belonging]
+    if rest:
+        belonging |= _wrote_in_cases(rest)
+    return belonging
 
 
-def _wrote_in_case(case: Case, address: str) -> bool:
+def _wrote_in_cases(keys: list[tuple[int, str]]) -> set[tuple[int, str]]:
     from mailboxes.models import Email
 
-    return Email.objects.filter(
-        parent_type=ContentType.objects.get_for_model(Case),
-        parent_id=case.pk,
-        from_address__address=address,
-    ).exists()
+    wrote = set(
+        Email.objects.filter(
+            parent_type=ContentType.objects.get_for_model(Case),
+            parent_id__in={case_id for case_id, _address in keys},
+            from_address__address__in={address for _case_id, address in keys},
+        )
+        .values_list("parent_id", "from_address__address")
+        .distinct()
+    )
+    return set(keys) & wrote
 
 
 def case_for_tag(*, subject: str, sender_address: str) -> Case | None:

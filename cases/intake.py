@@ -27,9 +27,15 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from cases.account_settings import case_settings_of
-from cases.case_tag import case_number_in, sender_belongs_to_case
+from cases.case_tag import case_number_in, senders_belonging_to_cases
 from cases.distribution import Distributor, case_assignment_set, cases_assigned_publish
-from cases.models import Case, GroupAccountCases, case_numbers_next
+from cases.models import (
+    LINKED_BY_CASE_TAG,
+    LINKED_BY_NEW_CASE,
+    Case,
+    GroupAccountCases,
+    case_numbers_next,
+)
 from cases.notes import CASE_OPENED, CASE_REOPENED
 from crm.addresses import normalize_address, records_for_addresses
 from crm.bulk import bulk_insert, bulk_insert_rows, bulk_update_values
@@ -46,10 +52,6 @@ from mailboxes.sending.compose import subject_without_tags
 # Statuses a customer's reply takes a case out of (the account option "reopen on reply").
 REOPEN_FROM = (Case.Status.PENDING, Case.Status.CLOSED)
 
-
-# How cases link an email (Email.linked_by), registered with mailboxes in CasesConfig.ready.
-LINKED_BY_CASE_TAG = "case_tag"  # an authorised [#N] in the subject
-LINKED_BY_NEW_CASE = "new_case"  # the email opened the case
 
 _EMAIL_LINK_FIELDS = ("parent_type", "parent_id", "linked_by", "account", "modified_at")
 
@@ -103,11 +105,20 @@ def case_thread_link(links: list[Link], thread: ThreadIndex) -> None:
         case.pk: case for case in Case.objects.filter(Q(pk__in=named_ids) | Q(number__in=numbers))
     }
     by_number = {case.number: case for case in cases.values()}
+    threaded = {id(link): _case_of_thread(link, thread, cases, case_type_id) for link in loose}
+    tagged_of = {
+        id(link): (tagged, _sender_address(link.ctx))
+        for link in loose
+        if threaded[id(link)] is None
+        and (tagged := by_number.get(case_number_in(link.email.subject))) is not None
+    }
+    # whether each tag's sender may reach its case: a few queries for the whole batch
+    belonging = senders_belonging_to_cases(tagged_of.values())
     for link in loose:
-        case, linked_by = _case_of_thread(link, thread, cases, case_type_id), Email.LinkedBy.REPLY
-        if case is None:
-            tagged = by_number.get(case_number_in(link.email.subject))
-            if tagged is not None and sender_belongs_to_case(tagged, _sender_address(link.ctx)):
+        case, linked_by = threaded[id(link)], Email.LinkedBy.REPLY
+        if case is None and id(link) in tagged_of:
+            tagged, sender = tagged_of[id(link)]
+            if (tagged.pk, normalize_address(sender)) in belonging:
                 case, linked_by = tagged, LINKED_BY_CASE_TAG
         if case is not None:
             account_id = case.account_id or (link.parent.account_id if link.parent else None)

@@ -176,6 +176,12 @@ GROUP_ACCOUNT_CASE_FIELDS = (
 )
 
 
+# How cases link an email (Email.linked_by), registered with mailboxes in CasesConfig.ready
+# (here, not in intake.py: registering them must not import the intake).
+LINKED_BY_CASE_TAG = "case_tag"  # an authorised [#N] in the subject
+LINKED_BY_NEW_CASE = "new_case"  # the email opened the case
+
+
 class Case(Record):
     """A customer's request, usually opened from an email to a group mailbox."""
 

@@ -45,7 +45,9 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # the admin modules are imported by config/urls.py (admin.autodiscover), not by every
+    # process that loads the apps: a fetch or a worker never shows the admin
+    "django.contrib.admin.apps.SimpleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -188,6 +190,9 @@ POSTACI_DNS_NAMESERVERS = env.list("POSTACI_DNS_NAMESERVERS", default=[])
 POSTACI_DISCOVERY_TIMEOUT = env.float("POSTACI_DISCOVERY_TIMEOUT", default=8.0)
 POSTACI_DISCOVERY_STEP_TIMEOUT = env.float("POSTACI_DISCOVERY_STEP_TIMEOUT", default=3.0)
 POSTACI_FETCH_BATCH_SIZE = env.int("POSTACI_FETCH_BATCH_SIZE", default=200)
+# and at most this many bytes of messages a batch (a larger message alone): a fetch holds a
+# batch in memory about three times over (bench/memory.py)
+POSTACI_FETCH_BATCH_BYTES = env.int("POSTACI_FETCH_BATCH_BYTES", default=16 * 1024 * 1024)
 POSTACI_MAX_MESSAGE_SIZE = env.int("POSTACI_MAX_MESSAGE_SIZE", default=25 * 1024 * 1024)
 POSTACI_IMAP_TIMEOUT = env.float("POSTACI_IMAP_TIMEOUT", default=30.0)
 # beat's poll leaves an account alone while the IMAP IDLE watcher holds it live, unless it

@@ -5,6 +5,9 @@ from django.views.i18n import JavaScriptCatalog
 
 from crm.views.home import home
 
+# INSTALLED_APPS has SimpleAdminConfig: the apps' admin modules load with the web site only
+admin.autodiscover()
+
 urlpatterns = [
     path("", home, name="home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from email.utils import parseaddr
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from crm.models import EmailAddress, EmailAddressLink
 
@@ -36,11 +36,34 @@ def addresses_get_or_create(addresses: Iterable[str]) -> dict[str, EmailAddress]
     found = {row.address: row for row in EmailAddress.objects.filter(address__in=wanted)}
     missing = wanted - found.keys()
     if missing:
-        EmailAddress.objects.bulk_create(
-            [EmailAddress(address=a) for a in missing], ignore_conflicts=True
-        )
-        found.update({row.address: row for row in EmailAddress.objects.filter(address__in=missing)})
+        found.update(_insert_new(sorted(missing)))
+        raced = missing - found.keys()  # inserted meanwhile by another transaction
+        if raced:
+            found.update(
+                {row.address: row for row in EmailAddress.objects.filter(address__in=raced)}
+            )
     return found
+
+
+def _insert_new(addresses: list[str]) -> dict[str, EmailAddress]:
+    """Insert the addresses, leaving out those that exist by now, and return the new rows
+    (``RETURNING``: no second query to read them back)."""
+    quote = connection.ops.quote_name
+    values = ", ".join(["(%s, %s, %s)"] * len(addresses))
+    sql = (
+        f"INSERT INTO {quote(EmailAddress._meta.db_table)} "  # noqa: S608 - our own table
+        f"(address, is_invalid, opted_out) VALUES {values} "
+        "ON CONFLICT DO NOTHING RETURNING id, address"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value for address in addresses for value in (address, False, False)])
+        rows = cursor.fetchall()
+    created = {}
+    for pk, address in rows:
+        row = EmailAddress(pk=pk, address=address)
+        row._state.adding, row._state.db = False, connection.alias
+        created[address] = row
+    return created
 
 
 def record_set_addresses(record, addresses: list[str]) -> None:

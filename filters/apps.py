@@ -8,14 +8,14 @@ class FiltersConfig(AppConfig):
 
     def ready(self) -> None:
         from crm.administration.menu import admin_link_register
-        from filters import intake
         from mailboxes.intake.pipeline import hook_provide, step_provide
 
-        step_provide("account_filters", intake.apply_account_filters)
-        step_provide("user_filters", intake.apply_user_filters)
-        hook_provide("prepare_run", intake.account_filters)
-        hook_provide("headers_skip", intake.headers_skipper)
-        hook_provide("after_batch", intake.flush_filter_stats)
+        # by import path: the intake loads when a fetch first brings mail, not at start-up
+        step_provide("account_filters", "filters.intake.apply_account_filters")
+        step_provide("user_filters", "filters.intake.apply_user_filters")
+        hook_provide("prepare_run", "filters.intake.account_filters")
+        hook_provide("headers_skip", "filters.intake.headers_skipper")
+        hook_provide("after_batch", "filters.intake.flush_filter_stats")
 
         admin_link_register(
             group=_("Email"),

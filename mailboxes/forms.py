@@ -17,6 +17,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import Team, User
+from mailboxes.account_panels import account_form_panels
 from mailboxes.connection.hosts import check_mail_host
 from mailboxes.connection.imap import ImapSettings
 from mailboxes.exceptions import MailConnectionError, MailHostNotAllowed
@@ -331,17 +332,9 @@ class AccountFormPanel:
     dependent_fields: tuple[tuple[str, str], ...] = ()
 
 
-GROUP_FORM_PANELS: list[AccountFormPanel] = []
-
-
-def account_form_panel_register(panel: AccountFormPanel) -> None:
-    """Add panels to the group account form (call in ``AppConfig.ready``)."""
-    GROUP_FORM_PANELS.append(panel)
-
-
 def account_form_dependent_field(names) -> str | None:
     """The registered field that depends on one of ``names`` (the query of a reload)."""
-    for panel in GROUP_FORM_PANELS:
+    for panel in account_form_panels():
         for trigger, dependent in panel.dependent_fields:
             if trigger in names:
                 return dependent
@@ -350,7 +343,9 @@ def account_form_dependent_field(names) -> str | None:
 
 def account_summary_rows(account: GroupEmailAccount) -> list[tuple[Any, Any]]:
     """The registered apps' ``(label, value)`` rows for the group account's page."""
-    return [row for panel in GROUP_FORM_PANELS if panel.summary for row in panel.summary(account)]
+    return [
+        row for panel in account_form_panels() if panel.summary for row in panel.summary(account)
+    ]
 
 
 class GroupEmailAccountForm(MailAccountForm):
@@ -378,7 +373,7 @@ class GroupEmailAccountForm(MailAccountForm):
                 instance=panel.instance_of(self.instance),
                 initial=kwargs.get("initial"),
             )
-            for panel in GROUP_FORM_PANELS
+            for panel in account_form_panels()
         ]
 
     def clean_signature_html(self) -> str:
@@ -393,7 +388,7 @@ class GroupEmailAccountForm(MailAccountForm):
 
     def panel_list(self) -> list[tuple[str, str, list, str]]:
         own = super().panel_list()
-        for panel, extra in zip(GROUP_FORM_PANELS, self.extra_forms, strict=True):
+        for panel, extra in zip(account_form_panels(), self.extra_forms, strict=True):
             own += [
                 (slug, title, [extra[name] for name in names if name in extra.fields], help_)
                 for slug, title, names, help_ in panel.panels

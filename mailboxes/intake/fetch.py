@@ -55,6 +55,7 @@ from mailboxes.messages import (
     errors_message,
 )
 from mailboxes.models import FolderCursor, MailAccount, RawMessage
+from mailboxes.models.accounts import mail_account_load
 
 logger = logging.getLogger(__name__)
 
@@ -116,11 +117,10 @@ def fetch_account(
     never raise, so one broken mailbox cannot stop a poll of the others.
     """
     summary = FetchSummary(account_id=account_id)
-    account = MailAccount.objects.filter(pk=account_id).first()
+    account = mail_account_load(account_id)
     if account is None:
         summary.errors.append(FETCH_ACCOUNT_GONE())
         return summary
-    account = account.specific
     with account_fetch_lock(account.pk) as acquired:
         if not acquired:
             summary.locked = True
@@ -136,7 +136,9 @@ def fetch_account(
                         if folder_unchanged(client, folder, cursors.get(folder)):
                             continue
                         run = run or run_prepare(account, notify=notify)
-                        folder_summary = fetch_folder(client, run, folder, progress=progress)
+                        folder_summary = fetch_folder(
+                            client, run, folder, progress=progress, cursor=cursors.get(folder)
+                        )
                     except IMAPClientError as exc:
                         summary.errors.append(
                             FETCH_FOLDER_FAILED(folder=folder, error=str(exc) or repr(exc))
@@ -191,14 +193,17 @@ def fetch_folder(
     folder: str,
     *,
     progress: ProgressCallback | None = None,
+    cursor: FolderCursor | None = None,
 ) -> FetchSummary:
-    """Fetch one folder from its cursor onwards, batch by batch."""
+    """Fetch one folder from its cursor onwards, batch by batch (``cursor``: the folder's,
+    when the caller has loaded it already)."""
     account = run.account
     summary = FetchSummary(account_id=account.pk)
     status = client.select_folder(folder)
     uidvalidity = int(status[b"UIDVALIDITY"])
     uidnext = status.get(b"UIDNEXT")
-    cursor, _created = FolderCursor.objects.get_or_create(account_id=account.pk, folder=folder)
+    if cursor is None:
+        cursor, _created = FolderCursor.objects.get_or_create(account_id=account.pk, folder=folder)
 
     if cursor.uidvalidity == uidvalidity and uidnext is not None and uidnext <= cursor.last_uid + 1:
         return summary  # nothing new: one SELECT, no message data
@@ -214,10 +219,9 @@ def fetch_folder(
     if progress and uids:
         progress("total", len(uids))
 
-    batch_size = max(1, settings.POSTACI_FETCH_BATCH_SIZE)
-    for start in range(0, len(uids), batch_size):
-        batch = uids[start : start + batch_size]
-        summary.add(fetch_batch(client, run, folder, cursor, batch))
+    sizes = message_sizes(client, uids)
+    for batch in fetch_batches(uids, sizes):
+        summary.add(fetch_batch(client, run, folder, cursor, batch, sizes))
         if progress:
             progress("advance", len(batch))
     if uidnext is not None and cursor.uidvalidity == uidvalidity and cursor.last_uid < uidnext - 1:
@@ -228,12 +232,51 @@ def fetch_folder(
     return summary
 
 
-def _download(client: IMAPClient, run: FetchRun, uids: list[int]) -> list[FetchedMessage]:
-    """Bodies of the messages that are kept and within the size limit; headers only for the
-    rest. Which messages are too large is one SEARCH; headers are fetched first only when a
-    header-only filter could skip a message (so its body is never downloaded)."""
+def message_sizes(client: IMAPClient, uids: list[int]) -> dict[int, int]:
+    """Each message's size (RFC822.SIZE), one FETCH per thousand new UIDs (a command line
+    stays well under the servers' limits); a message expunged meanwhile is missing."""
+    sizes: dict[int, int] = {}
+    for start in range(0, len(uids), 1000):
+        answer = client.fetch(uids[start : start + 1000], [b"RFC822.SIZE"])
+        sizes.update((uid, int(data.get(b"RFC822.SIZE", 0))) for uid, data in answer.items())
+    return sizes
+
+
+def fetch_batches(uids: list[int], sizes: dict[int, int]) -> list[list[int]]:
+    """The UIDs in batches of at most ``POSTACI_FETCH_BATCH_SIZE`` messages and, together,
+    ``POSTACI_FETCH_BATCH_BYTES`` of bodies to download (a larger message alone), so a batch
+    of large attachments does not hold the whole batch in memory at once. A message over
+    ``POSTACI_MAX_MESSAGE_SIZE`` brings its headers only and counts for nothing."""
+    count = max(1, settings.POSTACI_FETCH_BATCH_SIZE)
+    budget = max(1, settings.POSTACI_FETCH_BATCH_BYTES)
     max_size = settings.POSTACI_MAX_MESSAGE_SIZE
-    too_large = set(client.search(["UID", f"{uids[0]}:{uids[-1]}", "LARGER", str(max_size)]))
+    batches: list[list[int]] = []
+    batch: list[int] = []
+    held = 0
+    for uid in uids:
+        size = sizes.get(uid, 0)
+        size = 0 if size > max_size else size
+        if batch and (len(batch) >= count or held + size > budget):
+            batches.append(batch)
+            batch, held = [], 0
+        batch.append(uid)
+        held += size
+    if batch:
+        batches.append(batch)
+    return batches
+
+
+def _download(
+    client: IMAPClient, run: FetchRun, uids: list[int], sizes: dict[int, int] | None = None
+) -> list[FetchedMessage]:
+    """Bodies of the messages that are kept and within the size limit; headers only for the
+    rest. Which messages are too large their sizes say (``message_sizes``); headers are
+    fetched first only when a header-only filter could skip a message (so its body is never
+    downloaded)."""
+    max_size = settings.POSTACI_MAX_MESSAGE_SIZE
+    if sizes is None:
+        sizes = message_sizes(client, uids)
+    too_large = {uid for uid in uids if sizes.get(uid, 0) > max_size}
     header_skip = hook_headers_skip(run)
     fetched: dict[int, FetchedMessage] = {}
     if header_skip is not None:
@@ -267,11 +310,16 @@ def _download(client: IMAPClient, run: FetchRun, uids: list[int]) -> list[Fetche
 
 
 def fetch_batch(
-    client: IMAPClient, run: FetchRun, folder: str, cursor: FolderCursor, uids: list[int]
+    client: IMAPClient,
+    run: FetchRun,
+    folder: str,
+    cursor: FolderCursor,
+    uids: list[int],
+    sizes: dict[int, int] | None = None,
 ) -> FetchSummary:
     """Download, journal and process one batch; commit it with the cursor; then set \\Seen."""
     summary = FetchSummary(account_id=run.account.pk)
-    items = _download(client, run, uids)
+    items = _download(client, run, uids, sizes)
     summary.fetched = len(items)
     with transaction.atomic():
         batch = journal_and_process(run, folder, cursor.uidvalidity, items)

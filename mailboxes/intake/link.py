@@ -48,7 +48,7 @@ from crm.addresses import records_for_addresses
 from crm.bulk import bulk_update_values
 from mailboxes.intake.context import IntakeContext
 from mailboxes.linking.message_ids import message_id_parent
-from mailboxes.linking.parents import LINK_RULES, email_parent_models
+from mailboxes.linking.parents import LINK_RULES, email_parent_models, link_rules
 from mailboxes.models import Email
 
 LinkedBy = Email.LinkedBy
@@ -271,7 +271,7 @@ def link_batch(batch: list[IntakeContext]) -> None:
     linker.load_contact_accounts()
     links = [linker.link(ctx) for ctx in new] + [linker.link_kept(ctx) for ctx in duplicates]
     thread = ThreadIndex(links, linker.known)
-    for rule in LINK_RULES:
+    for rule in link_rules():
         rule(links, thread)
     _links_save(links)
 

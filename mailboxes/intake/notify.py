@@ -5,6 +5,8 @@ The rules are in ``mailboxes.notes.email_notes``.
 
 from __future__ import annotations
 
+from django.contrib.contenttypes.models import ContentType
+
 from crm.models import Note
 from mailboxes.intake.context import IntakeContext
 from mailboxes.intake.recipients import active_user_ids_by_address
@@ -19,7 +21,12 @@ def _news(ctx: IntakeContext, users_by_address: dict[str, int]) -> EmailNews:
     if ctx.case_created and case is not None and case.assigned_user_id:
         silenced.add(case.assigned_user_id)  # told by the assignment already
     super_parent_id = None
-    if case is not None and email.parent_id == case.pk and case.account_id:
+    on_case = (
+        case is not None
+        and email.parent_id == case.pk
+        and email.parent_type_id == ContentType.objects.get_for_model(type(case)).pk
+    )
+    if on_case and case.account_id:
         super_parent_id = case.account_id
     # Mail one of our users wrote (imported from their mailbox) is "sent" by them, unless it
     # opened a case: then it is the case's first message, as any customer's.
@@ -39,6 +46,8 @@ def _news(ctx: IntakeContext, users_by_address: dict[str, int]) -> EmailNews:
         new_user_ids=set(ctx.new_user_ids),
         direct_user_ids=direct & ctx.new_user_ids,
         silenced_user_ids=silenced,
+        # the case of step 9, as it stands in this transaction: no query for its assignee
+        parent_assignee=(case.assigned_user_id,) if on_case else None,
     )
 
 

@@ -103,26 +103,34 @@ HOOKS: dict[str, Slot] = {
 }
 
 
-def _provide(slots: list[Slot], name: str, function: Callable) -> None:
-    """Fill a slot with a function of the app that owns it (another app's is a mistake)."""
+def _provide(slots: list[Slot], name: str, function: Callable | str) -> None:
+    """Fill a slot with a function of the app that owns it (another app's is a mistake),
+    or with its import path: then it is imported when a fetch first runs the slot, so a
+    process that never brings in mail (an idle poll, the web) does not load it."""
     slot = next((slot for slot in slots if slot.name == name), None)
     if slot is None:
         raise ImproperlyConfigured(f"No intake slot {name!r} (mailboxes/intake/pipeline.py)")
-    if function.__module__.split(".")[0] != slot.owner:
+    module = function if isinstance(function, str) else function.__module__
+    if module.split(".")[0] != slot.owner:
         raise ImproperlyConfigured(
-            f"The intake slot {name!r} belongs to {slot.owner!r}, not {function.__module__!r}"
+            f"The intake slot {name!r} belongs to {slot.owner!r}, not {module!r}"
         )
-    slot.function = function
+    if isinstance(function, str):
+        slot.path, slot.function = function, None
+    else:
+        slot.function = function
 
 
-def step_provide(name: str, function: Callable) -> None:
-    """Fill the pipeline step ``name`` (the owning app's ``AppConfig.ready`` calls this)."""
+def step_provide(name: str, function: Callable | str) -> None:
+    """Fill the pipeline step ``name`` with a function or its import path (the owning app's
+    ``AppConfig.ready`` calls this)."""
     _provide(STEPS, name, function)
     _step_functions.cache_clear()
 
 
-def hook_provide(name: str, function: Callable) -> None:
-    """Fill the fetch hook ``name`` (the owning app's ``AppConfig.ready`` calls this)."""
+def hook_provide(name: str, function: Callable | str) -> None:
+    """Fill the fetch hook ``name`` with a function or its import path (the owning app's
+    ``AppConfig.ready`` calls this)."""
     _provide(list(HOOKS.values()), name, function)
 
 

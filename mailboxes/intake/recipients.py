@@ -7,6 +7,7 @@ from django.contrib.contenttypes.models import ContentType
 from crm.bulk import bulk_insert
 from crm.models import EmailAddressLink, TeamMembership, User
 from mailboxes.intake.context import FetchRun, IntakeContext
+from mailboxes.intake.store import group_account_own_team_ids
 from mailboxes.models import EmailUser, MailAccount
 
 
@@ -17,12 +18,12 @@ def active_user_ids_by_address(run: FetchRun) -> dict[str, int]:
     """
     if "recipients.users_by_address" not in run.cache:
         mapping: dict[str, int] = {}
-        for user_id, email in (
-            User.objects.filter(is_active=True).exclude(email="").values_list("id", "email")
-        ):
-            mapping.setdefault(email.strip().lower(), user_id)
+        active: set[int] = set()
+        for user_id, email in User.objects.filter(is_active=True).values_list("id", "email"):
+            active.add(user_id)
+            if email:
+                mapping.setdefault(email.strip().lower(), user_id)
         user_type = ContentType.objects.get_for_model(User)
-        active = set(User.objects.filter(is_active=True).values_list("id", flat=True))
         for address, user_id in EmailAddressLink.objects.filter(content_type=user_type).values_list(
             "address__address", "object_id"
         ):
@@ -41,7 +42,7 @@ def account_user_ids(run: FetchRun, group_folder=None) -> set[int]:
         if account.kind == MailAccount.Kind.GROUP:
             team_ids: set[int] = set()
             if account.for_all_team_users:
-                team_ids.update(account.teams.values_list("id", flat=True))
+                team_ids.update(group_account_own_team_ids(run))
             folder = group_folder or account.group_folder
             if folder is not None:
                 team_ids.update(folder.teams.values_list("id", flat=True))

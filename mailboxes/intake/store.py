@@ -112,12 +112,22 @@ def recipients_build(email: Email, parsed: ParsedMessage, rows: dict) -> list[di
     return recipients
 
 
+def group_account_own_team_ids(run: FetchRun) -> set[int]:
+    """The group account's own teams (memoised for the run: the store and recipients steps
+    both read them)."""
+    if "store.own_team_ids" not in run.cache:
+        run.cache["store.own_team_ids"] = set(
+            run.account.specific.teams.values_list("id", flat=True)
+        )
+    return set(run.cache["store.own_team_ids"])
+
+
 def account_team_ids(run: FetchRun) -> list[int]:
     """Teams an email from this account belongs to (memoised for the run)."""
     if "store.team_ids" not in run.cache:
         account = run.account.specific
         if account.kind == MailAccount.Kind.GROUP:
-            team_ids = set(account.teams.values_list("id", flat=True))
+            team_ids = group_account_own_team_ids(run)
             team_ids |= group_account_extra_team_ids(account)
             if account.group_folder_id:
                 team_ids.update(account.group_folder.teams.values_list("id", flat=True))

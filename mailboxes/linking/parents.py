@@ -13,6 +13,7 @@ from functools import cache
 
 from django.apps import apps
 from django.db.models import Model
+from django.utils.module_loading import import_string
 
 # short name (used in our Message-IDs) → model label, in registration order
 EMAIL_PARENT_LABELS: dict[str, str] = {}
@@ -45,15 +46,21 @@ def linked_by_label(code: str) -> str:
 
 # Rules of other apps that step 7 applies after mailboxes' own (cases: an email to a case
 # mailbox joins its thread's case), in registration order.
-LINK_RULES: list[Callable] = []
+LINK_RULES: list[Callable | str] = []
 
 
-def link_rule_register(rule: Callable) -> None:
+def link_rule_register(rule: Callable | str) -> None:
     """Add a linking rule to step 7: ``rule(links, thread)`` gets the batch's
     ``mailboxes.intake.link.Link`` items and a ``ThreadIndex`` and may change an item's parent
-    (see link.py); called from the owning app's ``AppConfig.ready``."""
+    (see link.py); called from the owning app's ``AppConfig.ready``. An import path is
+    imported when step 7 first runs."""
     if rule not in LINK_RULES:
         LINK_RULES.append(rule)
+
+
+def link_rules() -> list[Callable]:
+    """The registered linking rules, imported."""
+    return [import_string(rule) if isinstance(rule, str) else rule for rule in LINK_RULES]
 
 
 @cache

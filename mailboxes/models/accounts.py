@@ -280,6 +280,28 @@ def group_account_extra_team_ids(account: GroupEmailAccount) -> set[int]:
     }
 
 
+def mail_account_load(account_id: int) -> GroupEmailAccount | PersonalEmailAccount | None:
+    """The account as its group or personal row, with what a fetch reads of it (the
+    extensions' settings rows, the group folder, the assignee, the owner): one query for a
+    group account instead of one for the base row and one more for each of those."""
+    group = (
+        GroupEmailAccount.objects.select_related(
+            "assign_to_user",
+            "group_folder",
+            *(extension.related_name for extension in GROUP_ACCOUNT_EXTENSIONS),
+        )
+        .filter(pk=account_id)
+        .first()
+    )
+    if group is not None:
+        return group
+    return (
+        PersonalEmailAccount.objects.select_related("owner", "put_in_folder")
+        .filter(pk=account_id)
+        .first()
+    )
+
+
 class PersonalEmailAccount(MailAccount):
     """A user's own mailbox; its mail goes to its owner only."""
 

@@ -116,6 +116,9 @@ class EmailNews:
     silenced_user_ids: set[int] = field(default_factory=set)
     # more of the note's data: what the sender's send did besides (send_actions.py)
     extra: dict = field(default_factory=dict)
+    # the parent record's assignee, when the caller has the record at hand (the intake has
+    # the case it just joined or opened): (assignee id or None,); None to look it up
+    parent_assignee: tuple[int | None] | None = None
     # set by email_news_publish: the note written for it (None: none written now)
     note: NoteRef | None = None
 
@@ -250,6 +253,7 @@ def _owners(items: list[EmailNews]) -> dict[int, tuple[int | None, MailOwnerReas
     One query per owned type present (cases: one), none when the batch has no such email.
     """
     wanted: dict[int, tuple[type, MailOwnerReasons, dict[int, list[int]]]] = {}
+    owners: dict[int, tuple[int | None, MailOwnerReasons]] = {}
     for news in items:
         email = news.email
         if not (email.parent_type_id and email.parent_id):
@@ -259,9 +263,10 @@ def _owners(items: list[EmailNews]) -> dict[int, tuple[int | None, MailOwnerReas
             kinds = _MAIL_OWNERS.get(model._meta.label_lower) if model is not None else None
             wanted[email.parent_type_id] = (model, kinds, defaultdict(list))
         model, kinds, emails_of = wanted[email.parent_type_id]
-        if kinds is not None:
+        if kinds is not None and news.parent_assignee is not None:
+            owners[email.pk] = (news.parent_assignee[0], kinds)
+        elif kinds is not None:
             emails_of[email.parent_id].append(email.pk)
-    owners: dict[int, tuple[int | None, MailOwnerReasons]] = {}
     for model, kinds, emails_of in wanted.values():
         if not emails_of:
             continue

@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 from cases.intake import LINKED_BY_CASE_TAG, email_to_case, visible_reply_text
 from cases.models import Case
+from crm import bulk
 from crm.addresses import addresses_get_or_create, record_set_addresses
 from crm.models import Account, Contact, Lead, Note, Team
 from mailboxes.intake.classify import classify
@@ -176,6 +177,42 @@ def test_case_tag_from_a_stranger_opens_a_new_case(account, contact, agents):
     assert Case.objects.count() == 2
 
 
+def test_case_tags_of_a_batch_are_checked_in_the_same_statements_for_any_size(
+    account, contact, agents
+):
+    """Tag-only mail (no thread, only ``[#N]``): whether each sender may reach its case is
+    decided for the whole batch at once, so the link step's statements do not grow with it;
+    the contact, a colleague at the case's Account and an active user join, a stranger not."""
+    colleague = Contact.objects.create(first_name="Can", account=contact.account)
+    record_set_addresses(colleague, ["can@acme.example"])
+    user = make_user("tagger", email="tagger@postaci.example")
+    senders = [
+        (CUSTOMER, True),
+        ("can@acme.example", True),
+        ("eve@evil.example", False),
+        (user.email, True),
+    ]
+    statements = []
+    for size in (4, 12):
+        cases = [intake(context(account, subject=f"Printer {n}")).case for n in range(size)]
+        batch = [
+            context(
+                account,
+                subject=f"Re: {case.display_number} toner",
+                sender=ParsedAddress(senders[n % 4][0]),
+            )
+            for n, case in enumerate(cases)
+        ]
+        with CaptureQueriesContext(connection) as queries:
+            link_batch(batch)
+        statements.append(len(queries))
+        for n, (ctx, case) in enumerate(zip(batch, cases, strict=True)):
+            ctx.email.refresh_from_db()
+            joined = ctx.email.parent_id == case.pk and ctx.email.linked_by == LINKED_BY_CASE_TAG
+            assert joined == senders[n % 4][1], senders[n % 4]
+    assert statements[0] == statements[1], statements
+
+
 def test_out_of_office_reply_opens_no_case(account, agents):
     ctx = intake(
         context(
@@ -321,10 +358,13 @@ def _support_batch(account, size: int, case: Case) -> list[IntakeContext]:
 
 @pytest.mark.parametrize("distribution", ["round_robin", "least_busy", "direct"])
 def test_email_to_case_costs_the_same_statements_for_any_batch_size(
-    make_account, contact, agents, distribution
+    make_account, contact, agents, distribution, monkeypatch
 ):
     """Step 9 is a batch step: its SQL statements do not grow with the batch (besides these,
     each insert of new rows is one COPY on PostgreSQL)."""
+    # a few rows go in with one INSERT, more with ids drawn and a COPY: COPY for all here, so
+    # the counts of the three sizes compare
+    monkeypatch.setattr(bulk, "SMALL_INSERT_ROWS", 0)
     account = make_account(case_distribution=distribution, assign_to_user=agents[1])
     statements = []
     for size in (2, 3, 30):  # the first fills the caches a fetch run fills once

@@ -25,6 +25,15 @@ NOT_LOADED_BY_A_FETCH = {
     "config.urls": "the web site",
     "mailboxes.views": "the web site",
     "dns": "the web site's account discovery",
+    # forms: the group account form's panels are built on first use, and the apps' admin
+    # modules load with the URL conf (SimpleAdminConfig), not with the apps
+    "django.contrib.auth.forms": "the web site (the admin)",
+    "mailboxes.forms": "an account form",
+    "cases.forms": "an account form",
+    "crm.forms": "a form of the web site",
+    # the pipeline steps of the apps built on mailboxes, provided by import path
+    "cases.intake": "the first mail a fetch brings",
+    "filters.intake": "the first mail a fetch brings",
 }
 
 _SCRIPT = """

@@ -24,15 +24,11 @@ The facts behind the config are in ../shared/SERVICES.md (Dovecot 2.3).
 
 from __future__ import annotations
 
-import contextlib
-import grp
 import os
-import pwd
 import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -43,6 +39,9 @@ from pathlib import Path
 from typing import Any
 
 from imapclient import IMAPClient
+
+# starting Dovecot is the benchmarks' code too (they must not import the tests)
+from bench.dovecot import dovecot_command, greets, mail_owner, run_as_config
 
 from .ports import free_port
 from .tls import TestCertificate
@@ -209,7 +208,7 @@ class DovecotServer:
         self.directory.chmod(0o755)  # the auth process (user dovecot) reads the users file
         mail = self.directory / "mail"
         mail.mkdir()
-        uid, gid = self._mail_owner()
+        uid, gid = mail_owner()
         os.chown(mail, uid, gid)
         (self.directory / "users").mkdir(mode=0o755)
         last_error: Exception | None = None
@@ -252,25 +251,9 @@ class DovecotServer:
         path = self.directory / "dovecot.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
-    def _mail_owner(self) -> tuple[int, int]:
-        # Dovecot refuses to store mail as root; as a normal user it uses that user.
-        if os.geteuid() == 0:
-            nobody = pwd.getpwnam("nobody")
-            return nobody.pw_uid, nobody.pw_gid
-        return os.geteuid(), os.getegid()
-
     def _write_config(self, uid: int, gid: int) -> None:
         assert self.directory is not None
-        if os.geteuid() == 0:
-            users_section = ""
-        else:
-            # Everything runs as the current user instead of dovecot/dovenull.
-            me = pwd.getpwuid(os.geteuid()).pw_name
-            group = grp.getgrgid(os.getegid()).gr_name
-            users_section = (
-                f"default_internal_user = {me}\ndefault_internal_group = {group}\n"
-                f"default_login_user = {me}\n"
-            )
+        users_section = run_as_config()
         special_use = "\n".join(
             f"  mailbox {name} {{\n    special_use = {flag}\n    auto = subscribe\n  }}"
             for name, flag in SPECIAL_USE_FOLDERS.items()
@@ -301,12 +284,8 @@ class DovecotServer:
         assert self.directory is not None
         log_file = self.directory / "dovecot.log"
         log_file.unlink(missing_ok=True)
-        command = ["dovecot", "-F", "-c", self.config_path]
-        if shutil.which("setpriv"):
-            # If the test process dies without stopping the server, Dovecot stops too.
-            command = ["setpriv", "--pdeathsig", "TERM", "--", *command]
         self._process = subprocess.Popen(
-            command,
+            dovecot_command(self.config_path),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -317,7 +296,7 @@ class DovecotServer:
                 output = self._process.stdout.read().decode(errors="replace")  # type: ignore[union-attr]
                 self._process = None
                 raise DovecotError(f"Dovecot exited at start-up:\n{output}\n{self.log()}")
-            if _greets(self.host, self.imap_port):
+            if greets(self.host, self.imap_port):
                 return
             time.sleep(0.02)
         self._process.kill()
@@ -491,12 +470,6 @@ def _appended_uids(response: bytes) -> list[int]:
         first, _, last = part.partition(b":")
         uids.extend(range(int(first), int(last or first) + 1))
     return uids
-
-
-def _greets(host: str, port: int) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=1) as conn:
-        return conn.recv(64).startswith(b"* OK")
-    return False
 
 
 __all__ = ["DovecotError", "DovecotServer", "ImapUser"]

@@ -42,6 +42,46 @@ TlsMode = Literal["none", "starttls", "implicit"]
 Stage = Literal["mail", "rcpt", "data"]
 
 
+class _Sessions:
+    """How many SMTP sessions the server has open (a condition to wait on)."""
+
+    def __init__(self) -> None:
+        self.open = 0
+        self.changed = threading.Condition()
+
+    def add(self, delta: int) -> None:
+        with self.changed:
+            self.open += delta
+            self.changed.notify_all()
+
+
+class _CountingSMTP(SMTPProtocol):
+    def __init__(self, *args: Any, sessions: _Sessions, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sessions = sessions
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._sessions.add(1)
+        super().connection_made(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        try:
+            super().connection_lost(exc)
+        finally:
+            self._sessions.add(-1)
+
+
+class _SessionCountingController(Controller):
+    """aiosmtpd's controller whose sessions are counted (see ``SmtpServer.start``)."""
+
+    def __init__(self, sessions: _Sessions, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sessions = sessions
+
+    def factory(self) -> SMTPProtocol:
+        return _CountingSMTP(self.handler, sessions=self.sessions, **self.SMTP_kwargs)
+
+
 @dataclass(frozen=True)
 class CapturedMessage:
     """One message the server accepted."""
@@ -113,6 +153,7 @@ class SmtpServer:
         self._failures: dict[str, deque[str]] = {"mail": deque(), "rcpt": deque(), "data": deque()}
         self._changed = threading.Condition()
         self._controller: Controller | None = None
+        self._sessions = _Sessions()
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -135,7 +176,8 @@ class SmtpServer:
             kwargs["ssl_context"] = self.certificate.server_context()
         self.port = free_port()
         handler = _OAuthHandler(self) if self.oauth_introspection_url else _Handler(self)
-        self._controller = Controller(
+        self._controller = _SessionCountingController(
+            self._sessions,
             handler,
             hostname=self.host,
             port=self.port,
@@ -144,6 +186,13 @@ class SmtpServer:
             **kwargs,
         )
         self._controller.start()
+        # Controller.start() proved the server ready by connecting to it; the server's end of
+        # that connection closes a moment later in its thread. Wait for it, so a started
+        # server holds only its listening socket: a test that uses up this process's files
+        # (tests/mailboxes/test_open_file_limit.py) must not get one back from the server.
+        with self._sessions.changed:
+            if not self._sessions.changed.wait_for(lambda: self._sessions.open == 0, timeout=10):
+                raise RuntimeError("the SMTP server kept its readiness check's connection open")
         return self
 
     def stop(self) -> None:
