@@ -86,14 +86,14 @@ class MailboxesConfig(AppConfig):
     def _register_signature_panel() -> None:
         """The user's email signature on their preferences page."""
         from crm.preferences import PreferencePanel, preference_panel_register
-        from mailboxes.forms import UserSignatureForm, user_signature_row
 
         preference_panel_register(
             PreferencePanel(
                 slug="signature",
                 title=_("Email signature"),
-                form_class=UserSignatureForm,
-                instance_of=user_signature_row,
+                # by import path: forms load with the page, not in a fetch
+                form_class="mailboxes.forms.UserSignatureForm",
+                instance_of="mailboxes.forms.user_signature_row",
                 assets_template="mailboxes/_editor_html_field.html",
             )
         )
