@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "filters",
     "cases",
     "mailtemplates",
+    "ops",
 ]
 
 MIDDLEWARE = [
@@ -276,6 +277,15 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Operations (ops/): ``/metrics`` answers a bearer token or a client address in the allow-list
+# (addresses or networks; behind a proxy on the same machine every client is 127.0.0.1, so
+# prefer the token); neither set: nobody. ``/readyz`` wants beat's heartbeat younger than
+# this (seconds) and waits this long for a worker to answer its ping.
+POSTACI_METRICS_TOKEN = env("POSTACI_METRICS_TOKEN", default="")
+POSTACI_METRICS_ALLOW = env.list("POSTACI_METRICS_ALLOW", default=[])
+POSTACI_READY_BEAT_MAX_AGE = env.int("POSTACI_READY_BEAT_MAX_AGE", default=120)
+POSTACI_READY_PING_TIMEOUT = env.float("POSTACI_READY_PING_TIMEOUT", default=1.0)
 
 # How often an open page asks for the unread notification count (seconds).
 POSTACI_NOTIFICATION_POLL_SECONDS = env.int("POSTACI_NOTIFICATION_POLL_SECONDS", default=30)
