@@ -13,9 +13,9 @@ from django.http import HttpRequest
 def metrics_allowed(request: HttpRequest) -> bool:
     token = settings.POSTACI_METRICS_TOKEN
     header = request.headers.get("Authorization", "")
-    if token and header.startswith("Bearer "):
-        if hmac.compare_digest(header.removeprefix("Bearer ").strip().encode(), token.encode()):
-            return True
+    given = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+    if token and given and hmac.compare_digest(given.encode(), token.encode()):
+        return True
     allowed = settings.POSTACI_METRICS_ALLOW
     if not allowed:
         return False

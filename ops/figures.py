@@ -8,16 +8,20 @@ journal, outgoing mail, cases) and ops only reads it.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db.models import Count, Q
+from django.db.models.fields.json import KT
 from django.urls import reverse
 from django.utils import timezone
 
 from crm.messages import Message
 from mailboxes.intake.queueing import WATCH_STALE
 from mailboxes.models import Email, FolderCursor, MailAccount, RawMessage
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -76,9 +80,7 @@ def mailbox_lag(
 def mailboxes_figures(now: datetime | None = None) -> list[MailboxFigures]:
     """Every active account that fetches mail, most behind first."""
     now = now or timezone.now()
-    accounts = MailAccount.objects.filter(
-        status=MailAccount.Status.ACTIVE, use_imap=True
-    ).values(
+    accounts = MailAccount.objects.filter(status=MailAccount.Status.ACTIVE, use_imap=True).values(
         "id",
         "name",
         "kind",
@@ -153,7 +155,8 @@ def auto_reply_counts() -> dict[tuple[str, str], int]:
 
     counts: dict[tuple[str, str], int] = {}
     for outcome, code, n in (
-        AutoReplyLog.objects.values_list("outcome", "reason__code")
+        AutoReplyLog.objects.annotate(code=KT("reason__code"))
+        .values_list("outcome", "code")
         .annotate(n=Count("id"))
         .order_by()
     ):
@@ -199,8 +202,8 @@ def celery_queue_lengths() -> dict[str, int | None]:
                 except Exception:  # never declared (no message yet): empty
                     channel = conn.channel()
                     lengths[name] = 0
-    except Exception:
-        pass
+    except Exception as exc:
+        logger.warning("Could not read the Celery queue lengths: %s", type(exc).__name__)
     return lengths
 
 

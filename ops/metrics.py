@@ -8,7 +8,6 @@ never an address or a Message-ID.
 
 from __future__ import annotations
 
-
 from django.utils import timezone
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import (
@@ -24,10 +23,14 @@ from ops.models import Tally
 from ops.tallies import labels_parse
 
 TALLY_COUNTERS = {
-    "postaci_fetches_total": ("Fetches that ran (a fetch that found the account locked "
-                              "by another is not counted).", []),
-    "postaci_fetch_skipped_locked_total": ("Fetches that found another fetch of the account "
-                                           "running.", []),
+    "postaci_fetches_total": (
+        "Fetches that ran (a fetch that found the account locked by another is not counted).",
+        [],
+    ),
+    "postaci_fetch_skipped_locked_total": (
+        "Fetches that found another fetch of the account running.",
+        [],
+    ),
     "postaci_messages_total": ("Messages fetched, by what became of them.", ["outcome"]),
     "postaci_fetch_failures_total": ("Fetches that failed, by kind of failure.", ["reason"]),
     "postaci_sends_total": ("SMTP delivery attempts, by outcome.", ["outcome"]),
@@ -187,5 +190,3 @@ def metrics_text() -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(PostaciCollector())
     return generate_latest(registry)
-
-

@@ -163,4 +163,3 @@ def heartbeat_record(name: str, *, hostname: str = "") -> None:
     Heartbeat.objects.update_or_create(
         name=name, defaults={"at": timezone.now(), "hostname": hostname[:255]}
     )
-

@@ -71,8 +71,6 @@ def chart_series(now: datetime | None = None) -> dict:
         for name in ("failing", "quarantined", "send_queue", "celery_queue"):
             series[name].append(data.get(name, 0))
         total = data.get("imported_total", 0)
-        series["imported"].append(
-            None if previous is None else max(total - previous, 0)
-        )
+        series["imported"].append(None if previous is None else max(total - previous, 0))
         previous = total
     return series

@@ -57,11 +57,11 @@ def tally_add(amounts: Iterable[tuple[str, Mapping[str, object], float]]) -> Non
     rows = [(metric, labels_key(labels), float(amount)) for metric, labels, amount in amounts]
     if not rows:
         return
-    table = Tally._meta.db_table
+    table = Tally._meta.db_table  # the statement holds no value, only placeholders
     values = ", ".join(["(%s, %s, %s)"] * len(rows))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (metric, labels, value) VALUES {values} "
+            f"INSERT INTO {table} (metric, labels, value) VALUES {values} "  # noqa: S608
             f"ON CONFLICT (metric, labels) DO UPDATE SET value = {table}.value + excluded.value",
             [value for row in rows for value in row],
         )
@@ -109,14 +109,13 @@ def _account_failure(account_id: int) -> str:
     """The kind of the account's last error (the fetch just stored it)."""
     from mailboxes.models import MailAccount
 
-    row = MailAccount.objects.filter(pk=account_id).values("last_error").first()
-    if row is None:
-        return "other"
-    error = row["last_error"] or {}
-    code = error.get("code", "") if isinstance(error, dict) else ""
+    error = MailAccount.objects.filter(pk=account_id).values_list("last_error", flat=True).first()
+    data = error.as_json() if error is not None else {}
+    code = data.get("code", "")
     if code == "mail.errors":  # several folders failed: the first one's kind
-        errors = (error.get("params") or {}).get("errors") or [{}]
-        code = errors[0].get("code", "") if isinstance(errors[0], dict) else ""
+        errors = (data.get("params") or {}).get("errors") or [{}]
+        first = errors[0]
+        code = (first.as_json() if hasattr(first, "as_json") else first or {}).get("code", "")
     return failure_kind(code)
 
 

@@ -61,3 +61,21 @@ def private_redis(tmp_path) -> Iterator[PrivateRedis]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def ops_mailboxes(dovecot, make_group_account):
+    """Two group mailboxes as an administrator would see them: "Support" fetched through a
+    real worker's fetch (two messages, one a duplicate of the other), "Sales" whose server
+    refuses the password."""
+    from crm.models import Team
+    from tests.mailboxes.conftest import make_message
+
+    support_user, sales_user = dovecot.add_user("support"), dovecot.add_user("sales")
+    team = Team.objects.create(name="Helpdesk")
+    message = make_message(subject="Where is my order?")
+    dovecot.append(support_user, "INBOX", message)
+    dovecot.append(support_user, "INBOX", message)  # the same Message-ID twice
+    support = make_group_account(support_user, name="Support", teams=[team])
+    sales = make_group_account(sales_user, name="Sales", imap_password="wrong password")
+    return support, sales, team
