@@ -54,3 +54,17 @@ class OpsSample(models.Model):
 
     def __str__(self) -> str:
         return f"sample {self.taken_at:%Y-%m-%d %H:%M}"
+
+
+class JobOutcome(models.Model):
+    """How the last run of a scheduled job (a django-celery-beat periodic task) ended,
+    recorded from Celery's signals by the worker that ran it."""
+
+    name = models.CharField(max_length=200, primary_key=True)  # PeriodicTask.name
+    finished_at = models.DateTimeField()
+    ok = models.BooleanField(default=True)
+    error = models.CharField(max_length=200, blank=True)  # the exception's class, no text
+    seconds = models.FloatField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name} {'ok' if self.ok else self.error}"

@@ -124,16 +124,26 @@ def _account_failure(account_id: int) -> str:
 _started: dict[str, float] = {}
 
 
+def _periodic_name(task) -> str:
+    """The scheduled job a task runs for (beat's DatabaseScheduler sends its name along)."""
+    return str(getattr(task.request, "periodic_task_name", "") or "") if task else ""
+
+
 def _task_prerun(task_id=None, task=None, **kwargs) -> None:
-    if task is not None and task.name in (FETCH_TASK, SEND_TASK):
+    if task is not None and (task.name in (FETCH_TASK, SEND_TASK) or _periodic_name(task)):
         _started[task_id] = time.monotonic()
 
 
-def _task_postrun(task_id=None, task=None, args=None, kwargs=None, retval=None, **extra) -> None:
+def _task_postrun(
+    task_id=None, task=None, args=None, kwargs=None, retval=None, state=None, **extra
+) -> None:
     started = _started.pop(task_id, None)
     if started is None or task is None:
         return
     seconds = time.monotonic() - started
+    job = _periodic_name(task)
+    if job:
+        _job_record(job, seconds, retval if state == "FAILURE" else None)
     try:
         if task.name == FETCH_TASK and isinstance(retval, dict):
             _after_fetch(retval, seconds)
@@ -147,6 +157,25 @@ def _after_fetch(summary: dict, seconds: float) -> None:
     """No query of its own unless the fetch failed (then: which kind of failure)."""
     failure = _account_failure(summary.get("account_id")) if summary.get("errors") else ""
     tally_add(fetch_tallies(summary, seconds, failure))
+
+
+def _job_record(name: str, seconds: float, error: BaseException | None) -> None:
+    from django.utils import timezone
+
+    from ops.models import JobOutcome
+
+    try:
+        JobOutcome.objects.update_or_create(
+            name=name[:200],
+            defaults={
+                "finished_at": timezone.now(),
+                "ok": error is None,
+                "error": type(error).__name__[:200] if error is not None else "",
+                "seconds": seconds,
+            },
+        )
+    except Exception:
+        logger.exception("Could not record the outcome of job %s", name)
 
 
 def connect_task_signals() -> None:
