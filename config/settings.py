@@ -64,6 +64,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "ops.log_format.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -261,22 +262,33 @@ if env("CELERY_KEY_PREFIX", default=""):
 # Distributed locks (one fetch per account at a time) live in the database, so no extra
 # service is needed; see mailboxes/intake/locking.py.
 
+# LOG_FORMAT=json: one JSON object per line with the request, task and account ids
+# (ops/log_format.py); plain text otherwise. Either way no message body or secret is logged.
+LOG_FORMAT = env("LOG_FORMAT", default="plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "ops.log_format.JsonFormatter"},
+    },
     # A refused request (4xx) is logged as one line; server errors keep their traceback.
-    "filters": {"client_errors_one_line": {"()": "crm.log_filters.ClientErrorsOnOneLine"}},
+    "filters": {
+        "client_errors_one_line": {"()": "crm.log_filters.ClientErrorsOnOneLine"},
+        "context": {"()": "ops.log_format.ContextFilter"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["client_errors_one_line"],
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["client_errors_one_line", "context"],
         }
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+# A worker logs through the handler above (JSON too) instead of Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
 
 # Operations (ops/): ``/metrics`` answers a bearer token or a client address in the allow-list
 # (addresses or networks; behind a proxy on the same machine every client is 127.0.0.1, so

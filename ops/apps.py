@@ -18,9 +18,10 @@ class OpsConfig(AppConfig):
 
     def ready(self) -> None:
         from crm.administration.menu import admin_link_register
-        from ops import tallies
+        from ops import log_format, tallies
 
         tallies.connect_task_signals()
+        log_format.connect_task_context()
         admin_link_register(
             group=_("System"),
             label=_("System health"),

@@ -8,6 +8,7 @@ load balancer polling every second costs one ping per few seconds.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +21,8 @@ from django.utils import timezone
 from mailboxes.intake.queueing import WATCH_STALE
 from mailboxes.models import MailAccount
 from ops.models import Heartbeat
+
+logger = logging.getLogger(__name__)
 
 BEAT_HEARTBEAT = "beat"
 WORKER_PING_CACHE_SECONDS = 5.0
@@ -153,7 +156,8 @@ def readiness() -> tuple[bool, dict]:
             continue
         try:
             results[name] = check()
-        except Exception:
+        except Exception as exc:
+            logger.warning("Readiness check %s failed: %s", name, type(exc).__name__, exc_info=True)
             results[name] = Check(False)
     ready = all(result.ok for result in results.values())
     return ready, {name: asdict(result) for name, result in results.items()}

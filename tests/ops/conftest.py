@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import redis
 
+from tests.mailboxes.conftest import make_group_account  # noqa: F401 (fixture)
+from tests.mailboxes.sending.conftest import make_smtp_group  # noqa: F401 (fixture)
 from tests.servers.ports import free_port
 from tests.waiting import wait_until
 
@@ -64,7 +66,7 @@ def private_redis(tmp_path) -> Iterator[PrivateRedis]:
 
 
 @pytest.fixture
-def ops_mailboxes(dovecot, make_group_account):
+def ops_mailboxes(dovecot, make_group_account):  # noqa: F811
     """Two group mailboxes as an administrator would see them: "Support" fetched through a
     real worker's fetch (two messages, one a duplicate of the other), "Sales" whose server
     refuses the password."""

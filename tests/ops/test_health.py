@@ -24,19 +24,23 @@ def _ready(client: Client) -> tuple[int, dict]:
     return response.status_code, json.loads(response.content)
 
 
+def _point(app, url: str, prefix: str) -> None:
+    celery_testing.configure_for_tests(app, url=url, key_prefix=prefix)
+    # the producer pool and the control's mailbox keep the broker they were made with
+    for cached in ("amqp", "control"):
+        app.__dict__.pop(cached, None)
+    readiness._ping_cache.clear()
+
+
 @contextmanager
 def broker_at(app, url: str):
     """Point the Celery app (the product's) at another broker for the block."""
     previous = app.conf.broker_url, app.conf.broker_transport_options["global_keyprefix"]
-    celery_testing.configure_for_tests(
-        app, url=url, key_prefix=celery_testing.new_key_prefix("ready")
-    )
-    readiness._ping_cache.clear()
+    _point(app, url, celery_testing.new_key_prefix("ready"))
     try:
         yield
     finally:
-        celery_testing.configure_for_tests(app, url=previous[0], key_prefix=previous[1])
-        readiness._ping_cache.clear()
+        _point(app, *previous)
 
 
 def test_healthz_answers_without_login():

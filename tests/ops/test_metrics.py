@@ -14,7 +14,6 @@ from cases.models import AutoReplyLog, Case
 from crm.models import User
 from mailboxes.models import Email, MailAccount, OutgoingMessage
 from ops.models import Tally
-from tests.mailboxes.conftest import make_group_account  # noqa: F401 (fixture)
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
