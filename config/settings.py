@@ -255,6 +255,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
         "polling_interval": 0.1,
     }
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Redis redelivers a task nobody acknowledged (its worker died: tasks are acknowledged
+    # late) after this many seconds. Longer than the longest fetch, or a fetch still running
+    # is delivered again (harmless: the account's lock turns the copy away, but it waits).
+    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = env.int(
+        "CELERY_VISIBILITY_TIMEOUT", default=3600
+    )
 if env("CELERY_KEY_PREFIX", default=""):
     # Lets several test runs share one Redis server without taking each other's tasks.
     CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = env("CELERY_KEY_PREFIX")
