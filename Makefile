@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 RUN_PACKAGES := gettext
-TEST_PACKAGES := gettext dovecot-imapd chromium postgresql redis-server
+TEST_PACKAGES := gettext dovecot-imapd chromium postgresql redis-server systemd
 
 # The suite runs against these real servers (started by scripts/ensure-services if down).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postaci

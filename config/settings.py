@@ -62,9 +62,11 @@ INSTALLED_APPS = [
     "filters",
     "cases",
     "mailtemplates",
+    "ops",
 ]
 
 MIDDLEWARE = [
+    "ops.log_format.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -262,6 +264,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
         "polling_interval": 0.1,
     }
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Redis redelivers a task nobody acknowledged (its worker died: tasks are acknowledged
+    # late) after this many seconds. Longer than the longest fetch, or a fetch still running
+    # is delivered again (harmless: the account's lock turns the copy away, but it waits).
+    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = env.int(
+        "CELERY_VISIBILITY_TIMEOUT", default=3600
+    )
 if env("CELERY_KEY_PREFIX", default=""):
     # Lets several test runs share one Redis server without taking each other's tasks.
     CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = env("CELERY_KEY_PREFIX")
@@ -269,22 +278,42 @@ if env("CELERY_KEY_PREFIX", default=""):
 # Distributed locks (one fetch per account at a time) live in the database, so no extra
 # service is needed; see mailboxes/intake/locking.py.
 
+# LOG_FORMAT=json: one JSON object per line with the request, task and account ids
+# (ops/log_format.py); plain text otherwise. Either way no message body or secret is logged.
+LOG_FORMAT = env("LOG_FORMAT", default="plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "ops.log_format.JsonFormatter"},
+    },
     # A refused request (4xx) is logged as one line; server errors keep their traceback.
-    "filters": {"client_errors_one_line": {"()": "crm.log_filters.ClientErrorsOnOneLine"}},
+    "filters": {
+        "client_errors_one_line": {"()": "crm.log_filters.ClientErrorsOnOneLine"},
+        "context": {"()": "ops.log_format.ContextFilter"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["client_errors_one_line"],
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["client_errors_one_line", "context"],
         }
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+# A worker logs through the handler above (JSON too) instead of Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
+
+# Operations (ops/): ``/metrics`` answers a bearer token or a client address in the allow-list
+# (addresses or networks; behind a proxy on the same machine every client is 127.0.0.1, so
+# prefer the token); neither set: nobody. ``/readyz`` wants beat's heartbeat younger than
+# this (seconds) and waits this long for a worker to answer its ping.
+POSTACI_METRICS_TOKEN = env("POSTACI_METRICS_TOKEN", default="")
+POSTACI_METRICS_ALLOW = env.list("POSTACI_METRICS_ALLOW", default=[])
+POSTACI_READY_BEAT_MAX_AGE = env.int("POSTACI_READY_BEAT_MAX_AGE", default=120)
+POSTACI_READY_PING_TIMEOUT = env.float("POSTACI_READY_PING_TIMEOUT", default=1.0)
 
 # How often an open page asks for the unread notification count (seconds).
 POSTACI_NOTIFICATION_POLL_SECONDS = env.int("POSTACI_NOTIFICATION_POLL_SECONDS", default=30)

@@ -1,0 +1,66 @@
+"""Administration › System: administrators only, mailboxes most behind first, errors in the
+reader's language, the jobs' last outcome."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from crm.models import User
+from ops.models import JobOutcome, OpsSample
+from ops.samples import sample_prune
+from tests.ops.system_data import system_data
+
+pytestmark = pytest.mark.django_db
+
+URL = "/administration/system/"
+
+
+def _client(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_only_administrators_see_the_system_page():
+    agent = User.objects.create_user("agent", password="x")
+    assert Client().get(URL).status_code == 302  # to the login page
+    assert _client(agent).get(URL).status_code == 403
+
+
+def test_system_page_lists_mailboxes_by_lag_with_the_error_in_plain_words():
+    accounts = system_data()
+    JobOutcome.objects.update_or_create(
+        name="Poll group email accounts",
+        defaults={"finished_at": "2026-01-01T00:00Z", "ok": False, "error": "OperationalError"},
+    )
+    admin = User.objects.create_user("boss", password="x", is_superuser=True, is_staff=True)
+    page = _client(admin).get(URL).content.decode()
+
+    rows = re.findall(r'<a href="(/emails/group-accounts/\d+/)">(\w+)</a>', page)
+    assert [name for _url, name in rows] == ["Sales", "Support", "Billing"]
+    assert rows[0][0] == reverse("mailboxes:group-account-detail", args=[accounts["lagging"].pk])
+    assert "The server refused the user name or password." in page
+    assert "failed 4 times in a row" in page
+    assert "OperationalError" in page
+    assert "secret-pw" not in page and "support@example.test" not in page
+
+    admin.language = "tr"
+    admin.save(update_fields=["language"])
+    page = _client(admin).get(URL).content.decode()
+    assert "Sunucu kullanıcı adını ya da parolayı kabul etmedi." in page
+
+
+def test_samples_older_than_two_days_are_pruned():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    OpsSample.objects.create(taken_at=now - timedelta(days=3), data={})
+    OpsSample.objects.create(taken_at=now - timedelta(hours=30), data={})
+    assert sample_prune(now) == 1
+    assert OpsSample.objects.count() == 1
