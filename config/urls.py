@@ -17,5 +17,6 @@ urlpatterns = [
     path("email-templates/", include("mailtemplates.urls")),
     path("administration/", include("crm.administration.urls")),
     path("django-admin/", admin.site.urls),
+    path("", include("api.urls")),
     path("", include("crm.web_urls")),
 ]

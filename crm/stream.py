@@ -187,6 +187,13 @@ def stream_page_of_note(
     return newer.count() // per_page + 1
 
 
+def notes_prepare(notes: Iterable[Note], user: User) -> None:
+    """Give each of ``notes`` what :func:`stream_page` gives the notes of a page
+    (``related_visible``, ``related_url``, ``display_body``, ``full_text``): for callers
+    that page the stream themselves (the API's cursor)."""
+    _mark_related(notes, user)
+
+
 def _mark_related(notes: Iterable[Note], user: User) -> None:
     """Set ``related_visible``/``related_url``/``display_body``: one query per related type."""
     notes = list(notes)

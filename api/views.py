@@ -1,0 +1,414 @@
+"""The API's views: thin, over the same selectors and service functions as the web UI."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.db import transaction
+from django.db.models import Prefetch
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from api import serializers as api_serializers
+from api.pagination import EmailCursorPagination, NewestFirstCursorPagination
+from api.records import RecordViewSet, form_errors, record_viewset
+from cases.models import Case
+from cases.screens import CASES
+from crm.addresses import normalize_address, records_for_addresses
+from crm.forms import NoteForm
+from crm.kinds import notification_line
+from crm.models import Account, Contact, Lead, Note, Notification, Team, TeamMembership, User
+from crm.notifications import notifications_for_user, notifications_mark_read
+from crm.records import record_update
+from crm.stream import note_create, notes_prepare, stream_for
+from crm.views.records import ACCOUNTS, CONTACTS, LEADS, OPPORTUNITIES
+from mailboxes.inbox.list_filters import EmailFilterSet
+from mailboxes.inbox.rendering import sanitize_email_html
+from mailboxes.inbox.selectors import UserMailbox, folder_emails, with_user_state
+from mailboxes.inbox.user_state import (
+    emails_mark_important,
+    emails_mark_read,
+    emails_move_to_folder,
+    emails_trash,
+)
+from mailboxes.models import Attachment, Email, EmailFolder, EmailRecipient
+from mailboxes.sending.compose import Mailbox
+from mailboxes.sending.drafts import ComposeData
+from mailboxes.sending.exceptions import SendError
+from mailboxes.sending.send import email_send
+
+
+def _problems(*codes: int) -> dict:
+    from api.problems import ProblemSerializer
+
+    return {code: ProblemSerializer for code in codes}
+
+
+# --- Records and cases ----------------------------------------------------------------------
+
+AccountViewSet = record_viewset(ACCOUNTS, tag="accounts")
+ContactViewSet = record_viewset(CONTACTS, tag="contacts")
+LeadViewSet = record_viewset(LEADS, tag="leads")
+OpportunityViewSet = record_viewset(OPPORTUNITIES, tag="opportunities")
+
+
+class CaseBaseViewSet(RecordViewSet):
+    """Cases: the record endpoints plus the stream, notes and close / reopen."""
+
+    def create(self, request, *args, **kwargs):
+        """Create a case; with ``customer`` (a web form's sender and message) the case is
+        linked to the contact or lead carrying that address and the message becomes its
+        description."""
+        customer = request.data.get("customer") if isinstance(request.data, dict) else None
+        if customer is None:
+            return super().create(request, *args, **kwargs)
+        checked = api_serializers.CustomerMessageSerializer(data=customer)
+        checked.is_valid(raise_exception=True)
+        data = dict(request.data)
+        data.pop("customer")
+        data.setdefault("description", checked.validated_data["message"])
+        found = _visible_records_for(request.user, checked.validated_data["email"])
+        if found["contacts"] and "contact" not in data:
+            contact = found["contacts"][0]
+            data["contact"] = contact.pk
+            if contact.account_id and "account" not in data:
+                data["account"] = contact.account_id
+        elif found["leads"] and "lead" not in data:
+            data["lead"] = found["leads"][0].pk
+        request._full_data = data
+        return super().create(request, *args, **kwargs)
+
+    @extend_schema(
+        responses=api_serializers.NoteSerializer(many=True),
+        parameters=[OpenApiParameter("cursor", OpenApiTypes.STR)],
+    )
+    @action(detail=True, methods=["get"], pagination_class=NewestFirstCursorPagination)
+    def stream(self, request, pk=None):
+        """The case's stream, newest first, as the caller may see it."""
+        case = self.get_object()
+        notes = stream_for(case, request.user)
+        page = self.paginate_queryset(notes)
+        notes_prepare(page, request.user)
+        return self.get_paginated_response(api_serializers.NoteSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=api_serializers.NotePostSerializer,
+        responses={201: api_serializers.NoteSerializer, **_problems(400, 404)},
+    )
+    @stream.mapping.post
+    def note(self, request, pk=None):
+        """Post a note to the case's stream (followers and @mentions are told)."""
+        case = self.get_object()
+        form = NoteForm(data={"body": request.data.get("body", "")})
+        if not form.is_valid():
+            raise form_errors(form)
+        note = note_create(
+            parent=case, type=Note.Type.POST, author=request.user, body=form.cleaned_data["body"]
+        )
+        return Response(api_serializers.NoteSerializer(note).data, status=status.HTTP_201_CREATED)
+
+    def _set_status(self, value: str) -> Response:
+        case = self.get_object()
+        if case.status != value:
+            case.status = value
+            record_update(case, user=self.request.user, changed=["status"])
+        return self._answer(case)
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        return self._set_status(Case.Status.CLOSED)
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, pk=None):
+        case = self.get_object()
+        return self._set_status(Case.Status.ASSIGNED if case.assigned_user_id else Case.Status.NEW)
+
+
+CaseViewSet = record_viewset(CASES, base=CaseBaseViewSet, tag="cases")
+
+
+def _visible_records_for(user: User, address: str) -> dict[str, list]:
+    """Accounts, contacts and leads carrying ``address`` that ``user`` may see."""
+    address = normalize_address(address)
+    models = (Account, Contact, Lead)
+    found = records_for_addresses([address], models).get(address, [])
+    result = {}
+    for model in models:
+        ids = [r.pk for r in found if isinstance(r, model)]
+        visible = set(
+            model.objects.visible_to(user).filter(pk__in=ids).values_list("pk", flat=True)
+        )
+        result[f"{model._meta.model_name}s"] = [
+            r for r in found if isinstance(r, model) and r.pk in visible
+        ]
+    return result
+
+
+class FindByEmailViewSet(viewsets.ViewSet):
+    @extend_schema(
+        tags=["records"],
+        parameters=[OpenApiParameter("address", OpenApiTypes.STR, required=True)],
+        responses=api_serializers.FoundRecordsSerializer,
+    )
+    def list(self, request):
+        """Accounts, contacts and leads (ids) carrying an email address."""
+        address = request.query_params.get("address", "")
+        if not normalize_address(address):
+            raise serializers.ValidationError({"address": ["Enter an email address."]})
+        found = _visible_records_for(request.user, address)
+        return Response({key: [r.pk for r in records] for key, records in found.items()})
+
+
+# --- Emails ---------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        tags=["emails"],
+        parameters=[
+            OpenApiParameter(
+                "folder",
+                OpenApiTypes.STR,
+                description="inbox (default), important, sent, drafts, archive, trash, all, "
+                "f<id> (personal folder), g<id> (group folder), m<id> (group mailbox)",
+            )
+        ],
+    ),
+    retrieve=extend_schema(tags=["emails"]),
+)
+class EmailViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    lookup_value_regex = "[0-9]+"
+    """Emails as the caller's folders list them; an email they may not read does not exist."""
+
+    pagination_class = EmailCursorPagination
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = EmailFilterSet
+    serializer_class = api_serializers.EmailListSerializer
+
+    def get_queryset(self):
+        user = self.request.user
+        if getattr(self, "swagger_fake_view", False):
+            return Email.objects.none()
+        if self.action == "list":
+            mailbox = UserMailbox.of(user)
+            folder = mailbox.resolve(self.request.query_params.get("folder") or "inbox")
+            emails = folder_emails(mailbox, folder)
+        else:
+            emails = with_user_state(Email.objects.visible_to(user), user)
+        return emails.select_related("from_address", "parent_type")
+
+    def get_object(self):
+        email = get_object_or_404(
+            self.get_queryset().prefetch_related(
+                "attachments",
+                Prefetch(
+                    "recipients",
+                    queryset=EmailRecipient.objects.select_related("address").order_by("position"),
+                ),
+            ),
+            pk=self.kwargs["pk"],
+        )
+        return email
+
+    def get_serializer_class(self):
+        if self.action == "list":
+            return api_serializers.EmailListSerializer
+        return api_serializers.EmailDetailSerializer
+
+    def get_serializer_context(self):
+        return super().get_serializer_context() | {
+            "sanitize": lambda email: sanitize_email_html(email.body_html).html
+        }
+
+    def filter_queryset(self, queryset):
+        if self.action != "list":
+            return queryset
+        return super().filter_queryset(queryset)
+
+    @extend_schema(
+        tags=["emails"],
+        request=api_serializers.EmailFlagsSerializer,
+        responses={200: api_serializers.EmailDetailSerializer, **_problems(400, 404)},
+    )
+    def partial_update(self, request, pk=None):
+        """Mark read / unread, important / not, or move into a personal folder (null: the
+        Inbox)."""
+        email = self.get_object()
+        flags = api_serializers.EmailFlagsSerializer(data=request.data)
+        flags.is_valid(raise_exception=True)
+        values = flags.validated_data
+        user = request.user
+        with transaction.atomic():
+            if "is_read" in values:
+                emails_mark_read(user, [email.pk], read=values["is_read"])
+            if "is_important" in values:
+                emails_mark_important(user, [email.pk], important=values["is_important"])
+            if "folder" in values:
+                folder = None
+                if values["folder"] is not None:
+                    folder = EmailFolder.objects.filter(user=user, pk=values["folder"]).first()
+                    if folder is None:
+                        raise serializers.ValidationError({"folder": ["No such folder."]})
+                emails_move_to_folder(user, [email.pk], folder)
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(tags=["emails"], request=None, responses={204: None, **_problems(404)})
+    def destroy(self, request, pk=None):
+        """Move to the caller's Trash (the email itself stays for everyone else)."""
+        email = self.get_object()
+        emails_trash(request.user, [email.pk])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        tags=["emails"],
+        request=api_serializers.SendSerializer,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                description="The same key sends once: a repeat answers with the same email.",
+            )
+        ],
+        responses={202: api_serializers.EmailSendResultSerializer, **_problems(400, 404)},
+    )
+    @action(detail=False, methods=["post"])
+    def send(self, request):
+        """Send a new email (queued; ``status`` tells how it goes)."""
+        return self._send(request, replied=None)
+
+    @extend_schema(
+        tags=["emails"],
+        request=api_serializers.SendSerializer,
+        parameters=[OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER)],
+        responses={202: api_serializers.EmailSendResultSerializer, **_problems(400, 404)},
+    )
+    @action(detail=True, methods=["post"])
+    def reply(self, request, pk=None):
+        """Reply to this email: threaded, filed under its record (a case's reply goes out
+        with the case's tag and group address, as from the case page)."""
+        return self._send(request, replied=self.get_object())
+
+    def _send(self, request, *, replied: Email | None) -> Response:
+        body = api_serializers.SendSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        values = body.validated_data
+        token = ""
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if key:
+            # one compose token per (user, key): the same at-most-once as a form sent twice
+            token = "api:" + hashlib.sha256(f"{request.user.pk}:{key}".encode()).hexdigest()[:56]
+        parent = None
+        if replied is not None and replied.parent_type_id:
+            parent = replied.parent
+        data = ComposeData(
+            from_account_id=values.get("from_account"),
+            to=[Mailbox(a) for a in values["to"]],
+            cc=[Mailbox(a) for a in values.get("cc", [])],
+            bcc=[Mailbox(a) for a in values.get("bcc", [])],
+            subject=values.get("subject", ""),
+            body_text=values.get("body_text", ""),
+            body_html=values.get("body_html", ""),
+            parent=parent,
+            replied=replied,
+            compose_token=token,
+        )
+        try:
+            email = email_send(user=request.user, data=data)
+        except SendError as error:
+            field = getattr(error, "field", "") or "non_field_errors"
+            raise serializers.ValidationError({field: [str(error)]}) from error
+        return Response({"id": email.pk, "status": email.status}, status=status.HTTP_202_ACCEPTED)
+
+
+class AttachmentViewSet(viewsets.GenericViewSet):
+    lookup_value_regex = "[0-9]+"
+    queryset = Attachment.objects.none()
+
+    @extend_schema(
+        tags=["emails"],
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **_problems(404)},
+    )
+    def retrieve(self, request, pk=None):
+        """Download an attachment of an email the caller may read."""
+        attachment = get_object_or_404(
+            Attachment.objects.filter(email__in=Email.objects.visible_to(request.user)), pk=pk
+        )
+        try:
+            handle = attachment.file.open("rb")
+        except (FileNotFoundError, ValueError) as exc:
+            raise Http404 from exc
+        response = FileResponse(
+            handle,
+            as_attachment=True,
+            filename=attachment.filename or "attachment",
+            content_type=attachment.content_type or "application/octet-stream",
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        return response
+
+
+# --- Notifications, users, teams ------------------------------------------------------------
+
+
+@extend_schema_view(list=extend_schema(tags=["notifications"]))
+class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    lookup_value_regex = "[0-9]+"
+    serializer_class = api_serializers.NotificationSerializer
+    pagination_class = NewestFirstCursorPagination
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Notification.objects.none()
+        notifications = notifications_for_user(self.request.user)
+        if self.request.query_params.get("unread") in ("1", "true"):
+            notifications = notifications.filter(read_at__isnull=True)
+        return notifications
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        for notification in page or []:
+            notification.api_text = notification_line(notification, html=False)
+        return page
+
+    @extend_schema(tags=["notifications"], request=None, responses={204: None, **_problems(404)})
+    @action(detail=True, methods=["post"])
+    def read(self, request, pk=None):
+        """Mark one of the caller's notifications read."""
+        if not request.user.notifications.filter(pk=pk).exists():
+            raise Http404
+        notifications_mark_read(request.user, [int(pk)])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(tags=["notifications"], request=None, responses={204: None})
+    @action(detail=False, methods=["post"], url_path="read-all")
+    def read_all(self, request):
+        notifications_mark_read(request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(list=extend_schema(tags=["users"]), retrieve=extend_schema(tags=["users"]))
+class UserViewSet(viewsets.ReadOnlyModelViewSet):
+    lookup_value_regex = "[0-9]+"
+    """Users (the same list every user sees when assigning a record)."""
+
+    serializer_class = api_serializers.UserSerializer
+    queryset = User.objects.prefetch_related(
+        Prefetch("memberships", queryset=TeamMembership.objects.only("user_id", "team_id"))
+    ).order_by("username", "pk")
+
+
+@extend_schema_view(list=extend_schema(tags=["users"]), retrieve=extend_schema(tags=["users"]))
+class TeamViewSet(viewsets.ReadOnlyModelViewSet):
+    lookup_value_regex = "[0-9]+"
+    serializer_class = api_serializers.TeamSerializer
+    queryset = Team.objects.order_by("name", "pk")
