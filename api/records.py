@@ -132,10 +132,12 @@ class RecordViewSet(
         record_delete(instance)
 
 
-def record_viewset(screen: RecordScreen, *, base=RecordViewSet, tag: str):
+def record_viewset(
+    screen: RecordScreen, *, base=RecordViewSet, tag: str, extra_fields: dict | None = None
+):
     """A viewset class for ``screen`` (its serializer follows the screen's form)."""
     serializer = record_serializer_for(
-        screen.model, screen.form_class, addresses=screen.has_addresses
+        screen.model, screen.form_class, addresses=screen.has_addresses, extra=extra_fields
     )
     name = screen.model._meta.verbose_name_plural
     viewset = type(

@@ -26,7 +26,7 @@ class RecordSerializer(serializers.ModelSerializer):
         return data
 
 
-def record_serializer_for(model, form_class, *, addresses: bool):
+def record_serializer_for(model, form_class, *, addresses: bool, extra: dict | None = None):
     """A serializer of ``model`` whose writable fields are exactly those of the UI's form."""
     writable = list(form_class._meta.fields)
     fields = [*RECORD_READ_ONLY, *writable] + (["email_addresses"] if addresses else [])
@@ -36,11 +36,11 @@ def record_serializer_for(model, form_class, *, addresses: bool):
         (),
         {
             "model": model,
-            "fields": fields + list(extra_read_only),
+            "fields": fields + list(extra_read_only) + list(extra or {}),
             "read_only_fields": RECORD_READ_ONLY + extra_read_only,
         },
     )
-    attrs = {"Meta": meta}
+    attrs = {"Meta": meta, **(extra or {})}
     if not addresses:
         attrs["email_addresses"] = None
     return type(f"{model.__name__}Serializer", (RecordSerializer,), attrs)
@@ -71,6 +71,14 @@ class NoteSerializer(serializers.ModelSerializer):
         if visible and isinstance(note.related, Email):
             return note.related.pk
         return None
+
+
+class NotePageSerializer(serializers.Serializer):
+    """One page of a stream: follow ``next`` (a cursor) for older notes."""
+
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = NoteSerializer(many=True)
 
 
 class NotePostSerializer(serializers.Serializer):

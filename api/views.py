@@ -85,8 +85,11 @@ class CaseBaseViewSet(RecordViewSet):
         return super().create(request, *args, **kwargs)
 
     @extend_schema(
-        responses=api_serializers.NoteSerializer(many=True),
-        parameters=[OpenApiParameter("cursor", OpenApiTypes.STR)],
+        responses={200: api_serializers.NotePageSerializer, **_problems(404)},
+        parameters=[
+            OpenApiParameter("cursor", OpenApiTypes.STR),
+            OpenApiParameter("page_size", OpenApiTypes.INT),
+        ],
     )
     @action(detail=True, methods=["get"], pagination_class=NewestFirstCursorPagination)
     def stream(self, request, pk=None):
@@ -132,7 +135,14 @@ class CaseBaseViewSet(RecordViewSet):
         return self._set_status(Case.Status.ASSIGNED if case.assigned_user_id else Case.Status.NEW)
 
 
-CaseViewSet = record_viewset(CASES, base=CaseBaseViewSet, tag="cases")
+CaseViewSet = record_viewset(
+    CASES,
+    base=CaseBaseViewSet,
+    tag="cases",
+    extra_fields={
+        "customer": api_serializers.CustomerMessageSerializer(required=False, write_only=True)
+    },
+)
 
 
 def _visible_records_for(user: User, address: str) -> dict[str, list]:
