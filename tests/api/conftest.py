@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from api.keys import api_key_create
 from tests.crm.conftest import fast_password_hasher, make_record, make_user  # noqa: F401
+from tests.mailboxes.sending.conftest import make_smtp_group  # noqa: F401
 
 
 @pytest.fixture(autouse=True)

@@ -18,9 +18,7 @@ def make_case(owner, **fields) -> Case:
 def test_create_list_filter_and_read(make_user, api_client):
     agent = make_user(level="all")
     client = api_client(agent)
-    response = client.post(
-        CASES, {"name": "Printer on fire", "priority": "urgent"}, format="json"
-    )
+    response = client.post(CASES, {"name": "Printer on fire", "priority": "urgent"}, format="json")
     assert response.status_code == 201, response.json()
     body = response.json()
     assert body["status"] == "new" and body["priority"] == "urgent"
@@ -77,7 +75,12 @@ def test_update_status_priority_assignee_and_team(make_user, api_client):
     client = api_client(agent)
     response = client.patch(
         f"{CASES}{case.pk}/",
-        {"status": "pending", "priority": "high", "assigned_user": colleague.pk, "teams": [team.pk]},
+        {
+            "status": "pending",
+            "priority": "high",
+            "assigned_user": colleague.pk,
+            "teams": [team.pk],
+        },
         format="json",
     )
     assert response.status_code == 200, response.json()
