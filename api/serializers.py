@@ -3,6 +3,7 @@ web UI's own (its forms and the service functions), applied in the views."""
 
 from __future__ import annotations
 
+from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -14,6 +15,13 @@ RECORD_READ_ONLY = ("id", "created_by", "created_at", "modified_at")
 
 class RecordSerializer(serializers.ModelSerializer):
     """A CRM record or a case; ``email_addresses`` primary first."""
+
+    # the UI form cleans URLs ("acme.example" becomes https://acme.example): no stricter
+    # check before it
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.URLField: serializers.CharField,
+    }
 
     email_addresses = serializers.ListField(
         child=serializers.EmailField(max_length=320), required=False, max_length=50
