@@ -13,7 +13,6 @@ router.register("accounts", views.AccountViewSet, basename="account")
 router.register("contacts", views.ContactViewSet, basename="contact")
 router.register("leads", views.LeadViewSet, basename="lead")
 router.register("opportunities", views.OpportunityViewSet, basename="opportunity")
-router.register("records-by-email", views.FindByEmailViewSet, basename="records-by-email")
 router.register("emails", views.EmailViewSet, basename="email")
 router.register("attachments", views.AttachmentViewSet, basename="attachment")
 router.register("notifications", views.NotificationViewSet, basename="notification")
@@ -22,6 +21,7 @@ router.register("teams", views.TeamViewSet, basename="team")
 
 urlpatterns = [
     path("api/v1/", include(router.urls)),
+    path("api/v1/records-by-email/", views.FindByEmailView.as_view(), name="records-by-email"),
     path("api/schema/", SpectacularAPIView.as_view(urlconf=None), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),

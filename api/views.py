@@ -14,6 +14,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from api import serializers as api_serializers
 from api.pagination import EmailCursorPagination, NewestFirstCursorPagination
@@ -42,13 +43,6 @@ from mailboxes.sending.compose import Mailbox
 from mailboxes.sending.drafts import ComposeData
 from mailboxes.sending.exceptions import SendError
 from mailboxes.sending.send import email_send
-
-
-def _problems(*codes: int) -> dict:
-    from api.problems import ProblemSerializer
-
-    return {code: ProblemSerializer for code in codes}
-
 
 # --- Records and cases ----------------------------------------------------------------------
 
@@ -85,7 +79,7 @@ class CaseBaseViewSet(RecordViewSet):
         return super().create(request, *args, **kwargs)
 
     @extend_schema(
-        responses={200: api_serializers.NotePageSerializer, **_problems(404)},
+        responses={200: api_serializers.NotePageSerializer},
         parameters=[
             OpenApiParameter("cursor", OpenApiTypes.STR),
             OpenApiParameter("page_size", OpenApiTypes.INT),
@@ -102,7 +96,7 @@ class CaseBaseViewSet(RecordViewSet):
 
     @extend_schema(
         request=api_serializers.NotePostSerializer,
-        responses={201: api_serializers.NoteSerializer, **_problems(400, 404)},
+        responses={201: api_serializers.NoteSerializer},
     )
     @stream.mapping.post
     def note(self, request, pk=None):
@@ -162,13 +156,13 @@ def _visible_records_for(user: User, address: str) -> dict[str, list]:
     return result
 
 
-class FindByEmailViewSet(viewsets.ViewSet):
+class FindByEmailView(APIView):
     @extend_schema(
         tags=["records"],
         parameters=[OpenApiParameter("address", OpenApiTypes.STR, required=True)],
         responses=api_serializers.FoundRecordsSerializer,
     )
-    def list(self, request):
+    def get(self, request):
         """Accounts, contacts and leads (ids) carrying an email address."""
         address = request.query_params.get("address", "")
         if not normalize_address(address):
@@ -246,7 +240,7 @@ class EmailViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(
         tags=["emails"],
         request=api_serializers.EmailFlagsSerializer,
-        responses={200: api_serializers.EmailDetailSerializer, **_problems(400, 404)},
+        responses={200: api_serializers.EmailDetailSerializer},
     )
     def partial_update(self, request, pk=None):
         """Mark read / unread, important / not, or move into a personal folder (null: the
@@ -270,7 +264,7 @@ class EmailViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                 emails_move_to_folder(user, [email.pk], folder)
         return Response(self.get_serializer(self.get_object()).data)
 
-    @extend_schema(tags=["emails"], request=None, responses={204: None, **_problems(404)})
+    @extend_schema(tags=["emails"], request=None, responses={204: None})
     def destroy(self, request, pk=None):
         """Move to the caller's Trash (the email itself stays for everyone else)."""
         email = self.get_object()
@@ -288,7 +282,7 @@ class EmailViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                 description="The same key sends once: a repeat answers with the same email.",
             )
         ],
-        responses={202: api_serializers.EmailSendResultSerializer, **_problems(400, 404)},
+        responses={202: api_serializers.EmailSendResultSerializer},
     )
     @action(detail=False, methods=["post"])
     def send(self, request):
@@ -299,7 +293,7 @@ class EmailViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         tags=["emails"],
         request=api_serializers.SendSerializer,
         parameters=[OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER)],
-        responses={202: api_serializers.EmailSendResultSerializer, **_problems(400, 404)},
+        responses={202: api_serializers.EmailSendResultSerializer},
     )
     @action(detail=True, methods=["post"])
     def reply(self, request, pk=None):
@@ -345,7 +339,7 @@ class AttachmentViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         tags=["emails"],
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **_problems(404)},
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
     )
     def retrieve(self, request, pk=None):
         """Download an attachment of an email the caller may read."""
@@ -390,7 +384,7 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             notification.api_text = notification_line(notification, html=False)
         return page
 
-    @extend_schema(tags=["notifications"], request=None, responses={204: None, **_problems(404)})
+    @extend_schema(tags=["notifications"], request=None, responses={204: None})
     @action(detail=True, methods=["post"])
     def read(self, request, pk=None):
         """Mark one of the caller's notifications read."""
