@@ -2,7 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from api import views, web_views
+from api import mail_accounts, views, web_views
 
 app_name = "api"
 
@@ -15,6 +15,14 @@ router.register("leads", views.LeadViewSet, basename="lead")
 router.register("opportunities", views.OpportunityViewSet, basename="opportunity")
 router.register("emails", views.EmailViewSet, basename="email")
 router.register("attachments", views.AttachmentViewSet, basename="attachment")
+router.register(
+    "group-email-accounts", mail_accounts.GroupEmailAccountViewSet, basename="group-email-account"
+)
+router.register(
+    "personal-email-accounts",
+    mail_accounts.PersonalEmailAccountViewSet,
+    basename="personal-email-account",
+)
 router.register("notifications", views.NotificationViewSet, basename="notification")
 router.register("users", views.UserViewSet, basename="user")
 router.register("teams", views.TeamViewSet, basename="team")

@@ -323,6 +323,8 @@ SPECTACULAR_SETTINGS = {
         "CaseStatusEnum": "cases.models.Case.Status",
         "LeadStatusEnum": "crm.models.Lead.Status",
         "EmailStatusEnum": "mailboxes.models.Email.Status",
+        "MailAccountStatusEnum": "mailboxes.models.MailAccount.Status",
+        "SecurityEnum": "mailboxes.models.Security",
     },
 }
 
