@@ -3,13 +3,11 @@ read and update through the account pages' own forms; passwords are write-only."
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
-from django.http import QueryDict
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
 
+from api.form_data import form_post_data
 from api.permissions import IsAdministrator
 from api.records import form_errors
 from crm.access import is_admin
@@ -20,43 +18,6 @@ from mailboxes.forms import (
 )
 from mailboxes.models import GroupEmailAccount, PersonalEmailAccount
 from mailboxes.views.accounts import account_form_save
-
-
-def _as_data(value) -> list[str] | str:
-    if isinstance(value, list | tuple):
-        return [str(getattr(v, "pk", v)) for v in value]
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return str(getattr(value, "pk", value))
-
-
-def _put(data: QueryDict, name: str, value) -> None:
-    value = _as_data(value)
-    if isinstance(value, list):
-        data.setlist(name, value)
-    else:
-        data[name] = value
-
-
-def account_form_data(form, incoming: dict) -> QueryDict:
-    """What the account page would post: every field of the form and of its added panels
-    as the account has it now (passwords empty: kept), overlaid with ``incoming``."""
-    data = QueryDict(mutable=True)
-    for part in [form, *getattr(form, "extra_forms", ())]:
-        for name in part.fields:
-            if name not in SECRET_FIELDS:
-                _put(data, name, part[name].value())
-    folder_map = form.instance.folder_map if hasattr(form.instance, "folder_map") else None
-    if folder_map:
-        data.setlist("folder_map_folder", list(folder_map))
-        data.setlist("folder_map_target", [str(v) for v in folder_map.values()])
-    for name, value in incoming.items():
-        _put(data, name, value)
-    return data
 
 
 def account_serializer_for(model, form_class):
@@ -93,7 +54,7 @@ class MailAccountViewSet(
         checked = self.get_serializer(account, data=request.data, partial=partial)
         checked.is_valid(raise_exception=True)
         incoming = {k: v for k, v in request.data.items() if k in checked.fields}
-        form = self.form(account, account_form_data(self.form(account), incoming))
+        form = self.form(account, form_post_data(self.form(account), incoming))
         if not form.is_valid():
             raise form_errors(form)
         account = account_form_save(form)

@@ -2,7 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from api import mail_accounts, views, web_views
+from api import filters, mail_accounts, views, web_views
 
 app_name = "api"
 
@@ -23,6 +23,7 @@ router.register(
     mail_accounts.PersonalEmailAccountViewSet,
     basename="personal-email-account",
 )
+router.register("filters", filters.EmailFilterViewSet, basename="filter")
 router.register("notifications", views.NotificationViewSet, basename="notification")
 router.register("users", views.UserViewSet, basename="user")
 router.register("teams", views.TeamViewSet, basename="team")
