@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "webhooks",
     "api",
 ]
 
@@ -327,6 +328,15 @@ SPECTACULAR_SETTINGS = {
         "SecurityEnum": "mailboxes.models.Security",
     },
 }
+
+# Webhooks (webhooks/sending.py): timeout of one delivery, first retry delay (doubling up to
+# the maximum), attempts per delivery, and how long an endpoint may fail before it is
+# turned off and its owner told (seconds).
+POSTACI_WEBHOOK_TIMEOUT = env.float("POSTACI_WEBHOOK_TIMEOUT", default=10.0)
+POSTACI_WEBHOOK_RETRY_DELAY = env.float("POSTACI_WEBHOOK_RETRY_DELAY", default=30.0)
+POSTACI_WEBHOOK_RETRY_MAX_DELAY = env.float("POSTACI_WEBHOOK_RETRY_MAX_DELAY", default=3600.0)
+POSTACI_WEBHOOK_MAX_ATTEMPTS = env.int("POSTACI_WEBHOOK_MAX_ATTEMPTS", default=30)
+POSTACI_WEBHOOK_DISABLE_AFTER = env.int("POSTACI_WEBHOOK_DISABLE_AFTER", default=24 * 60 * 60)
 
 # How often an open page asks for the unread notification count (seconds).
 POSTACI_NOTIFICATION_POLL_SECONDS = env.int("POSTACI_NOTIFICATION_POLL_SECONDS", default=30)

@@ -15,6 +15,7 @@ urlpatterns = [
     path("cases/", include("cases.urls")),
     path("filters/", include("filters.urls")),
     path("email-templates/", include("mailtemplates.urls")),
+    path("administration/webhooks/", include("webhooks.urls")),
     path("administration/", include("crm.administration.urls")),
     path("django-admin/", admin.site.urls),
     path("", include("api.urls")),

@@ -14,6 +14,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Page, Paginator
 from django.db.models import Model, Q, QuerySet, prefetch_related_objects
 
+from crm.events import event_publish
 from crm.kinds import note_kind_for_type, note_kind_of
 from crm.links import url_of
 from crm.mentions import mentioned_users
@@ -102,6 +103,8 @@ def note_create(
         related_id=related.pk if related is not None else None,
         data=data,
     )
+    if type == Note.Type.POST:
+        event_publish("note.created", [note])
     if notify:
         mentioned = mentioned_users(body, parent) if type == Note.Type.POST else []
         notifications_for_note(
