@@ -8,13 +8,20 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.forms.models import model_to_dict
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from api import serializers as api_serializers
+from api.pagination import NewestFirstCursorPagination
 from api.serializers import record_serializer_for
 from crm.access import access_level
+from crm.forms import NoteForm
+from crm.models import Note
 from crm.records import record_create, record_delete, record_update
+from crm.stream import note_create, notes_prepare, stream_for
 from crm.views.records import RecordScreen, address_prefetch
 
 
@@ -131,6 +138,42 @@ class RecordViewSet(
     def perform_destroy(self, instance) -> None:
         record_delete(instance)
 
+    @extend_schema(
+        responses={200: api_serializers.NotePageSerializer},
+        parameters=[
+            OpenApiParameter("cursor", OpenApiTypes.STR),
+            OpenApiParameter("page_size", OpenApiTypes.INT),
+        ],
+    )
+    @action(detail=True, methods=["get"], pagination_class=NewestFirstCursorPagination)
+    def stream(self, request, pk=None):
+        """The record's stream, newest first, as the caller may see it (an account's also
+        holds its contacts', opportunities' and cases' notes the caller may see)."""
+        record = self.get_object()
+        notes = stream_for(record, request.user)
+        page = self.paginate_queryset(notes)
+        notes_prepare(page, request.user)
+        return self.get_paginated_response(api_serializers.NoteSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=api_serializers.NotePostSerializer,
+        responses={201: api_serializers.NoteSerializer},
+    )
+    @stream.mapping.post
+    def note(self, request, pk=None):
+        """Post a note to the record's stream (followers and @mentions are told)."""
+        record = self.get_object()
+        form = NoteForm(data={"body": request.data.get("body", "")})
+        if not form.is_valid():
+            raise form_errors(form)
+        note = note_create(
+            parent=record,
+            type=Note.Type.POST,
+            author=request.user,
+            body=form.cleaned_data["body"],
+        )
+        return Response(api_serializers.NoteSerializer(note).data, status=status.HTTP_201_CREATED)
+
 
 def record_viewset(
     screen: RecordScreen, *, base=RecordViewSet, tag: str, extra_fields: dict | None = None
@@ -157,4 +200,6 @@ def record_viewset(
         update=extend_schema(tags=[tag]),
         partial_update=extend_schema(tags=[tag]),
         destroy=extend_schema(tags=[tag]),
+        stream=extend_schema(tags=[tag]),
+        note=extend_schema(tags=[tag]),
     )(viewset)

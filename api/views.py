@@ -18,16 +18,14 @@ from rest_framework.views import APIView
 
 from api import serializers as api_serializers
 from api.pagination import EmailCursorPagination, NewestFirstCursorPagination
-from api.records import RecordViewSet, form_errors, record_viewset
+from api.records import RecordViewSet, record_viewset
 from cases.models import Case
 from cases.screens import CASES
 from crm.addresses import normalize_address, records_for_addresses
-from crm.forms import NoteForm
 from crm.kinds import notification_line
-from crm.models import Account, Contact, Lead, Note, Notification, Team, TeamMembership, User
+from crm.models import Account, Contact, Lead, Notification, Team, TeamMembership, User
 from crm.notifications import notifications_for_user, notifications_mark_read
 from crm.records import record_update
-from crm.stream import note_create, notes_prepare, stream_for
 from crm.views.records import ACCOUNTS, CONTACTS, LEADS, OPPORTUNITIES
 from mailboxes.inbox.list_filters import EmailFilterSet
 from mailboxes.inbox.rendering import sanitize_email_html
@@ -77,38 +75,6 @@ class CaseBaseViewSet(RecordViewSet):
             data["lead"] = found["leads"][0].pk
         request._full_data = data
         return super().create(request, *args, **kwargs)
-
-    @extend_schema(
-        responses={200: api_serializers.NotePageSerializer},
-        parameters=[
-            OpenApiParameter("cursor", OpenApiTypes.STR),
-            OpenApiParameter("page_size", OpenApiTypes.INT),
-        ],
-    )
-    @action(detail=True, methods=["get"], pagination_class=NewestFirstCursorPagination)
-    def stream(self, request, pk=None):
-        """The case's stream, newest first, as the caller may see it."""
-        case = self.get_object()
-        notes = stream_for(case, request.user)
-        page = self.paginate_queryset(notes)
-        notes_prepare(page, request.user)
-        return self.get_paginated_response(api_serializers.NoteSerializer(page, many=True).data)
-
-    @extend_schema(
-        request=api_serializers.NotePostSerializer,
-        responses={201: api_serializers.NoteSerializer},
-    )
-    @stream.mapping.post
-    def note(self, request, pk=None):
-        """Post a note to the case's stream (followers and @mentions are told)."""
-        case = self.get_object()
-        form = NoteForm(data={"body": request.data.get("body", "")})
-        if not form.is_valid():
-            raise form_errors(form)
-        note = note_create(
-            parent=case, type=Note.Type.POST, author=request.user, body=form.cleaned_data["body"]
-        )
-        return Response(api_serializers.NoteSerializer(note).data, status=status.HTTP_201_CREATED)
 
     def _set_status(self, value: str) -> Response:
         case = self.get_object()

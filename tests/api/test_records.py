@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from crm.models import Account, Contact, Note, Notification
+from crm.stream import note_create
 
 KINDS = {
     "accounts": {"name": "ACME", "website": "acme.example", "email_addresses": ["a@acme.example"]},
@@ -115,3 +116,24 @@ def test_list_query_count_is_flat(kind, make_user, make_record, api_client):
     for n in range(10):
         make_record(kind, me, addresses=[f"x{n}@example.com"] if kind != "opportunity" else None)
     assert count() == few
+
+
+def test_account_stream_holds_its_contacts_notes_the_caller_may_see(
+    make_user, make_record, api_client
+):
+    me, other = make_user(level="own"), make_user(level="own")
+    account = make_record("account", me, assigned_user=me)
+    mine = make_record("contact", me, account=account)
+    theirs = make_record("contact", other, account=account)
+    client = api_client(me)
+    assert (
+        client.post(
+            f"/api/v1/contacts/{mine.pk}/stream/", {"body": "Called"}, format="json"
+        ).status_code
+        == 201
+    )
+    note_create(parent=theirs, author=other, body="Private remark")
+    bodies = [
+        n["body"] for n in client.get(f"/api/v1/accounts/{account.pk}/stream/").json()["results"]
+    ]
+    assert "Called" in bodies and "Private remark" not in bodies
