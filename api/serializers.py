@@ -218,7 +218,9 @@ class EmailFlagsSerializer(serializers.Serializer):
 
 class SendSerializer(serializers.Serializer):
     from_account = serializers.IntegerField(required=False, allow_null=True)
-    to = serializers.ListField(child=serializers.EmailField(max_length=320), max_length=100)
+    to = serializers.ListField(
+        child=serializers.EmailField(max_length=320), required=False, max_length=100
+    )
     cc = serializers.ListField(
         child=serializers.EmailField(max_length=320), required=False, max_length=100
     )

@@ -20,6 +20,7 @@ from api import serializers as api_serializers
 from api.pagination import EmailCursorPagination, NewestFirstCursorPagination
 from api.records import RecordViewSet, record_viewset
 from cases.models import Case
+from cases.replies import case_reply_initial
 from cases.screens import CASES
 from crm.addresses import normalize_address, records_for_addresses
 from crm.kinds import notification_line
@@ -37,10 +38,68 @@ from mailboxes.inbox.user_state import (
     emails_trash,
 )
 from mailboxes.models import Attachment, Email, EmailFolder, EmailRecipient
-from mailboxes.sending.compose import Mailbox
+from mailboxes.sending.compose import Mailbox, parse_addresses
 from mailboxes.sending.drafts import ComposeData
 from mailboxes.sending.exceptions import SendError
+from mailboxes.sending.replies import reply_initial
 from mailboxes.sending.send import email_send
+
+SEND_PARAMETERS = [
+    OpenApiParameter(
+        "Idempotency-Key",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        description="The same key sends once: a repeat answers with the same email.",
+    )
+]
+
+
+def send_through_compose(
+    request,
+    *,
+    initial: dict | None = None,
+    parent=None,
+    replied: Email | None = None,
+    forwarded: Email | None = None,
+) -> Response:
+    """Send as the compose form does (``email_send``: permission checks, header checks,
+    at-most-once). ``initial`` holds the page's prefilled values (a reply's To, Cc, subject
+    and From), used for what the caller leaves out."""
+    body = api_serializers.SendSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    values = body.validated_data
+    initial = initial or {}
+    token = ""
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if key:
+        # one compose token per (user, key): the same at-most-once as a form sent twice
+        token = "api:" + hashlib.sha256(f"{request.user.pk}:{key}".encode()).hexdigest()[:56]
+
+    def addresses(name: str) -> list[Mailbox]:
+        if name in values:
+            return [Mailbox(a) for a in values[name]]
+        return parse_addresses(initial.get(name) or "", field=name)
+
+    try:
+        data = ComposeData(
+            from_account_id=values.get("from_account") or initial.get("from_account"),
+            to=addresses("to"),
+            cc=addresses("cc"),
+            bcc=addresses("bcc"),
+            subject=values.get("subject", initial.get("subject", "")),
+            body_text=values.get("body_text", ""),
+            body_html=values.get("body_html", ""),
+            parent=parent,
+            replied=replied,
+            forwarded=forwarded,
+            compose_token=token,
+        )
+        email = email_send(user=request.user, data=data)
+    except SendError as error:
+        field = getattr(error, "field", "") or "non_field_errors"
+        raise serializers.ValidationError({field: [str(error)]}) from error
+    return Response({"id": email.pk, "status": email.status}, status=status.HTTP_202_ACCEPTED)
+
 
 # --- Records and cases ----------------------------------------------------------------------
 
@@ -82,6 +141,22 @@ class CaseBaseViewSet(RecordViewSet):
             case.status = value
             record_update(case, user=self.request.user, changed=["status"])
         return self._answer(case)
+
+    @extend_schema(
+        request=api_serializers.SendSerializer,
+        parameters=SEND_PARAMETERS,
+        responses={202: api_serializers.EmailSendResultSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="reply")
+    def reply(self, request, pk=None):
+        """Reply to the customer as from the case page: From the case's mailbox, To the
+        customer, the subject of their latest email with the case's [#N], threaded."""
+        case = self.get_object()
+        initial = case_reply_initial(case, request.user)
+        replied = None
+        if initial.get("replied"):
+            replied = Email.objects.visible_to(request.user).filter(pk=initial["replied"]).first()
+        return send_through_compose(request, initial=initial, parent=case, replied=replied)
 
     @extend_schema(request=None)
     @action(detail=True, methods=["post"])
@@ -240,63 +315,55 @@ class EmailViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(
         tags=["emails"],
         request=api_serializers.SendSerializer,
-        parameters=[
-            OpenApiParameter(
-                "Idempotency-Key",
-                OpenApiTypes.STR,
-                OpenApiParameter.HEADER,
-                description="The same key sends once: a repeat answers with the same email.",
-            )
-        ],
+        parameters=SEND_PARAMETERS,
         responses={202: api_serializers.EmailSendResultSerializer},
     )
     @action(detail=False, methods=["post"])
     def send(self, request):
-        """Send a new email (queued; ``status`` tells how it goes)."""
-        return self._send(request, replied=None)
+        """Send a new email (queued; its ``status`` tells how it goes)."""
+        return send_through_compose(request)
+
+    def _answer(self, request, mode: str) -> Response:
+        email = self.get_object()
+        initial = reply_initial(email, request.user, mode=mode)
+        parent = email.parent if email.parent_type_id else None
+        if mode == "forward":
+            return send_through_compose(request, initial=initial, parent=parent, forwarded=email)
+        return send_through_compose(request, initial=initial, parent=parent, replied=email)
 
     @extend_schema(
         tags=["emails"],
         request=api_serializers.SendSerializer,
-        parameters=[OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER)],
+        parameters=SEND_PARAMETERS,
         responses={202: api_serializers.EmailSendResultSerializer},
     )
     @action(detail=True, methods=["post"])
     def reply(self, request, pk=None):
-        """Reply to this email: threaded, filed under its record (a case's reply goes out
-        with the case's tag and group address, as from the case page)."""
-        return self._send(request, replied=self.get_object())
+        """Reply to this email, threaded and filed under its record; To, subject and From
+        default to what the reply page offers."""
+        return self._answer(request, "reply")
 
-    def _send(self, request, *, replied: Email | None) -> Response:
-        body = api_serializers.SendSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        values = body.validated_data
-        token = ""
-        key = request.headers.get("Idempotency-Key", "").strip()
-        if key:
-            # one compose token per (user, key): the same at-most-once as a form sent twice
-            token = "api:" + hashlib.sha256(f"{request.user.pk}:{key}".encode()).hexdigest()[:56]
-        parent = None
-        if replied is not None and replied.parent_type_id:
-            parent = replied.parent
-        data = ComposeData(
-            from_account_id=values.get("from_account"),
-            to=[Mailbox(a) for a in values["to"]],
-            cc=[Mailbox(a) for a in values.get("cc", [])],
-            bcc=[Mailbox(a) for a in values.get("bcc", [])],
-            subject=values.get("subject", ""),
-            body_text=values.get("body_text", ""),
-            body_html=values.get("body_html", ""),
-            parent=parent,
-            replied=replied,
-            compose_token=token,
-        )
-        try:
-            email = email_send(user=request.user, data=data)
-        except SendError as error:
-            field = getattr(error, "field", "") or "non_field_errors"
-            raise serializers.ValidationError({field: [str(error)]}) from error
-        return Response({"id": email.pk, "status": email.status}, status=status.HTTP_202_ACCEPTED)
+    @extend_schema(
+        tags=["emails"],
+        request=api_serializers.SendSerializer,
+        parameters=SEND_PARAMETERS,
+        responses={202: api_serializers.EmailSendResultSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="reply-all")
+    def reply_all(self, request, pk=None):
+        """Reply to the sender and every other recipient (not yourself)."""
+        return self._answer(request, "reply_all")
+
+    @extend_schema(
+        tags=["emails"],
+        request=api_serializers.SendSerializer,
+        parameters=SEND_PARAMETERS,
+        responses={202: api_serializers.EmailSendResultSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def forward(self, request, pk=None):
+        """Forward this email with its attachments (give ``to``)."""
+        return self._answer(request, "forward")
 
 
 class AttachmentViewSet(viewsets.GenericViewSet):

@@ -159,3 +159,60 @@ def test_email_list_query_count_is_flat(make_user, api_client):
     for _ in range(15):
         email_create(users=[me])
     assert count() == few
+
+
+def test_reply_to_a_case_as_from_the_case_page(
+    make_user, make_record, api_client, make_smtp_group, smtp_server
+):
+    agent = make_user(roles=[role("all")])
+    support = make_smtp_group(smtp_server)
+    contact = make_record("contact", agent, addresses=["ayse@acme.example"], last_name="Yılmaz")
+    case = record_create(
+        Case(name="Broken", assigned_user=agent, contact=contact, group_account=support),
+        user=agent,
+    )
+    incoming = email_create(
+        users=[agent], subject="Broken printer", sender="ayse@acme.example", parent=case
+    )
+    client = api_client(agent)
+    response = client.post(
+        f"/api/v1/cases/{case.pk}/reply/",
+        {"body_text": "A technician is on the way."},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="case-reply-1",
+    )
+    assert response.status_code == 202, response.json()
+    reply = Email.objects.get(pk=response.json()["id"])
+    assert reply.parent == case and reply.replied_id == incoming.pk
+    assert reply.subject == f"Re: {case.display_number} Broken printer"
+    to = [r.address.address for r in reply.recipients.all() if r.kind == "to"]
+    assert to == ["ayse@acme.example"]
+    email_deliver(reply.pk)
+    [captured] = smtp_server.wait_for_messages(1)
+    assert "ayse@acme.example" in captured.rcpt_tos
+    assert captured.message["In-Reply-To"] == incoming.message_id
+
+
+def test_reply_all_and_forward(make_user, api_client, make_smtp_group, smtp_server):
+    agent = make_user(roles=[role("all")])
+    support = make_smtp_group(smtp_server)
+    incoming = email_create(
+        users=[agent], sender="a@example.com", to=(support.email_address,), cc=("b@example.com",)
+    )
+    attachment_create(incoming, "plan.pdf", b"%PDF plan", "application/pdf")
+    client = api_client(agent)
+    everyone = client.post(
+        f"{EMAILS}{incoming.pk}/reply-all/", {"body_text": "Noted."}, format="json"
+    )
+    assert everyone.status_code == 202, everyone.json()
+    addresses = {
+        r.address.address for r in Email.objects.get(pk=everyone.json()["id"]).recipients.all()
+    }
+    assert addresses == {"a@example.com", "b@example.com"}
+    forwarded = client.post(
+        f"{EMAILS}{incoming.pk}/forward/", {"to": ["c@example.com"]}, format="json"
+    )
+    assert forwarded.status_code == 202, forwarded.json()
+    email = Email.objects.get(pk=forwarded.json()["id"])
+    assert email.subject.startswith("Fwd:")
+    assert [a.filename for a in email.attachments.all()] == ["plan.pdf"]

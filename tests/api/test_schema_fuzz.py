@@ -16,7 +16,7 @@ from tests.mailboxes.ui.conftest import email_create
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES_PER_OPERATION = 6
+EXAMPLES_PER_OPERATION = 4
 CHECKS = [
     checks.not_a_server_error,
     checks.status_code_conformance,
