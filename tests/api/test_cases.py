@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
 from cases.models import Case
 from crm.models import Note, Notification, Team
 from crm.records import record_create
@@ -128,3 +131,21 @@ def test_cases_of_others_do_not_exist(make_user, api_client):
 def test_no_access_level_may_not_create(make_user, api_client):
     client = api_client(make_user(level="no"))
     assert client.post(CASES, {"name": "x"}, format="json").status_code == 403
+
+
+def test_case_and_notification_lists_query_count_is_flat(make_user, api_client):
+    me = make_user(level="team")
+    colleague = make_user(level="all")
+    client = api_client(me)
+    make_case(colleague, assigned_user=me)  # one of each before counting
+
+    def count(url: str) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        return len(queries)
+
+    count(CASES)
+    few = {url: count(url) for url in (CASES, "/api/v1/notifications/")}
+    for n in range(10):
+        make_case(colleague, name=f"case {n}", assigned_user=me)  # each notifies me
+    assert {url: count(url) for url in few} == few

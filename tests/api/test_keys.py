@@ -150,3 +150,12 @@ def test_administrator_lists_and_revokes_any_key(make_user, api_key, client):
     assert row.prefix in page and str(owner) in page
     client.post(reverse("api:admin-key-revoke", args=[row.pk]))
     assert api_key_check(raw) is None
+
+
+def test_a_deactivated_users_keys_are_refused(make_user, api_client):
+    user = make_user(level="all")
+    client = api_client(user)
+    assert client.get(CASES).status_code == 200
+    user.is_active = False
+    user.save()
+    assert client.get(CASES).status_code == 401
