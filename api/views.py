@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404
@@ -224,7 +225,15 @@ class FindByEmailView(APIView):
                 OpenApiTypes.STR,
                 description="inbox (default), important, sent, drafts, archive, trash, all, "
                 "f<id> (personal folder), g<id> (group folder), m<id> (group mailbox)",
-            )
+            ),
+            OpenApiParameter("case", OpenApiTypes.INT, description="Only this case's emails."),
+            OpenApiParameter(
+                "parent_type",
+                OpenApiTypes.STR,
+                description="With parent_id: only the emails of this record "
+                "(crm.account, crm.contact, crm.lead, crm.opportunity, cases.case).",
+            ),
+            OpenApiParameter("parent_id", OpenApiTypes.INT),
         ],
     ),
     retrieve=extend_schema(tags=["emails"]),
@@ -276,7 +285,18 @@ class EmailViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def filter_queryset(self, queryset):
         if self.action != "list":
             return queryset
-        return super().filter_queryset(queryset)
+        queryset = super().filter_queryset(queryset)
+        params = self.request.query_params
+        label, pk = params.get("parent_type", ""), params.get("parent_id", "")
+        if params.get("case"):
+            label, pk = "cases.case", params["case"]
+        if label or pk:
+            if not pk.isdigit() or label.count(".") != 1:
+                raise serializers.ValidationError({"parent_id": ["Give a record type and id."]})
+            app_label, model = label.lower().split(".")
+            parent_type = ContentType.objects.filter(app_label=app_label, model=model).first()
+            queryset = queryset.filter(parent_type=parent_type, parent_id=int(pk))
+        return queryset
 
     @extend_schema(
         tags=["emails"],

@@ -216,3 +216,15 @@ def test_reply_all_and_forward(make_user, api_client, make_smtp_group, smtp_serv
     email = Email.objects.get(pk=forwarded.json()["id"])
     assert email.subject.startswith("Fwd:")
     assert [a.filename for a in email.attachments.all()] == ["plan.pdf"]
+
+
+def test_list_the_emails_of_a_case(make_user, api_client):
+    me = make_user(level="all")
+    case = record_create(Case(name="Broken", assigned_user=me), user=me)
+    on_case = email_create(users=[me], parent=case)
+    email_create(users=[me])
+    client = api_client(me)
+    for params in ({"case": case.pk}, {"parent_type": "cases.case", "parent_id": case.pk}):
+        listed = client.get(EMAILS, {"folder": "all", **params}).json()["results"]
+        assert [e["id"] for e in listed] == [on_case.pk]
+    assert client.get(EMAILS, {"case": "x"}).status_code == 400
