@@ -95,10 +95,11 @@ class RecordViewSet(
             user=self.request.user,
         )
 
-    def _check_input(self, partial: bool) -> dict:
-        serializer = self.get_serializer(data=self.request.data, partial=partial)
+    def _check_input(self, data, partial: bool) -> dict:
+        """``data`` checked for types only (the form checks the rules); what of it to use."""
+        serializer = self.get_serializer(data=data, partial=partial)
         serializer.is_valid(raise_exception=True)
-        return {k: v for k, v in self.request.data.items() if k in serializer.fields}
+        return {k: v for k, v in data.items() if k in serializer.fields}
 
     def perform_save(self, instance, incoming: dict):
         """Save through the UI form and ``crm.records``; returns the saved record."""
@@ -124,15 +125,18 @@ class RecordViewSet(
         return Response(self.get_serializer(record).data, status=code)
 
     def create(self, request, *args, **kwargs):
-        if access_level(request.user, self.screen.model.access_scope) == "no":
+        return self.create_from(request.data)
+
+    def create_from(self, data) -> Response:
+        if access_level(self.request.user, self.screen.model.access_scope) == "no":
             raise PermissionDenied
-        record = self.perform_save(None, self._check_input(partial=False))
+        record = self.perform_save(None, self._check_input(data, partial=False))
         return self._answer(record, status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
         partial = kwargs.pop("partial", False)
         instance = self.get_object()
-        record = self.perform_save(instance, self._check_input(partial=partial))
+        record = self.perform_save(instance, self._check_input(request.data, partial=partial))
         return self._answer(record)
 
     def perform_destroy(self, instance) -> None:

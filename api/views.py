@@ -117,9 +117,9 @@ class CaseBaseViewSet(RecordViewSet):
         """Create a case; with ``customer`` (a web form's sender and message) the case is
         linked to the contact or lead carrying that address and the message becomes its
         description."""
-        customer = request.data.get("customer") if isinstance(request.data, dict) else None
-        if customer is None:
+        if not isinstance(request.data, dict) or request.data.get("customer") is None:
             return super().create(request, *args, **kwargs)
+        customer = request.data["customer"]
         checked = api_serializers.CustomerMessageSerializer(data=customer)
         checked.is_valid(raise_exception=True)
         data = dict(request.data)
@@ -133,8 +133,7 @@ class CaseBaseViewSet(RecordViewSet):
                 data["account"] = contact.account_id
         elif found["leads"] and "lead" not in data:
             data["lead"] = found["leads"][0].pk
-        request._full_data = data
-        return super().create(request, *args, **kwargs)
+        return self.create_from(data)
 
     def _set_status(self, value: str) -> Response:
         case = self.get_object()
