@@ -5,6 +5,7 @@ administrators'; another user's filters do not exist for the caller)."""
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
 from rest_framework.response import Response
@@ -109,7 +110,7 @@ class EmailFilterViewSet(viewsets.ModelViewSet):
     def create(self, request, *args, **kwargs):
         scope = request.data.get("scope") if isinstance(request.data, dict) else None
         if scope not in EmailFilter.Scope.values:
-            raise serializers.ValidationError({"scope": ["Choose one of the four scopes."]})
+            raise serializers.ValidationError({"scope": [_("Choose one of the four scopes.")]})
         response = self._save(filter_new(user=request.user, scope=scope), partial=False)
         response.status_code = status.HTTP_201_CREATED
         return response

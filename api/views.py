@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -207,7 +208,7 @@ class FindByEmailView(APIView):
         """Accounts, contacts and leads (ids) carrying an email address."""
         address = request.query_params.get("address", "")
         if not normalize_address(address):
-            raise serializers.ValidationError({"address": ["Enter an email address."]})
+            raise serializers.ValidationError({"address": [_("Enter an email address.")]})
         found = _visible_records_for(request.user, address)
         return Response({key: [r.pk for r in records] for key, records in found.items()})
 
@@ -291,7 +292,7 @@ class EmailViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             label, pk = "cases.case", params["case"]
         if label or pk:
             if not pk.isdigit() or label.count(".") != 1:
-                raise serializers.ValidationError({"parent_id": ["Give a record type and id."]})
+                raise serializers.ValidationError({"parent_id": [_("Give a record type and id.")]})
             app_label, model = label.lower().split(".")
             parent_type = ContentType.objects.filter(app_label=app_label, model=model).first()
             queryset = queryset.filter(parent_type=parent_type, parent_id=int(pk))
@@ -320,7 +321,7 @@ class EmailViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                 if values["folder"] is not None:
                     folder = EmailFolder.objects.filter(user=user, pk=values["folder"]).first()
                     if folder is None:
-                        raise serializers.ValidationError({"folder": ["No such folder."]})
+                        raise serializers.ValidationError({"folder": [_("No such folder.")]})
                 emails_move_to_folder(user, [email.pk], folder)
         return Response(self.get_serializer(self.get_object()).data)
 
