@@ -24,11 +24,12 @@ from api.records import RecordViewSet, record_viewset
 from cases.models import Case
 from cases.replies import case_reply_initial
 from cases.screens import CASES
+from crm.access import access_level
 from crm.addresses import normalize_address, records_for_addresses
 from crm.kinds import notification_line
 from crm.models import Account, Contact, Lead, Notification, Team, TeamMembership, User
 from crm.notifications import notifications_for_user, notifications_mark_read
-from crm.records import record_update
+from crm.records import record_create, record_update
 from crm.views.records import ACCOUNTS, CONTACTS, LEADS, OPPORTUNITIES
 from mailboxes.inbox.list_filters import EmailFilterSet
 from mailboxes.inbox.rendering import sanitize_email_html
@@ -116,8 +117,8 @@ class CaseBaseViewSet(RecordViewSet):
 
     def create(self, request, *args, **kwargs):
         """Create a case; with ``customer`` (a web form's sender and message) the case is
-        linked to the contact or lead carrying that address and the message becomes its
-        description."""
+        linked to the contact or lead carrying that address (a new lead when none does)
+        and the message becomes its description."""
         if not isinstance(request.data, dict) or request.data.get("customer") is None:
             return super().create(request, *args, **kwargs)
         customer = request.data["customer"]
@@ -126,15 +127,32 @@ class CaseBaseViewSet(RecordViewSet):
         data = dict(request.data)
         data.pop("customer")
         data.setdefault("description", checked.validated_data["message"])
-        found = _visible_records_for(request.user, checked.validated_data["email"])
-        if found["contacts"] and "contact" not in data:
-            contact = found["contacts"][0]
-            data["contact"] = contact.pk
-            if contact.account_id and "account" not in data:
-                data["account"] = contact.account_id
-        elif found["leads"] and "lead" not in data:
-            data["lead"] = found["leads"][0].pk
-        return self.create_from(data)
+        user = request.user
+        address = checked.validated_data["email"]
+        found = _visible_records_for(user, address)
+        with transaction.atomic():  # a refused case leaves no new lead behind
+            if found["contacts"] and "contact" not in data:
+                contact = found["contacts"][0]
+                data["contact"] = contact.pk
+                account = Account.objects.visible_to(user).filter(pk=contact.account_id)
+                if contact.account_id and "account" not in data and account.exists():
+                    data["account"] = contact.account_id
+            elif found["leads"] and "lead" not in data:
+                data["lead"] = found["leads"][0].pk
+            elif not ({"contact", "lead", "account"} & set(data)) and (
+                access_level(user, "lead") != "no"
+            ):
+                # a stranger: a new lead carries the address, so the case can be answered
+                name = checked.validated_data.get("name", "").strip()
+                lead = record_create(
+                    Lead(
+                        last_name=name or address, source=Lead.Source.WEB_SITE, assigned_user=user
+                    ),
+                    user=user,
+                    addresses=[address],
+                )
+                data["lead"] = lead.pk
+            return self.create_from(data)
 
     def _set_status(self, value: str) -> Response:
         case = self.get_object()

@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from cases.models import Case
-from crm.models import Note, Notification, Team
+from crm.models import Lead, Note, Notification, Team
 from crm.records import record_create
 
 CASES = "/api/v1/cases/"
@@ -149,3 +149,23 @@ def test_case_and_notification_lists_query_count_is_flat(make_user, api_client):
     for n in range(10):
         make_case(colleague, name=f"case {n}", assigned_user=me)  # each notifies me
     assert {url: count(url) for url in few} == few
+
+
+def test_a_web_form_from_a_stranger_makes_a_lead_to_answer(make_user, api_client):
+    agent = make_user(level="all")
+    client = api_client(agent)
+    response = client.post(
+        CASES,
+        {"name": "Price?", "customer": {"email": "new@prospect.example", "message": "How much?"}},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    lead = Lead.objects.get(pk=response.json()["lead"])
+    assert lead.email_addresses == ["new@prospect.example"] and lead.source == "web_site"
+    refused = client.post(
+        CASES,
+        {"name": "", "customer": {"email": "other@prospect.example", "message": "x"}},
+        format="json",
+    )
+    assert refused.status_code == 400
+    assert not Lead.objects.filter(last_name="other@prospect.example").exists()
