@@ -205,5 +205,4 @@ def record_viewset(
         partial_update=extend_schema(tags=[tag]),
         destroy=extend_schema(tags=[tag]),
         stream=extend_schema(tags=[tag]),
-        note=extend_schema(tags=[tag]),
     )(viewset)

@@ -99,11 +99,14 @@ def delivery_attempt(delivery_id: str, *, again: bool = False) -> WebhookDeliver
     """Try one delivery (unless done, or its endpoint is off); ``again``: also a delivered or
     failed one ("send again" in the log). Returns the delivery, or None when skipped.
 
-    The row is locked (SKIP LOCKED) while sending, so two workers never send it at once.
+    The row is locked while sending, so two workers never send it at once: a second one
+    waits for the first (never longer than a timeout) and then finds it delivered. It does not
+    skip a locked row: the lock may be the last breath of a killed worker whose attempt is
+    being rolled back, and this is then the attempt that must send.
     """
     with transaction.atomic():
         delivery = (
-            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+            WebhookDelivery.objects.select_for_update(of=("self",))
             .select_related("endpoint", "endpoint__owner")
             .filter(pk=delivery_id)
             .first()

@@ -68,7 +68,7 @@ def test_a_delivery_arrives_once_per_id_after_its_worker_is_killed(
         os.kill(child, signal.SIGKILL)  # mid-delivery
         wait_until(
             lambda: WebhookDelivery.objects.filter(status="delivered").exists(),
-            timeout=60,
+            timeout=120,
             interval=0.1,
         )
     finally:
