@@ -23,6 +23,7 @@ from cases.account_settings import case_settings_of
 from cases.models import Case, CaseDistribution, GroupAccountCases
 from cases.notification_reasons import CASE_ASSIGNED
 from crm.bulk import bulk_insert_rows
+from crm.events import event_publish
 from crm.kinds import ASSIGNED, assign_data
 from crm.messages import Message
 from crm.models import Follow, Note, Notification, TeamMembership, User
@@ -243,6 +244,7 @@ def cases_assigned_publish(cases: list[Case], *, by: str = "") -> None:
     cases = [case for case in cases if case.assigned_user_id]
     if not cases:
         return
+    event_publish("case.assigned", cases)
     content_type = ContentType.objects.get_for_model(Case)
     Follow.objects.bulk_create(
         [

@@ -39,6 +39,7 @@ from cases.models import (
 from cases.notes import CASE_OPENED, CASE_REOPENED
 from crm.addresses import normalize_address, records_for_addresses
 from crm.bulk import bulk_insert, bulk_insert_rows, bulk_update_values
+from crm.events import event_publish
 from crm.models import Account, Contact, Lead, Note
 from mailboxes.inbox.reply_text import visible_reply_text
 from mailboxes.intake.classify import is_automatic
@@ -269,6 +270,7 @@ class _CaseIntake:
         for case, number in zip(cases, case_numbers_next(len(cases)), strict=True):
             case.number = number
         bulk_insert(cases)
+        event_publish("case.created", cases)
         if self.settings.target_team_id:
             bulk_insert_rows(
                 Case.teams.through,

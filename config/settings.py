@@ -63,6 +63,11 @@ INSTALLED_APPS = [
     "cases",
     "mailtemplates",
     "ops",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "webhooks",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -314,6 +319,62 @@ POSTACI_METRICS_TOKEN = env("POSTACI_METRICS_TOKEN", default="")
 POSTACI_METRICS_ALLOW = env.list("POSTACI_METRICS_ALLOW", default=[])
 POSTACI_READY_BEAT_MAX_AGE = env.int("POSTACI_READY_BEAT_MAX_AGE", default=120)
 POSTACI_READY_PING_TIMEOUT = env.float("POSTACI_READY_PING_TIMEOUT", default=1.0)
+
+# --- Cache and REST API ---------------------------------------------------------------------
+# The API's rate limits count in this cache: set CACHE_URL=redis://host:6379/1 in production
+# so every web process counts together (the default counts per process).
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",  # the browser, with CSRF
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "api.permissions.KeyMayWrite",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api_key": env("POSTACI_API_RATE", default="600/min")},
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "api.schema.ProblemAutoSchema",
+    "EXCEPTION_HANDLER": "api.problems.problem_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Postaci API",
+    "DESCRIPTION": "Cases, emails and CRM records of Postaci. Authenticate with an API key "
+    "(Authorization: Bearer <key>) created in My API keys.",
+    "VERSION": "1",
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
+    "ENUM_NAME_OVERRIDES": {
+        "CaseStatusEnum": "cases.models.Case.Status",
+        "LeadStatusEnum": "crm.models.Lead.Status",
+        "EmailStatusEnum": "mailboxes.models.Email.Status",
+        "MailAccountStatusEnum": "mailboxes.models.MailAccount.Status",
+        "SecurityEnum": "mailboxes.models.Security",
+    },
+}
+
+# Webhooks (webhooks/sending.py): timeout of one delivery, first retry delay (doubling up to
+# the maximum), attempts per delivery, and how long an endpoint may fail before it is
+# turned off and its owner told (seconds).
+POSTACI_WEBHOOK_TIMEOUT = env.float("POSTACI_WEBHOOK_TIMEOUT", default=10.0)
+POSTACI_WEBHOOK_RETRY_DELAY = env.float("POSTACI_WEBHOOK_RETRY_DELAY", default=30.0)
+POSTACI_WEBHOOK_RETRY_MAX_DELAY = env.float("POSTACI_WEBHOOK_RETRY_MAX_DELAY", default=3600.0)
+POSTACI_WEBHOOK_MAX_ATTEMPTS = env.int("POSTACI_WEBHOOK_MAX_ATTEMPTS", default=30)
+POSTACI_WEBHOOK_DISABLE_AFTER = env.int("POSTACI_WEBHOOK_DISABLE_AFTER", default=24 * 60 * 60)
 
 # How often an open page asks for the unread notification count (seconds).
 POSTACI_NOTIFICATION_POLL_SECONDS = env.int("POSTACI_NOTIFICATION_POLL_SECONDS", default=30)

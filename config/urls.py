@@ -18,8 +18,10 @@ urlpatterns = [
     path("cases/", include("cases.urls")),
     path("filters/", include("filters.urls")),
     path("email-templates/", include("mailtemplates.urls")),
+    path("administration/webhooks/", include("webhooks.urls")),
     path("administration/", include("crm.administration.urls")),
     path("django-admin/", admin.site.urls),
     path("", include("ops.urls")),
+    path("", include("api.urls")),
     path("", include("crm.web_urls")),
 ]

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from crm.addresses import record_set_addresses
+from crm.events import event_publish
 from crm.models import Note, Notification, Record, Team, User
 from crm.notification_reasons import RECORD_ASSIGNED, notification_reason_for
 from crm.notifications import notification_create
@@ -49,6 +50,7 @@ def record_create(
     note_create(parent=record, type=Note.Type.CREATE, author=user, data=data, notify=False)
     if record.assigned_user_id:
         _on_assigned(record, user, note=False)
+    event_publish(f"{record._meta.model_name}.created", [record])
     return record
 
 
@@ -76,6 +78,7 @@ def record_update(
             author=user,
             data={"field": status_field, "value": getattr(record, status_field)},
         )
+    event_publish(f"{record._meta.model_name}.updated", [record])
     return record
 
 
@@ -88,6 +91,7 @@ def _on_assigned(record: Record, user: User | None, *, note: bool = True) -> Non
     """The assignee follows the record and, unless they assigned it themselves, is told."""
     assignee = record.assigned_user
     record_follow(record, assignee)
+    event_publish(f"{record._meta.model_name}.assigned", [record])
     if note:
         note_create(
             parent=record,

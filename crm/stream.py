@@ -14,6 +14,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Page, Paginator
 from django.db.models import Model, Q, QuerySet, prefetch_related_objects
 
+from crm.events import event_publish
 from crm.kinds import note_kind_for_type, note_kind_of
 from crm.links import url_of
 from crm.mentions import mentioned_users
@@ -102,6 +103,8 @@ def note_create(
         related_id=related.pk if related is not None else None,
         data=data,
     )
+    if type == Note.Type.POST:
+        event_publish("note.created", [note])
     if notify:
         mentioned = mentioned_users(body, parent) if type == Note.Type.POST else []
         notifications_for_note(
@@ -185,6 +188,13 @@ def stream_page_of_note(
     created_at, pk = target
     newer = notes.filter(Q(created_at__gt=created_at) | Q(created_at=created_at, pk__gt=pk))
     return newer.count() // per_page + 1
+
+
+def notes_prepare(notes: Iterable[Note], user: User) -> None:
+    """Give each of ``notes`` what :func:`stream_page` gives the notes of a page
+    (``related_visible``, ``related_url``, ``display_body``, ``full_text``): for callers
+    that page the stream themselves (the API's cursor)."""
+    _mark_related(notes, user)
 
 
 def _mark_related(notes: Iterable[Note], user: User) -> None:

@@ -4,18 +4,53 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
-from filters.access import check_can_manage_filter
+from filters.access import check_can_manage_filter, filter_scopes_for
 from filters.models import EmailFilter
 
 # Where a filter applies; fixed once it exists (as in EspoCRM), so a filter can never be
 # moved out of its owner's reach, or into someone else's.
 _PLACEMENT_FIELDS = ("scope", "group_account_id", "personal_account_id")
+
+
+def filter_new(*, user, scope: str) -> EmailFilter:
+    """An unsaved filter of ``scope`` for ``user`` to fill in: ``Http404`` for an unknown
+    scope, ``PermissionDenied`` (saying why) for one the user may not create filters in."""
+    if scope not in EmailFilter.Scope.values:
+        raise Http404
+    if scope not in filter_scopes_for(user):
+        check_can_manage_filter(user, EmailFilter(scope=scope))  # explains the 403
+        raise PermissionDenied
+    inbox = scope == EmailFilter.Scope.USER_INBOX
+    return EmailFilter(
+        scope=scope,
+        user=user if inbox else None,
+        action=EmailFilter.Action.MOVE_TO_FOLDER if inbox else EmailFilter.Action.SKIP,
+    )
+
+
+def filter_save_with_new_folder(*, user, filter_obj: EmailFilter, new_folder: str = ""):
+    """:func:`filter_save`, first creating (or reusing) the inbox folder named
+    ``new_folder`` for a Move, in one transaction: a refused filter leaves no folder."""
+    with transaction.atomic():
+        folder_for_new_name(filter_obj, new_folder)
+        return filter_save(user=user, filter_obj=filter_obj)
+
+
+def folder_for_new_name(filter_obj: EmailFilter, name: str) -> None:
+    """Point a Move filter at the owner's folder ``name``, created if needed (call inside the
+    transaction that saves the filter)."""
+    from mailboxes.models import EmailFolder
+
+    if name and filter_obj.action == EmailFilter.Action.MOVE_TO_FOLDER and filter_obj.user_id:
+        filter_obj.folder, _created = EmailFolder.objects.get_or_create(
+            user_id=filter_obj.user_id, name=name
+        )
 
 
 def filter_save(*, user, filter_obj: EmailFilter) -> EmailFilter:

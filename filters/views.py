@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -32,11 +32,18 @@ from filters.lists import (
     user_filter_lists,
 )
 from filters.models import EmailFilter
-from filters.services import filter_delete, filter_move, filter_save, filter_set_active
+from filters.services import (
+    filter_delete,
+    filter_move,
+    filter_new,
+    filter_save_with_new_folder,
+    filter_set_active,
+    folder_for_new_name,
+)
 from filters.skipped import filter_skipped_messages, skipped_message_for
 from mailboxes.exceptions import MailError
 from mailboxes.intake.fetch import raw_message_import_anyway
-from mailboxes.models import EmailFolder, PersonalEmailAccount
+from mailboxes.models import PersonalEmailAccount
 
 Action = EmailFilter.Action
 Scope = EmailFilter.Scope
@@ -73,16 +80,7 @@ def admin_filters(request: HttpRequest) -> HttpResponse:
 def filter_create(request: HttpRequest) -> HttpResponse:
     """A new filter of the scope in ``?scope=`` (an inbox filter by default)."""
     scope = request.GET.get("scope") or Scope.USER_INBOX
-    if scope not in Scope.values:
-        raise Http404
-    if scope not in filter_scopes_for(request.user):
-        check_can_manage_filter(request.user, EmailFilter(scope=scope))  # explains the 403
-        raise PermissionDenied
-    filter_obj = EmailFilter(
-        scope=scope,
-        user=request.user if scope == Scope.USER_INBOX else None,
-        action=Action.MOVE_TO_FOLDER if scope == Scope.USER_INBOX else Action.SKIP,
-    )
+    filter_obj = filter_new(user=request.user, scope=scope)
     initial = {}
     if request.GET.get("account", "").isdigit():
         field = "group_account" if scope == Scope.GROUP_ACCOUNT else "personal_account"
@@ -140,23 +138,13 @@ def _filter_form(request: HttpRequest, filter_obj: EmailFilter, *, initial=None)
     return render(request, "filters/filter_form.html", context)
 
 
-def _with_new_folder(form: EmailFilterForm, filter_obj: EmailFilter) -> None:
-    """Create the folder typed in "Or a new folder" (or reuse one of that name) for a Move.
-
-    Call inside the transaction that saves the filter, so a refused filter leaves no folder.
-    """
-    name = form.cleaned_data.get("new_folder")
-    if name and filter_obj.action == Action.MOVE_TO_FOLDER and filter_obj.user_id is not None:
-        filter_obj.folder, _created = EmailFolder.objects.get_or_create(
-            user_id=filter_obj.user_id, name=name
-        )
-
-
 def _save(request: HttpRequest, form: EmailFilterForm, filter_obj: EmailFilter) -> bool:
     try:
-        with transaction.atomic():
-            _with_new_folder(form, filter_obj)
-            filter_save(user=request.user, filter_obj=filter_obj)
+        filter_save_with_new_folder(
+            user=request.user,
+            filter_obj=filter_obj,
+            new_folder=form.cleaned_data.get("new_folder", ""),
+        )
     except ValidationError as exc:
         form.add_model_errors(exc)
         return False
@@ -168,7 +156,7 @@ def _dry_run(request: HttpRequest, form: EmailFilterForm, filter_obj: EmailFilte
     check_can_manage_filter(request.user, filter_obj)
     try:
         with transaction.atomic():
-            _with_new_folder(form, filter_obj)
+            folder_for_new_name(filter_obj, form.cleaned_data.get("new_folder", ""))
             filter_obj.full_clean(exclude=["name"])
             results = filter_dry_run(user=request.user, filter_obj=filter_obj)
             transaction.set_rollback(True)

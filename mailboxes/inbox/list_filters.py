@@ -127,7 +127,7 @@ class EmailFilterSet(django_filters.FilterSet):
         )
         return queryset.filter(pk__in=matching)
 
-    def filter_linked(self, queryset, name, value):
+    def filter_linked(self, queryset, name, value: str):
         if value == NOT_LINKED:
             return queryset.filter(parent_type__isnull=True)
         app_label, _dot, model_name = value.partition(".")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.contrib.contenttypes.models import ContentType
 
+from crm.events import event_publish
 from crm.models import Note
 from mailboxes.intake.context import IntakeContext
 from mailboxes.intake.recipients import active_user_ids_by_address
@@ -54,6 +55,7 @@ def _news(ctx: IntakeContext, users_by_address: dict[str, int]) -> EmailNews:
 def notify_batch(batch: list[IntakeContext]) -> None:
     """Pipeline step 11: notes on the parents of new emails; notifications unless backfill."""
     run = batch[0].run
+    event_publish("email.received", [ctx.email for ctx in batch if ctx.is_new_email])
     users_by_address = active_user_ids_by_address(run)
     items: dict[int, EmailNews] = {}
     for ctx in batch:

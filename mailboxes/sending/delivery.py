@@ -37,6 +37,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from crm.events import event_publish
 from crm.messages import Message
 from crm.stream import record_follow
 from mailboxes.linking.message_ids import note_email_sent
@@ -176,6 +177,7 @@ def _record_accepted(email_id: int, refused: dict) -> None:
         email.sent_by_id = outgoing.requested_by_id or email.created_by_id
         email.send_error = SENT_PARTLY_REFUSED(list=refused_list(refused)) if refused else Message()
         email.save(update_fields=["status", "sent_by", "send_error", "modified_at"])
+        event_publish("email.sent", [email])
         try:
             with transaction.atomic():
                 email_after_sent(email)
@@ -210,6 +212,7 @@ def _mark_failed(email: Email, outgoing: OutgoingMessage | None, error: Message)
     email.send_error = error
     email.save(update_fields=["status", "send_error", "modified_at"])
     OutgoingMessage.objects.filter(pk=email.pk).update(due_at=None)
+    event_publish("email.failed", [email])
 
 
 def _mark_uncertain(email: Email, outgoing: OutgoingMessage) -> None:

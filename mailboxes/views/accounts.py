@@ -288,6 +288,16 @@ def _account_or_new(request: HttpRequest, kind: str, pk: int | None) -> MailAcco
     return GroupEmailAccount() if kind == GROUP else PersonalEmailAccount()
 
 
+def account_form_save(form: MailAccountForm) -> MailAccount:
+    """Save a valid account form; an active IMAP account is then fetched at once (the web
+    page and the API save through here)."""
+    with transaction.atomic():
+        account = form.save()
+        if account.is_active and account.use_imap:
+            account_request_fetch(account)
+    return account
+
+
 @sensitive_post_parameters("imap_password", "smtp_password")
 @login_required
 def account_edit(request: HttpRequest, kind: str, pk: int | None = None) -> HttpResponse:
@@ -302,10 +312,7 @@ def account_edit(request: HttpRequest, kind: str, pk: int | None = None) -> Http
             form.set_server_folders(connection.folders or [])
         form._errors = ErrorDict()  # a test is not a save: no "this field is required" noise
     elif request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            account = form.save()
-            if account.is_active and account.use_imap:
-                account_request_fetch(account)
+        account = account_form_save(form)
         messages.success(request, _("Account “%(name)s” was saved.") % {"name": account.name})
         return redirect(_url(kind, "detail", account.pk))
     context = _page_context(request, kind)

@@ -1,0 +1,49 @@
+"""Errors as RFC 9457 problem details (``application/problem+json``)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, serializers
+from rest_framework.views import exception_handler
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+def problem_handler(exc, context):
+    """DRF's handler (keeps headers such as ``Retry-After`` and ``WWW-Authenticate``), with
+    the body rewritten as a problem document: ``type``, ``title``, ``status``, ``detail``
+    and, for invalid input, ``errors`` by field."""
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    code = getattr(exc, "default_code", "error")
+    body = {
+        "type": f"about:blank#{code}" if code else "about:blank",
+        "title": str(getattr(exc, "default_detail", "")) or response.status_text,
+        "status": response.status_code,
+    }
+    if isinstance(exc, exceptions.ValidationError):
+        body["detail"] = str(exc.default_detail)
+        detail = response.data
+        body["errors"] = detail if isinstance(detail, dict) else {"non_field_errors": detail}
+    else:
+        detail = response.data.get("detail") if isinstance(response.data, dict) else None
+        body["detail"] = str(detail or body["title"])
+    response.data = body
+    response.content_type = PROBLEM_CONTENT_TYPE
+    return response
+
+
+class ProblemSerializer(serializers.Serializer):
+    """The body of every error (RFC 9457)."""
+
+    type = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    errors = serializers.DictField(required=False)

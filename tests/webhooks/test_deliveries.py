@@ -1,0 +1,178 @@
+"""Webhook deliveries to a receiver on loopback: signed, retried, at least once with a
+stable id, never carrying what the endpoint's owner could not see."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from cases.models import Case
+from crm.models import Notification, Team
+from crm.records import record_create, record_update
+from crm.stream import note_create
+from mailboxes.sending.compose import Mailbox
+from mailboxes.sending.delivery import email_deliver
+from mailboxes.sending.drafts import ComposeData
+from mailboxes.sending.send import email_send
+from tests.mailboxes.sending.conftest import role
+from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.sending import delivery_attempt
+from webhooks.tasks import deliver_webhook
+
+
+def verify(secret: str, headers: dict, body: bytes) -> bool:
+    """What a receiver does (the README's recipe)."""
+    parts = dict(item.split("=", 1) for item in headers["Postaci-Signature"].split(","))
+    expected = hmac.new(secret.encode(), f"{parts['t']}.".encode() + body, hashlib.sha256)
+    return hmac.compare_digest(expected.hexdigest(), parts["v1"])
+
+
+def send_all() -> list[WebhookDelivery]:
+    return [
+        delivery_attempt(str(pk)) for pk in WebhookDelivery.objects.values_list("pk", flat=True)
+    ]
+
+
+def test_case_created_is_delivered_signed(make_user, make_endpoint, receiver):
+    admin = make_user(admin=True)
+    make_endpoint(admin, ["case.created"])
+    case = record_create(Case(name="Printer on fire", priority="urgent"), user=admin)
+    [delivery] = send_all()
+    assert delivery.status == "delivered" and delivery.last_status_code == 200
+    [(headers, body)] = receiver.requests
+    assert verify("whsec-test", headers, body)
+    assert not verify("another-secret", headers, body)
+    payload = json.loads(body)
+    assert payload["event"] == "case.created" == headers["Postaci-Event"]
+    assert payload["id"] == headers["Postaci-Delivery"] == str(delivery.pk)
+    assert payload["data"]["id"] == case.pk and payload["data"]["priority"] == "urgent"
+
+
+def test_a_500_is_retried_later_with_the_same_delivery_id(
+    make_user, make_endpoint, receiver, monkeypatch
+):
+    queued = []
+    monkeypatch.setattr(
+        deliver_webhook, "apply_async", lambda args, countdown: queued.append((args, countdown))
+    )
+    admin = make_user(admin=True)
+    make_endpoint(admin, ["case.created"])
+    receiver.statuses = [500]
+    record_create(Case(name="x"), user=admin)
+    [first] = send_all()
+    assert (first.status, first.attempts, first.last_status_code) == ("pending", 1, 500)
+    [(args, countdown)] = queued
+    assert args == (str(first.pk),) and 25 <= countdown <= 30
+    second = delivery_attempt(str(first.pk))
+    assert second.status == "delivered" and second.attempts == 2
+    ids = [headers["Postaci-Delivery"] for headers, _body in receiver.requests]
+    assert ids == [str(first.pk), str(first.pk)]
+    assert delivery_attempt(str(first.pk)) is None  # delivered: never sent twice by a task
+    assert len(receiver.requests) == 2
+
+
+def test_nothing_is_sent_for_a_rolled_back_change(make_user, make_endpoint, receiver):
+    admin = make_user(admin=True)
+    make_endpoint(admin, ["case.created"])
+    with pytest.raises(RuntimeError), transaction.atomic():
+        record_create(Case(name="x"), user=admin)
+        raise RuntimeError
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_payload_never_holds_what_the_owner_cannot_see(make_user, make_record, make_endpoint):
+    owner = make_user(level="own")  # no longer an administrator, say
+    other = make_user(level="own")
+    make_endpoint(owner, ["case.created", "case.updated", "note.created"])
+    hidden_case = record_create(Case(name="Secret", assigned_user=other), user=other)
+    note_create(parent=hidden_case, author=other, body="salary details")
+    assert not WebhookDelivery.objects.exists()
+    hidden_account = make_record("account", other)
+    visible = record_create(
+        Case(name="Mine", assigned_user=owner, account=hidden_account), user=owner
+    )
+    [delivery] = WebhookDelivery.objects.all()
+    assert delivery.payload["data"]["id"] == visible.pk
+    assert delivery.payload["data"]["account"] is None  # not even its id
+
+
+def test_filter_by_team(make_user, make_endpoint):
+    admin = make_user(admin=True)
+    support = Team.objects.create(name="Support")
+    make_endpoint(admin, ["case.updated"], team=support)
+    theirs = record_create(Case(name="Other team"), user=admin)
+    record_update(theirs, user=admin)
+    assert not WebhookDelivery.objects.exists()
+    ours = record_create(Case(name="Ours"), user=admin, teams=[support])
+    record_update(ours, user=admin)
+    assert [d.payload["data"]["id"] for d in WebhookDelivery.objects.all()] == [ours.pk]
+
+
+def test_email_sent_event(make_user, make_endpoint, make_smtp_group, smtp_server, receiver):
+    admin = make_user(admin=True)
+    agent = make_user(roles=[role("all")])
+    account = make_smtp_group(smtp_server)
+    make_endpoint(admin, ["email.sent"])
+    email = email_send(
+        user=agent,
+        data=ComposeData(
+            from_account_id=account.pk, to=[Mailbox("customer@example.com")], subject="Hi"
+        ),
+    )
+    email_deliver(email.pk)
+    [delivery] = send_all()
+    assert delivery.status == "delivered"
+    data = receiver.payloads()[0]["data"]
+    assert data["id"] == email.pk and data["to"] == [
+        {"address": "customer@example.com", "name": ""}
+    ]
+
+
+def test_an_endpoint_failing_for_a_day_is_turned_off_and_its_owner_told(
+    make_user, make_endpoint, receiver
+):
+    admin = make_user(admin=True)
+    endpoint = make_endpoint(admin, ["case.created"])
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        failing_since=timezone.now() - timedelta(days=1, seconds=1)
+    )
+    receiver.statuses = [503]
+    record_create(Case(name="x"), user=admin)
+    [delivery] = send_all()
+    assert delivery.status == "failed"
+    endpoint.refresh_from_db()
+    assert not endpoint.is_active
+    notification = Notification.objects.get(user=admin, type="message")
+    assert "Billing" in str(notification.message)
+
+
+def test_administration_pages(make_user, logged_in, receiver):
+    admin = make_user(admin=True)
+    client = logged_in(admin)
+    refused = client.post(
+        reverse("webhooks:endpoint-create"),
+        {"name": "Intranet", "url": "http://10.1.2.3/hook", "events": ["case.created"]},
+    )
+    assert refused.status_code == 200 and not WebhookEndpoint.objects.exists()
+    response = client.post(
+        reverse("webhooks:endpoint-create"),
+        {"name": "CRM", "url": receiver.url, "events": ["case.created"], "is_active": "on"},
+    )
+    endpoint = WebhookEndpoint.objects.get()
+    assert response.status_code == 302 and endpoint.owner == admin and len(endpoint.secret) > 20
+    record_create(Case(name="x"), user=admin)
+    [delivery] = send_all()
+    log = client.get(reverse("webhooks:endpoint-log", args=[endpoint.pk])).content.decode()
+    assert str(delivery.pk) in log and "HTTP 200" in log
+    client.post(reverse("webhooks:delivery-send-again", args=[endpoint.pk, delivery.pk]))
+    ids = [headers["Postaci-Delivery"] for headers, _body in receiver.requests]
+    assert ids == [str(delivery.pk), str(delivery.pk)]
+    other = logged_in(make_user(level="all"))
+    assert other.get(reverse("webhooks:endpoint-list")).status_code == 403
