@@ -374,6 +374,7 @@ class _CaseIntake:
             return
         cases = {ctx.case.pk: ctx.case for ctx, _old in self.reopened}
         bulk_update_values(list(cases.values()), ("status", "modified_at"))
+        event_publish("case.updated", list(cases.values()))
         email_type_id = ContentType.objects.get_for_model(Email).pk
         bulk_insert_rows(
             Note,

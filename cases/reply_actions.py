@@ -28,6 +28,7 @@ from cases.distribution import case_assignment_set
 from cases.models import Case
 from cases.notification_reasons import CASE_ASSIGNED
 from crm.access import users_access
+from crm.events import event_publish
 from crm.kinds import ASSIGNED
 from crm.messages import Message
 from crm.models import Follow, Notification, User
@@ -141,6 +142,7 @@ def case_reply_apply(email: Email, params: dict, user) -> dict:
             kept.append(messages.REPLY_STATUS_KEPT(status=status_before))
     if note:
         case.save()
+        event_publish("case.updated", [case])
     if assignee is not None:
         _assigned_tell(case, assignee, user)
         note[TOLD] = [assignee.pk]

@@ -5,7 +5,8 @@
 writes (an outbox row per delivery) commits or rolls back with the change itself.
 
 Events: ``<record>.created``, ``<record>.updated`` and ``<record>.assigned`` for every
-record type (crm.records; cases also from the intake), ``note.created`` (a user's post),
+record type (crm.records; cases also from the intake: opened, assigned, reopened by a
+reply; and from a reply that set the status), ``note.created`` (a user's post),
 ``email.received``, ``email.sent`` and ``email.failed`` (mailboxes).
 """
 

@@ -437,3 +437,26 @@ def test_two_workers_importing_batches_at_once_share_round_robin_fairly(make_acc
     assert Counter(assigned) == {agents[0].pk: 10, agents[1].pk: 10, agents[2].pk: 10}
     # in number order (drawn under the lock) the rotation never skips or repeats anyone
     assert assigned == [a.pk for a in agents] * 10
+
+
+def test_a_reopening_reply_tells_webhooks_the_case_changed(account, contact, agents):
+    from crm.models import User
+    from webhooks.models import WebhookDelivery, WebhookEndpoint
+
+    owner = User.objects.create_superuser("hooks", "hooks@postaci.example", "hooks-pass-1")
+    WebhookEndpoint.objects.create(
+        name="Billing",
+        url="https://hooks.example/in",
+        secret="s",
+        owner=owner,
+        events=["case.updated"],
+    )
+    case = intake(context(account)).case
+    Case.objects.filter(pk=case.pk).update(status=Case.Status.CLOSED)
+    intake(context(account, parent=case, subject="Re: Printer broken"))
+    [delivery] = WebhookDelivery.objects.all()
+    assert delivery.event == "case.updated"
+    assert (delivery.payload["data"]["id"], delivery.payload["data"]["status"]) == (
+        case.pk,
+        Case.Status.ASSIGNED,
+    )

@@ -239,3 +239,25 @@ def test_a_status_someone_else_set_to_the_same_value_meanwhile_needs_no_word(
     email_deliver(Email.objects.get(status=Email.Status.SENDING).pk)
     note = Note.objects.get(parent_id=case.pk, type="email_sent")
     assert "outcome" not in note.data and "status" not in note.data
+
+
+def test_the_status_set_by_a_reply_tells_webhooks_the_case_changed(
+    case, support, agent, logged_in, smtp_server
+):
+    from crm.models import User
+    from webhooks.models import WebhookDelivery, WebhookEndpoint
+
+    owner = User.objects.create_superuser("hooks", "hooks@postaci.example", "hooks-pass-1")
+    WebhookEndpoint.objects.create(
+        name="Billing",
+        url="https://hooks.example/in",
+        secret="s",
+        owner=owner,
+        events=["case.updated"],
+    )
+    first = incoming(case)
+    post_reply(logged_in(agent), case, support, first, case_status="pending")
+    assert not WebhookDelivery.objects.exists()  # not before the email has left
+    email_deliver(Email.objects.get(status=Email.Status.SENDING).pk)
+    [delivery] = WebhookDelivery.objects.all()
+    assert (delivery.event, delivery.payload["data"]["status"]) == ("case.updated", "pending")
