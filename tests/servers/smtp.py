@@ -193,6 +193,12 @@ class SmtpServer:
         with self._sessions.changed:
             if not self._sessions.changed.wait_for(lambda: self._sessions.open == 0, timeout=10):
                 raise RuntimeError("the SMTP server kept its readiness check's connection open")
+        # asyncio calls connection_lost() and only then closes the socket, in the same loop
+        # callback: a callback queued now runs after that, when the file is really closed.
+        closed = threading.Event()
+        self._controller.loop.call_soon_threadsafe(closed.set)
+        if not closed.wait(timeout=10):
+            raise RuntimeError("the SMTP server's event loop did not answer")
         return self
 
     def stop(self) -> None:

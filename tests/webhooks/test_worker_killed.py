@@ -66,7 +66,11 @@ def test_a_delivery_arrives_once_per_id_after_its_worker_is_killed(
         record_create(Case(name="Printer on fire"), user=admin)  # committed: the task is queued
         # a loaded machine may take long to start a worker: generous, only spent on failure
         arrived = wait_until(lambda: len(receiver.requests) == 1, timeout=180, interval=0.05)
-        assert arrived, f"the worker never sent the first attempt (alive: {worker.poll() is None})"
+        rows = list(WebhookDelivery.objects.values("status", "attempts", "last_error"))
+        assert arrived, (
+            f"the worker never sent the first attempt (alive: {worker.poll() is None}, "
+            f"deliveries: {rows})"
+        )
         [child] = _children(worker.pid)
         os.kill(child, signal.SIGKILL)  # mid-delivery
         wait_until(
