@@ -157,7 +157,9 @@ def test_runtime_requirements_alone_run_a_worker_on_redis_that_fetches_mail(
         tmp_path, CELERY_KEY_PREFIX=prefix, POSTACI_MAIL_HOST_ALLOWLIST="127.0.0.1,localhost"
     )
     (tmp_path / "var").mkdir()
-    sender = Celery("runtime-test", broker=env["CELERY_BROKER_URL"])
+    # not the current app: shared tasks sent later in this process (webhooks' delivery in
+    # another test) would otherwise go to this test's queue, which no worker reads
+    sender = Celery("runtime-test", broker=env["CELERY_BROKER_URL"], set_as_current=False)
     sender.conf.broker_transport_options = {"global_keyprefix": prefix}
     try:
         with _process(
