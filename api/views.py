@@ -57,6 +57,17 @@ SEND_PARAMETERS = [
 ]
 
 
+def send_schema(**extra):
+    """The schema of an operation that sends: the message in, ``Idempotency-Key`` honoured,
+    202 with the queued email out."""
+    return extend_schema(
+        request=api_serializers.SendSerializer,
+        parameters=SEND_PARAMETERS,
+        responses={202: api_serializers.EmailSendResultSerializer},
+        **extra,
+    )
+
+
 def send_through_compose(
     request,
     *,
@@ -161,11 +172,7 @@ class CaseBaseViewSet(RecordViewSet):
             record_update(case, user=self.request.user, changed=["status"])
         return self._answer(case)
 
-    @extend_schema(
-        request=api_serializers.SendSerializer,
-        parameters=SEND_PARAMETERS,
-        responses={202: api_serializers.EmailSendResultSerializer},
-    )
+    @send_schema()
     @action(detail=True, methods=["post"], url_path="reply")
     def reply(self, request, pk=None):
         """Reply to the customer as from the case page: From the case's mailbox, To the
@@ -350,12 +357,7 @@ class EmailViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         emails_trash(request.user, [email.pk])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(
-        tags=["emails"],
-        request=api_serializers.SendSerializer,
-        parameters=SEND_PARAMETERS,
-        responses={202: api_serializers.EmailSendResultSerializer},
-    )
+    @send_schema(tags=["emails"])
     @action(detail=False, methods=["post"])
     def send(self, request):
         """Send a new email (queued; its ``status`` tells how it goes)."""
@@ -369,35 +371,20 @@ class EmailViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             return send_through_compose(request, initial=initial, parent=parent, forwarded=email)
         return send_through_compose(request, initial=initial, parent=parent, replied=email)
 
-    @extend_schema(
-        tags=["emails"],
-        request=api_serializers.SendSerializer,
-        parameters=SEND_PARAMETERS,
-        responses={202: api_serializers.EmailSendResultSerializer},
-    )
+    @send_schema(tags=["emails"])
     @action(detail=True, methods=["post"])
     def reply(self, request, pk=None):
         """Reply to this email, threaded and filed under its record; To, subject and From
         default to what the reply page offers."""
         return self._answer(request, "reply")
 
-    @extend_schema(
-        tags=["emails"],
-        request=api_serializers.SendSerializer,
-        parameters=SEND_PARAMETERS,
-        responses={202: api_serializers.EmailSendResultSerializer},
-    )
+    @send_schema(tags=["emails"])
     @action(detail=True, methods=["post"], url_path="reply-all")
     def reply_all(self, request, pk=None):
         """Reply to the sender and every other recipient (not yourself)."""
         return self._answer(request, "reply_all")
 
-    @extend_schema(
-        tags=["emails"],
-        request=api_serializers.SendSerializer,
-        parameters=SEND_PARAMETERS,
-        responses={202: api_serializers.EmailSendResultSerializer},
-    )
+    @send_schema(tags=["emails"])
     @action(detail=True, methods=["post"])
     def forward(self, request, pk=None):
         """Forward this email with its attachments (give ``to``)."""

@@ -134,6 +134,23 @@ def compose_check(user: User, data: ComposeData, *, sending: bool) -> None:
         )
 
 
+def compose_for_sending(
+    user: User, data: ComposeData, draft: Email | None, *, status: str
+) -> tuple[Email, SendingIdentity | None]:
+    """Check and store an email about to leave (Send, Send later, the undo window), with what
+    the send also does once accepted (``after_send``). Call inside a transaction. The
+    identity is None when this compose form was submitted already: the email it made is
+    returned and nothing is written."""
+    identity = sending_identity_for(user, data.from_account_id)
+    compose_check(user, data, sending=True)
+    email, existing = email_for_write(user, data, draft)
+    if existing:
+        return email, None
+    compose_write(email, data, user=user, identity=identity, status=status)
+    OutgoingMessage.objects.filter(pk=email.pk).update(after_send=data.after_send)
+    return email, identity
+
+
 def email_for_write(user: User, data: ComposeData, draft: Email | None) -> tuple[Email, bool]:
     """The Email to write: the draft (locked), the one this compose token already made, or a
     new one. ``True`` as second value: it was already sent — leave it alone."""

@@ -33,10 +33,8 @@ from mailboxes.messages import SEND_FROM_GONE, SEND_SCHEDULED_FAILED
 from mailboxes.models import Email, OutgoingMessage
 from mailboxes.sending.drafts import (
     ComposeData,
-    compose_check,
     compose_data_of,
-    compose_write,
-    email_for_write,
+    compose_for_sending,
 )
 from mailboxes.sending.exceptions import FromNotAllowed, NotSendable, SendError
 from mailboxes.sending.permissions import sending_identity_for
@@ -64,18 +62,14 @@ def email_schedule(
 ) -> Email:
     """Store an email to leave at ``send_at`` (status Scheduled). Raises what ``email_send``
     raises; ``undo_window``: the few seconds after Send, not a time the person chose."""
-    identity = sending_identity_for(user, data.from_account_id)
-    compose_check(user, data, sending=True)
     with transaction.atomic():
-        email, existing = email_for_write(user, data, draft)
-        if existing:
+        email, identity = compose_for_sending(user, data, draft, status=Email.Status.SCHEDULED)
+        if identity is None:
             return email
-        compose_write(email, data, user=user, identity=identity, status=Email.Status.SCHEDULED)
         size = sum(a.size or 0 for a in email.attachments.all())
         if size > settings.POSTACI_MAX_MESSAGE_SIZE:
             raise SendError(_("The attachments are too large to send."), field="attachments")
         OutgoingMessage.objects.filter(pk=email.pk).update(
-            after_send=data.after_send,  # what the send also does once the server accepts it
             scheduled_at=send_at,
             undo_window=undo_window,
             requested_by=user,

@@ -39,9 +39,8 @@ from mailboxes.sending.compose import (
 from mailboxes.sending.delivery import queue_delivery
 from mailboxes.sending.drafts import (
     ComposeData,
-    compose_check,
+    compose_for_sending,
     compose_write,
-    email_for_write,
     recipients_create,
     threading_headers,
 )
@@ -53,15 +52,11 @@ def email_send(*, user: User, data: ComposeData, draft: Email | None = None) -> 
     """Send a new email or a draft: store it (status Sending) and queue delivery after the
     commit. Raises ``FromNotAllowed``, ``HeaderInjection``, ``InvalidAddress``, ``SendError``.
     """
-    identity = sending_identity_for(user, data.from_account_id)
-    compose_check(user, data, sending=True)
     with transaction.atomic():
-        email, existing = email_for_write(user, data, draft)
-        if existing:
+        email, identity = compose_for_sending(user, data, draft, status=Email.Status.SENDING)
+        if identity is None:
             return email
-        compose_write(email, data, user=user, identity=identity, status=Email.Status.SENDING)
         prepare_send(email, data, user=user, identity=identity)
-        OutgoingMessage.objects.filter(pk=email.pk).update(after_send=data.after_send)
         queue_delivery(email)
     return email
 

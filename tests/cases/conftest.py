@@ -21,6 +21,21 @@ def make_user(username: str, *, active: bool = True, email: str = "") -> User:
     )
 
 
+def case_updated_endpoint():
+    """An administrator's webhook endpoint for ``case.updated`` (its deliveries are rows
+    written with the change; nothing is sent in these tests)."""
+    from webhooks.models import WebhookEndpoint
+
+    owner = User.objects.create_superuser("hooks", "hooks@postaci.example", "hooks-pass-1")
+    return WebhookEndpoint.objects.create(
+        name="Billing",
+        url="https://hooks.example/in",
+        secret="s",
+        owner=owner,
+        events=["case.updated"],
+    )
+
+
 def join(team: Team, user: User, position: str = "") -> User:
     TeamMembership.objects.create(team=team, user=user, position=position)
     return user

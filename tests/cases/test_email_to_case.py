@@ -26,7 +26,7 @@ from mailboxes.intake.parse import ParsedAddress, ParsedMessage
 from mailboxes.intake.recipients import active_user_ids_by_address
 from mailboxes.intake.store import account_team_ids
 from mailboxes.models import Email, EmailUser, PersonalEmailAccount
-from tests.cases.conftest import make_user, run_workers
+from tests.cases.conftest import case_updated_endpoint, make_user, run_workers
 from tests.cases.eml import parse_file
 from tests.cases.test_classify import SISIMAI_BSD
 from tests.cases.test_distribution import postgresql_only
@@ -442,17 +442,9 @@ def test_two_workers_importing_batches_at_once_share_round_robin_fairly(make_acc
 
 
 def test_a_reopening_reply_tells_webhooks_the_case_changed(account, contact, agents):
-    from crm.models import User
-    from webhooks.models import WebhookDelivery, WebhookEndpoint
+    from webhooks.models import WebhookDelivery
 
-    owner = User.objects.create_superuser("hooks", "hooks@postaci.example", "hooks-pass-1")
-    WebhookEndpoint.objects.create(
-        name="Billing",
-        url="https://hooks.example/in",
-        secret="s",
-        owner=owner,
-        events=["case.updated"],
-    )
+    case_updated_endpoint()
     case = intake(context(account)).case
     Case.objects.filter(pk=case.pk).update(status=Case.Status.CLOSED)
     intake(context(account, parent=case, subject="Re: Printer broken"))

@@ -15,7 +15,7 @@ from crm.stream import stream_page
 from mailboxes.models import Email
 from mailboxes.sending.delivery import email_deliver
 from mailboxes.sending.send import email_retry
-from tests.cases.conftest import join, make_user
+from tests.cases.conftest import case_updated_endpoint, join, make_user
 from tests.cases.test_case_pages import CUSTOMER, incoming
 from tests.mailboxes.sending.conftest import role, smtp_fields
 
@@ -244,17 +244,9 @@ def test_a_status_someone_else_set_to_the_same_value_meanwhile_needs_no_word(
 def test_the_status_set_by_a_reply_tells_webhooks_the_case_changed(
     case, support, agent, logged_in, smtp_server
 ):
-    from crm.models import User
-    from webhooks.models import WebhookDelivery, WebhookEndpoint
+    from webhooks.models import WebhookDelivery
 
-    owner = User.objects.create_superuser("hooks", "hooks@postaci.example", "hooks-pass-1")
-    WebhookEndpoint.objects.create(
-        name="Billing",
-        url="https://hooks.example/in",
-        secret="s",
-        owner=owner,
-        events=["case.updated"],
-    )
+    case_updated_endpoint()
     first = incoming(case)
     post_reply(logged_in(agent), case, support, first, case_status="pending")
     assert not WebhookDelivery.objects.exists()  # not before the email has left
