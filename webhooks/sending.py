@@ -17,7 +17,7 @@ import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-import requests
+import urllib3
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
@@ -48,12 +48,44 @@ def signature_header(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={signature(secret, timestamp, body)}"
 
 
-def url_check(url: str) -> None:
+def url_check(url: str) -> str:
     """Refuse a URL pointing into private networks (the mail hosts' SSRF guard and its
-    allow-list); raises ``MailHostNotAllowed`` or ``MailConnectionError``."""
+    allow-list); raises ``MailHostNotAllowed`` or ``MailConnectionError``. Returns the
+    address checked, the one to connect to."""
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    checked_addresses(parts.hostname or "", port)
+    return checked_addresses(parts.hostname or "", port)[0]
+
+
+def pinned_post(url: str, address: str, body: bytes, headers: dict[str, str]) -> int:
+    """POST ``body`` to ``url`` over a connection to ``address``, the address the SSRF guard
+    checked: the name is not resolved a second time, so a DNS answer that changes between
+    the check and the connection (DNS rebinding) cannot point the request inside. The Host
+    header, TLS SNI and certificate check still use the URL's host name. Raises urllib3's
+    errors; returns the status code (redirects are not followed)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    https = parts.scheme == "https"
+    port = parts.port or (443 if https else 80)
+    timeout = urllib3.Timeout(total=settings.POSTACI_WEBHOOK_TIMEOUT)
+    if https:
+        pool = urllib3.HTTPSConnectionPool(
+            address, port, timeout=timeout, retries=False,
+            server_hostname=host, assert_hostname=host, cert_reqs="CERT_REQUIRED",
+        )  # fmt: skip
+    else:
+        pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False)
+    default_port = 443 if https else 80
+    host_header = host if ":" not in host else f"[{host}]"
+    if port != default_port:
+        host_header = f"{host_header}:{port}"
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    with pool:
+        response = pool.urlopen(
+            "POST", target, body=body, headers={"Host": host_header, **headers},
+            redirect=False, preload_content=True,
+        )  # fmt: skip
+    return response.status
 
 
 def retry_delay(attempts: int) -> float:
@@ -65,7 +97,7 @@ def retry_delay(attempts: int) -> float:
 def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
     endpoint = delivery.endpoint
     try:
-        url_check(endpoint.url)
+        address = url_check(endpoint.url)
     except MailHostNotAllowed:
         return None, HOST_NOT_ALLOWED
     except MailConnectionError:
@@ -80,18 +112,11 @@ def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
         SIGNATURE_HEADER: signature_header(endpoint.secret, timestamp, body),
     }
     try:
-        response = requests.post(
-            endpoint.url,
-            data=body,
-            headers=headers,
-            timeout=settings.POSTACI_WEBHOOK_TIMEOUT,
-            allow_redirects=False,
-        )
-    except requests.Timeout:
+        code = pinned_post(endpoint.url, address, body, headers)
+    except urllib3.exceptions.TimeoutError:
         return None, TIMEOUT
-    except requests.RequestException:
+    except urllib3.exceptions.HTTPError:
         return None, CONNECTION
-    code = response.status_code
     return code, "" if 200 <= code < 300 else HTTP_STATUS
 
 

@@ -22,6 +22,7 @@ from mailboxes.sending.delivery import email_deliver
 from mailboxes.sending.drafts import ComposeData
 from mailboxes.sending.send import email_send
 from tests.mailboxes.sending.conftest import role
+from tests.servers.tls import make_test_certificate
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.sending import delivery_attempt
 from webhooks.tasks import deliver_webhook
@@ -176,3 +177,60 @@ def test_administration_pages(make_user, logged_in, receiver):
     assert ids == [str(delivery.pk), str(delivery.pk)]
     other = logged_in(make_user(level="all"))
     assert other.get(reverse("webhooks:endpoint-list")).status_code == 403
+
+
+def test_the_request_goes_to_the_address_the_guard_checked(
+    make_user, make_endpoint, receiver, monkeypatch, settings
+):
+    """DNS rebinding: the name is resolved once, by the SSRF guard, and the POST connects to
+    that address. ``hooks.rebind.test`` exists only for the guard's resolver (the system's
+    would not find it), so a second look-up would fail the delivery."""
+    looked_up = []
+
+    def resolver(host: str, port: int) -> list[str]:
+        looked_up.append(host)
+        return ["127.0.0.1"]
+
+    monkeypatch.setattr("mailboxes.connection.hosts.system_addresses", resolver)
+    settings.POSTACI_MAIL_HOST_ALLOWLIST = ["hooks.rebind.test"]
+    port = receiver.server.server_address[1]
+    admin = make_user(admin=True)
+    make_endpoint(admin, ["case.created"], url=f"http://hooks.rebind.test:{port}/hook?x=1")
+    record_create(Case(name="Rebinding"), user=admin)
+    [delivery] = send_all()
+    assert delivery.status == "delivered", delivery.last_error
+    assert looked_up == ["hooks.rebind.test"]
+    [(headers, body)] = receiver.requests
+    assert headers["Host"] == f"hooks.rebind.test:{port}"
+    assert verify("whsec-test", headers, body)
+
+
+@pytest.mark.parametrize(
+    "certificate_name, delivered", [("hooks.rebind.test", True), ("other.test", False)]
+)
+def test_https_checks_the_certificate_against_the_url_host_name(
+    make_user, make_endpoint, receiver, monkeypatch, settings, tmp_path, certificate_name, delivered
+):
+    """Connecting to the checked address does not weaken TLS: SNI and the certificate check
+    use the URL's host name (a certificate for another name is refused although it also
+    names the address connected to)."""
+    certificate = make_test_certificate(tmp_path, names=(certificate_name,))
+    receiver.server.socket = certificate.server_context().wrap_socket(
+        receiver.server.socket, server_side=True
+    )
+    monkeypatch.setenv("SSL_CERT_FILE", certificate.cert_path)
+    monkeypatch.setattr(
+        "mailboxes.connection.hosts.system_addresses", lambda host, port: ["127.0.0.1"]
+    )
+    settings.POSTACI_MAIL_HOST_ALLOWLIST = ["hooks.rebind.test"]
+    port = receiver.server.server_address[1]
+    admin = make_user(admin=True)
+    make_endpoint(admin, ["case.created"], url=f"https://hooks.rebind.test:{port}/hook")
+    record_create(Case(name="TLS"), user=admin)
+    [delivery] = send_all()
+    if delivered:
+        assert delivery.status == "delivered"
+        assert len(receiver.requests) == 1
+    else:
+        assert delivery.status == "pending" and delivery.last_error == "connection"
+        assert receiver.requests == []
