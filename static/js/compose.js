@@ -254,6 +254,8 @@
     textarea.addEventListener("input", function () { if (plain) sync(true); });
 
     jodit.events.on("change", function () { if (!plain) sync(); });
+    /* the autosave's last save before the page goes: the editor's text into the form now */
+    form.addEventListener("postaci:settle", function () { if (!plain) sync(true); });
 
     /* Files dropped on the editor are attachments (pasted images stay inline). */
     if (files) {

@@ -124,8 +124,13 @@
       timer = window.setTimeout(save, Math.min(DELAY, Math.max(0, firstDirtyAt + MAX_WAIT - now)));
     }
 
+    /* Leaving the page: what was typed in the last moment may not be in the form yet (the
+       editor writes it there after a short pause); ask it to now, then send what changed. */
     function flush() {
-      if (!dirty || submitting || blocked) return;
+      if (submitting || blocked) return;
+      form.dispatchEvent(new Event("postaci:settle"));
+      if (touched && fingerprint() !== saved) dirty = true;
+      if (!dirty) return;
       if (navigator.sendBeacon && navigator.sendBeacon(url, payload())) {
         dirty = false;
         if (timer) window.clearTimeout(timer);
