@@ -1,23 +1,30 @@
 """A small cluster on this machine, as two machines would run it: two Celery workers with
-their own host names and var dirs, one beat, two ``watchmail --shard i/2``, PostgreSQL and
-a Redis of the test's own. One worker is SIGKILLed (with its pool) in the middle of
-fetching, one watcher in the middle of IDLE: every message is imported exactly once by the
-survivors, and the dead watcher's mailboxes are still fetched, by beat's poll.
+their own host names and var dirs, one beat, two ``watchmail --shard i/2``, one web process
+(gunicorn, as deployed), PostgreSQL and a Redis of the test's own. One worker is SIGKILLed
+(with its pool) in the middle of fetching, one watcher in the middle of IDLE: every message
+is imported exactly once by the survivors, the dead watcher's mailboxes are still fetched,
+by beat's poll, the web process answers ready throughout with the surviving worker, and
+beat keeps one schedule (one row per job, each job run on time, none twice).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
 import subprocess
+import urllib.request
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.db.models import Count
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from mailboxes.models import Email, MailAccount, RawMessage
+from ops.models import JobOutcome
 from tests.mailboxes.conftest import make_message, subprocess_env
 from tests.waiting import wait_until
 
@@ -89,6 +96,23 @@ class Cluster:
         )
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _readiness(port: int) -> dict:
+    """``/readyz`` of the web process (its JSON, whatever the status code)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=10) as response:
+            return json.load(response)
+    except urllib.error.HTTPError as error:
+        return json.load(error)
+    except OSError:
+        return {}
+
+
 def _fast_schedule() -> None:
     """beat polls every 2 seconds and runs its heartbeat; the other jobs are off."""
     every_two, _ = IntervalSchedule.objects.get_or_create(every=2, period=IntervalSchedule.SECONDS)
@@ -122,7 +146,19 @@ def test_cluster_survives_a_worker_killed_mid_fetch_and_a_watcher_killed_mid_idl
     }
     cluster = Cluster(env, tmp_path)
     python = str(ROOT / ".venv/bin/python")
+    web_port = _free_port()
     try:
+        cluster.start(
+            "web",
+            [
+                str(ROOT / ".venv/bin/gunicorn"),
+                "config.wsgi",
+                "--bind",
+                f"127.0.0.1:{web_port}",
+                "--workers",
+                "1",
+            ],
+        )
         cluster.worker("w1")
         cluster.worker("w2")
         cluster.start("watch0", [python, "manage.py", "watchmail", "--shard", "0/2"])
@@ -147,6 +183,7 @@ def test_cluster_survives_a_worker_killed_mid_fetch_and_a_watcher_killed_mid_idl
             cluster.log()
         )
         cluster.kill("w1")
+        started_polling = timezone.now()
 
         # mid-IDLE: both watchers hold their mailboxes live, then one dies
         assert wait_until(
@@ -180,5 +217,30 @@ def test_cluster_survives_a_worker_killed_mid_fetch_and_a_watcher_killed_mid_idl
             MailAccount.objects.get(pk=account.pk).last_fetch_at >= since for account in dead
         )
         assert not RawMessage.objects.exclude(status=RawMessage.Status.IMPORTED).exists()
+
+        # the web process, on the same database and broker: ready, the surviving worker
+        # answering and beat's heartbeat recent
+        assert wait_until(lambda: _readiness(web_port).get("status") == "ready", 60, 1), (
+            _readiness(web_port),
+            cluster.log(),
+        )
+
+        # one schedule: every process started (beat, workers, web) and none added a copy;
+        # beat sent the 2-second poll about once per 2 seconds (not once per process)
+        assert not (
+            PeriodicTask.objects.values("task").annotate(n=Count("id")).filter(n__gt=1).exists()
+        )
+        poll = PeriodicTask.objects.get(task="mailboxes.poll_group_accounts")
+        finished: set = set()
+
+        def poll_runs_seen() -> bool:
+            outcome = JobOutcome.objects.filter(name=poll.name).first()
+            if outcome is not None and outcome.finished_at >= started_polling:
+                finished.add(outcome.finished_at)
+            return False
+
+        window = 20
+        wait_until(poll_runs_seen, window, 0.25)  # samples the last run for 20 seconds
+        assert window / 2 - 4 <= len(finished) <= window / 2 + 2, (len(finished), cluster.log())
     finally:
         cluster.stop_all()
