@@ -13,7 +13,8 @@ PROBLEM_CONTENT_TYPE = "application/problem+json"
 def problem_handler(exc, context):
     """DRF's handler (keeps headers such as ``Retry-After`` and ``WWW-Authenticate``), with
     the body rewritten as a problem document: ``type``, ``title``, ``status``, ``detail``
-    and, for invalid input, ``errors`` by field."""
+    and, for invalid input, ``errors`` by field; an exception's ``problem_extensions`` are
+    added as members (a draft conflict's current ``version``)."""
     response = exception_handler(exc, context)
     if response is None:
         return None
@@ -34,6 +35,7 @@ def problem_handler(exc, context):
     else:
         detail = response.data.get("detail") if isinstance(response.data, dict) else None
         body["detail"] = str(detail or body["title"])
+    body.update(getattr(exc, "problem_extensions", {}))  # RFC 9457 extension members
     response.data = body
     response.content_type = PROBLEM_CONTENT_TYPE
     return response

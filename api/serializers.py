@@ -232,6 +232,17 @@ class SendSerializer(serializers.Serializer):
     body_html = serializers.CharField(allow_blank=True, required=False, max_length=1_000_000)
 
 
+class DraftWriteSerializer(SendSerializer):
+    version = serializers.IntegerField(
+        min_value=0, help_text="The draft's version the caller last read."
+    )
+
+
+class DraftResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    version = serializers.IntegerField()
+
+
 class EmailSendResultSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     status = serializers.CharField()

@@ -10,10 +10,11 @@ from django.db.models import Prefetch
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -42,8 +43,8 @@ from mailboxes.inbox.user_state import (
 )
 from mailboxes.models import Attachment, Email, EmailFolder, EmailRecipient
 from mailboxes.sending.compose import Mailbox, parse_addresses
-from mailboxes.sending.drafts import ComposeData
-from mailboxes.sending.exceptions import SendError
+from mailboxes.sending.drafts import ComposeData, compose_data_of, draft_version, email_save_draft
+from mailboxes.sending.exceptions import DraftConflict, NotSendable, SendError
 from mailboxes.sending.replies import reply_initial
 from mailboxes.sending.send import email_send
 
@@ -68,6 +69,50 @@ def send_schema(**extra):
     )
 
 
+def _compose_data(
+    request,
+    values: dict,
+    *,
+    initial: dict | None = None,
+    parent=None,
+    replied: Email | None = None,
+    forwarded: Email | None = None,
+) -> ComposeData:
+    """The caller's message as compose data; ``initial`` holds the page's prefilled values (a
+    reply's To, Cc, subject and From), used for what the caller leaves out. An
+    ``Idempotency-Key`` becomes the compose token: one email per (user, key), the same
+    at-most-once as a form submitted twice."""
+    initial = initial or {}
+    token = ""
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if key:
+        token = "api:" + hashlib.sha256(f"{request.user.pk}:{key}".encode()).hexdigest()[:56]
+
+    def addresses(name: str) -> list[Mailbox]:
+        if name in values:
+            return [Mailbox(a) for a in values[name]]
+        return parse_addresses(initial.get(name) or "", field=name)
+
+    return ComposeData(
+        from_account_id=values.get("from_account") or initial.get("from_account"),
+        to=addresses("to"),
+        cc=addresses("cc"),
+        bcc=addresses("bcc"),
+        subject=values.get("subject", initial.get("subject", "")),
+        body_text=values.get("body_text", ""),
+        body_html=values.get("body_html", ""),
+        parent=parent,
+        replied=replied,
+        forwarded=forwarded,
+        compose_token=token,
+    )
+
+
+def _invalid(error: SendError) -> serializers.ValidationError:
+    field = getattr(error, "field", "") or "non_field_errors"
+    return serializers.ValidationError({field: [str(error)]})
+
+
 def send_through_compose(
     request,
     *,
@@ -77,42 +122,35 @@ def send_through_compose(
     forwarded: Email | None = None,
 ) -> Response:
     """Send as the compose form does (``email_send``: permission checks, header checks,
-    at-most-once). ``initial`` holds the page's prefilled values (a reply's To, Cc, subject
-    and From), used for what the caller leaves out."""
+    at-most-once)."""
     body = api_serializers.SendSerializer(data=request.data)
     body.is_valid(raise_exception=True)
-    values = body.validated_data
-    initial = initial or {}
-    token = ""
-    key = request.headers.get("Idempotency-Key", "").strip()
-    if key:
-        # one compose token per (user, key): the same at-most-once as a form sent twice
-        token = "api:" + hashlib.sha256(f"{request.user.pk}:{key}".encode()).hexdigest()[:56]
-
-    def addresses(name: str) -> list[Mailbox]:
-        if name in values:
-            return [Mailbox(a) for a in values[name]]
-        return parse_addresses(initial.get(name) or "", field=name)
-
     try:
-        data = ComposeData(
-            from_account_id=values.get("from_account") or initial.get("from_account"),
-            to=addresses("to"),
-            cc=addresses("cc"),
-            bcc=addresses("bcc"),
-            subject=values.get("subject", initial.get("subject", "")),
-            body_text=values.get("body_text", ""),
-            body_html=values.get("body_html", ""),
+        data = _compose_data(
+            request,
+            body.validated_data,
+            initial=initial,
             parent=parent,
             replied=replied,
             forwarded=forwarded,
-            compose_token=token,
         )
         email = email_send(user=request.user, data=data)
     except SendError as error:
-        field = getattr(error, "field", "") or "non_field_errors"
-        raise serializers.ValidationError({field: [str(error)]}) from error
+        raise _invalid(error) from error
     return Response({"id": email.pk, "status": email.status}, status=status.HTTP_202_ACCEPTED)
+
+
+class DraftConflictError(exceptions.APIException):
+    """409: the draft changed since the version the caller wrote from (another tab, another
+    client); the problem document carries the current ``version``."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = gettext_lazy("The draft was changed elsewhere.")
+    default_code = "draft_conflict"
+
+
+def _draft_answer(email: Email, code: int) -> Response:
+    return Response({"id": email.pk, "version": draft_version(email)}, status=code)
 
 
 # --- Records and cases ----------------------------------------------------------------------
@@ -389,6 +427,80 @@ class EmailViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def forward(self, request, pk=None):
         """Forward this email with its attachments (give ``to``)."""
         return self._answer(request, "forward")
+
+    def _draft(self) -> Email:
+        """The caller's own draft (404 for anyone else's email, as for what they cannot see)."""
+        email = self.get_object()
+        if email.created_by_id != self.request.user.pk:
+            raise Http404
+        if email.status != Email.Status.DRAFT:
+            raise DraftConflictError(_("This email is no longer a draft."))
+        return email
+
+    @extend_schema(
+        tags=["emails"],
+        request=api_serializers.SendSerializer,
+        parameters=SEND_PARAMETERS,
+        responses={201: api_serializers.DraftResultSerializer},
+    )
+    @action(detail=False, methods=["post"])
+    def drafts(self, request):
+        """Save a new draft (nothing is sent; recipients are optional). The answer's
+        ``version`` is what the next write of the draft gives."""
+        body = api_serializers.SendSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            email = email_save_draft(
+                user=request.user, data=_compose_data(request, body.validated_data)
+            )
+        except SendError as error:
+            raise _invalid(error) from error
+        return _draft_answer(email, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        tags=["emails"],
+        request=api_serializers.DraftWriteSerializer,
+        responses={200: api_serializers.DraftResultSerializer},
+    )
+    @action(detail=True, methods=["put"], url_path="draft")
+    def draft_write(self, request, pk=None):
+        """Replace a draft's From, recipients, subject and body (its attachments stay). Give
+        the ``version`` you last read: a draft changed elsewhere since answers 409 with the
+        current version, and nothing is written."""
+        draft = self._draft()
+        body = api_serializers.DraftWriteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        values = body.validated_data
+        data = _compose_data(request, values, parent=draft.parent, replied=draft.replied)
+        data.draft_version = values["version"]
+        try:
+            email = email_save_draft(user=request.user, data=data, draft=draft)
+        except DraftConflict as conflict:
+            error = DraftConflictError(str(conflict))
+            error.problem_extensions = {"version": conflict.current}
+            raise error from conflict
+        except NotSendable as error:
+            raise DraftConflictError(str(error)) from error
+        except SendError as error:
+            raise _invalid(error) from error
+        return _draft_answer(email, status.HTTP_200_OK)
+
+    @extend_schema(
+        tags=["emails"],
+        request=None,
+        responses={202: api_serializers.EmailSendResultSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="send-draft")
+    def send_draft(self, request, pk=None):
+        """Send a draft as it is stored (with its attachments), as the compose page's Send."""
+        draft = self._draft()
+        try:
+            email = email_send(user=request.user, data=compose_data_of(draft), draft=draft)
+        except NotSendable as error:
+            raise DraftConflictError(str(error)) from error
+        except SendError as error:
+            raise _invalid(error) from error
+        return Response({"id": email.pk, "status": email.status}, status=status.HTTP_202_ACCEPTED)
 
 
 class AttachmentViewSet(viewsets.GenericViewSet):

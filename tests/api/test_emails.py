@@ -228,3 +228,74 @@ def test_list_the_emails_of_a_case(make_user, api_client):
         listed = client.get(EMAILS, {"folder": "all", **params}).json()["results"]
         assert [e["id"] for e in listed] == [on_case.pk]
     assert client.get(EMAILS, {"case": "x"}).status_code == 400
+
+
+def test_a_draft_is_saved_rewritten_with_its_version_and_sent(
+    make_user, api_client, make_smtp_group, smtp_server
+):
+    """Drafts over the API: save, rewrite from the version read (a stale version is a 409
+    with the current one, nothing written), send as stored; nobody else's draft exists."""
+    agent = make_user(roles=[role("all")])
+    support = make_smtp_group(smtp_server)
+    client = api_client(agent)
+    saved = client.post(
+        f"{EMAILS}drafts/", {"subject": "Teklif", "body_text": "İlk satır."}, format="json"
+    )
+    assert saved.status_code == 201, saved.json()
+    draft_id, version = saved.json()["id"], saved.json()["version"]
+    draft = Email.objects.get(pk=draft_id)
+    assert draft.status == Email.Status.DRAFT and draft.created_by == agent
+    assert client.get(f"{EMAILS}?folder=drafts").json()["results"][0]["id"] == draft_id
+
+    payload = {
+        "from_account": support.pk,
+        "to": ["cagri@customer.example.com"],
+        "subject": "Teklif — güncel",
+        "body_text": "Fiyatlar ektedir.",
+    }
+    written = client.put(
+        f"{EMAILS}{draft_id}/draft/", payload | {"version": version}, format="json"
+    )
+    assert written.status_code == 200, written.json()
+    assert written.json()["version"] == version + 1
+    stale = client.put(
+        f"{EMAILS}{draft_id}/draft/", payload | {"subject": "Eski", "version": version},
+        format="json",
+    )  # fmt: skip
+    assert stale.status_code == 409
+    assert stale["Content-Type"] == "application/problem+json"
+    assert stale.json()["version"] == version + 1
+    assert Email.objects.get(pk=draft_id).subject == "Teklif — güncel"
+
+    stranger = api_client(make_user(roles=[role("all")]))
+    assert stranger.post(f"{EMAILS}{draft_id}/send-draft/").status_code == 404
+    assert (
+        stranger.put(
+            f"{EMAILS}{draft_id}/draft/", payload | {"version": version + 1}, format="json"
+        ).status_code
+        == 404
+    )
+
+    sent = client.post(f"{EMAILS}{draft_id}/send-draft/")
+    assert sent.status_code == 202 and sent.json()["id"] == draft_id
+    email_deliver(draft_id)
+    [captured] = smtp_server.wait_for_messages(1)
+    assert captured.rcpt_tos == ["cagri@customer.example.com"]
+    assert "Fiyatlar ektedir." in captured.original_content.decode()
+    again = client.post(f"{EMAILS}{draft_id}/send-draft/")
+    assert again.status_code == 409  # no longer a draft: never sent twice
+
+
+def test_a_draft_without_recipients_cannot_be_sent(
+    make_user, api_client, make_smtp_group, smtp_server
+):
+    agent = make_user(roles=[role("all")])
+    support = make_smtp_group(smtp_server)
+    client = api_client(agent)
+    draft_id = client.post(
+        f"{EMAILS}drafts/", {"from_account": support.pk, "subject": "Boş"}, format="json"
+    ).json()["id"]
+    refused = client.post(f"{EMAILS}{draft_id}/send-draft/")
+    assert refused.status_code == 400
+    assert "to" in refused.json()["errors"]
+    assert Email.objects.get(pk=draft_id).status == Email.Status.DRAFT
