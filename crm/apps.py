@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 
 class CrmConfig(AppConfig):
@@ -7,7 +8,11 @@ class CrmConfig(AppConfig):
     verbose_name = _("CRM")
     # Installed after migrate by crm/scheduling.py: (name, task, every_seconds).
     periodic_jobs = [
-        ("Clean up old notifications", "crm.tasks.cleanup_notifications", 24 * 60 * 60),
+        (
+            gettext_noop("Clean up old notifications"),
+            "crm.tasks.cleanup_notifications",
+            24 * 60 * 60,
+        ),
     ]
 
     def ready(self) -> None:

@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 CRM_EMAIL_PARENTS = {
     "account": "crm.Account",
@@ -13,14 +14,22 @@ class MailboxesConfig(AppConfig):
     name = "mailboxes"
     verbose_name = _("Mailboxes")
     periodic_jobs = [
-        ("Poll group email accounts", "mailboxes.poll_group_accounts", 60),
-        ("Poll personal email accounts", "mailboxes.poll_personal_accounts", 60),
-        ("Recover stuck outgoing email", "mailboxes.sending_recover", 300),
-        ("Index emails for search", "mailboxes.search_index_missing", 60),
+        (gettext_noop("Poll group email accounts"), "mailboxes.poll_group_accounts", 60),
+        (gettext_noop("Poll personal email accounts"), "mailboxes.poll_personal_accounts", 60),
+        (gettext_noop("Recover stuck outgoing email"), "mailboxes.sending_recover", 300),
+        (gettext_noop("Index emails for search"), "mailboxes.search_index_missing", 60),
         # scheduled emails leave within this many seconds of their time, restarts or not
-        ("Send scheduled emails", "mailboxes.send_scheduled_emails", 15),
-        ("Send hourly notification digests", "mailboxes.send_hourly_digests", 60 * 60),
-        ("Send daily notification digests", "mailboxes.send_daily_digests", 24 * 60 * 60),
+        (gettext_noop("Send scheduled emails"), "mailboxes.send_scheduled_emails", 15),
+        (
+            gettext_noop("Send hourly notification digests"),
+            "mailboxes.send_hourly_digests",
+            60 * 60,
+        ),
+        (
+            gettext_noop("Send daily notification digests"),
+            "mailboxes.send_daily_digests",
+            24 * 60 * 60,
+        ),
     ]
 
     def ready(self) -> None:

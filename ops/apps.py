@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 
 class OpsConfig(AppConfig):
@@ -12,8 +13,8 @@ class OpsConfig(AppConfig):
     verbose_name = _("Operations")
     # Installed after migrate by crm/scheduling.py: (name, task, every_seconds).
     periodic_jobs = [
-        ("Record the scheduler heartbeat", "ops.heartbeat", 30),
-        ("Record system figures for the charts", "ops.sample", 5 * 60),
+        (gettext_noop("Record the scheduler heartbeat"), "ops.heartbeat", 30),
+        (gettext_noop("Record system figures for the charts"), "ops.sample", 5 * 60),
     ]
 
     def ready(self) -> None:

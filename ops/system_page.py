@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from crm.scheduling import job_display_name
 from ops import figures
 from ops.models import JobOutcome, Tally
 from ops.readiness import readiness
@@ -25,6 +26,7 @@ def system_context() -> dict:
     jobs = figures.jobs_figures()
     for job in jobs:
         job["outcome"] = outcomes.get(job["name"])
+        job["label"] = job_display_name(job["name"], job["task"])
     ready, checks = readiness()
     tallies = {
         (metric, labels): value

@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 
 class WebhooksConfig(AppConfig):
@@ -9,7 +10,7 @@ class WebhooksConfig(AppConfig):
     name = "webhooks"
     verbose_name = _("Webhooks")
     # a safety net: deliveries whose task was lost (broker outage, worker gone) go out later
-    periodic_jobs = [("Send due webhook deliveries", "webhooks.deliveries_due", 300)]
+    periodic_jobs = [(gettext_noop("Send due webhook deliveries"), "webhooks.deliveries_due", 300)]
 
     def ready(self) -> None:
         from crm.administration.menu import admin_link_register

@@ -37,6 +37,7 @@ from crm.forms import NotificationLevelsForm
 from crm.models import Role, Team, TeamMembership, User
 from crm.notification_reasons import team_defaults_apply, team_defaults_save
 from crm.permissions import permissions
+from crm.scheduling import job_display_name
 from crm.teams import known_positions
 from crm.users import users_matching
 
@@ -232,7 +233,9 @@ def job_list(request: HttpRequest) -> HttpResponse:
     tasks = PeriodicTask.objects.select_related("interval", "crontab", "solar", "clocked").order_by(
         "name"
     )
-    rows = [(task, job_schedule_display(task)) for task in tasks]
+    rows = [
+        (task, job_display_name(task.name, task.task), job_schedule_display(task)) for task in tasks
+    ]
     return render(request, "administration/job_list.html", {"rows": rows})
 
 
@@ -242,12 +245,18 @@ def job_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = JobForm(request.POST or None, initial=JobForm.initial_for(task))
     if request.method == "POST" and form.is_valid():
         job_set_schedule(task, enabled=form.cleaned_data["enabled"], **form.schedule())
-        messages.success(request, _("Scheduled job %(job)s was saved.") % {"job": task.name})
+        name = job_display_name(task.name, task.task)
+        messages.success(request, _("Scheduled job %(job)s was saved.") % {"job": name})
         return redirect("administration:job-list")
     return render(
         request,
         "administration/job_form.html",
-        {"form": form, "task": task, "schedule": job_schedule_display(task)},
+        {
+            "form": form,
+            "task": task,
+            "name": job_display_name(task.name, task.task),
+            "schedule": job_schedule_display(task),
+        },
     )
 
 
@@ -261,10 +270,13 @@ def job_run(request: HttpRequest, pk: int) -> HttpResponse:
         logger.exception("run now: the broker refused %s", task.task)
         messages.error(
             request,
-            _("The task queue is not reachable; %(job)s was not started.") % {"job": task.name},
+            _("The task queue is not reachable; %(job)s was not started.")
+            % {"job": job_display_name(task.name, task.task)},
         )
         return redirect("administration:job-list")
     messages.success(
-        request, _("%(job)s was sent to the workers; it runs shortly.") % {"job": task.name}
+        request,
+        _("%(job)s was sent to the workers; it runs shortly.")
+        % {"job": job_display_name(task.name, task.task)},
     )
     return redirect("administration:job-list")

@@ -52,6 +52,22 @@ def test_system_page_lists_mailboxes_by_lag_with_the_error_in_plain_words():
     admin.save(update_fields=["language"])
     page = _client(admin).get(URL).content.decode()
     assert "Sunucu kullanıcı adını ya da parolayı kabul etmedi." in page
+    # the default jobs by name in the reader's language (stored in English, the row's key)
+    assert "Grup e-posta hesaplarını yokla" in page and "Poll group email accounts" not in page
+    jobs = _client(admin).get(reverse("administration:job-list")).content.decode()
+    assert "Zamanlanmış e-postaları gönder" in jobs and "Send scheduled emails" not in jobs
+
+
+def test_a_job_an_administrator_added_keeps_its_name():
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    every, _ = IntervalSchedule.objects.get_or_create(every=5, period=IntervalSchedule.MINUTES)
+    PeriodicTask.objects.create(name="Gece yedeği", task="ops.sample", interval=every)
+    PeriodicTask.objects.filter(task="mailboxes.poll_group_accounts").update(name="Poll sales")
+    admin = User.objects.create_user("boss", password="x", is_superuser=True, language="en")
+    jobs = _client(admin).get(reverse("administration:job-list")).content.decode()
+    assert "Gece yedeği" in jobs and "Poll sales" in jobs
+    assert "Record system figures for the charts" in jobs
 
 
 def test_samples_older_than_two_days_are_pruned():
