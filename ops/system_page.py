@@ -27,6 +27,7 @@ def system_context() -> dict:
     for job in jobs:
         job["outcome"] = outcomes.get(job["name"])
         job["label"] = job_display_name(job["name"], job["task"])
+    jobs.sort(key=lambda job: job["label"].casefold())  # in the reader's language
     ready, checks = readiness()
     tallies = {
         (metric, labels): value
