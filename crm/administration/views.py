@@ -233,9 +233,13 @@ def job_list(request: HttpRequest) -> HttpResponse:
     tasks = PeriodicTask.objects.select_related("interval", "crontab", "solar", "clocked").order_by(
         "name"
     )
-    rows = [
-        (task, job_display_name(task.name, task.task), job_schedule_display(task)) for task in tasks
-    ]
+    rows = sorted(
+        (
+            (task, job_display_name(task.name, task.task), job_schedule_display(task))
+            for task in tasks
+        ),
+        key=lambda row: row[1].casefold(),  # by name in the reader's language
+    )
     return render(request, "administration/job_list.html", {"rows": rows})
 
 
