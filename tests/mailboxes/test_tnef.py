@@ -11,6 +11,7 @@ from mailboxes.intake.parse import parse_message
 from mailboxes.models import Attachment, Email
 from tests.mailboxes.conftest import make_message
 from tests.mailboxes.tnef_builder import build_tnef
+from tests.shared import CORPUS
 
 PDF = b"%PDF-1.4 teklif"
 FILES = [("Teklif Şubat 2026.pdf", PDF), ("notlar.txt", b"ilk satir\r\n")]
@@ -121,6 +122,20 @@ def test_tnef_with_a_wrong_checksum_or_cut_off_is_unpacked_as_far_as_it_goes_and
 def test_tnef_file_names_lose_line_breaks_and_directories():
     parsed = parse_message(_message(build_tnef([("..\\evil\r\nSet-Cookie: x.exe", b"MZ")])))
     assert parsed.attachments[1].filename == "evil Set-Cookie: x.exe"
+
+
+def test_real_winmail_dat_files_of_the_corpus_are_read_without_a_defect():
+    # Amazon WorkMail bounces carry a winmail.dat of MAPI properties only: no file, no body
+    files = sorted((CORPUS / "sisimai/bsd").glob("lhost-amazonworkmail-*.eml"))
+    with_tnef = 0
+    for path in files:
+        parsed = parse_message(path.read_bytes())
+        tnef = [a for a in parsed.attachments if a.filename == "winmail.dat"]
+        with_tnef += len(tnef)
+        assert not any("TNEF" in defect for defect in parsed.defects), path.name
+        assert all(a.parent is None for a in parsed.attachments), path.name
+        assert parsed.body_text.startswith("An error occurred") or not tnef, path.name
+    assert with_tnef == 7
 
 
 def test_a_message_that_is_only_a_tnef_part_is_unpacked():
