@@ -11,12 +11,23 @@ from playwright.sync_api import expect
 
 from mailboxes.intake.fetch import fetch_account
 from mailboxes.models import Email, EmailUser
+from tests.browser.conftest import SCREENSHOT_DIR
 from tests.mailboxes.conftest import make_message
 from tests.mailboxes.tnef_builder import build_tnef
 from tests.mailboxes.ui.conftest import media_root  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
 INVOICE = b"%PDF-1.4\nfatura\n%%EOF\n"
+
+
+def _screenshot(page, name: str, *, height: int, bottom: bool = False) -> None:
+    """What the window shows, ``height`` pixels tall, at the top or the bottom of the page
+    (a full-page shot resizes the page and may catch the body frames before they are
+    painted again)."""
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 1280, "height": height})
+    page.evaluate("window.scrollTo(0, %s)" % ("document.body.scrollHeight" if bottom else "0"))
+    page.screenshot(path=str(SCREENSHOT_DIR / f"{name}.png"))
 
 
 def _forward() -> bytes:
@@ -53,7 +64,7 @@ def _forward() -> bytes:
 
 
 def test_forwarded_email_and_winmail_dat_are_readable(
-    page, app_url, login_as, make_user, dovecot, imap_user, make_group_account, screenshot
+    page, app_url, login_as, make_user, dovecot, imap_user, make_group_account
 ):
     ayse = make_user("ayse", first_name="Ayşe", language="en")
     mehmet = make_user("mehmet", first_name="Mehmet", language="tr")
@@ -99,7 +110,7 @@ def test_forwarded_email_and_winmail_dat_are_readable(
         assert download.value.suggested_filename == "Fatura Şubat.pdf"
         with open(download.value.path(), "rb") as handle:
             assert handle.read() == INVOICE
-        screenshot(f"attached-email-{language}")
+        _screenshot(page, f"attached-email-{language}", height=1450)
 
         page.goto(app_url(outlook.get_absolute_url()))
         unpacked = page.get_by_test_id("unpacked-files")
@@ -112,4 +123,4 @@ def test_forwarded_email_and_winmail_dat_are_readable(
         assert download.value.suggested_filename == "Teklif Şubat 2026.pdf"
         body = page.frame_locator('[data-testid="email-body"]')
         expect(body.locator("body")).to_contain_text("Teklifimiz ektedir.")
-        screenshot(f"winmail-{language}")
+        _screenshot(page, f"winmail-{language}", height=1000, bottom=True)
