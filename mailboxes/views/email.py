@@ -36,7 +36,6 @@ from mailboxes.inbox.enclosed import (
     enclosed_file,
     enclosed_message,
     enclosed_parse,
-    is_enclosed_message,
     path_split,
 )
 from mailboxes.inbox.rendering import IFRAME_SANDBOX, email_body_csp, sanitize_email_html
@@ -204,8 +203,9 @@ def email_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def _attachments_shown(
     email: Email, referenced: set[str]
 ) -> tuple[list[Attachment], list[EnclosedMessage]]:
-    """The files listed on the page (each with the files unpacked from it as ``unpacked``)
-    and the attached emails shown as emails; inline images the body shows are left out."""
+    """The files listed on the page (each with the files unpacked from it, a winmail.dat's,
+    as ``unpacked_files``) and the attached emails shown as emails; inline images the body
+    shows are left out."""
     files: list[Attachment] = []
     enclosed: list[EnclosedMessage] = []
     by_pk: dict[int, Attachment] = {}
@@ -216,7 +216,7 @@ def _attachments_shown(
             and attachment.content_type.startswith("image/")
         ):
             continue
-        message = enclosed_message(attachment) if is_enclosed_message(attachment) else None
+        message = enclosed_message(attachment)
         if message is not None:
             enclosed.append(message)
             continue
