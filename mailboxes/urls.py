@@ -4,8 +4,9 @@ Folder keys: inbox, important, sent, drafts, archive, trash, all; ``f<id>`` for 
 folder and ``g<id>`` for a group folder.
 """
 
-from django.urls import path
+from django.urls import path, register_converter
 
+from mailboxes.inbox.enclosed import PartPathConverter
 from mailboxes.views import (
     accounts,
     compose,
@@ -17,6 +18,8 @@ from mailboxes.views import (
     oauth,
     quarantine,
 )
+
+register_converter(PartPathConverter, "partpath")
 
 app_name = "mailboxes"
 
@@ -33,6 +36,19 @@ urlpatterns = [
     path("<int:pk>/raw/", email.email_raw, name="email-raw"),
     path("attachments/<int:pk>/", email.attachment_download, name="attachment"),
     path("attachments/<int:pk>/inline/", email.attachment_inline, name="attachment-inline"),
+    # An attached email (message/rfc822): its files ("2", "0-1": inbox/enclosed.py) and body
+    path(
+        "attachments/<int:pk>/part/<partpath:path>/",
+        email.enclosed_file_download,
+        name="enclosed-file",
+    ),
+    path(
+        "attachments/<int:pk>/part/<partpath:path>/inline/",
+        email.enclosed_inline,
+        name="enclosed-inline",
+    ),
+    path("attachments/<int:pk>/body/", email.enclosed_body, name="enclosed-body"),
+    path("attachments/<int:pk>/body/<partpath:path>/", email.enclosed_body, name="enclosed-body"),
     # Personal folders
     path("folders/", folders.folder_manage, name="folder-manage"),
     path("folders/<int:pk>/edit/", folders.folder_edit, name="folder-edit"),

@@ -22,6 +22,8 @@ from itertools import pairwise
 
 from django.conf import settings
 
+from mailboxes.intake.tnef import is_tnef, tnef_unpack
+
 
 @dataclass(frozen=True)
 class ParsedAddress:
@@ -39,6 +41,9 @@ class ParsedAttachment:
     payload: bytes
     content_id: str = ""  # without angle brackets
     is_inline: bool = False
+    # index in ParsedMessage.attachments of the attachment this one was unpacked from
+    # (a file inside a winmail.dat, tnef.py), None for a MIME part
+    parent: int | None = None
 
     @property
     def size(self) -> int:
@@ -363,8 +368,12 @@ def parse_message(raw: bytes, *, headers_only: bool = False) -> ParsedMessage:
         parsed.defects = defects
         return parsed
     if simple is not None:
-        return _parse_single_part(parsed, message, collected, simple, defects)
-    return _parse_multipart(parsed, raw, message, defects)
+        parsed = _parse_single_part(parsed, message, collected, simple, defects)
+    else:
+        parsed = _parse_multipart(parsed, raw, message, defects)
+    if any(is_tnef(part) for part in parsed.attachments):
+        tnef_unpack(parsed)  # winmail.dat: its files become attachments too
+    return parsed
 
 
 def _collect_headers(message: Message) -> dict[str, list[str]]:

@@ -61,6 +61,25 @@ def attachment_store(email: Email, part: ParsedAttachment) -> Attachment:
     return attachment
 
 
+def attachments_store(new: list[IntakeContext]) -> None:
+    """The attachments of the new emails, in one statement; a second one for the files
+    unpacked from another attachment (a winmail.dat), which need its id."""
+    unpacked: list[tuple[Attachment, Attachment]] = []
+    rows: list[Attachment] = []
+    for ctx in new:
+        stored = [attachment_store(ctx.email, part) for part in ctx.parsed.attachments]
+        for part, attachment in zip(ctx.parsed.attachments, stored, strict=True):
+            if part.parent is None:
+                rows.append(attachment)
+            else:
+                unpacked.append((attachment, stored[part.parent]))
+    bulk_insert(rows)
+    if unpacked:
+        for attachment, parent in unpacked:
+            attachment.parent = parent
+        bulk_insert([attachment for attachment, _parent in unpacked])
+
+
 def email_build(
     *, parsed: ParsedMessage, auto_kind: str = "", group_folder=None, from_address=None
 ) -> Email:
@@ -182,9 +201,7 @@ def store_batch(batch: list[IntakeContext]) -> None:
             [r for ctx in new for r in recipients_build(ctx.email, ctx.parsed, rows)],
             return_ids=False,
         )
-        bulk_insert(
-            [attachment_store(ctx.email, part) for ctx in new for part in ctx.parsed.attachments]
-        )
+        attachments_store(new)
     for email in {e.pk: e for e in moved}.values():
         email.save(update_fields=["group_folder", "modified_at"])
 

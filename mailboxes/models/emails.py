@@ -306,6 +306,15 @@ class Attachment(models.Model):
     sha256 = models.CharField(max_length=64, db_index=True)
     content_id = models.CharField(max_length=255, blank=True, db_index=True)
     is_inline = models.BooleanField(default=False)
+    # the attachment this file was unpacked from (a winmail.dat), None for a MIME part
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="unpacked",
+        verbose_name=_("unpacked from"),
+    )
     file = models.FileField(upload_to=attachment_upload_to, max_length=255)
     created_at = models.DateTimeField(auto_now_add=True)
 

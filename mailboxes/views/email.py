@@ -9,6 +9,7 @@ URL, since a sandboxed document sends no session cookie with its requests.
 
 from __future__ import annotations
 
+import io
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -30,8 +31,17 @@ from django.views.decorators.http import require_POST
 from crm.access import is_admin, user_team_ids
 from crm.administration.views import admin_required
 from crm.models import User
+from mailboxes.inbox.enclosed import (
+    EnclosedMessage,
+    enclosed_file,
+    enclosed_message,
+    enclosed_parse,
+    path_split,
+)
 from mailboxes.inbox.rendering import IFRAME_SANDBOX, email_body_csp, sanitize_email_html
 from mailboxes.inbox.selectors import INBOX, UserMailbox, folder_emails, with_user_state
+from mailboxes.intake.parse import ParsedAttachment
+from mailboxes.intake.tnef import safe_filename
 from mailboxes.models import Attachment, Email, EmailRecipient, EmailUser, MailAccount
 from mailboxes.sending.send import may_retry, sent_copy_problem
 from mailboxes.views.common import mailbox_context, safe_next
@@ -151,6 +161,7 @@ def email_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if email.body_html
         else set()
     )
+    files, enclosed = _attachments_shown(email, referenced)
     newer, older = _neighbours(mailbox, folder_key, email)
     body_query = {"images": "1"} if show_images else {}
     context.update(
@@ -161,13 +172,8 @@ def email_detail(request: HttpRequest, pk: int) -> HttpResponse:
         cc=email.recipients_of(EmailRecipient.Kind.CC),
         bcc=email.recipients_of(EmailRecipient.Kind.BCC),
         reply_to=email.recipients_of(EmailRecipient.Kind.REPLY_TO),
-        attachments=[
-            a
-            for a in email.attachments.all()
-            if not (
-                a.is_inline and a.content_id in referenced and a.content_type.startswith("image/")
-            )
-        ],
+        attachments=files,
+        enclosed_messages=enclosed,
         accounts=accounts_shown_to(request.user, list(email.accounts.all())),
         sanitized=sanitized,
         show_images=show_images,
@@ -194,15 +200,38 @@ def email_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "mailboxes/email_detail.html", context)
 
 
-@login_required
-def email_body(request: HttpRequest, pk: int) -> HttpResponse:
-    """The sanitized HTML of an email as a document of its own, for the sandboxed iframe."""
-    email = get_object_or_404(
-        Email.objects.visible_to(request.user).prefetch_related("attachments"), pk=pk
-    )
-    show_images = request.GET.get("images") == "1"
-    sanitized = _sanitized(request, email, show_images=show_images)
-    response = render(request, "mailboxes/email_body.html", {"html": sanitized.html})
+def _attachments_shown(
+    email: Email, referenced: set[str]
+) -> tuple[list[Attachment], list[EnclosedMessage]]:
+    """The files listed on the page (each with the files unpacked from it, a winmail.dat's,
+    as ``unpacked_files``) and the attached emails shown as emails; inline images the body
+    shows are left out."""
+    files: list[Attachment] = []
+    enclosed: list[EnclosedMessage] = []
+    by_pk: dict[int, Attachment] = {}
+    for attachment in email.attachments.all():
+        if (
+            attachment.is_inline
+            and attachment.content_id in referenced
+            and attachment.content_type.startswith("image/")
+        ):
+            continue
+        message = enclosed_message(attachment)
+        if message is not None:
+            enclosed.append(message)
+            continue
+        attachment.unpacked_files = []
+        by_pk[attachment.pk] = attachment
+        if attachment.parent_id in by_pk:
+            by_pk[attachment.parent_id].unpacked_files.append(attachment)
+        else:
+            files.append(attachment)
+    return files, enclosed
+
+
+def _body_response(request: HttpRequest, html: str, *, show_images: bool) -> HttpResponse:
+    """A sanitized HTML body as the sandboxed iframe's document, under its CSP."""
+    response = render(request, "mailboxes/email_body.html", {"html": html})
     origin = request.build_absolute_uri("/").rstrip("/")
     response["Content-Security-Policy"] = email_body_csp(
         image_origins=[origin], show_remote_images=show_images
@@ -211,6 +240,17 @@ def email_body(request: HttpRequest, pk: int) -> HttpResponse:
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-cache"
     return response
+
+
+@login_required
+def email_body(request: HttpRequest, pk: int) -> HttpResponse:
+    """The sanitized HTML of an email as a document of its own, for the sandboxed iframe."""
+    email = get_object_or_404(
+        Email.objects.visible_to(request.user).prefetch_related("attachments"), pk=pk
+    )
+    show_images = request.GET.get("images") == "1"
+    sanitized = _sanitized(request, email, show_images=show_images)
+    return _body_response(request, sanitized.html, show_images=show_images)
 
 
 @require_POST
@@ -256,10 +296,22 @@ def _file_response(attachment: Attachment, *, inline: bool) -> FileResponse:
 @login_required
 def attachment_download(request: HttpRequest, pk: int) -> FileResponse:
     """Download an attachment of an email the user may read (404 otherwise)."""
-    attachment = get_object_or_404(
-        Attachment.objects.filter(email__in=Email.objects.visible_to(request.user)), pk=pk
-    )
-    return _file_response(attachment, inline=False)
+    return _file_response(_visible_attachment(request.user, pk), inline=False)
+
+
+def _inline_user(request: HttpRequest, pk: int, path: str = "") -> User:
+    """The user a body with inline images was rendered for, from the signed URL's token
+    (which names the attachment and the part); 404 for a wrong or expired token."""
+    try:
+        claims = signing.loads(request.GET.get("t", ""), salt=INLINE_SALT, max_age=INLINE_MAX_AGE)
+    except signing.BadSignature as exc:
+        raise Http404("Invalid image link") from exc
+    if claims.get("a") != pk or claims.get("p", "") != path:
+        raise Http404("Invalid image link")
+    user = User.objects.filter(pk=claims.get("u"), is_active=True).first()
+    if user is None:
+        raise Http404("Invalid image link")
+    return user
 
 
 def attachment_inline(request: HttpRequest, pk: int) -> FileResponse:
@@ -268,21 +320,85 @@ def attachment_inline(request: HttpRequest, pk: int) -> FileResponse:
     The signature names the user the body was rendered for; access is checked again for
     that user now (a user who lost access gets 404 even with an old URL).
     """
-    try:
-        claims = signing.loads(request.GET.get("t", ""), salt=INLINE_SALT, max_age=INLINE_MAX_AGE)
-    except signing.BadSignature as exc:
-        raise Http404("Invalid image link") from exc
-    if claims.get("a") != pk:
-        raise Http404("Invalid image link")
-    user = User.objects.filter(pk=claims.get("u"), is_active=True).first()
-    if user is None:
-        raise Http404("Invalid image link")
-    attachment = get_object_or_404(
-        Attachment.objects.filter(email__in=Email.objects.visible_to(user)), pk=pk
-    )
+    attachment = _visible_attachment(_inline_user(request, pk), pk)
     if attachment.content_type.lower() not in INLINE_IMAGE_TYPES:
         raise Http404("Not an inline image")
     return _file_response(attachment, inline=True)
+
+
+def _visible_attachment(user, pk: int) -> Attachment:
+    return get_object_or_404(
+        Attachment.objects.filter(email__in=Email.objects.visible_to(user)), pk=pk
+    )
+
+
+# --- Attached emails (inbox/enclosed.py) -----------------------------------------------------
+
+
+def _enclosed(call, attachment: Attachment, path: str):
+    """``call(attachment, indexes)`` of enclosed.py; 404 for a path that names nothing."""
+    try:
+        return call(attachment, path_split(path))
+    except (LookupError, ValueError, FileNotFoundError) as exc:
+        raise Http404("No such part of the attached email") from exc
+
+
+def _part_response(part: ParsedAttachment, *, inline: bool) -> FileResponse:
+    response = FileResponse(
+        io.BytesIO(part.payload),
+        as_attachment=not inline,
+        filename=safe_filename(part.filename),
+        content_type=part.content_type or "application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@login_required
+def enclosed_file_download(request: HttpRequest, pk: int, path: str) -> FileResponse:
+    """Download a file of an attached email (of an email the user may read; 404 otherwise)."""
+    attachment = _visible_attachment(request.user, pk)
+    return _part_response(_enclosed(enclosed_file, attachment, path), inline=False)
+
+
+def enclosed_inline(request: HttpRequest, pk: int, path: str) -> FileResponse:
+    """An inline image of an attached email's body, through a signed URL (as
+    :func:`attachment_inline`)."""
+    attachment = _visible_attachment(_inline_user(request, pk, path), pk)
+    part = _enclosed(enclosed_file, attachment, path)
+    if part.content_type.lower() not in INLINE_IMAGE_TYPES:
+        raise Http404("Not an inline image")
+    return _part_response(part, inline=True)
+
+
+@login_required
+def enclosed_body(request: HttpRequest, pk: int, path: str = "") -> HttpResponse:
+    """The HTML of an attached email, sanitized like any email's, for its sandboxed iframe."""
+    attachment = _visible_attachment(request.user, pk)
+    parsed = _enclosed(enclosed_parse, attachment, path)
+    prefix = f"{path}-" if path else ""
+    cids = {
+        part.content_id: f"{prefix}{index}"
+        for index, part in enumerate(parsed.attachments)
+        if part.content_id and part.content_type.lower() in INLINE_IMAGE_TYPES
+    }
+
+    def cid_url(content_id: str) -> str | None:
+        part_path = cids.get(content_id)
+        if part_path is None:
+            return None
+        claims = {"a": attachment.pk, "p": part_path, "u": request.user.pk}
+        token = signing.dumps(claims, salt=INLINE_SALT)
+        url = reverse("mailboxes:enclosed-inline", args=[attachment.pk, part_path])
+        return request.build_absolute_uri(f"{url}?{urlencode({'t': token})}")
+
+    show_images = request.GET.get("images") == "1"
+    sanitized = sanitize_email_html(
+        parsed.body_html, show_remote_images=show_images, cid_url=cid_url
+    )
+    return _body_response(request, sanitized.html, show_images=show_images)
 
 
 @admin_required
