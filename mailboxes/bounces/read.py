@@ -301,7 +301,8 @@ _RECIPIENT_LINES = re.compile(
     r"<(?P<a1>[^<>\s@]+@[^<>\s]+)>:?"  # qmail, Postfix, Courier: "<addr>:"
     # sendmail "addr... User unknown", Exchange "addr<mailto:addr>", an address alone
     r"|(?P<a2>[^<>\s@:\"]+@[\w.-]+\.\w+)(?=\.\.\.|:|\s+\(|\s*<|[ \t]*(?:\n|$))"
-    r"|(?:original|final|failed)[ -]?recipient[^\n:]*:\s*(?:rfc822;)?\s*<?(?P<a3>[^<>\s]+@[^<>\s]+)>?"
+    r"|(?:original|final|failed)[ -]?recipient[^\n:]*:\s*(?:rfc822;)?\s*"
+    r"<?(?P<a3>[^<>\s]+@[^<>\s]+)>?"
     r"|(?:recipient|address|to|email)(?: address)?:\s*<?(?P<a4>[^<>\s]+@[^<>\s]+)>?"
     r"|(?:RCPT TO:|rcpt to:)\s*<(?P<a5>[^<>\s]+@[^<>\s]+)>"
     r")"
@@ -367,21 +368,18 @@ def _reply_class(text: str) -> bool | None:
     """The class from an SMTP reply or status code in ``text`` (None: no code in it)."""
     status = _STATUS.search(text)
     if status and status.group(1) != "2":
-        return (
-            _words_class(text, default=None)
-            if status.group(0).endswith(".0.0") and (_SOFT_WORDS.search(text))
-            else classify_status(status.group(0))
-        )
+        code = status.group(0)
+        if code.endswith(".0.0"):  # a generic code: the words say more
+            return _words_class(text, default=classify_status(code))
+        return classify_status(code)
     reply = _SMTP_REPLY.search(text)
-    if reply:
-        if reply.group(3):
-            return classify_status(reply.group(3))
-        if _SOFT_WORDS.search(text) and reply.group(1) == "5" and reply.group(2) == "5":
-            return _words_class(text, default=True)
-        return reply.group(1) == "5" and not (
-            reply.group(0).startswith("552") and _SOFT_WORDS.search(text)
-        )
-    return None
+    if reply is None:
+        return None
+    if reply.group(3):
+        return classify_status(reply.group(3))
+    if reply.group(1) == "4":
+        return False
+    return _words_class(text, default=True)  # 5xx: hard unless it speaks of a full mailbox
 
 
 def _near(text: str, address: str) -> str:
@@ -403,7 +401,7 @@ def _classify_from_text(text: str, found: dict[str, _Found]) -> None:
                 item.status = status.group(0)
         if not item.diagnostic and near:
             item.diagnostic = " ".join(
-                re.split(r"\n[ \t]*\n", near[len(item.address) :], 1)[0].split()
+                re.split(r"\n[ \t]*\n", near[len(item.address) :], maxsplit=1)[0].split()
             )
         if item.hard is not None:
             continue
