@@ -103,8 +103,7 @@ def bounces_record(found: list[tuple[IntakeContext, list[Failure]]]) -> list[Bou
                     sent_email=sent_email,
                     address=address,
                     hard=failure.hard,
-                    counts=sent_email is not None
-                    and failure.address in recipients[sent_email.pk],
+                    counts=sent_email is not None and failure.address in recipients[sent_email.pk],
                     status=failure.status[:16],
                     diagnostic=failure.diagnostic,
                 )
@@ -125,7 +124,9 @@ def _invalidate(counted: list[Bounce]) -> None:
     if soft:
         since = now - timedelta(days=settings.POSTACI_SOFT_BOUNCE_DAYS)
         counts = (
-            Bounce.objects.filter(address_id__in=soft, hard=False, counts=True, created_at__gte=since)
+            Bounce.objects.filter(
+                address_id__in=soft, hard=False, counts=True, created_at__gte=since
+            )
             .filter(
                 Q(address__marked_valid_at__isnull=True)
                 | Q(created_at__gt=F("address__marked_valid_at"))
