@@ -400,9 +400,8 @@ def _classify_from_text(text: str, found: dict[str, _Found]) -> None:
             if status and status.group(1) != "2":
                 item.status = status.group(0)
         if not item.diagnostic and near:
-            item.diagnostic = " ".join(
-                re.split(r"\n[ \t]*\n", near[len(item.address) :], maxsplit=1)[0].split()
-            )
+            after = re.split(r"\n[ \t]*\n", near[len(item.address) :], maxsplit=1)[0]
+            item.diagnostic = " ".join(after.split()).lstrip(">:;,. ")
         if item.hard is not None:
             continue
         hard = _reply_class(near) if near else None
