@@ -116,6 +116,8 @@ def test_hard_bounce_invalidates_the_address_shows_why_and_tells_the_sender_once
     )
 
     client = logged_in(agent)
+    notifications = client.get(reverse("crm:notifications")).content.decode()
+    assert "did not reach gone@customer.example: mailbox does not exist (5.1.1)" in notifications
     page = client.get(reverse("mailboxes:email-detail", args=[sent.pk])).content.decode()
     assert "Bounced: gone@customer.example: mailbox does not exist (5.1.1)" in page
     assert '<span class="address-invalid"' in page  # the To shown struck through
