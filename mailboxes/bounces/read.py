@@ -56,18 +56,21 @@ _SMTP_REPLY = re.compile(
 _SOFT_WORDS = re.compile(
     r"mailbox (?:is )?full|over ?quota|quota (?:exceeded|exceed)|exceed(?:s|ed)? (?:the |its )?"
     r"(?:storage|quota|mailbox size)|insufficient (?:system )?storage|mailbox size limit"
-    r"|has not yet been delivered|will (?:retry|continue trying|be retried)|delayed|temporar",
+    r"|has not yet been delivered|will (?:retry|continue trying|be retried)|delayed|temporar"
+    r"|giving up|could not (?:be )?deliver(?:ed)? for|too long in (?:the )?queue|expired"
+    r"|timed out|connection refused",
     re.I,
 )
 _HARD_WORDS = re.compile(
     r"user unknown|unknown user|no such (?:user|mailbox|recipient|address|person|domain)"
     r"|(?:mailbox|recipient|address|user|account|domain|host)(?: \S+)? (?:does not|doesn't) exist"
-    r"|(?:mailbox|account|user) (?:is )?(?:disabled|unavailable|inactive|suspended|not found)"
+    r"|(?:mailbox|account|user|recipient) (?:is )?(?:disabled|unavailable|inactive|suspended"
+    r"|not found)"
     r"|invalid (?:recipient|mailbox|address|user)|unknown (?:recipient|address|local.?part)"
     r"|recipient (?:address )?rejected|(?:host|domain)\b[^\n]{0,60}\bnot found"
     r"|unrouteable|undeliverable|not (?:a )?valid (?:user|mailbox|recipient)|bad destination"
     r"|permanent(?:ly)? (?:error|fail)|could not be delivered|delivery (?:has )?failed"
-    r"|rejected|refused",
+    r"|rejected|refused|unrecoverable",
     re.I,
 )
 # wording about the message rather than the address (spam, policy, size): soft, counted
@@ -82,6 +85,9 @@ _MESSAGE_WORDS = re.compile(
 # policy (spam, DMARC, a block list), X.2.3 / X.3.4 too big. Counted like soft bounces.
 _MESSAGE_SUBJECTS = frozenset({"6", "7"})
 _MESSAGE_DETAILS = frozenset({("2", "3"), ("3", "4")})
+
+
+_MESSAGE_IDS = re.compile(rb"(?im)^(?:message-id|in-reply-to|references):[ \t]*<([^<>\s]+)>")
 
 
 @dataclass(frozen=True)
@@ -131,7 +137,10 @@ def read_bounce(raw: bytes) -> list[Failure]:
 
 def _read(raw: bytes) -> list[Failure]:
     message = email.message_from_bytes(raw, policy=policy.compat32)
-    own = _own_addresses(message)
+    # the bounce's own addressees, and Message-IDs (which look like addresses to a heuristic)
+    own = _own_addresses(message) | {
+        value.decode("ascii", "replace").lower() for value in _MESSAGE_IDS.findall(raw)
+    }
     found: dict[str, _Found] = {}
 
     def add(address: str) -> _Found | None:
@@ -140,10 +149,12 @@ def _read(raw: bytes) -> list[Failure]:
             return None
         return found.setdefault(address, _Found(address))
 
-    _from_dsn(message, add)
+    has_dsn = _from_dsn(message, add)
     for address in _header_addresses(message, "x-failed-recipients"):
         add(address)
     text = _human_text(message)
+    if not has_dsn:
+        _from_dsn_text(text, add)
     _from_ses(text, add)
     _from_flufl(message, add)
     if not found:
@@ -205,44 +216,61 @@ def _dsn_blocks(part: Message) -> list[Message]:
     ]
 
 
-def _from_dsn(message: Message, add) -> None:
+def _from_dsn(message: Message, add) -> bool:
+    """The per-recipient blocks of every delivery-status part; True when there was one."""
+    seen = False
     for part in message.walk():
-        if part.get_content_type() not in _DSN_TYPES:
-            continue
-        for block in _dsn_blocks(part):
-            recipient = block.get("final-recipient") or block.get("original-recipient")
-            if not recipient:
-                continue
-            action = str(block.get("action", "")).strip().lower()
-            if action.startswith(_NOT_FAILED_ACTIONS):
-                continue
-            item = add(str(recipient))
-            if item is None:
-                continue
-            status_match = _STATUS.search(str(block.get("status", "")))
-            diagnostic = " ".join(str(block.get("diagnostic-code", "")).split())
-            if ";" in diagnostic[:12]:
-                diagnostic = diagnostic.split(";", 1)[1].strip()
-            status = ".".join(status_match.groups()) if status_match else ""
-            if status.startswith("2") or status.endswith(".0.0"):
-                # a generic or success code: the diagnostic's own code says more
-                better = _STATUS.search(diagnostic)
-                if better and not better.group(0).startswith("2"):
-                    status = better.group(0)
-            item.status = item.status or status
-            item.diagnostic = item.diagnostic or diagnostic
-            hard = classify_status(status) if status else None
-            if hard is not None and status.endswith(".0.0") and diagnostic:
-                hard = _words_class(diagnostic, default=hard)
-            if hard is None and diagnostic:
-                hard = _reply_class(diagnostic)
-            if hard is None:
-                if action.startswith("delayed"):
-                    hard = False
-                elif action.startswith(("fail", "error")):
-                    hard = _words_class(diagnostic, default=True)
-            if item.hard is None:
-                item.hard = hard
+        if part.get_content_type() in _DSN_TYPES:
+            seen = True
+            for block in _dsn_blocks(part):
+                _dsn_block(block, add)
+    return seen
+
+
+_DSN_TEXT_BLOCK = re.compile(r"(?ims)^(?:original|final)-recipient:.*?(?=\n[ \t]*\n|\Z)")
+
+
+def _from_dsn_text(text: str, add) -> None:
+    """DSN fields that reached the text because the MIME structure is broken (a boundary
+    with a space before it, say)."""
+    for match in _DSN_TEXT_BLOCK.finditer(text):
+        _dsn_block(email.message_from_string(match.group(0) + "\n", policy=policy.compat32), add)
+
+
+def _dsn_block(block: Message, add) -> None:
+    recipient = block.get("final-recipient") or block.get("original-recipient")
+    if not recipient:
+        return
+    action = str(block.get("action", "")).strip().lower()
+    if action.startswith(_NOT_FAILED_ACTIONS):
+        return
+    item = add(str(recipient))
+    if item is None:
+        return
+    status_match = _STATUS.search(str(block.get("status", "")))
+    diagnostic = " ".join(str(block.get("diagnostic-code", "")).split())
+    if ";" in diagnostic[:12]:
+        diagnostic = diagnostic.split(";", 1)[1].strip()
+    status = ".".join(status_match.groups()) if status_match else ""
+    if status.startswith("2") or status.endswith(".0.0"):
+        # a generic or success code: the diagnostic's own code says more
+        better = _STATUS.search(diagnostic)
+        if better and not better.group(0).startswith("2"):
+            status = better.group(0)
+    item.status = item.status or status
+    item.diagnostic = item.diagnostic or diagnostic
+    hard = classify_status(status) if status else None
+    if hard is not None and status.endswith(".0.0") and diagnostic:
+        hard = _words_class(diagnostic, default=hard)
+    if hard is None and diagnostic:
+        hard = _reply_class(diagnostic)
+    if hard is None:
+        if action.startswith("delayed"):
+            hard = False
+        elif action.startswith(("fail", "error")):
+            hard = _words_class(diagnostic, default=True)
+    if item.hard is None:
+        item.hard = hard
 
 
 # --- other formats ---------------------------------------------------------------------------
@@ -288,7 +316,7 @@ def _from_flufl(message: Message, add) -> None:
         logger.debug("flufl.bounce failed on a bounce", exc_info=True)
         return
     for addresses, hard in ((permanent, True), (temporary, False)):
-        for value in addresses:
+        for value in sorted(addresses):
             address = value.decode("ascii", "replace") if isinstance(value, bytes) else value
             item = add(address)
             if item is not None and item.hard is None:
@@ -297,15 +325,15 @@ def _from_flufl(message: Message, add) -> None:
 
 # Lines that name the failed recipient in the common non-standard formats.
 _RECIPIENT_LINES = re.compile(
-    r"(?:^|\n)[ \t]*(?:>>>\s*)?(?:"
+    r"(?:^|\n)[ \t]*(?:(?:>>>|\*|--|delivery failed:|[\w.-]+:\d+:)[ \t]*)?(?:"
     r"<(?P<a1>[^<>\s@]+@[^<>\s]+)>:?"  # qmail, Postfix, Courier: "<addr>:"
     # sendmail "addr... User unknown", Exchange "addr<mailto:addr>", an address alone
-    r"|(?P<a2>[^<>\s@:\"]+@[\w.-]+\.\w+)(?=\.\.\.|:|\s+\(|\s*<|[ \t]*(?:\n|$))"
+    r"|(?P<a2>[^<>\s@:\"]+@[\w.-]+\.\w+)(?=\.\.\.|:|\s+\(|\s*<|\s*\[|\s+on\s|[ \t]*(?:\n|$))"
     r"|(?:original|final|failed)[ -]?recipient[^\n:]*:\s*(?:rfc822;)?\s*"
     r"<?(?P<a3>[^<>\s]+@[^<>\s]+)>?"
     r"|(?:recipient|address|to|email)(?: address)?:\s*<?(?P<a4>[^<>\s]+@[^<>\s]+)>?"
-    r"|(?:RCPT TO:|rcpt to:)\s*<(?P<a5>[^<>\s]+@[^<>\s]+)>"
     r")"
+    r"|RCPT TO:\s*<(?P<a5>[^<>\s]+@[^<>\s]+)>"
     r"|(?:delivered|delivering (?:your )?(?:mail|message)|sent) to:?\s+<?"
     r"(?P<a6>[^<>\s@]+@[\w.-]+\w)",
     re.I,
@@ -353,7 +381,7 @@ def _human_text(message: Message) -> str:
             text = re.sub(r"<[^>]+>", " ", text)
         chunks.append(text)
         size += len(text)
-    return "\n".join(chunks)[:TEXT_CHARS]
+    return "\n".join(chunks).replace("\r\n", "\n")[:TEXT_CHARS]
 
 
 def _words_class(text: str, *, default: bool | None) -> bool | None:
@@ -379,22 +407,32 @@ def _reply_class(text: str) -> bool | None:
         return classify_status(reply.group(3))
     if reply.group(1) == "4":
         return False
+    if _HARD_WORDS.search(text):  # "550 User unknown", whatever else follows
+        return True
     return _words_class(text, default=True)  # 5xx: hard unless it speaks of a full mailbox
 
 
-def _near(text: str, address: str) -> str:
-    """The text from the address's first mention on (where its SMTP reply usually is)."""
-    index = text.lower().find(address)
+def _near(text: str, address: str, others: list[str]) -> str:
+    """The text from the address's first mention on (where its SMTP reply usually is), up to
+    where another failed recipient is named."""
+    lower = text.lower()
+    index = lower.find(address)
     if index < 0:
         return ""
-    return text[index : index + 600]
+    end = index + 600
+    for other in others:
+        if other != address and address not in other:
+            at = lower.find(other, index + len(address))
+            if 0 <= at < end:
+                end = at
+    return text[index:end]
 
 
 def _classify_from_text(text: str, found: dict[str, _Found]) -> None:
     overall: bool | None = None
     overall_done = False
     for item in found.values():
-        near = _near(text, item.address)
+        near = _near(text, item.address, list(found))
         if not item.status:
             status = _STATUS.search(near) or _STATUS.search(text)
             if status and status.group(1) != "2":

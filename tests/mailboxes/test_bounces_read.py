@@ -17,7 +17,7 @@ BSD = sorted((SISIMAI / "bsd").glob("*.eml"))
 
 # Files read (a failed recipient with a class) per family, as bench/bounces.py prints them;
 # raise these when the reader gets better, never lower them.
-FLOORS = {"lhost": 452, "rhost": 86, "rfc3464": 35}
+FLOORS = {"lhost": 465, "rhost": 87, "rfc3464": 35}
 TOTALS = {"lhost": 483, "rhost": 87, "rfc3464": 36}
 
 
