@@ -407,6 +407,8 @@ def _reply_class(text: str) -> bool | None:
         return classify_status(reply.group(3))
     if reply.group(1) == "4":
         return False
+    if _MESSAGE_WORDS.search(text):  # "550 rejected as spam": the message, not the address
+        return False
     if _HARD_WORDS.search(text):  # "550 User unknown", whatever else follows
         return True
     return _words_class(text, default=True)  # 5xx: hard unless it speaks of a full mailbox
