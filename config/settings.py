@@ -206,6 +206,10 @@ POSTACI_IMAP_TIMEOUT = env.float("POSTACI_IMAP_TIMEOUT", default=30.0)
 # has not been fetched for this long (seconds): a safety net for a server that stops telling.
 POSTACI_WATCHED_POLL_SECONDS = env.int("POSTACI_WATCHED_POLL_SECONDS", default=30 * 60)
 POSTACI_FAILURE_NOTIFY_THRESHOLD = env.int("POSTACI_FAILURE_NOTIFY_THRESHOLD", default=3)
+# Bounces (mailboxes/bounces): an address turns invalid at its first hard bounce, or after this
+# many soft bounces (a full mailbox, a refused message) within this many days.
+POSTACI_SOFT_BOUNCE_LIMIT = env.int("POSTACI_SOFT_BOUNCE_LIMIT", default=3)
+POSTACI_SOFT_BOUNCE_DAYS = env.int("POSTACI_SOFT_BOUNCE_DAYS", default=14)
 # How often an open email list asks for new mail and fresh unread counts (seconds).
 POSTACI_INBOX_POLL_SECONDS = env.int("POSTACI_INBOX_POLL_SECONDS", default=10)
 # Domain used in the Message-IDs Postaci generates.

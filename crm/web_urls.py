@@ -58,6 +58,11 @@ for _prefix, _screen in (
             name=f"{_name}-edit",
         ),
         path(
+            f"{_prefix}/<int:pk>/addresses/<int:address>/valid/",
+            records.AddressMarkValidView.as_view(screen=_screen),
+            name=f"{_name}-address-valid",
+        ),
+        path(
             f"{_prefix}/<int:pk>/delete/",
             records.RecordDeleteView.as_view(screen=_screen),
             name=f"{_name}-delete",

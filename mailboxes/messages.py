@@ -232,6 +232,29 @@ NO_REPLY_SENDER = message_define(
 )
 
 
+# --- bounces (mailboxes.bounces) ----------------------------------------------------------------
+def _status_reason(value: str) -> str:
+    from crm.deliverability import status_reason
+
+    return status_reason(value)
+
+
+BOUNCED = message_define(
+    "mail.bounced",
+    _("Bounced: {address}: {status}"),
+    display={"status": _status_reason},  # the RFC 3463 code, read in the reader's language
+)
+UNDELIVERABLE = message_define(
+    "mail.undeliverable",
+    _("Not sent: {addresses} cannot receive mail (it bounced); automatic mail never goes there."),
+)
+BOUNCED_NOTIFY = message_define(
+    "mail.bounced_notify",
+    _("Your email “{subject}” did not reach {address}: {status}"),
+    display={"status": _status_reason},
+)
+
+
 def errors_message(errors: list[Message]) -> Message:
     """One message for several errors (a fetch that failed on two folders, say)."""
     if len(errors) == 1:

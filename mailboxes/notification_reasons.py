@@ -9,6 +9,7 @@ from crm.notification_reasons import Level, NotificationReason, notification_rea
 MAIL_TO_ME = "mail_to_me"
 GROUP_MAIL = "group_mail"
 FOLLOWED_MAIL = "followed_mail"
+MAIL_BOUNCED = "mail_bounced"
 
 
 def register_notification_reasons() -> None:
@@ -41,5 +42,14 @@ def register_notification_reasons() -> None:
             section=section,
             order=220,
             default=Level.EMAIL,
+        )
+    )
+    notification_reason_register(
+        NotificationReason(
+            code=MAIL_BOUNCED,
+            label=_("An email I sent bounced"),
+            help_text=_("Once per email, with the address it did not reach and why."),
+            section=section,
+            order=230,
         )
     )

@@ -65,6 +65,12 @@ class Record(models.Model):
         return [link.address.address for link in links]
 
     @property
+    def email_address_rows(self) -> list:
+        """The ``EmailAddress`` rows, primary first (with their invalid reason)."""
+        links = sorted(self.email_links.all(), key=lambda link: (not link.primary, link.pk))
+        return [link.address for link in links]
+
+    @property
     def primary_email(self) -> str:
         addresses = self.email_addresses
         return addresses[0] if addresses else ""

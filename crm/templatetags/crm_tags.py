@@ -152,3 +152,22 @@ def page_range(page) -> list:
 
 # ``{{ obj|url_of }}``: its page, or "" when it has none or that page is not installed.
 register.filter("url_of", url_of)
+
+
+@register.simple_tag
+def address_shown(address, text: str = "") -> SafeString:
+    """An email address as every page shows it: an invalid one struck through with why
+    ("bounced: mailbox does not exist (5.1.1)"), the server's words on hover. ``text``: what
+    to show instead of the bare address (a name)."""
+    from crm.deliverability import invalid_reason
+
+    shown = text or getattr(address, "address", address)
+    if not getattr(address, "is_invalid", False):
+        return format_html("{}", shown)
+    return format_html(
+        '<span class="address-invalid" title="{}"><s>{}</s> '
+        '<span class="address-reason">({})</span></span>',
+        address.invalid_diagnostic or invalid_reason(address),
+        shown,
+        invalid_reason(address),
+    )

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpResponseRedirect
@@ -24,6 +25,7 @@ from django.views.generic.base import TemplateResponseMixin
 
 from crm import forms, list_filters
 from crm.access import access_level
+from crm.deliverability import address_mark_valid
 from crm.leads import LeadAlreadyConverted, lead_convert
 from crm.models import Account, Contact, EmailAddressLink, Lead, Opportunity, Record
 from crm.records import record_create, record_delete, record_update, status_field_of
@@ -245,6 +247,7 @@ class RecordDetailView(ScreenMixin, DetailView):
         ]
         context["panels"] = self._panels(record)
         context["edit_url"] = reverse(self.screen.url_name("edit"), args=[record.pk])
+        context["screen_address_valid"] = self.screen.url_name("address-valid")
         context["delete_url"] = reverse(self.screen.url_name("delete"), args=[record.pk])
         if isinstance(record, Lead) and record.status != Lead.Status.CONVERTED:
             context["convert_url"] = reverse("crm:lead-convert", args=[record.pk])
@@ -262,7 +265,7 @@ class RecordDetailView(ScreenMixin, DetailView):
 
     def _value(self, record: Record, name: str):
         if name == "email_addresses":
-            return record.email_addresses
+            return record.email_address_rows  # an invalid one shows struck through, with why
         value = getattr(record, name)
         if isinstance(value, Record):
             # link only what the user may open
@@ -364,6 +367,27 @@ class RecordUpdateView(RecordFormMixin, FormView):
         form.save_m2m()
         messages.success(self.request, _("Your changes were saved."))
         return HttpResponseRedirect(self.get_success_url())
+
+
+class AddressMarkValidView(ScreenMixin, View):
+    """An agent who may edit the record says one of its invalid addresses works again."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        record = get_object_or_404(self.visible_records(), pk=kwargs["pk"])
+        link = get_object_or_404(
+            EmailAddressLink.objects.select_related("address"),
+            content_type=ContentType.objects.get_for_model(record),
+            object_id=record.pk,
+            address_id=kwargs["address"],
+        )
+        if link.address.is_invalid:
+            address_mark_valid(link.address)
+            messages.success(
+                request, _("%(address)s is marked valid again.") % {"address": link.address}
+            )
+        return HttpResponseRedirect(record.get_absolute_url())
 
 
 class RecordDeleteView(ScreenMixin, TemplateResponseMixin, View):

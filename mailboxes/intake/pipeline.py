@@ -76,6 +76,9 @@ STEPS: list[Slot] = [
     # 7. parent record: our reference, replied email, sender, Reply-To, To; then the rules
     #    other apps register (cases: the case of the thread, an authorised [#N])
     Slot("link", BATCH, "mailboxes", "mailboxes.intake.link.link_batch"),
+    # 7b. a bounce: which recipient failed and why; hard (or repeated soft) ones make the
+    #     address invalid, the sender of the bounced email is told (bounces only)
+    Slot("bounces", BATCH, "mailboxes", "mailboxes.bounces.intake.bounces_batch"),
     # 8. who sees it: the account's teams/users, owner, addressed users ...
     Slot("recipients", BATCH, "mailboxes", "mailboxes.intake.recipients.recipients_batch"),
     # 9. ... and the case's people: an email on a case (step 7) gives it to the case's

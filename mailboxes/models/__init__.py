@@ -7,6 +7,7 @@ from .accounts import (
     PersonalEmailAccount,
     Security,
 )
+from .bounces import Bounce
 from .emails import Attachment, Email, EmailRecipient, EmailUser
 from .folders import EmailFolder, GroupEmailFolder
 from .journal import RawMessage
@@ -18,6 +19,7 @@ from .signatures import UserSignature
 __all__ = [
     "Attachment",
     "AuthMethod",
+    "Bounce",
     "Email",
     "EmailFolder",
     "EmailRecipient",

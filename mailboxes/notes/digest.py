@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import ngettext
 
+from crm.deliverability import deliverable_for_automatic_mail
 from crm.models import EmailAddressLink, Notification, User
 from crm.notification_reasons import Level, level_of
 from mailboxes.linking.message_ids import message_id_new
@@ -139,10 +140,15 @@ def notification_digests_send(*, frequency: str, now: datetime | None = None) ->
         if (email_id := _email_id(n, email_type_id)) is not None
     }
     direct = _received_directly(pairs, set(by_user))
+    # automatic mail: never to an address that bounced (the bell still shows them)
+    deliverable = deliverable_for_automatic_mail(n.user.email for n in pending)
 
     sent, done = 0, []
     with get_connection() as connection:
         for user_id, notifications in by_user.items():
+            if notifications[0].user.email.strip().lower() not in deliverable:
+                done += [n.pk for n in notifications]
+                continue
             preferences = notifications[0].user.notification_preferences or {}
             # "email received" means the user has a copy of the email: never in a digest
             wanted = [

@@ -42,6 +42,13 @@ class InvalidAddress(SendError, ValueError):
     default_message = _("This is not a valid email address.")
 
 
+class UndeliverableRecipient(SendError):
+    """Automatic mail to an address known to be invalid (crm.deliverability)."""
+
+    code = "undeliverable"
+    field = "to"
+
+
 class NotSendable(SendError):
     """The email is in a state that cannot be sent or changed (already sent, say)."""
 

@@ -9,8 +9,11 @@ import secrets
 from django import forms
 from django.conf import settings
 from django.urls import reverse
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from crm.addresses import normalize_address
+from crm.models import EmailAddress
 from mailboxes.linking.parents import email_parent_models
 from mailboxes.models import Attachment, Email
 from mailboxes.sending.compose import AttachmentPart, check_header_value, parse_addresses
@@ -107,6 +110,9 @@ class ComposeForm(forms.Form):
     replied = forms.IntegerField(required=False, widget=forms.HiddenInput)
     forwarded = forms.IntegerField(required=False, widget=forms.HiddenInput)
     token = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+    send_to_invalid = forms.BooleanField(
+        label=_("Send anyway: I checked the addresses"), required=False
+    )
 
     def __init__(
         self,
@@ -183,6 +189,41 @@ class ComposeForm(forms.Form):
         except SendError:
             return []
         return send_actions_offered(self.user, parent)
+
+    @cached_property
+    def invalid_recipients(self) -> list[EmailAddress]:
+        """The recipients known not to take mail (they bounced): the page warns, and Send
+        waits for "Send anyway" (one query; none without recipients)."""
+        addresses = []
+        for name in ("to", "cc", "bcc"):
+            cleaned = getattr(self, "cleaned_data", {})
+            if name in cleaned:
+                mailboxes = cleaned[name] or []
+            else:
+                raw = (self.data.get(name) if self.is_bound else self.initial.get(name)) or ""
+                try:
+                    mailboxes = parse_addresses(raw) if isinstance(raw, str) else []
+                except SendError:
+                    mailboxes = []
+            addresses += [normalize_address(mailbox.address) for mailbox in mailboxes]
+        addresses = [address for address in addresses if address]
+        if not addresses:
+            return []
+        return list(EmailAddress.objects.filter(address__in=addresses, is_invalid=True))
+
+    def confirm_invalid_recipients(self) -> bool:
+        """Before a send: False (with the form error that says why) when a recipient bounced
+        and the sender has not ticked "Send anyway"."""
+        if not self.invalid_recipients or self.cleaned_data.get("send_to_invalid"):
+            return True
+        self.add_error(
+            None,
+            _(
+                "Some recipients did not take mail before (see below). Check the addresses, or "
+                "tick “Send anyway” and send again."
+            ),
+        )
+        return False
 
     @property
     def address_fields(self) -> list:

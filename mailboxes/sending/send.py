@@ -18,8 +18,10 @@ from django.utils.translation import gettext as _
 
 from crm.access import is_admin
 from crm.addresses import addresses_get_or_create
+from crm.deliverability import deliverable_for_automatic_mail
 from crm.messages import Message
 from crm.models import User
+from mailboxes import messages
 from mailboxes.linking.message_ids import message_id_new
 from mailboxes.models import (
     Attachment,
@@ -44,7 +46,7 @@ from mailboxes.sending.drafts import (
     recipients_create,
     threading_headers,
 )
-from mailboxes.sending.exceptions import NotSendable, SendError
+from mailboxes.sending.exceptions import NotSendable, SendError, UndeliverableRecipient
 from mailboxes.sending.permissions import SendingIdentity, sending_identity_for
 
 
@@ -87,6 +89,7 @@ def email_send_automatic(
     """
     reply_to = reply_to or []
     _check_automatic(sender, to, reply_to, subject)
+    _check_deliverable(to)
     data = ComposeData(
         to=to,
         subject=subject,
@@ -110,6 +113,15 @@ def email_send_automatic(
         )
         queue_delivery(email)
     return email
+
+
+def _check_deliverable(to: list[Mailbox]) -> None:
+    """Automatic mail never goes to an address that bounced (crm.deliverability decides)."""
+    addresses = [mailbox.address for mailbox in to]
+    deliverable = deliverable_for_automatic_mail(addresses)
+    refused = [address for address in addresses if address.strip().lower() not in deliverable]
+    if refused:
+        raise UndeliverableRecipient(messages.UNDELIVERABLE(addresses=", ".join(refused)))
 
 
 def _check_automatic(

@@ -148,7 +148,11 @@ def compose(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     )
     options = SendOptionsForm(request.POST)
     action = request.POST.get("action")
-    if form.is_valid() and options.is_valid():
+    if (
+        form.is_valid()
+        and options.is_valid()
+        and (action == "draft" or form.confirm_invalid_recipients())
+    ):
         data = form.compose_data()
         data.draft_version = options.cleaned_data["draft_version"]
         data.draft_writer = options.cleaned_data["draft_writer"]

@@ -31,6 +31,7 @@ from django.views.decorators.http import require_POST
 from crm.access import is_admin, user_team_ids
 from crm.administration.views import admin_required
 from crm.models import User
+from mailboxes.bounces.shown import bounce_lines
 from mailboxes.inbox.enclosed import (
     EnclosedMessage,
     enclosed_file,
@@ -193,6 +194,7 @@ def email_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     context.update(parent_form_context(request, email))
     problem = sent_copy_problem(email)  # no query unless the email was sent
+    context["bounced"], context["reported"] = bounce_lines(email)
     context.update(
         sent_copy_error=problem,
         may_retry_sent_copy=bool(problem) and may_retry(request.user, email),

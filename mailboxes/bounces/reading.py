@@ -1,0 +1,25 @@
+"""Which messages are read as bounces at all: decided once, for the intake step and the bench.
+
+Only a message step 4 classified as a bounce is read (an auto-reply, an out-of-office, a
+feedback report or an ordinary message never invalidates an address, whatever its wording).
+"""
+
+from __future__ import annotations
+
+from mailboxes.bounces.read import Failure, read_bounce
+from mailboxes.intake.classify import AutoKind, Classification, classify
+from mailboxes.intake.parse import parse_message
+
+
+def failures_in(raw: bytes, classification: Classification | None) -> list[Failure]:
+    """The failed recipients a message reports: none unless it was classified a bounce."""
+    if classification is None or classification.kind != AutoKind.BOUNCE:
+        return []
+    return read_bounce(raw)
+
+
+def failures_of(raw: bytes) -> tuple[str, list[Failure]]:
+    """Parse, classify and read one message as the intake would (for the bench and tests):
+    its automatic kind and the failures found."""
+    classification = classify(parse_message(raw))
+    return classification.kind, failures_in(raw, classification)
