@@ -30,6 +30,7 @@ from django.views.decorators.http import require_POST
 from crm.access import is_admin, user_team_ids
 from crm.administration.views import admin_required
 from crm.models import User
+from mailboxes.email_panels import email_panels_render
 from mailboxes.inbox.rendering import IFRAME_SANDBOX, email_body_csp, sanitize_email_html
 from mailboxes.inbox.selectors import INBOX, UserMailbox, folder_emails, with_user_state
 from mailboxes.models import Attachment, Email, EmailRecipient, EmailUser, MailAccount
@@ -190,6 +191,7 @@ def email_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context.update(
         sent_copy_error=problem,
         may_retry_sent_copy=bool(problem) and may_retry(request.user, email),
+        email_panels=email_panels_render(request, email),
     )
     return render(request, "mailboxes/email_detail.html", context)
 

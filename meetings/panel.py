@@ -1,0 +1,55 @@
+"""The invitation panel on an email's page (registered with mailboxes.email_panels): the
+event in the reader's time zone, its recurrence in words, the attendees' answers, and
+Add to meetings / Accept / Tentative / Decline."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from mailboxes.models import Email
+from meetings.recurrence import rrule_text
+from meetings.services import calendar_attachment, invitation_of, meeting_of, reply_identity
+
+
+def event_zone_time(moment, zone: str):
+    """The time in the event's own zone, when that differs from the reader's (else None)."""
+    if moment is None or not zone:
+        return None
+    try:
+        event_zone = ZoneInfo(zone)
+    except Exception:
+        return None
+    local = timezone.localtime(moment)
+    there = moment.astimezone(event_zone)
+    return there if there.utcoffset() != local.utcoffset() else None
+
+
+def invitation_panel(request: HttpRequest, email: Email) -> str:
+    if calendar_attachment(email) is None:
+        return ""  # the common case: no query, nothing read
+    invitation = invitation_of(email)
+    if invitation is None:
+        return ""
+    meeting = meeting_of(request.user, invitation)
+    chosen = reply_identity(request.user, invitation) if invitation.method == "REQUEST" else None
+    mine = None
+    if chosen is not None:
+        identity, _person = chosen
+        if meeting is not None:
+            mine = next((a for a in meeting.attendees.all() if a.address == identity.address), None)
+    context = {
+        "email": email,
+        "invitation": invitation,
+        "meeting": meeting,
+        "recurrence": rrule_text(invitation.rrule),
+        "exdates": invitation.exdates,
+        "zone_start": event_zone_time(invitation.start, invitation.time_zone),
+        "reply_as": chosen[0] if chosen else None,
+        "my_answer": mine.partstat if mine is not None else "",
+        "cancelled": invitation.method == "CANCEL" or invitation.status == "CANCELLED",
+    }
+    return render_to_string("meetings/_invitation_panel.html", context, request=request)
