@@ -8,24 +8,31 @@ from zoneinfo import ZoneInfo
 
 from django.http import HttpRequest
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from mailboxes.models import Email
 from meetings.recurrence import rrule_text
 from meetings.services import calendar_attachment, invitation_of, meeting_of, reply_identity
 
 
-def event_zone_time(moment, zone: str):
-    """The time in the event's own zone, when that differs from the reader's (else None)."""
+def event_zone_time(moment, zone: str) -> str:
+    """The time in the event's own zone ("10:00", with its date when that is another day),
+    when the zone's offset differs from the reader's; "" otherwise."""
     if moment is None or not zone:
-        return None
+        return ""
     try:
         event_zone = ZoneInfo(zone)
-    except Exception:
-        return None
+    except (ValueError, KeyError, OSError):
+        return ""
     local = timezone.localtime(moment)
     there = moment.astimezone(event_zone)
-    return there if there.utcoffset() != local.utcoffset() else None
+    if there.utcoffset() == local.utcoffset():
+        return ""
+    # formatted here: the template's date filter would turn it back into the reader's zone
+    text = formats.date_format(there, "H:i")
+    if there.date() != local.date():
+        text = f"{formats.date_format(there, 'DATE_FORMAT')}, {text}"
+    return text
 
 
 def invitation_panel(request: HttpRequest, email: Email) -> str:

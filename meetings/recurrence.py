@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from django.utils import formats, timezone
 from django.utils.dates import MONTHS, WEEKDAYS
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 from icalendar.prop import vRecur
 
 _DAYS = {"MO": 0, "TU": 1, "WE": 2, "TH": 3, "FR": 4, "SA": 5, "SU": 6}
@@ -44,13 +44,13 @@ def _every(freq: str, interval: int) -> str | None:
 
 def _ordinal(n: int) -> str:
     names = {
-        1: _("first"),
-        2: _("second"),
-        3: _("third"),
-        4: _("fourth"),
-        5: _("fifth"),
-        -1: _("last"),
-        -2: _("second to last"),
+        1: pgettext("ordinal", "first"),
+        2: pgettext("ordinal", "second"),
+        3: pgettext("ordinal", "third"),
+        4: pgettext("ordinal", "fourth"),
+        5: pgettext("ordinal", "fifth"),
+        -1: pgettext("ordinal", "last"),
+        -2: pgettext("ordinal", "second to last"),
     }
     return names.get(n, str(n))
 
