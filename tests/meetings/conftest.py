@@ -46,7 +46,7 @@ class Desk:
 
 
 @pytest.fixture
-def desk(make_user, make_personal_account, make_record, dovecot, imap_user, smtp_server) -> Desk:
+def desk(make_user, make_personal_account, make_record, dovecot, imap_user, smtp_server) -> Desk:  # noqa: F811
     user = make_user("ali", first_name="Ali", last_name="Kaya", time_zone="America/New_York")
     account = make_personal_account(user, imap_user, **smtp_fields(smtp_server))
     contact = make_record(

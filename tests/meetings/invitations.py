@@ -71,7 +71,7 @@ def outlook_ics(
         lines.append(
             f"ATTENDEE;ROLE=REQ-PARTICIPANT;PARTSTAT={partstat};RSVP=TRUE;CN={name}:mailto:{address}"
         )
-    lines += [f"DESCRIPTION;LANGUAGE=en-US:Agenda: numbers\\, plans\\n", f"UID:{uid}"]
+    lines += ["DESCRIPTION;LANGUAGE=en-US:Agenda: numbers\\, plans\\n", f"UID:{uid}"]
     if rrule:
         lines.append(f"RRULE:{rrule}")
     if exdate:
@@ -216,7 +216,5 @@ def google_message(
         params={"method": method},
         cte="7bit" if ics.isascii() else "base64",
     )
-    message.add_attachment(
-        ics, maintype="application", subtype="ics", filename="invite.ics"
-    )
+    message.add_attachment(ics, maintype="application", subtype="ics", filename="invite.ics")
     return message.as_bytes()

@@ -167,4 +167,10 @@ def test_reply_carries_uid_sequence_attendee_partstat_and_dtstamp():
     assert str(attendee) == "mailto:ali@example.test"
     assert attendee.params["PARTSTAT"] == "TENTATIVE"
     with pytest.raises(ValueError):
-        reply_build(invitation, attendee=Person("a@b.c"), partstat="MAYBE", prodid="x", now=datetime.now(UTC))
+        reply_build(
+            invitation,
+            attendee=Person("a@b.c"),
+            partstat="MAYBE",
+            prodid="x",
+            now=datetime.now(UTC),
+        )

@@ -163,14 +163,18 @@ def test_cancel_by_mail_cancels_the_meeting_only_from_its_organizer(desk, logged
 
     forged = outlook_ics(method="CANCEL", sequence=1, status="CANCELLED")
     desk.receive(
-        outlook_message(forged, sender="Mallory <mallory@evil.example>", to=desk.address, method="CANCEL")
+        outlook_message(
+            forged, sender="Mallory <mallory@evil.example>", to=desk.address, method="CANCEL"
+        )
     )
     meeting.refresh_from_db()
     assert meeting.status == Meeting.Status.PLANNED
 
     cancel = outlook_ics(method="CANCEL", sequence=1, status="CANCELLED")
     cancelled_email = desk.receive(
-        outlook_message(cancel, subject="Canceled: Quarterly review", to=desk.address, method="CANCEL")
+        outlook_message(
+            cancel, subject="Canceled: Quarterly review", to=desk.address, method="CANCEL"
+        )
     )
     meeting.refresh_from_db()
     assert meeting.status == Meeting.Status.CANCELLED and meeting.sequence == 1
@@ -246,7 +250,9 @@ def test_a_reply_from_an_attendee_updates_their_answer(desk, logged_in):
         attendees=[("Zeynep", "zeynep@acme.example", "DECLINED")],
         sequence=1,
     )
-    desk.receive(google_message(forged, sender="mallory@evil.example", to=desk.address, method="REPLY"))
+    desk.receive(
+        google_message(forged, sender="mallory@evil.example", to=desk.address, method="REPLY")
+    )
     attendee = MeetingAttendee.objects.get(address="zeynep@acme.example")
     assert attendee.partstat == "NEEDS-ACTION"
 
@@ -257,7 +263,9 @@ def test_a_reply_from_an_attendee_updates_their_answer(desk, logged_in):
         sequence=1,
     )
     reply_email = desk.receive(
-        google_message(answer, sender="Zeynep <zeynep@acme.example>", to=desk.address, method="REPLY")
+        google_message(
+            answer, sender="Zeynep <zeynep@acme.example>", to=desk.address, method="REPLY"
+        )
     )
     attendee.refresh_from_db()
     assert attendee.partstat == "TENTATIVE"
@@ -287,9 +295,7 @@ def test_meeting_page_only_for_who_may_see_its_record_or_email(desk, logged_in, 
     assert meeting.status == Meeting.Status.HELD
 
 
-def test_email_without_invitation_costs_the_panel_and_the_intake_step_no_query(
-    desk, rf
-):
+def test_email_without_invitation_costs_the_panel_and_the_intake_step_no_query(desk, rf):
     from tests.mailboxes.conftest import make_message
 
     email = desk.receive(make_message(to=desk.address))
