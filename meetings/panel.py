@@ -48,9 +48,14 @@ def invitation_panel(request: HttpRequest, email: Email) -> str:
         identity, _person = chosen
         if meeting is not None:
             mine = next((a for a in meeting.attendees.all() if a.address == identity.address), None)
+    # the answers as recorded (the user's own, replies that came by mail) once it is a meeting
+    attendees = invitation.attendees
+    if meeting is not None and invitation.method == "REQUEST":
+        attendees = list(meeting.attendees.all())
     context = {
         "email": email,
         "invitation": invitation,
+        "attendees": attendees,
         "meeting": meeting,
         "recurrence": rrule_text(invitation.rrule),
         "exdates": invitation.exdates,

@@ -3,6 +3,8 @@ invitation, answering it, and setting a meeting's status."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -18,6 +20,13 @@ from meetings.models import Meeting
 from meetings.panel import event_zone_time
 from meetings.recurrence import rrule_text
 from meetings.services import invitation_of, meeting_create, meeting_respond
+
+
+def _moment(value) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except (TypeError, ValueError):
+        return None
 
 
 @login_required
@@ -43,6 +52,12 @@ def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "parent": parent,
             "parent_url": url_of(parent) if parent is not None else "",
             "statuses": Meeting.Status.choices,
+            "exdates": [d for d in map(_moment, meeting.exdates) if d is not None],
+            "moved": [
+                {"was": _moment(o.get("recurrence_id")), "start": _moment(o.get("start"))}
+                for o in meeting.overrides
+                if _moment(o.get("recurrence_id")) and _moment(o.get("start"))
+            ],
         },
     )
 

@@ -173,9 +173,9 @@ def outlook_message(
     message["Subject"] = subject
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = make_msgid(domain="acme.example")
-    message.set_content("When: Monday, January 4, 2027 10:00-11:00 (UTC+03:00) Istanbul.\n")
+    message.set_content("Hello Ali, let us go through the quarter's numbers together.\n")
     message.add_alternative(
-        "<html><body><p>When: Monday, January 4, 2027 10:00-11:00 (UTC+03:00) Istanbul.</p>"
+        "<html><body><p>Hello Ali, let us go through the quarter's numbers together.</p>"
         "</body></html>",
         subtype="html",
     )

@@ -201,8 +201,28 @@ def test_a_cancelled_occurrence_becomes_an_exception_of_the_series(desk, logged_
     meeting = Meeting.objects.get()
     assert meeting.status == Meeting.Status.PLANNED
     assert meeting.exdates == [datetime(2027, 1, 18, 7, 0, tzinfo=UTC).isoformat()]
+    moved = outlook_ics(
+        sequence=1,
+        recurrence_id="20270125T100000",
+        start="20270126T140000",
+        end="20270126T150000",
+        attendees=[("Ali Kaya", desk.address, "NEEDS-ACTION")],
+    )
+    desk.receive(outlook_message(moved, to=desk.address))
+    meeting.refresh_from_db()
+    assert meeting.start == datetime(2027, 1, 4, 7, 0, tzinfo=UTC)  # the series stays
+    assert meeting.overrides == [
+        {
+            "recurrence_id": datetime(2027, 1, 25, 7, 0, tzinfo=UTC).isoformat(),
+            "start": datetime(2027, 1, 26, 11, 0, tzinfo=UTC).isoformat(),
+            "end": datetime(2027, 1, 26, 12, 0, tzinfo=UTC).isoformat(),
+            "cancelled": False,
+        }
+    ]
     page = client.get(meeting.get_absolute_url()).content.decode()
     assert "Every week, on Monday, 10 times" in page
+    assert "Jan. 18, 2027" in page  # the cancelled occurrence, in Ali's New York
+    assert "Jan. 25, 2027 → Jan. 26, 2027, 06:00" in page
 
 
 def test_a_request_with_a_higher_sequence_updates_the_meeting(desk, logged_in):
