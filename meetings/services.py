@@ -200,7 +200,8 @@ def meeting_respond(
             data=ComposeData(
                 from_account_id=identity.account_id,
                 to=[Mailbox(invitation.organizer.address, invitation.organizer.name)],
-                subject=_SUBJECTS[partstat](invitation.title),
+                # a title is the sender's text: one line, whatever it holds
+                subject=_SUBJECTS[partstat](" ".join(invitation.title.split())),
                 body_text=_BODIES[partstat](attendee.name or attendee.address),
                 uploads=[
                     # inline: sent as the text/calendar; method=REPLY body part (compose.py)

@@ -333,3 +333,19 @@ def test_email_without_invitation_costs_the_panel_and_the_intake_step_no_query(d
     with CaptureQueriesContext(connection) as queries:
         calendar_batch([Ctx()])
     assert len(queries) == 0
+
+
+def test_a_title_with_a_line_break_cannot_add_headers_to_the_reply(desk, logged_in):
+    ics = google_ics(
+        summary="Demo\r\nBcc: evil@attacker.example",
+        attendees=[(desk.address, desk.address, "NEEDS-ACTION")],
+    )
+    email = desk.receive(google_message(ics, to=desk.address))
+    logged_in(desk.user).post(
+        reverse("meetings:invitation-respond", args=[email.pk]), {"answer": "ACCEPTED"}
+    )
+    email_deliver(Email.objects.get(status=Email.Status.SENDING).pk)
+    [captured] = desk.smtp.wait_for_messages(1)
+    assert captured.message["Subject"] == "Accepted: Demo Bcc: evil@attacker.example"
+    assert captured.message["Bcc"] is None
+    assert captured.rcpt_tos == ["mehmet@customer.example"]
