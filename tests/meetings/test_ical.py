@@ -174,3 +174,15 @@ def test_reply_carries_uid_sequence_attendee_partstat_and_dtstamp():
             prodid="x",
             now=datetime.now(UTC),
         )
+
+
+def test_windows_zone_without_its_vtimezone_is_still_read():
+    data = (
+        b"BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:x1\r\n"
+        b"SUMMARY:T\r\nDTSTART;TZID=Turkey Standard Time:20270104T100000\r\n"
+        b'DTEND;TZID="W. Europe Standard Time":20270104T110000\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n'
+    )
+    invitation = invitation_parse(data)
+    assert invitation.start == datetime(2027, 1, 4, 7, 0, tzinfo=UTC)
+    assert invitation.end == datetime(2027, 1, 4, 10, 0, tzinfo=UTC)  # 11:00 in Berlin
+    assert invitation.time_zone == "Europe/Istanbul"

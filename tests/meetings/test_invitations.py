@@ -5,6 +5,8 @@ organizer's CANCEL and updates and an attendee's REPLY arriving by mail."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import make_msgid
 
 import icalendar
 import pytest
@@ -116,6 +118,9 @@ def test_google_invitation_accepted_sends_an_itip_reply_to_the_organizer(desk, l
     # the record's stream tells of the meeting and links to it
     notes = list(stream_for(desk.contact, desk.user).filter(type="meeting_added"))
     assert [n.related for n in notes] == [meeting]
+    page = client.get(desk.contact.get_absolute_url()).content.decode()
+    assert "added the meeting Ürün demosu" in page
+    assert f'href="{meeting.get_absolute_url()}"' in page
 
 
 @pytest.mark.parametrize("answer, subject", [("DECLINED", "Declined"), ("TENTATIVE", "Tentative")])
@@ -349,3 +354,30 @@ def test_a_title_with_a_line_break_cannot_add_headers_to_the_reply(desk, logged_
     assert captured.message["Subject"] == "Accepted: Demo Bcc: evil@attacker.example"
     assert captured.message["Bcc"] is None
     assert captured.rcpt_tos == ["mehmet@customer.example"]
+
+
+def test_a_reply_as_a_single_text_calendar_part_updates_the_answer(desk, logged_in):
+    """Some clients (Apple's among them) answer with a message that is one text/calendar
+    part (RFC 6047's smallest form)."""
+    ics = google_ics(
+        organizer=("Ali Kaya", desk.address),
+        attendees=[("Zeynep", "zeynep@acme.example", "NEEDS-ACTION")],
+    )
+    email = desk.receive(google_message(ics, sender=f"Ali <{desk.address}>", to=desk.address))
+    client = logged_in(desk.user)
+    client.post(reverse("meetings:invitation-add", args=[email.pk]))
+    meeting = Meeting.objects.get()
+
+    answer = google_ics(
+        method="REPLY",
+        organizer=("Ali Kaya", desk.address),
+        attendees=[("Zeynep", "zeynep@acme.example", "ACCEPTED")],
+    )
+    message = EmailMessage()
+    message["From"] = "Zeynep <zeynep@acme.example>"
+    message["To"] = desk.address
+    message["Subject"] = "Accepted: Ürün demosu"
+    message["Message-ID"] = make_msgid(domain="icloud.example")
+    message.set_content(answer.decode(), subtype="calendar", params={"method": "REPLY"})
+    desk.receive(message.as_bytes())
+    assert meeting.attendees.get(address="zeynep@acme.example").partstat == "ACCEPTED"
