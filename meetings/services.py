@@ -8,6 +8,7 @@ from datetime import datetime
 from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Case, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -56,8 +57,11 @@ def invitation_of(email: Email) -> Invitation | None:
 
 def meeting_of(user, invitation: Invitation) -> Meeting | None:
     """The meeting of this invitation's UID the user sees (their own first)."""
+    if not invitation.uid:
+        return None
     meetings = Meeting.objects.visible_to(user).filter(ical_uid=invitation.uid)
-    return meetings.order_by("-created_by_id").first() if invitation.uid else None
+    mine_first = Case(When(created_by=user, then=Value(0)), default=Value(1))
+    return meetings.order_by(mine_first, "pk").first()
 
 
 def _apply_event(meeting: Meeting, invitation: Invitation) -> None:
