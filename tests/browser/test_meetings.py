@@ -23,10 +23,17 @@ SCREENS = Path(__file__).resolve().parents[2] / "var" / "screens"
 
 
 def _shot(page, name: str) -> Path:
+    body = page.frame_locator("[data-testid=email-body]")
+    if page.get_by_test_id("email-body").count():
+        expect(body.get_by_text("let us go through the quarter")).to_be_visible()
     SCREENS.mkdir(parents=True, exist_ok=True)
     path = SCREENS / f"{name}.png"
     page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=str(path), full_page=True)
+    # the viewport made as tall as the page instead of full_page, which leaves the sandboxed
+    # body frame blank in Chromium's capture
+    height = page.evaluate("document.documentElement.scrollHeight")
+    page.set_viewport_size({"width": 1280, "height": max(height, 720)})
+    page.screenshot(path=str(path))
     return path
 
 
