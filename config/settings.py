@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "mailboxes",
     "filters",
     "cases",
+    "meetings",
     "mailtemplates",
     "ops",
     "rest_framework",

@@ -16,6 +16,7 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("emails/", include("mailboxes.urls")),
     path("cases/", include("cases.urls")),
+    path("meetings/", include("meetings.urls")),
     path("filters/", include("filters.urls")),
     path("email-templates/", include("mailtemplates.urls")),
     path("administration/webhooks/", include("webhooks.urls")),

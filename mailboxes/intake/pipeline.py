@@ -19,9 +19,9 @@ setting ``ctx.stop`` (e.g. a Skip filter).
 
 Steps and hooks of ``mailboxes`` are named here by import path (resolved on first use; a test
 swaps one by monkeypatching its module and calling ``_step_functions.cache_clear()``). Steps
-and hooks of the apps built on mailboxes are only *slots* here: ``filters`` and ``cases`` fill
-them in their ``AppConfig.ready`` with ``step_provide`` / ``hook_provide``, so mailboxes
-imports neither app and still shows the whole flow. A slot nobody provides is skipped.
+and hooks of the apps built on mailboxes are only *slots* here: ``filters``, ``cases`` and
+``meetings`` fill them in their ``AppConfig.ready`` with ``step_provide`` / ``hook_provide``,
+so mailboxes imports none of them and still shows the whole flow. A slot nobody provides is skipped.
 
 ``process_batch`` in fetch.py runs the steps on the whole batch in one savepoint; if anything
 fails it rolls that back and runs every message alone, each in a savepoint of its own, so one
@@ -88,6 +88,8 @@ STEPS: list[Slot] = [
     Slot("user_filters", EACH, "filters"),
     # 10. auto-reply: decided now, queued after commit, through the loop guard
     Slot("auto_reply", EACH, "cases"),
+    # 10b. an invitation's CANCEL, REPLY or updated REQUEST reaches the meetings of its UID
+    Slot("calendar", BATCH, "meetings"),
     # 11. stream notes and notifications, nobody twice
     Slot("notify", BATCH, "mailboxes", "mailboxes.intake.notify.notify_batch"),
 ]

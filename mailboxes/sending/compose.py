@@ -251,11 +251,31 @@ def _split_type(content_type: str) -> tuple[str, str]:
     return maintype.lower(), subtype.lower()
 
 
+_ITIP_METHOD = re.compile(r"^METHOD:([A-Za-z-]+)\r?$", re.M)
+
+
+def _itip_method(text: str) -> str:
+    match = _ITIP_METHOD.search(text)
+    return match.group(1).upper() if match else "PUBLISH"
+
+
+def _is_itip_part(part: AttachmentPart) -> bool:
+    """An inline text/calendar part without a Content-ID is the message's own calendar (an
+    invitation's REPLY), sent as a body alternative rather than as a file."""
+    return (
+        part.inline
+        and not part.content_id
+        and part.content_type.lower() == "text/calendar"
+        and _ITIP_METHOD.search(part.payload.decode("utf-8", "replace")) is not None
+    )
+
+
 def message_build(spec: MessageSpec) -> bytes:
     """The RFC 5322 bytes of the message (CRLF line ends); raises ``HeaderInjection``.
 
     text/plain alone, or multipart/alternative text + HTML (the text made from the HTML
-    when only HTML is given); attachments make it multipart/mixed; inline images referenced
+    when only HTML is given), and an iTIP calendar as the last alternative; attachments make
+    it multipart/mixed; inline images referenced
     from the HTML go in a multipart/related beside it.
     """
     spec.check()
@@ -299,6 +319,16 @@ def message_build(spec: MessageSpec) -> bytes:
                     disposition="inline",
                 )
     for part in spec.attachments:
+        if _is_itip_part(part):
+            # an iTIP message (RFC 6047): the calendar is the body's third alternative,
+            # text/calendar with its method, as Outlook and Google send and expect it
+            text = part.payload.decode("utf-8", "replace")
+            message.add_alternative(
+                text, subtype="calendar", params={"method": _itip_method(text)}, cte=_text_cte(text)
+            )
+    for part in spec.attachments:
+        if _is_itip_part(part):
+            continue
         if part.inline and part.content_id and f"cid:{part.content_id}" in spec.body_html:
             continue
         maintype, subtype = _split_type(part.content_type)

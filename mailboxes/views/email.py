@@ -32,6 +32,7 @@ from crm.access import is_admin, user_team_ids
 from crm.administration.views import admin_required
 from crm.models import User
 from mailboxes.bounces.shown import bounce_lines
+from mailboxes.email_panels import email_panels_render
 from mailboxes.inbox.enclosed import (
     EnclosedMessage,
     enclosed_file,
@@ -198,6 +199,7 @@ def email_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context.update(
         sent_copy_error=problem,
         may_retry_sent_copy=bool(problem) and may_retry(request.user, email),
+        email_panels=email_panels_render(request, email),
     )
     return render(request, "mailboxes/email_detail.html", context)
 

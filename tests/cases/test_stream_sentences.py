@@ -22,9 +22,12 @@ from crm.models import Lead, Note, Notification, User
 from crm.records import record_create, record_update
 from crm.stream import note_create, record_follow
 from mailboxes.intake.fetch import fetch_account
-from mailboxes.models import MailAccount
+from mailboxes.models import Email, MailAccount
+from meetings.ical import invitation_parse
+from meetings.services import invitation_apply, meeting_create
 from tests.cases.mailflow import fetch, send_pending
 from tests.cases.test_auto_reply_flow import CUSTOMER, customer_writes, support  # noqa: F401
+from tests.meetings.invitations import outlook_ics
 
 # Sentences whose only words are placeholders: the same in every language.
 SAME_IN_EVERY_LANGUAGE = {"post"}
@@ -62,6 +65,13 @@ def story(support, mail_relay, agents, dovecot, make_group_account, settings):  
     lead.assigned_user = admin
     record_update(lead, user=follow_user, changed=["assigned_user"])
     note_create(parent=lead, author=follow_user, body="Called back.")
+
+    # a meeting from an invitation on the case's email, then cancelled by its organizer
+    case_email = Email.objects.filter(status=Email.Status.IMPORTED).order_by("pk").first()
+    assert case_email.parent == case
+    meeting_create(user=admin, email=case_email, invitation=invitation_parse(outlook_ics()))
+    cancel = invitation_parse(outlook_ics(method="CANCEL", sequence=1))
+    assert invitation_apply(cancel, sender="ayse@acme.example") == 1
 
     # a mailbox that cannot log in: its owners hear of it
     broken_user = dovecot.add_user("broken")
