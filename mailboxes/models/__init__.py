@@ -9,6 +9,7 @@ from .accounts import (
 )
 from .emails import Attachment, Email, EmailRecipient, EmailUser
 from .folders import EmailFolder, GroupEmailFolder
+from .imports import MailImport
 from .journal import RawMessage
 from .oauth import AuthMethod, OAuthFlow, OAuthProvider, OAuthState
 from .outgoing import OutgoingMessage
@@ -24,6 +25,7 @@ __all__ = [
     "EmailSearch",
     "EmailUser",
     "FolderCursor",
+    "MailImport",
     "GroupEmailAccount",
     "GroupEmailFolder",
     "MailAccount",
