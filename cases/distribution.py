@@ -284,8 +284,7 @@ def cases_assigned_publish(cases: list[Case], *, by: str = "", quiet: bool = Fal
                 "data": ASSIGNED.data(by=by, case_id=case.pk, case_number=case.number),
             }
             for case, note_id in zip(cases, note_ids, strict=True)
-            if not quiet
-            and wants(case.assigned_user.notification_preferences or {}, CASE_ASSIGNED)
+            if not quiet and wants(case.assigned_user.notification_preferences or {}, CASE_ASSIGNED)
         ],
         return_ids=False,
     )

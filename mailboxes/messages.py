@@ -109,7 +109,7 @@ IMPORT_FAILED = message_define(
     "mail.import_failed", _("The message could not be imported: {error}")
 )
 
-# --- importing archives (mailboxes/intake/importing.py) --------------------------------------------
+# --- importing archives (mailboxes/intake/importing.py) ------------------------------------------
 ARCHIVE_GONE = message_define(
     "mail.archive_gone",
     _("The uploaded file is no longer on the server; upload it again."),

@@ -102,7 +102,10 @@ for _prefix, _kind in (("accounts", accounts.PERSONAL), ("group-accounts", accou
         ),
         # importing .mbox and .eml files (views/imports.py)
         path(
-            f"{_prefix}/<int:pk>/import/", imports.account_import, _kw, name=f"{_kind}-account-import"
+            f"{_prefix}/<int:pk>/import/",
+            imports.account_import,
+            _kw,
+            name=f"{_kind}-account-import",
         ),
         path(
             f"{_prefix}/<int:pk>/import/<int:import_pk>/",

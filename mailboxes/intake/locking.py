@@ -56,9 +56,7 @@ def _try_lock(
         finally:
             if acquired and connection.connection is not None:
                 with connection.cursor() as cursor:
-                    cursor.execute(
-                        "SELECT pg_advisory_unlock(%s, %s)", [namespace, account_id]
-                    )
+                    cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [namespace, account_id])
         return
 
     lock_dir = settings.VAR_DIR / "locks"

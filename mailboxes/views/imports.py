@@ -19,7 +19,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.uploadedfile import UploadedFile
-from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.core.files.uploadhandler import FileUploadHandler
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -68,7 +68,7 @@ class ArchiveUploadHandler(FileUploadHandler):
 
     def file_complete(self, file_size: int) -> ArchiveFile:
         self.file.close()
-        return ArchiveFile(open(self.path, "rb"), self.file_name, file_size, self.path)  # noqa: SIM115
+        return ArchiveFile(open(self.path, "rb"), self.file_name, file_size, self.path)
 
     def upload_interrupted(self) -> None:
         if getattr(self, "file", None) is not None:
