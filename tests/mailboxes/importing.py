@@ -59,6 +59,15 @@ BROKEN = (
     b"The id above holds a NUL byte.\n"
 )
 
+
+def broken_quarantined() -> int:
+    """How many of the archive's messages are quarantined for ``BROKEN``: PostgreSQL refuses
+    the NUL byte of its Message-ID, SQLite stores it."""
+    from django.db import connection
+
+    return 1 if connection.vendor == "postgresql" else 0
+
+
 _FROM_QUOTE = re.compile(rb"^(>*From )", re.MULTILINE)
 
 

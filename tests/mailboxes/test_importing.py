@@ -14,7 +14,6 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
 
 from cases.models import AutoReplyLog, Case, CaseDistribution
 from crm.models import Notification, Team, TeamMembership, User
@@ -26,6 +25,7 @@ from tests.mailboxes.importing import (
     BROKEN,
     FROM_LINES_MESSAGE,
     NO_MESSAGE_ID,
+    broken_quarantined,
     corpus_messages,
     mboxrd,
     write,
@@ -36,8 +36,7 @@ from webhooks.models import WebhookDelivery, WebhookEndpoint
 pytestmark = pytest.mark.django_db(transaction=True)
 
 EVENTS = ["email.received", "case.created", "case.assigned", "case.updated"]
-# PostgreSQL refuses the NUL byte of BROKEN's Message-ID (SQLite stores it)
-BROKEN_QUARANTINED = 1 if connection.vendor == "postgresql" else 0
+BROKEN_QUARANTINED = broken_quarantined()
 
 
 @pytest.fixture
