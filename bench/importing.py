@@ -11,7 +11,8 @@ the journal and the reader see the whole gigabyte). Then, on a throw-away databa
 ``<name>_importbench`` beside the one DATABASE_URL names, migrated once per run, it runs the
 whole process ``manage.py importmail --account ID FILE`` on a group account (history, no
 cases) from spawn to exit, counting its SQL statements (bench/count_sql.py) and its peak RSS
-(its own VmHWM), and then the same import again (everything a duplicate).
+(its own VmHWM), and then the same import again (everything a duplicate; not with
+``--once``). ``BENCH_PROFILE_FILE=FILE`` runs the import under cProfile (count_sql.py).
 """
 
 from __future__ import annotations
@@ -112,6 +113,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("count", type=int, nargs="?", default=1000)
     parser.add_argument("--gigabytes", type=float, default=0.0)
+    parser.add_argument("--once", action="store_true", help="not the second import")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from bench import intake
@@ -148,7 +150,7 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        for label in ("import", "same file again"):
+        for label in ("import", "same file again")[: 1 if args.once else 2]:
             seconds, statements, rss, result = import_process(account.pk, path)
             print(
                 f"{label}: {result['messages']:,} messages in {seconds:.1f} s = "
