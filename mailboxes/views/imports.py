@@ -138,9 +138,13 @@ def account_import(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     """The account's imports and the upload form. The upload handlers must be set before the
     CSRF check reads the body, hence ``csrf_exempt`` outside and ``csrf_protect`` inside."""
     account = _account(request, kind, pk)  # 403 / 404 before a byte is read
-    if request.method == "POST":
-        request.upload_handlers = [ArchiveUploadHandler(request)]
-    return _account_import(request, kind, account)
+    if request.method != "POST":
+        return _account_import(request, kind, account)
+    request.upload_handlers = [ArchiveUploadHandler(request)]
+    response = _account_import(request, kind, account)
+    if response.status_code != 302:  # refused (CSRF, an invalid form): nothing is kept
+        _files_remove(request.FILES.getlist("files"))
+    return response
 
 
 @csrf_protect
@@ -168,7 +172,6 @@ def _account_import(request: HttpRequest, kind: str, account) -> HttpResponse:
             if len(imports) == 1:
                 return redirect(_url(kind, "import-detail", account.pk, imports[0].pk))
             return redirect(_url(kind, "import", account.pk))
-        _files_remove(request.FILES.getlist("files"))
     else:
         form = ImportForm(may_open_cases=may_open_cases)
     context = _page_context(request, kind)

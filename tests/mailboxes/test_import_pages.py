@@ -135,3 +135,20 @@ def test_an_administrator_imports_into_any_account(
     assert b'name="open_cases"' in page  # cases are an option for a group mailbox
     detail = client.get(reverse("mailboxes:group-account-detail", args=[group.pk])).content
     assert reverse("mailboxes:group-account-import", args=[group.pk]).encode() in detail
+
+
+def test_an_upload_without_the_csrf_token_is_refused_and_not_kept(
+    make_user,  # noqa: F811
+    media,
+):
+    from django.test import Client
+
+    user = make_user("deniz")
+    account = _personal(user)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    url = reverse("mailboxes:personal-account-import", args=[account.pk])
+    response = client.post(url, {"files": [SimpleUploadedFile("a.eml", NO_MESSAGE_ID)]})
+    assert response.status_code == 403
+    assert not MailImport.objects.exists()
+    assert not list((media / "imports").iterdir())  # written while read, removed when refused
