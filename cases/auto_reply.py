@@ -37,7 +37,7 @@ from cases.models import AutoReplyLog, Case
 from crm.addresses import normalize_address
 from crm.messages import Message
 from mailboxes.intake.classify import is_automatic
-from mailboxes.intake.context import IntakeContext
+from mailboxes.intake.context import IntakeContext, run_is_history
 from mailboxes.models import Email, GroupEmailAccount
 from mailboxes.sending.compose import Mailbox, reply_subject, subject_with_tag, text_to_html
 from mailboxes.sending.exceptions import SendError
@@ -191,7 +191,7 @@ def _known_thread(email: Email) -> bool:
 def _scope_refusal(ctx: IntakeContext, account: GroupEmailAccount) -> Message | None:
     """Why this email is not one auto-replies answer at all (before the loop guard)."""
     email = ctx.email
-    if not ctx.run.notify:
+    if run_is_history(ctx.run):
         return messages.FIRST_FETCH()
     if case_settings_of(account).create_case:
         if ctx.case is not None and not ctx.case_created:
@@ -225,7 +225,7 @@ def auto_reply_for_intake(ctx: IntakeContext, account: GroupEmailAccount) -> Aut
     reason = _scope_refusal(ctx, account)
     if reason is not None:
         # for automatic mail the guard's reason says more ("a bounce", "Auto-Submitted: …")
-        if ctx.run.notify and is_automatic(ctx):
+        if not run_is_history(ctx.run) and is_automatic(ctx):
             message = (
                 GuardedMessage.from_parsed(ctx.parsed, ctx.classification)
                 if ctx.parsed is not None

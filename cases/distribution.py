@@ -237,14 +237,18 @@ def case_assign(
     cases_assigned_publish([case], by=by)
 
 
-def cases_assigned_publish(cases: list[Case], *, by: str = "") -> None:
+def cases_assigned_publish(cases: list[Case], *, by: str = "", quiet: bool = False) -> None:
     """What follows the assignment of saved cases (each with its ``assigned_user`` loaded):
     the assignee follows the case, an "assigned" stream note, and a notification unless the
-    user turned "a case is assigned to me" off. A few statements for any number of cases."""
+    user turned "a case is assigned to me" off. A few statements for any number of cases.
+
+    ``quiet`` (cases opened from history, ``run_is_history``): the follow and the note, but
+    no notification and no ``case.assigned`` event."""
     cases = [case for case in cases if case.assigned_user_id]
     if not cases:
         return
-    event_publish("case.assigned", cases)
+    if not quiet:
+        event_publish("case.assigned", cases)
     content_type = ContentType.objects.get_for_model(Case)
     Follow.objects.bulk_create(
         [
@@ -280,7 +284,7 @@ def cases_assigned_publish(cases: list[Case], *, by: str = "") -> None:
                 "data": ASSIGNED.data(by=by, case_id=case.pk, case_number=case.number),
             }
             for case, note_id in zip(cases, note_ids, strict=True)
-            if wants(case.assigned_user.notification_preferences or {}, CASE_ASSIGNED)
+            if not quiet and wants(case.assigned_user.notification_preferences or {}, CASE_ASSIGNED)
         ],
         return_ids=False,
     )

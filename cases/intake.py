@@ -39,11 +39,15 @@ from cases.models import (
 from cases.notes import CASE_OPENED, CASE_REOPENED
 from crm.addresses import normalize_address, records_for_addresses
 from crm.bulk import bulk_insert, bulk_insert_rows, bulk_update_values
-from crm.events import event_publish
 from crm.models import Account, Contact, Lead, Note
 from mailboxes.inbox.reply_text import visible_reply_text
 from mailboxes.intake.classify import is_automatic
-from mailboxes.intake.context import IntakeContext
+from mailboxes.intake.context import (
+    IntakeContext,
+    run_event_publish,
+    run_is_history,
+    run_opens_cases,
+)
 from mailboxes.intake.link import Link, Parent, ThreadIndex, thread_ids
 from mailboxes.intake.recipients import active_user_ids_by_address
 from mailboxes.intake.store import account_team_ids
@@ -171,6 +175,9 @@ class _CaseIntake:
     def __init__(self, batch: list[IntakeContext], account: GroupEmailAccount) -> None:
         self.batch = batch
         self.account = account
+        self.run = batch[0].run
+        # an import without "open cases": emails join the cases of their threads, no more
+        self.opens = run_opens_cases(self.run)
         self.settings: GroupAccountCases = case_settings_of(account)
         self.case_type_id = _case_type_id()
         self.users_by_address = active_user_ids_by_address(batch[0].run)
@@ -204,9 +211,10 @@ class _CaseIntake:
                     self.relinked.append((ctx, Email.LinkedBy.REPLY))
             if case is not None:
                 ctx.case = case
-                self._reopen_decide(ctx, case)
+                if self.opens:
+                    self._reopen_decide(ctx, case)
                 continue
-            if is_automatic(ctx):
+            if is_automatic(ctx) or not self.opens:
                 continue
             ctx.case = self._case_new(ctx, senders)
             ctx.case_created = True
@@ -270,7 +278,7 @@ class _CaseIntake:
         for case, number in zip(cases, case_numbers_next(len(cases)), strict=True):
             case.number = number
         bulk_insert(cases)
-        event_publish("case.created", cases)
+        run_event_publish(self.run, "case.created", cases)
         if self.settings.target_team_id:
             bulk_insert_rows(
                 Case.teams.through,
@@ -297,7 +305,7 @@ class _CaseIntake:
             ],
             return_ids=False,
         )
-        cases_assigned_publish(cases, by=self.account.name)
+        cases_assigned_publish(cases, by=self.account.name, quiet=run_is_history(self.run))
 
     def link_emails(self) -> None:
         """Put the emails that opened a case, or answer one opened now, on it (one UPDATE)."""
@@ -374,7 +382,7 @@ class _CaseIntake:
             return
         cases = {ctx.case.pk: ctx.case for ctx, _old in self.reopened}
         bulk_update_values(list(cases.values()), ("status", "modified_at"))
-        event_publish("case.updated", list(cases.values()))
+        run_event_publish(self.run, "case.updated", list(cases.values()))
         email_type_id = ContentType.objects.get_for_model(Email).pk
         bulk_insert_rows(
             Note,

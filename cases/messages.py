@@ -56,7 +56,7 @@ UNASSIGNED = message_define("cases.unassigned", _("Unassigned: {reason}"))
 # --- auto-reply: the email is not one auto-replies answer ---------------------------------------
 FIRST_FETCH = message_define(
     "cases.auto_reply.first_fetch",
-    _("First fetch of the mailbox (its history): no auto-replies."),
+    _("First fetch of the mailbox (its history) or an imported archive: no auto-replies."),
 )
 JOINS_CASE = message_define(
     "cases.auto_reply.joins_case",

@@ -109,6 +109,22 @@ IMPORT_FAILED = message_define(
     "mail.import_failed", _("The message could not be imported: {error}")
 )
 
+# --- importing archives (mailboxes/intake/importing.py) ------------------------------------------
+ARCHIVE_GONE = message_define(
+    "mail.archive_gone",
+    _("The uploaded file is no longer on the server; upload it again."),
+)
+ARCHIVE_EMPTY = message_define(
+    "mail.archive_empty", _("The file holds no email: it is empty or not an mbox or .eml file.")
+)
+ARCHIVE_CRASHED = message_define(
+    "mail.archive_crashed",
+    _(
+        "The import stopped on an unexpected error: {error}. The messages imported so far "
+        "stay; importing the file again adds only the rest."
+    ),
+)
+
 # --- SMTP and sending -----------------------------------------------------------------------------
 SMTP_AUTH = message_define(
     "mail.smtp_auth", _("The SMTP server refused the user name or password ({reply}).")

@@ -36,6 +36,19 @@ def fetch_account(self, account_id: int, notify: bool | None = None, urgent: boo
     return summary.as_dict()
 
 
+@shared_task(name="mailboxes.import_archive", ignore_result=True)
+def import_archive(import_id: int) -> str:
+    """Import an uploaded archive (mailboxes/intake/importing.py); run again after a worker
+    died, it resumes after the last committed batch."""
+    from mailboxes.intake.importing import mail_import_run
+    from mailboxes.models import MailImport
+
+    if not MailImport.objects.filter(pk=import_id).exists():
+        logger.warning("Import %s does not exist", import_id)
+        return "gone"
+    return mail_import_run(import_id).status
+
+
 def _fan_out(kind: str) -> int:
     from mailboxes.intake.queueing import accounts_to_poll, fetch_enqueue
 

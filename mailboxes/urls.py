@@ -13,6 +13,7 @@ from mailboxes.views import (
     discovery,
     email,
     folders,
+    imports,
     inbox,
     linking,
     oauth,
@@ -114,6 +115,25 @@ for _prefix, _kind in (("accounts", accounts.PERSONAL), ("group-accounts", accou
             accounts.account_status,
             _kw,
             name=f"{_kind}-account-status",
+        ),
+        # importing .mbox and .eml files (views/imports.py)
+        path(
+            f"{_prefix}/<int:pk>/import/",
+            imports.account_import,
+            _kw,
+            name=f"{_kind}-account-import",
+        ),
+        path(
+            f"{_prefix}/<int:pk>/import/<int:import_pk>/",
+            imports.import_detail,
+            _kw,
+            name=f"{_kind}-account-import-detail",
+        ),
+        path(
+            f"{_prefix}/<int:pk>/import/<int:import_pk>/status/",
+            imports.import_status,
+            _kw,
+            name=f"{_kind}-account-import-status",
         ),
     ]
 

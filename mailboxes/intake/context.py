@@ -8,9 +8,11 @@ neither app.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
+
+from crm.events import event_publish
 
 if TYPE_CHECKING:
     from mailboxes.intake.classify import Classification
@@ -56,11 +58,34 @@ class FetchRun:
     """
 
     account: MailAccount
+    # False for history (an account's first fetch, an imported archive): see ``run_is_history``
     notify: bool = True
+    # False: email-to-case opens no case and reopens none (an import without "open cases")
+    cases: bool = True
     # False for "import it anyway": the account's filters may not skip the message again
     filters_may_skip: bool = True
     filters: RunFilters | None = None
     cache: dict[str, Any] = field(default_factory=dict)
+
+
+def run_is_history(run: FetchRun) -> bool:
+    """Whether the run brings in history rather than new mail (an account's first fetch, an
+    imported archive): stored, filtered and linked as new mail, but nobody is told: no
+    notifications, no auto-replies, no events for webhooks. The one place every step asks."""
+    return not run.notify
+
+
+def run_event_publish(run: FetchRun, name: str, objects: Iterable) -> None:
+    """Publish a domain event of the intake (``crm.events``), except for history: webhooks
+    hear of new mail, not of an archive being imported."""
+    if not run_is_history(run):
+        event_publish(name, objects)
+
+
+def run_opens_cases(run: FetchRun) -> bool:
+    """Whether email-to-case may open (or reopen) cases in this run: live mail always, an
+    import only when asked to."""
+    return run.cases
 
 
 @dataclass

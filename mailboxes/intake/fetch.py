@@ -37,6 +37,7 @@ from mailboxes.intake.journal import (
     journal_batch,
     journal_note_skipped,
     journal_write,
+    raw_from_archive,
 )
 from mailboxes.intake.locking import account_fetch_lock
 from mailboxes.intake.parse import parse_message
@@ -445,7 +446,9 @@ def _quarantine(raw: RawMessage, exc: BaseException) -> str:
 
 def raw_message_retry(raw: RawMessage, *, notify: bool = True) -> str:
     """Retry a quarantined message: the same processing a first-time success gets."""
-    run = run_prepare(raw.account.specific, notify=notify)
+    run = run_prepare(raw.account.specific, notify=notify and not raw_from_archive(raw))
+    if raw_from_archive(raw):  # cases as its import asked
+        run.cases = bool(raw.mail_import_id and raw.mail_import.open_cases)
     with transaction.atomic():
         raw = RawMessage.objects.select_for_update().get(pk=raw.pk)
         if raw.status != RawMessage.Status.QUARANTINED:
@@ -475,6 +478,8 @@ class AccountBusy(MailError):
 def _download_body(account: MailAccount, raw: RawMessage) -> bytes | None:
     """The whole message behind a headers-only journal row, or None when it is larger than
     the size limit (it is then imported with its headers, as a fetch would)."""
+    if raw_from_archive(raw):
+        return None  # an archive's message over the size limit: its headers were all it kept
     with imap_session(account) as client:
         status = client.select_folder(raw.folder, readonly=True)
         if int(status[b"UIDVALIDITY"]) != raw.uidvalidity:
@@ -515,7 +520,7 @@ def raw_message_import_anyway(raw_id: int, *, notify: bool = True) -> str:
                 body = _download_body(account, raw)
             except (OSError, IMAPClientError) as exc:
                 raise connection_error(exc, account.imap_host) from exc
-        run = run_prepare(account, notify=notify)
+        run = run_prepare(account, notify=notify and not raw_from_archive(raw))
         run.filters_may_skip = False
         with transaction.atomic():
             raw = RawMessage.objects.select_for_update().get(pk=raw_id)

@@ -30,6 +30,17 @@ OUTCOME_FIELDS = (
 )
 
 
+# The folder of a message from an imported archive (mailboxes/intake/importing.py); no IMAP
+# folder has an empty name.
+ARCHIVE_FOLDER = ""
+
+
+def raw_from_archive(raw: RawMessage) -> bool:
+    """Whether a journaled message came from an imported archive, not from IMAP: it is
+    history (retried without notifying anyone) and there is no server to download it from."""
+    return raw.folder == ARCHIVE_FOLDER
+
+
 @dataclass
 class FetchedMessage:
     """One message as downloaded from the server; ``skipped`` when a filter skipped it on

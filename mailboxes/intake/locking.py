@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import connection
 
 _LOCK_NAMESPACE = 0x706F  # "po": keeps Postaci's advisory locks apart from other users'
+_IMPORT_NAMESPACE = 0x7069  # "pi": one worker per archive import (mailboxes/intake/importing.py)
 
 
 @contextmanager
@@ -35,26 +36,34 @@ def account_fetch_lock(account_id: int, *, wait: float = 0) -> Iterator[bool]:
 
 
 @contextmanager
-def _try_lock(account_id: int) -> Iterator[bool]:
+def import_lock(import_id: int) -> Iterator[bool]:
+    """Yield True when this process now holds the lock of one archive import (a task
+    delivered twice must not read the same file twice at once), False if another does."""
+    with _try_lock(import_id, namespace=_IMPORT_NAMESPACE, name="import") as acquired:
+        yield acquired
+
+
+@contextmanager
+def _try_lock(
+    account_id: int, *, namespace: int = _LOCK_NAMESPACE, name: str = "fetch"
+) -> Iterator[bool]:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_LOCK_NAMESPACE, account_id])
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [namespace, account_id])
             acquired = cursor.fetchone()[0]
         try:
             yield acquired
         finally:
             if acquired and connection.connection is not None:
                 with connection.cursor() as cursor:
-                    cursor.execute(
-                        "SELECT pg_advisory_unlock(%s, %s)", [_LOCK_NAMESPACE, account_id]
-                    )
+                    cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [namespace, account_id])
         return
 
     lock_dir = settings.VAR_DIR / "locks"
     lock_dir.mkdir(parents=True, exist_ok=True)
     # per database file, like advisory locks are per database (test runs share VAR_DIR)
     database = hashlib.sha256(str(connection.settings_dict["NAME"]).encode()).hexdigest()[:12]
-    path = lock_dir / f"fetch-{database}-{account_id}.lock"
+    path = lock_dir / f"{name}-{database}-{account_id}.lock"
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from django.contrib.contenttypes.models import ContentType
 
-from crm.events import event_publish
 from crm.models import Note
-from mailboxes.intake.context import IntakeContext
+from mailboxes.intake.context import IntakeContext, run_event_publish, run_is_history
 from mailboxes.intake.recipients import active_user_ids_by_address
 from mailboxes.notes.email_notes import EmailNews, email_news_publish
 
@@ -53,9 +52,10 @@ def _news(ctx: IntakeContext, users_by_address: dict[str, int]) -> EmailNews:
 
 
 def notify_batch(batch: list[IntakeContext]) -> None:
-    """Pipeline step 11: notes on the parents of new emails; notifications unless backfill."""
+    """Pipeline step 11: notes on the parents of new emails; notifications and events unless
+    the run is history (``run_is_history``)."""
     run = batch[0].run
-    event_publish("email.received", [ctx.email for ctx in batch if ctx.is_new_email])
+    run_event_publish(run, "email.received", [ctx.email for ctx in batch if ctx.is_new_email])
     users_by_address = active_user_ids_by_address(run)
     items: dict[int, EmailNews] = {}
     for ctx in batch:
@@ -65,4 +65,4 @@ def notify_batch(batch: list[IntakeContext]) -> None:
         if not (ctx.is_new_email and email.parent_id) and not ctx.new_user_ids:
             continue
         items[email.pk] = _news(ctx, users_by_address)
-    email_news_publish(list(items.values()), notify=run.notify)
+    email_news_publish(list(items.values()), notify=not run_is_history(run))

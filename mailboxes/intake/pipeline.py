@@ -23,6 +23,11 @@ and hooks of the apps built on mailboxes are only *slots* here: ``filters``, ``c
 ``meetings`` fill them in their ``AppConfig.ready`` with ``step_provide`` / ``hook_provide``,
 so mailboxes imports none of them and still shows the whole flow. A slot nobody provides is skipped.
 
+An imported archive (importing.py) runs the same steps on its journaled messages. Whether a
+run is history (an account's first fetch, an import: no notifications, auto-replies or
+events) and whether it may open cases, the steps ask ``run_is_history`` and
+``run_opens_cases`` (context.py), nothing else.
+
 ``process_batch`` in fetch.py runs the steps on the whole batch in one savepoint; if anything
 fails it rolls that back and runs every message alone, each in a savepoint of its own, so one
 bad message is quarantined and the others are imported exactly as they would have been.

@@ -10,6 +10,7 @@ from .accounts import (
 from .bounces import Bounce
 from .emails import Attachment, Email, EmailRecipient, EmailUser
 from .folders import EmailFolder, GroupEmailFolder
+from .imports import MailImport
 from .journal import RawMessage
 from .oauth import AuthMethod, OAuthFlow, OAuthProvider, OAuthState
 from .outgoing import OutgoingMessage
@@ -29,6 +30,7 @@ __all__ = [
     "GroupEmailAccount",
     "GroupEmailFolder",
     "MailAccount",
+    "MailImport",
     "OAuthFlow",
     "OAuthProvider",
     "OAuthState",

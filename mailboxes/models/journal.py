@@ -34,6 +34,15 @@ class RawMessage(models.Model):
         default=False,
         help_text=_("The message exceeded the size limit; only its headers were downloaded."),
     )
+    # set for a message of an imported archive (folder "", uidvalidity the import's id, uid
+    # its place in the file); None for a message fetched over IMAP
+    mail_import = models.ForeignKey(
+        "mailboxes.MailImport",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="raw_messages",
+    )
     message_id = models.CharField(max_length=998, blank=True)
     status = models.CharField(
         _("status"), max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True

@@ -71,6 +71,7 @@ ACCOUNT_ACTIONS = (
     "status",
     "connect",
     "disconnect",
+    "import",
 )
 
 # Headline of a failed connection test, by MailError.code; the error's own sentence follows.
