@@ -30,7 +30,7 @@ from crm.notification_reasons import wants
 from mailboxes import messages
 from mailboxes.bounces.read import Failure
 from mailboxes.bounces.reading import failures_in
-from mailboxes.intake.context import IntakeContext
+from mailboxes.intake.context import IntakeContext, run_is_history
 from mailboxes.intake.link import bounced_message_ids
 from mailboxes.models import Bounce, Email, EmailRecipient, MailAccount
 from mailboxes.notification_reasons import MAIL_BOUNCED
@@ -53,7 +53,7 @@ def bounces_batch(batch: list[IntakeContext]) -> None:
         return
     try:
         with transaction.atomic():
-            bounces_record(found)
+            bounces_record(found, notify=not run_is_history(batch[0].run))
     except Exception:  # a bounce that cannot be recorded is still stored as an email
         logger.exception("Bounces of a batch could not be recorded")
 
@@ -80,8 +80,11 @@ def _sent_emails(found: list[tuple[IntakeContext, list[Failure]]]) -> dict[int, 
     return sent
 
 
-def bounces_record(found: list[tuple[IntakeContext, list[Failure]]]) -> list[Bounce]:
-    """Store the failures of the batch's bounces and apply the counted ones."""
+def bounces_record(
+    found: list[tuple[IntakeContext, list[Failure]]], *, notify: bool = True
+) -> list[Bounce]:
+    """Store the failures of the batch's bounces and apply the counted ones; the senders are
+    told unless the mail is history (an imported archive, a first fetch)."""
     sent = _sent_emails(found)
     recipients: dict[int, set[str]] = defaultdict(set)
     for email_id, address in EmailRecipient.objects.filter(
@@ -112,7 +115,8 @@ def bounces_record(found: list[tuple[IntakeContext, list[Failure]]]) -> list[Bou
     counted = [bounce for bounce in bounces if bounce.counts]
     if counted:
         _invalidate(counted)
-        _notify_senders(counted)
+        if notify:
+            _notify_senders(counted)
     return bounces
 
 

@@ -250,3 +250,21 @@ def test_mark_valid_needs_a_record_the_user_may_see(
     url = reverse("crm:contact-address-valid", args=[other.pk, address.pk])
     assert logged_in(agent).post(url).status_code == 404  # not an address of that record
     assert Contact.objects.count() == 2
+
+
+def test_a_bounce_in_an_imported_archive_invalidates_without_telling_the_sender(
+    support, agent, tmp_path
+):
+    """History (an imported archive) still teaches Postaci which addresses are gone, but the
+    sender hears nothing about a bounce of long ago."""
+    from django.core.management import call_command
+
+    sent = send_to(agent, support, GONE)
+    archive = tmp_path / "old-bounce.eml"
+    archive.write_bytes(corpus_bounce("lhost-postfix-04.eml", sent, support))
+    call_command("importmail", "--account", str(support.pk), str(archive), "--json")
+
+    address = EmailAddress.objects.get(address=GONE)
+    assert address.is_invalid and address.invalid_status == "5.1.1"
+    assert Bounce.objects.filter(sent_email=sent, counts=True).exists()
+    assert not Notification.objects.filter(user=agent, data__kind="bounce").exists()
