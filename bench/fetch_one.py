@@ -76,6 +76,16 @@ def main() -> None:
         return real_command(self, name, *args)
 
     imaplib.IMAP4._command = counted_command
+    from imapclient import IMAPClient
+
+    real_raw_command = IMAPClient._raw_command
+
+    def counted_raw_command(self, name, args, uid=True):  # IMAPClient's way for SEARCH
+        if counting[0]:
+            commands.append(f"UID {name.decode()}" if uid and self.use_uid else name.decode())
+        return real_raw_command(self, name, args, uid=uid)
+
+    IMAPClient._raw_command = counted_raw_command
     walls: list[float] = []
     statements: list[int] = []
     profiler = None
