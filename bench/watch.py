@@ -154,7 +154,7 @@ class Bench:
                 "config",
                 "worker",
                 "--concurrency",
-                "2",
+                str(self.args.concurrency),
                 "-Q",
                 "fetch_now,celery,poll",
                 "--loglevel",
@@ -407,7 +407,7 @@ class Bench:
         queued, seconds = self.run_poll()
         self.rows.append(
             (
-                f"poll of {queued} idle accounts, 2 worker processes",
+                f"poll of {queued} idle accounts, {self.args.concurrency} worker processes",
                 f"{seconds:.1f} s",
                 f"< {GOALS['poll_seconds']:.0f} s",
             )
@@ -423,6 +423,7 @@ def main() -> None:
         "--spacing", type=float, default=0, help="seconds between deliveries (0: a burst)"
     )
     parser.add_argument("--tls", action="store_true", help="accounts on IMAPS (implicit TLS)")
+    parser.add_argument("--concurrency", type=int, default=2, help="worker processes (2)")
     args = parser.parse_args()
     args.burst = min(args.burst, args.accounts)
 

@@ -74,9 +74,11 @@ def _reserve_ids(model: type[models.Model], count: int) -> list[int]:
 
 # At most this many rows go in with one ``INSERT … VALUES … RETURNING`` instead of drawing
 # ids and then a ``COPY``: one round trip instead of three (a fetch of one message, what a
-# watched mailbox mostly brings, writes five tables a row or two each). Not for rows with
-# bytes: Django's cursor binds parameters on the client, as text.
+# watched mailbox mostly brings, writes five tables a row or two each). Rows with bytes
+# only up to SMALL_INSERT_BYTES of them: Django's cursor binds parameters on the client, as
+# text (hex, twice the size), where a ``COPY`` sends them as they are.
 SMALL_INSERT_ROWS = 20
+SMALL_INSERT_BYTES = 256 * 1024
 
 
 def _insert_returning(
@@ -97,10 +99,15 @@ def _insert_returning(
         return [row[0] for row in cursor.fetchall()]
 
 
-def _small(rows: Sequence, fields: list[models.Field]) -> bool:
-    return len(rows) <= SMALL_INSERT_ROWS and not any(
-        isinstance(f, models.BinaryField) for f in fields
-    )
+def _small(rows: Sequence, fields: list[models.Field], *, instances: bool = False) -> bool:
+    if len(rows) > SMALL_INSERT_ROWS:
+        return False
+    binary = [f.attname for f in fields if isinstance(f, models.BinaryField)]
+    if not binary:
+        return True
+    read = getattr if instances else dict.get
+    held = sum(len(read(row, name) or b"") for row in rows for name in binary)
+    return held <= SMALL_INSERT_BYTES
 
 
 def bulk_insert(objs: Sequence[models.Model]) -> Sequence[models.Model]:
@@ -112,7 +119,7 @@ def bulk_insert(objs: Sequence[models.Model]) -> Sequence[models.Model]:
         return model._default_manager.bulk_create(objs)
     fields = _columns(model)
     pk = model._meta.pk
-    if all(obj.pk is None for obj in objs) and _small(objs, fields):
+    if all(obj.pk is None for obj in objs) and _small(objs, fields, instances=True):
         fields = [f for f in fields if f is not pk]
         readers = [_reader(f) for f in fields]
         ids = _insert_returning(model, fields, [[read(obj) for read in readers] for obj in objs])

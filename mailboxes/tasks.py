@@ -25,7 +25,7 @@ def fetch_account(self, account_id: int, notify: bool | None = None, urgent: boo
     from mailboxes.intake.queueing import fetch_started
 
     fetch_started(account_id, urgent=urgent)
-    summary = fetch(account_id, notify=notify)
+    summary = fetch(account_id, notify=notify, urgent=urgent)
     if summary.locked and urgent and self.request.retries < LOCKED_RETRIES:
         logger.info(
             "Account %s is being fetched already; fetching again in %ss",

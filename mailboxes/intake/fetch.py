@@ -61,6 +61,9 @@ from mailboxes.models.accounts import mail_account_load
 logger = logging.getLogger(__name__)
 
 SEEN = b"\\Seen"
+# Up to this many UIDs between the cursor and UIDNEXT are asked for by number (one FETCH of
+# their sizes), more by a SEARCH first.
+MAX_UIDS_WITHOUT_SEARCH = 200
 
 
 @dataclass
@@ -110,10 +113,13 @@ def fetch_account(
     *,
     notify: bool | None = None,
     progress: ProgressCallback | None = None,
+    urgent: bool = False,
 ) -> FetchSummary:
     """Fetch every monitored folder of one account, once at a time across all workers.
 
     ``notify=None`` notifies except on the account's first fetch (a backfill of history).
+    ``urgent``: somebody heard of new mail (the IDLE watcher, "Fetch now"), so each folder is
+    SELECTed straight away; a poll first asks STATUS, which for an idle folder is all it does.
     Connection problems are recorded on the account (and retried later with back-off); they
     never raise, so one broken mailbox cannot stop a poll of the others.
     """
@@ -134,7 +140,7 @@ def fetch_account(
             with imap_session(account) as client:
                 for folder in account.monitored_folders or ["INBOX"]:
                     try:
-                        if folder_unchanged(client, folder, cursors.get(folder)):
+                        if not urgent and folder_unchanged(client, folder, cursors.get(folder)):
                             continue
                         run = run or run_prepare(account, notify=notify)
                         folder_summary = fetch_folder(
@@ -174,11 +180,9 @@ def folder_unchanged(client: IMAPClient, folder: str, cursor: FolderCursor | Non
     )
 
 
-def _search_criteria(account: MailAccount, cursor: FolderCursor, uidvalidity: int) -> list:
-    """What to ask the server for: UIDs past the cursor, or a date window when the cursor
-    is new or no longer valid (UIDVALIDITY changed)."""
-    if cursor.uidvalidity == uidvalidity:
-        return ["UID", f"{cursor.last_uid + 1}:*"]
+def _search_criteria(account: MailAccount, cursor: FolderCursor) -> list:
+    """What to search for when the cursor is new or no longer valid (UIDVALIDITY changed): a
+    date window, or everything."""
     since = None
     if cursor.uidvalidity is not None and cursor.last_date:
         # Catch up after UIDVALIDITY changed; Message-ID de-duplication absorbs the overlap.
@@ -209,18 +213,30 @@ def fetch_folder(
     if cursor.uidvalidity == uidvalidity and uidnext is not None and uidnext <= cursor.last_uid + 1:
         return summary  # nothing new: one SELECT, no message data
 
-    uids = sorted(client.search(_search_criteria(account, cursor, uidvalidity)))
-    if cursor.uidvalidity == uidvalidity:
+    if (
+        cursor.uidvalidity == uidvalidity
+        and uidnext is not None
+        and uidnext - cursor.last_uid <= MAX_UIDS_WITHOUT_SEARCH
+    ):
+        # A few UIDs between the cursor and UIDNEXT (mail the watcher heard of): what they
+        # hold and how large in one FETCH of those UIDs, no SEARCH (UIDs nobody holds, such
+        # as expunged ones, are left out of the answer).
+        sizes = message_sizes(client, list(range(cursor.last_uid + 1, uidnext)))
+        uids = sorted(sizes)
+    elif cursor.uidvalidity == uidvalidity:
+        uids = sorted(client.search(["UID", f"{cursor.last_uid + 1}:*"]))
         uids = [uid for uid in uids if uid > cursor.last_uid]
+        sizes = message_sizes(client, uids)
     else:
+        uids = sorted(client.search(_search_criteria(account, cursor)))
         # New cursor or new UIDVALIDITY: start over in this validity epoch.
         cursor.uidvalidity, cursor.last_uid = uidvalidity, 0
         if not uids:
             cursor.save(update_fields=["uidvalidity", "last_uid", "updated_at"])
+        sizes = message_sizes(client, uids)
     if progress and uids:
         progress("total", len(uids))
 
-    sizes = message_sizes(client, uids)
     for batch in fetch_batches(uids, sizes):
         summary.add(fetch_batch(client, run, folder, cursor, batch, sizes))
         if progress:

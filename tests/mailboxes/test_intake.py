@@ -299,3 +299,58 @@ def test_attachments_and_inline_images_are_stored_once_and_readable(
     assert attachments[0].file.name == attachments[1].file.name  # same bytes, one file
     with attachments[0].file.open("rb") as handle:
         assert handle.read() == pdf
+
+
+def _imap_commands(monkeypatch) -> list[str]:
+    """The IMAP commands this process sends from now on (the server stays real)."""
+    import imaplib
+
+    from imapclient import IMAPClient
+    from imapclient.util import to_unicode
+
+    sent: list[str] = []
+    command = imaplib.IMAP4._command
+
+    def recording(self, name, *args):
+        sent.append(f"{name} {args[0]}" if name == "UID" and args else name)
+        return command(self, name, *args)
+
+    def recording_raw(self, name, args, uid=True):  # IMAPClient's way for SEARCH and SORT
+        sent.append(f"UID {to_unicode(name)}" if uid and self.use_uid else to_unicode(name))
+        return raw_command(self, name, args, uid=uid)
+
+    raw_command = IMAPClient._raw_command
+    monkeypatch.setattr(imaplib.IMAP4, "_command", recording)
+    monkeypatch.setattr(IMAPClient, "_raw_command", recording_raw)
+    return sent
+
+
+@pytest.mark.parametrize("limit", [200, 2], ids=["by-number", "searched"])
+def test_an_urgent_fetch_selects_at_once_and_asks_for_new_uids_by_number(
+    dovecot, imap_user, make_group_account, monkeypatch, limit
+):
+    import mailboxes.intake.fetch as fetch
+
+    monkeypatch.setattr(fetch, "MAX_UIDS_WITHOUT_SEARCH", limit)
+    dovecot.append_many(imap_user, "INBOX", [make_message() for _ in range(2)])
+    account = make_group_account(imap_user)
+    assert fetch_account(account.pk).imported == 2
+    # three new messages, the middle one gone before the fetch: a gap between the UIDs
+    dovecot.append_many(imap_user, "INBOX", [make_message() for _ in range(3)])
+    with dovecot.client(imap_user) as client:
+        client.select_folder("INBOX")
+        client.delete_messages([4])
+        client.expunge()
+    sent = _imap_commands(monkeypatch)
+
+    summary = fetch_account(account.pk, urgent=True)
+
+    assert (summary.fetched, summary.imported, summary.errors) == (2, 2, [])
+    assert sorted(RawMessage.objects.values_list("uid", flat=True)) == [1, 2, 3, 5]
+    assert "STATUS" not in sent
+    assert ("UID SEARCH" in sent) == (limit == 2)
+    assert FolderCursor.objects.get(account=account).last_uid == 5
+    # a poll of the folder with nothing new is still one STATUS, no SELECT
+    sent.clear()
+    assert fetch_account(account.pk).fetched == 0
+    assert "STATUS" in sent and "SELECT" not in sent
