@@ -301,6 +301,30 @@
       });
     }
 
+    /* A click in the empty space below the text puts the caret at the end of the last
+       block: the signature. Typing there would write into the signature (replaced when the
+       From changes, and sent glued to it); the caret goes to the end of the user's own text
+       above the signature instead (a new empty line when there is none). */
+    area.addEventListener("mouseup", function (event) {
+      if (event.target !== area || plain) return;  // a click on text goes where it was clicked
+      var selection = window.getSelection();
+      var signature = area.querySelector("[data-signature]");
+      if (!signature || !selection.rangeCount || !selection.isCollapsed) return;
+      if (!signature.contains(selection.anchorNode) || signature.nextElementSibling) return;
+      var above = signature.previousElementSibling;
+      if (!above) {
+        above = document.createElement("p");
+        above.appendChild(document.createElement("br"));
+        area.insertBefore(above, signature);
+      }
+      var range = document.createRange();
+      var empty = !above.textContent.trim() && !above.querySelector("img");
+      range.selectNodeContents(above);
+      range.collapse(empty);
+      selection.removeAllRanges();
+      selection.addRange(range);
+    });
+
     form.composeEditor = {
       jodit: jodit,
       area: area,

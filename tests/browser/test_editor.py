@@ -229,6 +229,40 @@ def test_switching_from_switches_the_signature_and_it_appears_once(
     screenshot("editor-compose-tr")
 
 
+def test_a_click_in_the_empty_space_below_writes_above_the_signature(
+    page, app_url, login_as, desk, smtp_server, celery_worker
+):
+    """Where a person clicks in a new email: the empty area under the signature. The text
+    goes above the signature, survives a change of From, and is sent before it."""
+    agent, personal, support = desk
+    login_as(agent)
+    page.goto(app_url("/emails/compose/"))
+    from_select = page.get_by_label("From")
+    from_select.select_option(str(support.pk))
+    editor = page.get_by_test_id("compose-editor")
+    expect(editor.locator("[data-signature]")).to_have_count(1)
+    box = editor.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] - 20)
+    page.keyboard.type("Your invoice is attached.")
+    expect(editor.locator("[data-signature]")).to_have_text("Destek Ekibi · 0212 555 00 00")
+    from_select.select_option(str(personal.pk))
+    from_select.select_option(str(support.pk))
+    expect(editor).to_contain_text("Your invoice is attached.")
+    page.get_by_label("To", exact=True).fill("can@customer.example")
+    page.get_by_label("Subject").fill("Invoice")
+    page.get_by_test_id("compose-send").click()
+    page.wait_for_load_state()
+
+    message = _sent(smtp_server)
+    html = message.get_body(("html",)).get_content()
+    assert html.index("Your invoice is attached.") < html.index("Destek Ekibi")
+    signature = html[html.index("data-signature") :]
+    assert "Your invoice" not in signature
+    text = message.get_body(("plain",)).get_content()
+    assert "Destek Ekibi · 0212 555 00 00Your" not in text
+    assert text.index("Your invoice is attached.") < text.index("Destek Ekibi")
+
+
 def test_plain_text_mode_sends_text_plain(
     page, app_url, login_as, desk, smtp_server, celery_worker
 ):
