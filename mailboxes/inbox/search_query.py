@@ -8,7 +8,10 @@ nobody knows, or one whose value does not parse, is searched as text.
 
 Words are matched through the full-text index (``mailboxes/inbox/search_index.py``): every
 word as a prefix of an indexed word ("sipariş" finds "siparişim"), letter case, accents and
-the Turkish i folded; phrases in order. On SQLite, the folded document is matched with LIKE.
+the Turkish i folded; phrases in order. ``from:``, ``to:`` and ``subject:`` are words too,
+restricted to the weight their field is indexed under (``'iade':*A``), so they read the same
+GIN index as the words and never scan the mailbox. On SQLite, the folded document is matched
+with LIKE and those operators match their columns.
 """
 
 from __future__ import annotations
@@ -46,6 +49,13 @@ class Term:
     text: str
     negated: bool = False
     phrase: bool = False
+    weights: str = ""  # only in these fields of the document ("A": the subject), "" anywhere
+
+
+# The weight each operator's field is indexed under (mailboxes/inbox/search_index.py)
+FIELD_WEIGHTS = {"subject": "A", "from": "B", "to": "C"}
+# ts_rank's weights of D, C, B, A: subject and sender first, then To/Cc, then the text
+RANK_WEIGHTS = "{0.1, 0.4, 1.0, 1.0}"
 
 
 @dataclass
@@ -102,7 +112,7 @@ class SearchRank(Func):
     """Relevance of the document to the query (subject and sender weigh most)."""
 
     output_field = FloatField()
-    template = "ts_rank(%(expressions)s)"
+    template = f"ts_rank('{RANK_WEIGHTS}', %(expressions)s)"
 
     def __init__(self, document, tsquery: str):
         super().__init__(
@@ -120,7 +130,7 @@ def _tsquery(terms: list[Term]) -> str:
     parts = []
     for term in terms:
         words = term.text.split() if term.phrase else [term.text]
-        operand = " <-> ".join(f"{_quoted(w)}:*" for w in words if w.strip())
+        operand = " <-> ".join(f"{_quoted(w)}:*{term.weights}" for w in words if w.strip())
         if not operand:
             continue
         parts.append(f"!({operand})" if term.negated else f"({operand})")
@@ -200,14 +210,28 @@ def _recipients(emails: QuerySet[Email], value: str) -> QuerySet[Email]:
     return emails.filter(pk__in=matching)
 
 
-def _built_in(emails: QuerySet[Email], name: str, value: str) -> QuerySet[Email] | None:
-    lowered = value.lower()
+def field_words(emails: QuerySet[Email], name: str, value: str) -> QuerySet[Email]:
+    """The emails whose ``name`` field ("from", "to" or "subject") has every word of
+    ``value``: through the full-text index on PostgreSQL (the field's weight), by folded
+    substring on SQLite. The list filters' "From" and "To" use it as the operators do."""
+    if connection.vendor == "postgresql":
+        return _words(emails, [_field_term(name, value)])
     if name == "from":
         return words_in_fields(emails, value, ["from_name", "from_address__address"])
     if name == "to":
         return _recipients(emails, value)
-    if name == "subject":
-        return words_in_fields(emails, value, ["subject"])
+    return words_in_fields(emails, value, ["subject"])
+
+
+def _field_term(name: str, value: str, negated: bool = False) -> Term:
+    words = value.split()[:MAX_TERMS]
+    return Term(" ".join(words), negated, phrase=len(words) > 1, weights=FIELD_WEIGHTS[name])
+
+
+def _built_in(emails: QuerySet[Email], name: str, value: str) -> QuerySet[Email] | None:
+    lowered = value.lower()
+    if name in FIELD_WEIGHTS:
+        return field_words(emails, name, value)
     if name == "has":
         return emails.filter(has_attachments=True) if lowered in ("attachment", "ek") else None
     if name == "is":
@@ -233,6 +257,10 @@ def query_apply(emails: QuerySet[Email], query: EmailQuery, user) -> QuerySet[Em
     terms = list(query.terms)
     for name, value, negated in query.operators:
         function = _OPERATORS.get(name)
+        if function is None and name in FIELD_WEIGHTS and connection.vendor == "postgresql":
+            # one tsquery with the words: one pass over the GIN index
+            terms.append(_field_term(name, value, negated))
+            continue
         kept = function(emails, value, user) if function else _built_in(emails, name, value)
         if kept is None:
             terms.append(Term(f"{name}:{value}", negated=negated))

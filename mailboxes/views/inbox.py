@@ -18,7 +18,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from mailboxes.inbox.list_filters import EmailFilterSet
-from mailboxes.inbox.pagination import CappedPaginator
+from mailboxes.inbox.pagination import CappedPaginator, keyset_page
 from mailboxes.inbox.search_query import email_headlines, query_parse, top_results
 from mailboxes.inbox.selectors import (
     ALL,
@@ -92,7 +92,7 @@ def folder_list(request: HttpRequest, folder: str = INBOX) -> HttpResponse:
     mailbox = UserMailbox.of(request.user)
     current = mailbox.resolve(folder)
     filterset, emails = _filtered(request, mailbox, current)
-    page = CappedPaginator(_rows(emails, current), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = _page(request, _rows(emails, current), current)
     top = _top_results(request, emails, current, page)
     _highlight(request, [*page.object_list, *top])
     context = mailbox_context(request, current.key, mailbox)
@@ -111,6 +111,21 @@ def folder_list(request: HttpRequest, folder: str = INBOX) -> HttpResponse:
         top_results=top,
     )
     return render(request, "mailboxes/email_list.html", context)
+
+
+def _page(request: HttpRequest, rows, folder: Folder):
+    """A page of the list: by keyset (``older`` / ``newer`` cursors, ``oldest``), so the
+    hundredth page costs what the first does and pages stay put while mail arrives;
+    Scheduled, in the order it will be sent and short, by page number."""
+    if folder.key == SCHEDULED:
+        return CappedPaginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    return keyset_page(
+        rows,
+        PAGE_SIZE,
+        older=request.GET.get("older"),
+        newer=request.GET.get("newer"),
+        oldest=request.GET.get("oldest") == "1",
+    )
 
 
 def _top_results(request: HttpRequest, emails, folder: Folder, page) -> list:
@@ -136,7 +151,8 @@ def _highlight(request: HttpRequest, rows) -> None:
 
 def _list_query(request: HttpRequest) -> str:
     query = request.GET.copy()
-    query.pop("page", None)
+    for name in ("page", "older", "newer", "oldest"):
+        query.pop(name, None)
     for name in ("after_email", "after_row"):
         query.pop(name, None)
     return query.urlencode()
