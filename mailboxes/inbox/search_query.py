@@ -10,8 +10,8 @@ Words are matched through the full-text index (``mailboxes/inbox/search_index.py
 word as a prefix of an indexed word ("sipariş" finds "siparişim"), letter case, accents and
 the Turkish i folded; phrases in order. ``from:``, ``to:`` and ``subject:`` are words too,
 restricted to the weight their field is indexed under (``'iade':*A``), so they read the same
-GIN index as the words and never scan the mailbox. On SQLite, the folded document is matched
-with LIKE and those operators match their columns.
+GIN index as the words and never scan the mailbox. On SQLite the same through FTS5: words as
+prefixes (``"iade"*``), the operators as its column filters (``{subject} : "iade"*``).
 """
 
 from __future__ import annotations
@@ -23,12 +23,14 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 from django.db.models import F, FloatField, Func, Lookup, Q, QuerySet, Value
+from django.db.models.expressions import RawSQL
 from django.utils import formats, timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from crm.text_search import fold, words_in_fields
-from mailboxes.models import Email, EmailRecipient
+from crm.text_search import fold
+from mailboxes.inbox.search_index import FTS_COLUMNS, FTS_TABLE
+from mailboxes.models import Email
 from mailboxes.models.search import SearchDocumentField
 
 MAX_TERMS = 12
@@ -137,6 +139,18 @@ def _tsquery(terms: list[Term]) -> str:
     return " & ".join(parts)
 
 
+def _fts_match(term: Term) -> str | None:
+    """SQLite: one FTS5 query of a term: each word folded, quoted (so nothing of it is
+    FTS5 syntax) and a prefix; a phrase's words in order; an operator's in its column."""
+    words = term.text.split() if term.phrase else [term.text]
+    parts = ['"' + fold(w).replace('"', '""') + '"*' for w in words if w.strip()]
+    if not parts:
+        return None
+    match = " + ".join(parts)
+    column = FTS_COLUMNS.get(term.weights)
+    return f"{{{column}}} : ({match})" if column else match
+
+
 def _words(emails: QuerySet[Email], terms: list[Term]) -> QuerySet[Email]:
     if not terms:
         return emails
@@ -146,11 +160,11 @@ def _words(emails: QuerySet[Email], terms: list[Term]) -> QuerySet[Email]:
             return emails
         return emails.filter(search__document__matches=tsquery)
     for term in terms:
-        folded = fold(" ".join(term.text.split()))
-        if term.negated:
-            emails = emails.exclude(search__document__contains=folded)
-        else:
-            emails = emails.filter(search__document__contains=folded)
+        match = _fts_match(term)
+        if match is None:
+            continue
+        hits = RawSQL(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", [match])  # noqa: S611,S608
+        emails = emails.exclude(pk__in=hits) if term.negated else emails.filter(pk__in=hits)
     return emails
 
 
@@ -204,23 +218,11 @@ def _start_of(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
-def _recipients(emails: QuerySet[Email], value: str) -> QuerySet[Email]:
-    rows = EmailRecipient.objects.filter(kind__in=[EmailRecipient.Kind.TO, EmailRecipient.Kind.CC])
-    matching = words_in_fields(rows, value, ["name", "address__address"]).values("email_id")
-    return emails.filter(pk__in=matching)
-
-
 def field_words(emails: QuerySet[Email], name: str, value: str) -> QuerySet[Email]:
     """The emails whose ``name`` field ("from", "to" or "subject") has every word of
-    ``value``: through the full-text index on PostgreSQL (the field's weight), by folded
-    substring on SQLite. The list filters' "From" and "To" use it as the operators do."""
-    if connection.vendor == "postgresql":
-        return _words(emails, [_field_term(name, value)])
-    if name == "from":
-        return words_in_fields(emails, value, ["from_name", "from_address__address"])
-    if name == "to":
-        return _recipients(emails, value)
-    return words_in_fields(emails, value, ["subject"])
+    ``value``, through the full-text index (the field's weight; SQLite: its column). The
+    list filters' "From" and "To" use it as the operators do."""
+    return _words(emails, [_field_term(name, value)])
 
 
 def _field_term(name: str, value: str, negated: bool = False) -> Term:
@@ -230,8 +232,6 @@ def _field_term(name: str, value: str, negated: bool = False) -> Term:
 
 def _built_in(emails: QuerySet[Email], name: str, value: str) -> QuerySet[Email] | None:
     lowered = value.lower()
-    if name in FIELD_WEIGHTS:
-        return field_words(emails, name, value)
     if name == "has":
         return emails.filter(has_attachments=True) if lowered in ("attachment", "ek") else None
     if name == "is":
@@ -257,7 +257,7 @@ def query_apply(emails: QuerySet[Email], query: EmailQuery, user) -> QuerySet[Em
     terms = list(query.terms)
     for name, value, negated in query.operators:
         function = _OPERATORS.get(name)
-        if function is None and name in FIELD_WEIGHTS and connection.vendor == "postgresql":
+        if function is None and name in FIELD_WEIGHTS:
             # one tsquery with the words: one pass over the GIN index
             terms.append(_field_term(name, value, negated))
             continue
