@@ -185,14 +185,78 @@ def test_a_search_never_finds_another_users_mail(make_user, make_email, logged_i
         users=[bora],
         subject="Bora gizli",
         sender="secret@partner.example",
+        to=("hr@partner.example",),
         body_text="maaş bordrosu",
     )
     make_email(users=[ayse], subject="Ayşe açık", body_text="toplantı notları")
     client = logged_in(ayse)
-    for text in ("bordro", "gizli", "secret@partner.example", "from:partner", "subject:gizli"):
+    texts = ("bordro", "gizli", "secret@partner.example", "from:partner", "subject:gizli")
+    for text in (*texts, "to:hr@partner.example", "to:hr", "-toplantı", "partner.example"):
         for scope in ("", "all"):
             assert found(client, text, scope=scope) == [], (text, scope)
+    for field, value in (("sender", "partner"), ("recipient", "hr@partner.example")):
+        response = client.get(reverse("mailboxes:folder", args=["all"]), {field: value})
+        assert subjects(response) == [], field
     assert found(client, "toplantı", scope="all") == ["Ayşe açık"]
+    # bora finds it by every one of them
+    for text in (*texts, "to:hr@partner.example", "to:hr"):
+        assert found(logged_in(bora), text) == ["Bora gizli"], text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "subject:iade",
+        "from:mehmet",
+        "to:destek@postaci.example",
+        "subject:iade is:unread",
+        "from:mehmet -kargo after:2026-01-01",
+        "iade kargo",
+    ],
+)
+def test_words_and_operators_are_answered_by_the_index(ayse, make_email, text):
+    """``from:``, ``to:`` and ``subject:`` are conditions of the full-text index like words
+    (``document @@ tsquery``, SQLite: FTS5 ``MATCH``), never a comparison of folded columns
+    row by row (``LIKE``): the GIN index answers them, a million emails or thirty."""
+    from mailboxes.inbox.list_filters import email_search
+    from mailboxes.inbox.selectors import INBOX, UserMailbox, folder_emails
+
+    for n in range(30):
+        make_email(
+            users=[ayse],
+            subject=f"İade {n}",
+            sender=f"mehmet{n}@musteri.example",
+            to=("destek@postaci.example",),
+        )
+    mailbox = UserMailbox.of(ayse)
+    emails = email_search(folder_emails(mailbox, mailbox.resolve(INBOX)), text, ayse)
+    expected = 0 if text == "iade kargo" else 30
+    assert emails.count() == expected
+    sql = str(emails.query)
+    assert " LIKE " not in sql.upper(), sql
+    if connection.vendor == "sqlite":
+        assert "MATCH" in sql and "VIRTUAL TABLE" in emails[:50].explain()
+        return
+    found_tsquery = re.search(r"@@ to_tsquery\('postaci', (.*?)\)", sql)
+    assert found_tsquery is not None and "unaccent" not in sql, sql
+    # the condition alone, with sequential scans forbidden: read from the GIN index
+    tsquery = query_tsquery(text)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    plan = EmailSearch.objects.filter(document__matches=tsquery).explain()
+    assert "Bitmap Index Scan on mailboxes_emailsearch_document" in plan, plan
+
+
+def query_tsquery(text: str) -> str:
+    from mailboxes.inbox.search_query import FIELD_WEIGHTS, Term, _tsquery
+
+    parsed = query_parse(text)
+    terms = list(parsed.terms) + [
+        Term(value, negated, weights=FIELD_WEIGHTS[name])
+        for name, value, negated in parsed.operators
+        if name in FIELD_WEIGHTS
+    ]
+    return _tsquery(terms)
 
 
 def test_tsquery_syntax_in_what_is_typed_is_only_text(ayse, make_email, client_of_ayse):
