@@ -131,7 +131,7 @@ def _page(request: HttpRequest, rows, folder: Folder):
 def _top_results(request: HttpRequest, emails, folder: Folder, page) -> list:
     """On a search's first page, when it found more than fits, its most relevant few."""
     text = request.GET.get("q", "").strip()
-    if not text or page.number != 1 or page.paginator.count <= TOP_RESULTS:
+    if not text or page.number != 1 or len(page.object_list) <= TOP_RESULTS:
         return []
     ids = top_results(emails, query_parse(text), limit=TOP_RESULTS)
     rows = {row.pk: row for row in _rows(emails.filter(pk__in=ids), folder)}
