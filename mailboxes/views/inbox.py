@@ -31,6 +31,7 @@ from mailboxes.inbox.selectors import (
     email_list_rows,
     emails_newer_than,
     folder_emails,
+    folder_sort_field,
     newest_marks,
     visible_emails,
 )
@@ -92,7 +93,7 @@ def folder_list(request: HttpRequest, folder: str = INBOX) -> HttpResponse:
     mailbox = UserMailbox.of(request.user)
     current = mailbox.resolve(folder)
     filterset, emails = _filtered(request, mailbox, current)
-    page = _page(request, _rows(emails, current), current)
+    page = _page(request, _rows(emails, current), searched_folder(request, mailbox, current))
     top = _top_results(request, emails, current, page)
     _highlight(request, [*page.object_list, *top])
     context = mailbox_context(request, current.key, mailbox)
@@ -125,6 +126,7 @@ def _page(request: HttpRequest, rows, folder: Folder):
         older=request.GET.get("older"),
         newer=request.GET.get("newer"),
         oldest=request.GET.get("oldest") == "1",
+        field=folder_sort_field(folder),
     )
 
 

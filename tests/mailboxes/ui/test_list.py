@@ -327,3 +327,43 @@ def test_live_update_keeps_the_search(make_user, make_email, logged_in):
 def test_live_update_without_htmx_goes_to_the_list(make_user, logged_in):
     response = logged_in(make_user("ayse")).get(reverse("mailboxes:folder-updates", args=["inbox"]))
     assert response.status_code == 302
+
+
+def test_a_users_row_carries_the_emails_date_whoever_writes_it(make_user, make_email):
+    """``EmailUser.date`` (the key of the user's folder index) is kept by the database: a
+    row inserted by any path takes its email's date, a row saved from a stale object keeps
+    it, and the rows follow when the email's date changes (a draft being sent)."""
+    ayse, bora = make_user("ayse"), make_user("bora")
+    when = timezone.now() - datetime.timedelta(days=2)
+    mail = make_email(users=[ayse], date_sent=when)
+    assert EmailUser.objects.get(user=ayse, email=mail).date == when
+    row = EmailUser.objects.create(email=mail, user=bora)  # the object itself knows nothing
+    row.is_read = True
+    row.save()
+    assert EmailUser.objects.get(pk=row.pk).date == when
+    later = when + datetime.timedelta(hours=5)
+    mail.date_sent = later
+    mail.save(update_fields=["date_sent"])
+    assert set(EmailUser.objects.filter(email=mail).values_list("date", flat=True)) == {later}
+
+
+def test_own_folders_read_the_users_index_by_date(make_user, make_email):
+    """Inbox and the other folders of the user's own rows are read along (user, date):
+    the list's order is the index's, whoever else has mail."""
+    from django.db import connection
+
+    from mailboxes.inbox.pagination import newest_first
+    from mailboxes.inbox.selectors import INBOX, UserMailbox, folder_emails, folder_sort_field
+
+    ayse = make_user("ayse")
+    make_email(users=[ayse])
+    mailbox = UserMailbox.of(ayse)
+    inbox = mailbox.resolve(INBOX)
+    assert folder_sort_field(inbox) == "user_date"
+    assert folder_sort_field(mailbox.resolve("all")) == "date_sent"
+    rows = newest_first(folder_emails(mailbox, inbox), folder_sort_field(inbox))[:51]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off")
+        plan = rows.explain()
+        assert "mailboxes_eu_user_date" in plan, plan
