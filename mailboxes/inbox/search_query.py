@@ -29,6 +29,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from crm.text_search import fold
+from mailboxes.inbox.pagination import newest_first, serial_query
 from mailboxes.inbox.search_index import FTS_COLUMNS, FTS_TABLE
 from mailboxes.models import Email
 from mailboxes.models.search import SearchDocumentField
@@ -195,7 +196,12 @@ def _words(emails: QuerySet[Email], terms: list[Term]) -> QuerySet[Email]:
 
 
 def top_results(
-    emails: QuerySet[Email], query: EmailQuery, *, limit: int = 3, window: int = 500
+    emails: QuerySet[Email],
+    query: EmailQuery,
+    *,
+    limit: int = 3,
+    window: int = 500,
+    field: str = "date_sent",
 ) -> list[int]:
     """The ids of the ``limit`` most relevant of the newest ``window`` matches, for the "Top
     results" above a search's list (which is newest first, like Gmail's). Relevance: the
@@ -206,7 +212,8 @@ def top_results(
     words = [t for t in query.terms if not t.negated]
     if not words:
         return []
-    recent = emails.order_by("-date_sent", "-pk").values("pk")[:window]
+    # newest first along the list's own index (``field``: selectors.folder_sort_field)
+    recent = newest_first(emails, field).values("pk")[:window]
     if connection.vendor == "postgresql":
         ranked = (
             Email.objects.filter(pk__in=recent)
@@ -214,7 +221,8 @@ def top_results(
             .order_by("-search_rank", "-date_sent", "-pk")
             .values_list("pk", flat=True)[:limit]
         )
-        return list(ranked)
+        with serial_query():
+            return list(ranked)
     # SQLite: a word in the subject or the sender's name counts three, elsewhere one
     wanted = [fold(" ".join(t.text.split())) for t in words]
     scored = []

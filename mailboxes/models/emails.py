@@ -291,6 +291,12 @@ class EmailUser(models.Model):
                 condition=models.Q(is_read=False, in_trash=False),
                 name="mailboxes_eu_unread",
             ),
+            # Important and its unread count: the few flagged rows, not all of the user's
+            models.Index(
+                fields=["user", "email"],
+                condition=models.Q(is_important=True),
+                name="mailboxes_eu_important",
+            ),
         ]
 
     def __str__(self) -> str:

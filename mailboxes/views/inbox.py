@@ -93,8 +93,9 @@ def folder_list(request: HttpRequest, folder: str = INBOX) -> HttpResponse:
     mailbox = UserMailbox.of(request.user)
     current = mailbox.resolve(folder)
     filterset, emails = _filtered(request, mailbox, current)
-    page = _page(request, _rows(emails, current), searched_folder(request, mailbox, current))
-    top = _top_results(request, emails, current, page)
+    searched = searched_folder(request, mailbox, current)
+    page = _page(request, _rows(emails, current), searched)
+    top = _top_results(request, emails, searched, page)
     _highlight(request, [*page.object_list, *top])
     context = mailbox_context(request, current.key, mailbox)
     live = page.number == 1
@@ -135,7 +136,7 @@ def _top_results(request: HttpRequest, emails, folder: Folder, page) -> list:
     text = request.GET.get("q", "").strip()
     if not text or page.number != 1 or len(page.object_list) <= TOP_RESULTS:
         return []
-    ids = top_results(emails, query_parse(text), limit=TOP_RESULTS)
+    ids = top_results(emails, query_parse(text), limit=TOP_RESULTS, field=folder_sort_field(folder))
     rows = {row.pk: row for row in _rows(emails.filter(pk__in=ids), folder)}
     return [rows[pk] for pk in ids if pk in rows]
 
