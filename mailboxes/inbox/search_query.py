@@ -29,7 +29,6 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from crm.text_search import fold
-from mailboxes.inbox.pagination import newest_first, serial_query
 from mailboxes.inbox.search_index import FTS_COLUMNS, FTS_TABLE
 from mailboxes.models import Email
 from mailboxes.models.search import SearchDocumentField
@@ -181,10 +180,13 @@ def _words(emails: QuerySet[Email], terms: list[Term]) -> QuerySet[Email]:
         tsquery = _tsquery(terms)
         if not tsquery:
             return emails
-        if any(not t.negated for t in terms):  # the index can list what matches
-            ids = _rare_matches(tsquery)
+        wanted = [t for t in terms if not t.negated]
+        if wanted:  # the index lists what the wanted words match; "-word" is checked after
+            ids = _rare_matches(_tsquery(wanted))
             if ids is not None:
-                return emails.filter(pk__in=ids)
+                if len(wanted) == len(terms):
+                    return emails.filter(pk__in=ids)
+                return emails.filter(pk__in=ids, search__document__matches=tsquery)
         return emails.filter(search__document__matches=tsquery)
     for term in terms:
         match = _fts_match(term)
@@ -195,38 +197,30 @@ def _words(emails: QuerySet[Email], terms: list[Term]) -> QuerySet[Email]:
     return emails
 
 
-def top_results(
-    emails: QuerySet[Email],
-    query: EmailQuery,
-    *,
-    limit: int = 3,
-    window: int = 500,
-    field: str = "date_sent",
-) -> list[int]:
-    """The ids of the ``limit`` most relevant of the newest ``window`` matches, for the "Top
-    results" above a search's list (which is newest first, like Gmail's). Relevance: the
-    words in the subject or sender weigh most, then To, Cc and file names, then the text.
+def top_results(query: EmailQuery, among: list[int], *, limit: int = 3) -> list[int]:
+    """The ids of the ``limit`` most relevant of ``among`` (the newest page of matches, all
+    of them emails the user may see), for the "Top results" above a search's list (which is
+    newest first, like Gmail's). Relevance: the words in the subject or sender weigh most,
+    then To/Cc, then the text and file names.
 
-    Ranking only a recent window keeps it cheap whatever the number of matches (ranking a
-    million matches would read a million documents)."""
+    Ranking only the page already read costs one look at fifty documents; a wider window of
+    newest matches would have to be found first, and for a sparse search (a rare word with
+    a filter) finding five hundred of them walks a large part of the mailbox."""
     words = [t for t in query.terms if not t.negated]
-    if not words:
+    if not words or not among:
         return []
-    # newest first along the list's own index (``field``: selectors.folder_sort_field)
-    recent = newest_first(emails, field).values("pk")[:window]
     if connection.vendor == "postgresql":
         ranked = (
-            Email.objects.filter(pk__in=recent)
+            Email.objects.filter(pk__in=among)
             .annotate(search_rank=SearchRank(F("search__document"), _tsquery(query.terms)))
             .order_by("-search_rank", "-date_sent", "-pk")
             .values_list("pk", flat=True)[:limit]
         )
-        with serial_query():
-            return list(ranked)
+        return list(ranked)
     # SQLite: a word in the subject or the sender's name counts three, elsewhere one
     wanted = [fold(" ".join(t.text.split())) for t in words]
     scored = []
-    for pk, date, subject, name in Email.objects.filter(pk__in=recent).values_list(
+    for pk, date, subject, name in Email.objects.filter(pk__in=among).values_list(
         "pk", "date_sent", "subject", "from_name"
     ):
         heading = fold(f"{subject} {name}")

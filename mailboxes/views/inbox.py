@@ -136,7 +136,8 @@ def _top_results(request: HttpRequest, emails, folder: Folder, page) -> list:
     text = request.GET.get("q", "").strip()
     if not text or page.number != 1 or len(page.object_list) <= TOP_RESULTS:
         return []
-    ids = top_results(emails, query_parse(text), limit=TOP_RESULTS, field=folder_sort_field(folder))
+    among = [row.pk for row in page.object_list]
+    ids = top_results(query_parse(text), among, limit=TOP_RESULTS)
     rows = {row.pk: row for row in _rows(emails.filter(pk__in=ids), folder)}
     return [rows[pk] for pk in ids if pk in rows]
 
