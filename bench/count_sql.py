@@ -8,7 +8,8 @@ a counter. The counter sits in psycopg's cursor (``execute``, each parameter set
 ``execute_wrapper`` never does, on every connection and thread. The count is written to
 COUNT_FILE when the script ends, however it ends, followed by the process's own peak
 resident memory in kB. With ``BENCH_PROFILE_FILE`` set the script
-runs under cProfile and its stats are written there.
+runs under cProfile and its stats are written there; with ``BENCH_WITHOUT_SEARCH_INDEX`` set
+the intake writes no search documents (step 6b off).
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ def main() -> None:
     sys.argv = sys.argv[2:]
     sys.path[0] = str(Path(script).resolve().parent)  # as ``python SCRIPT`` sets it
     install_counter()
+    if os.environ.get("BENCH_WITHOUT_SEARCH_INDEX"):
+        _search_index_off()
     profile_file = os.environ.get("BENCH_PROFILE_FILE")
     profiler = None
     if profile_file:
@@ -68,6 +71,16 @@ def main() -> None:
             profiler.disable()
             profiler.dump_stats(profile_file)
         Path(count_file).write_text(f"{statements} {_peak_rss_kb()}")
+
+
+def _search_index_off() -> None:
+    """bench/intake.py --without-search-index: intake step 6b does nothing (its module,
+    resolved by import path on first use, is a stub), to measure what the index costs."""
+    import types
+
+    stub = types.ModuleType("mailboxes.intake.index")
+    stub.index_batch = lambda batch: None
+    sys.modules["mailboxes.intake.index"] = stub
 
 
 def _peak_rss_kb() -> int:

@@ -4,6 +4,7 @@
     ... bench/intake.py 1000 --cases            # email-to-case: round-robin, a team of 3
     ... bench/intake.py 1000 --runs 3           # three runs and their median
     ... bench/intake.py 1000 --profile [FILE]   # cProfile of the fetch process (BENCH_PROFILE=1)
+    ... bench/intake.py 1000 --without-search-index   # step 6b off: the index's share
 
 Needs ``requirements.txt`` only, Dovecot (``dovecot-imapd``) and PostgreSQL. It generates N
 messages with the shared corpus generator (``../shared/bench/gen_corpus.py N DIR 20241127``,
@@ -97,6 +98,10 @@ def main() -> None:
     template = migrate_template(database)
     kind = "with email-to-case (round-robin, team of 3)" if args.cases else "without cases"
     mode = "first fetch, no notifications" if args.backfill else "new mail, notifications on"
+    os.environ.pop("BENCH_WITHOUT_SEARCH_INDEX", None)
+    if args.without_search_index:  # read by bench/count_sql.py in the fetch process
+        os.environ["BENCH_WITHOUT_SEARCH_INDEX"] = "1"
+        mode += "; WITHOUT the search index (step 6b off)"
     print(
         f"Postaci: group account {kind}; {mode}; batch {batch}; "
         f"database {urlsplit(database).path.lstrip('/')}"
@@ -124,6 +129,11 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=1, help="repeat the measurement (1)")
     parser.add_argument(
         "--backfill", action="store_true", help="the account's first fetch (no notifications)"
+    )
+    parser.add_argument(
+        "--without-search-index",
+        action="store_true",
+        help="step 6b off: what the search index costs the import (compare with a run with it)",
     )
     parser.add_argument(
         "--profile",

@@ -9,10 +9,9 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from crm.access import is_admin, user_team_ids
-from crm.text_search import words_in_fields
-from mailboxes.inbox.search_query import query_apply, query_parse
+from mailboxes.inbox.search_query import field_words, query_apply, query_parse
 from mailboxes.linking.parents import email_parent_models
-from mailboxes.models import Email, EmailRecipient, GroupEmailAccount, MailAccount
+from mailboxes.models import Email, GroupEmailAccount, MailAccount
 
 NOT_LINKED = "none"
 
@@ -113,19 +112,13 @@ class EmailFilterSet(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return words_in_fields(queryset, value, ["from_name", "from_address__address"])
+        return field_words(queryset, "from", value)
 
     def filter_recipient(self, queryset, name, value):
         value = value.strip()
         if not value:
             return queryset
-        recipients = EmailRecipient.objects.filter(
-            kind__in=[EmailRecipient.Kind.TO, EmailRecipient.Kind.CC]
-        )
-        matching = words_in_fields(recipients, value, ["name", "address__address"]).values(
-            "email_id"
-        )
-        return queryset.filter(pk__in=matching)
+        return field_words(queryset, "to", value)
 
     def filter_linked(self, queryset, name, value: str):
         if value == NOT_LINKED:

@@ -8,7 +8,10 @@ nobody knows, or one whose value does not parse, is searched as text.
 
 Words are matched through the full-text index (``mailboxes/inbox/search_index.py``): every
 word as a prefix of an indexed word ("sipariş" finds "siparişim"), letter case, accents and
-the Turkish i folded; phrases in order. On SQLite, the folded document is matched with LIKE.
+the Turkish i folded; phrases in order. ``from:``, ``to:`` and ``subject:`` are words too,
+restricted to the weight their field is indexed under (``'iade':*A``), so they read the same
+GIN index as the words and never scan the mailbox. On SQLite the same through FTS5: words as
+prefixes (``"iade"*``), the operators as its column filters (``{subject} : "iade"*``).
 """
 
 from __future__ import annotations
@@ -20,12 +23,14 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 from django.db.models import F, FloatField, Func, Lookup, Q, QuerySet, Value
+from django.db.models.expressions import RawSQL
 from django.utils import formats, timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from crm.text_search import fold, words_in_fields
-from mailboxes.models import Email, EmailRecipient
+from crm.text_search import fold
+from mailboxes.inbox.search_index import FTS_COLUMNS, FTS_TABLE
+from mailboxes.models import Email
 from mailboxes.models.search import SearchDocumentField
 
 MAX_TERMS = 12
@@ -46,6 +51,13 @@ class Term:
     text: str
     negated: bool = False
     phrase: bool = False
+    weights: str = ""  # only in these fields of the document ("A": the subject), "" anywhere
+
+
+# The weight each operator's field is indexed under (mailboxes/inbox/search_index.py)
+FIELD_WEIGHTS = {"subject": "A", "from": "B", "to": "C"}
+# ts_rank's weights of D, C, B, A: subject and sender first, then To/Cc, then the text
+RANK_WEIGHTS = "{0.1, 0.4, 1.0, 1.0}"
 
 
 @dataclass
@@ -102,7 +114,7 @@ class SearchRank(Func):
     """Relevance of the document to the query (subject and sender weigh most)."""
 
     output_field = FloatField()
-    template = "ts_rank(%(expressions)s)"
+    template = f"ts_rank('{RANK_WEIGHTS}', %(expressions)s)"
 
     def __init__(self, document, tsquery: str):
         super().__init__(
@@ -120,11 +132,45 @@ def _tsquery(terms: list[Term]) -> str:
     parts = []
     for term in terms:
         words = term.text.split() if term.phrase else [term.text]
-        operand = " <-> ".join(f"{_quoted(w)}:*" for w in words if w.strip())
+        operand = " <-> ".join(f"{_quoted(w)}:*{term.weights}" for w in words if w.strip())
         if not operand:
             continue
         parts.append(f"!({operand})" if term.negated else f"({operand})")
     return " & ".join(parts)
+
+
+def _fts_match(term: Term) -> str | None:
+    """SQLite: one FTS5 query of a term: each word folded, quoted (so nothing of it is
+    FTS5 syntax) and a prefix; a phrase's words in order; an operator's in its column."""
+    words = term.text.split() if term.phrase else [term.text]
+    parts = ['"' + fold(w).replace('"', '""') + '"*' for w in words if w.strip()]
+    if not parts:
+        return None
+    match = " + ".join(parts)
+    column = FTS_COLUMNS.get(term.weights)
+    return f"{{{column}}} : ({match})" if column else match
+
+
+# A search that matches at most this many emails (everyone's) is read as their ids.
+RARE_MATCHES = 2000
+
+
+def _rare_matches(tsquery: str) -> list[int] | None:
+    """The ids of every email matching ``tsquery`` when there are at most ``RARE_MATCHES``
+    of them, else None: one look at the GIN index (and at most that many rows).
+
+    A list is newest first and shows 50: for a common word the planner walks the date index
+    and meets 50 matches soon; for a rare one (a name, an address, a typo) that walk reads
+    the whole mailbox before it gives up (seconds at a million emails), however rare the
+    planner guesses the word is. Asking the index first decides it from the real number."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT email_id FROM mailboxes_emailsearch "
+            "WHERE document @@ to_tsquery('postaci', %s) LIMIT %s",
+            [tsquery, RARE_MATCHES + 1],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    return ids if len(ids) <= RARE_MATCHES else None
 
 
 def _words(emails: QuerySet[Email], terms: list[Term]) -> QuerySet[Email]:
@@ -134,32 +180,38 @@ def _words(emails: QuerySet[Email], terms: list[Term]) -> QuerySet[Email]:
         tsquery = _tsquery(terms)
         if not tsquery:
             return emails
+        wanted = [t for t in terms if not t.negated]
+        if wanted:  # the index lists what the wanted words match; "-word" is checked after
+            ids = _rare_matches(_tsquery(wanted))
+            if ids is not None:
+                if len(wanted) == len(terms):
+                    return emails.filter(pk__in=ids)
+                return emails.filter(pk__in=ids, search__document__matches=tsquery)
         return emails.filter(search__document__matches=tsquery)
     for term in terms:
-        folded = fold(" ".join(term.text.split()))
-        if term.negated:
-            emails = emails.exclude(search__document__contains=folded)
-        else:
-            emails = emails.filter(search__document__contains=folded)
+        match = _fts_match(term)
+        if match is None:
+            continue
+        hits = RawSQL(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", [match])  # noqa: S611,S608
+        emails = emails.exclude(pk__in=hits) if term.negated else emails.filter(pk__in=hits)
     return emails
 
 
-def top_results(
-    emails: QuerySet[Email], query: EmailQuery, *, limit: int = 3, window: int = 500
-) -> list[int]:
-    """The ids of the ``limit`` most relevant of the newest ``window`` matches, for the "Top
-    results" above a search's list (which is newest first, like Gmail's). Relevance: the
-    words in the subject or sender weigh most, then To, Cc and file names, then the text.
+def top_results(query: EmailQuery, among: list[int], *, limit: int = 3) -> list[int]:
+    """The ids of the ``limit`` most relevant of ``among`` (the newest page of matches, all
+    of them emails the user may see), for the "Top results" above a search's list (which is
+    newest first, like Gmail's). Relevance: the words in the subject or sender weigh most,
+    then To/Cc, then the text and file names.
 
-    Ranking only a recent window keeps it cheap whatever the number of matches (ranking a
-    million matches would read a million documents)."""
+    Ranking only the page already read costs one look at fifty documents; a wider window of
+    newest matches would have to be found first, and for a sparse search (a rare word with
+    a filter) finding five hundred of them walks a large part of the mailbox."""
     words = [t for t in query.terms if not t.negated]
-    if not words:
+    if not words or not among:
         return []
-    recent = emails.order_by("-date_sent", "-pk").values("pk")[:window]
     if connection.vendor == "postgresql":
         ranked = (
-            Email.objects.filter(pk__in=recent)
+            Email.objects.filter(pk__in=among)
             .annotate(search_rank=SearchRank(F("search__document"), _tsquery(query.terms)))
             .order_by("-search_rank", "-date_sent", "-pk")
             .values_list("pk", flat=True)[:limit]
@@ -168,7 +220,7 @@ def top_results(
     # SQLite: a word in the subject or the sender's name counts three, elsewhere one
     wanted = [fold(" ".join(t.text.split())) for t in words]
     scored = []
-    for pk, date, subject, name in Email.objects.filter(pk__in=recent).values_list(
+    for pk, date, subject, name in Email.objects.filter(pk__in=among).values_list(
         "pk", "date_sent", "subject", "from_name"
     ):
         heading = fold(f"{subject} {name}")
@@ -194,20 +246,20 @@ def _start_of(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
-def _recipients(emails: QuerySet[Email], value: str) -> QuerySet[Email]:
-    rows = EmailRecipient.objects.filter(kind__in=[EmailRecipient.Kind.TO, EmailRecipient.Kind.CC])
-    matching = words_in_fields(rows, value, ["name", "address__address"]).values("email_id")
-    return emails.filter(pk__in=matching)
+def field_words(emails: QuerySet[Email], name: str, value: str) -> QuerySet[Email]:
+    """The emails whose ``name`` field ("from", "to" or "subject") has every word of
+    ``value``, through the full-text index (the field's weight; SQLite: its column). The
+    list filters' "From" and "To" use it as the operators do."""
+    return _words(emails, [_field_term(name, value)])
+
+
+def _field_term(name: str, value: str, negated: bool = False) -> Term:
+    words = value.split()[:MAX_TERMS]
+    return Term(" ".join(words), negated, phrase=len(words) > 1, weights=FIELD_WEIGHTS[name])
 
 
 def _built_in(emails: QuerySet[Email], name: str, value: str) -> QuerySet[Email] | None:
     lowered = value.lower()
-    if name == "from":
-        return words_in_fields(emails, value, ["from_name", "from_address__address"])
-    if name == "to":
-        return _recipients(emails, value)
-    if name == "subject":
-        return words_in_fields(emails, value, ["subject"])
     if name == "has":
         return emails.filter(has_attachments=True) if lowered in ("attachment", "ek") else None
     if name == "is":
@@ -233,6 +285,10 @@ def query_apply(emails: QuerySet[Email], query: EmailQuery, user) -> QuerySet[Em
     terms = list(query.terms)
     for name, value, negated in query.operators:
         function = _OPERATORS.get(name)
+        if function is None and name in FIELD_WEIGHTS:
+            # one tsquery with the words: one pass over the GIN index
+            terms.append(_field_term(name, value, negated))
+            continue
         kept = function(emails, value, user) if function else _built_in(emails, name, value)
         if kept is None:
             terms.append(Term(f"{name}:{value}", negated=negated))

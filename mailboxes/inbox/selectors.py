@@ -216,6 +216,7 @@ def with_user_state(queryset: QuerySet[Email], user: User) -> QuerySet[Email]:
         user_in_archive=Coalesce(F("mine__in_archive"), Value(False), output_field=BooleanField()),
         user_folder_id=F("mine__folder_id"),
         user_row_id=F("mine__id"),
+        user_date=F("mine__date"),
     )
 
 
@@ -276,6 +277,21 @@ def folder_emails(mailbox: UserMailbox, folder: Folder) -> QuerySet[Email]:
     else:
         return emails.none()
     return emails.order_by("-date_sent", "-pk")
+
+
+# Folders of the user's own rows: read newest first along their index (user, date, email)
+OWN_ROW_FOLDERS = frozenset({INBOX, IMPORTANT, ARCHIVE, TRASH})
+
+
+def folder_sort_field(folder: Folder) -> str:
+    """What a folder's list is read newest first by: the user's own rows carry the email's
+    date (``EmailUser.date``), so Inbox, Important, Archive, Trash and personal folders are
+    one range of the user's index, however many emails others have; the lists of what the
+    user sees without a row of their own (Sent, All, group folders and mailboxes) go by
+    the email's date. The same date either way: only the index read differs."""
+    if folder.key in OWN_ROW_FOLDERS or folder.kind == "personal":
+        return "user_date"
+    return "date_sent"
 
 
 def email_list_rows(emails: QuerySet[Email], *, with_recipients: bool = False) -> QuerySet[Email]:

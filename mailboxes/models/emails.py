@@ -271,12 +271,17 @@ class EmailUser(models.Model):
     in_archive = models.BooleanField(_("archived"), default=False)
     skip_notification = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The email's date, copied by database triggers (migration 0019: on every insert or
+    # update of the row and when the email's date changes), so a user's folder, newest
+    # first, is one range of the index below over their own rows, whoever else has mail.
+    date = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["email", "user"], name="mailboxes_emailuser_unique")
         ]
         indexes = [
+            models.Index(fields=["user", "date", "email"], name="mailboxes_eu_user_date"),
             models.Index(
                 fields=["user", "in_trash", "in_archive", "folder"], name="mailboxes_eu_inbox"
             ),
@@ -285,6 +290,12 @@ class EmailUser(models.Model):
                 fields=["user", "email"],
                 condition=models.Q(is_read=False, in_trash=False),
                 name="mailboxes_eu_unread",
+            ),
+            # Important and its unread count: the few flagged rows, not all of the user's
+            models.Index(
+                fields=["user", "email"],
+                condition=models.Q(is_important=True),
+                name="mailboxes_eu_important",
             ),
         ]
 

@@ -18,7 +18,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from mailboxes.inbox.list_filters import EmailFilterSet
-from mailboxes.inbox.pagination import CappedPaginator
+from mailboxes.inbox.pagination import CappedPaginator, keyset_page
 from mailboxes.inbox.search_query import email_headlines, query_parse, top_results
 from mailboxes.inbox.selectors import (
     ALL,
@@ -31,6 +31,7 @@ from mailboxes.inbox.selectors import (
     email_list_rows,
     emails_newer_than,
     folder_emails,
+    folder_sort_field,
     newest_marks,
     visible_emails,
 )
@@ -92,8 +93,9 @@ def folder_list(request: HttpRequest, folder: str = INBOX) -> HttpResponse:
     mailbox = UserMailbox.of(request.user)
     current = mailbox.resolve(folder)
     filterset, emails = _filtered(request, mailbox, current)
-    page = CappedPaginator(_rows(emails, current), PAGE_SIZE).get_page(request.GET.get("page"))
-    top = _top_results(request, emails, current, page)
+    searched = searched_folder(request, mailbox, current)
+    page = _page(request, _rows(emails, current), searched)
+    top = _top_results(request, emails, searched, page)
     _highlight(request, [*page.object_list, *top])
     context = mailbox_context(request, current.key, mailbox)
     live = page.number == 1
@@ -113,12 +115,29 @@ def folder_list(request: HttpRequest, folder: str = INBOX) -> HttpResponse:
     return render(request, "mailboxes/email_list.html", context)
 
 
+def _page(request: HttpRequest, rows, folder: Folder):
+    """A page of the list: by keyset (``older`` / ``newer`` cursors, ``oldest``), so the
+    hundredth page costs what the first does and pages stay put while mail arrives;
+    Scheduled, in the order it will be sent and short, by page number."""
+    if folder.key == SCHEDULED:
+        return CappedPaginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    return keyset_page(
+        rows,
+        PAGE_SIZE,
+        older=request.GET.get("older"),
+        newer=request.GET.get("newer"),
+        oldest=request.GET.get("oldest") == "1",
+        field=folder_sort_field(folder),
+    )
+
+
 def _top_results(request: HttpRequest, emails, folder: Folder, page) -> list:
     """On a search's first page, when it found more than fits, its most relevant few."""
     text = request.GET.get("q", "").strip()
-    if not text or page.number != 1 or page.paginator.count <= TOP_RESULTS:
+    if not text or page.number != 1 or len(page.object_list) <= TOP_RESULTS:
         return []
-    ids = top_results(emails, query_parse(text), limit=TOP_RESULTS)
+    among = [row.pk for row in page.object_list]
+    ids = top_results(query_parse(text), among, limit=TOP_RESULTS)
     rows = {row.pk: row for row in _rows(emails.filter(pk__in=ids), folder)}
     return [rows[pk] for pk in ids if pk in rows]
 
@@ -136,7 +155,8 @@ def _highlight(request: HttpRequest, rows) -> None:
 
 def _list_query(request: HttpRequest) -> str:
     query = request.GET.copy()
-    query.pop("page", None)
+    for name in ("page", "older", "newer", "oldest"):
+        query.pop(name, None)
     for name in ("after_email", "after_row"):
         query.pop(name, None)
     return query.urlencode()

@@ -104,9 +104,55 @@ def test_pages_of_fifty(make_user, make_email, logged_in):
     client = logged_in(ayse)
     first = client.get(reverse("mailboxes:inbox"))
     assert len(subjects(first)) == 50 and subjects(first)[0] == "m54"
-    second = client.get(reverse("mailboxes:inbox"), {"page": 2})
+    assert first.context["page_obj"].newer is None
+    second = client.get(reverse("mailboxes:inbox"), {"older": first.context["page_obj"].older})
     assert subjects(second) == ["m04", "m03", "m02", "m01", "m00"]
     assert not second.context["live"]
+    assert second.context["page_obj"].older is None
+    back = client.get(reverse("mailboxes:inbox"), {"newer": second.context["page_obj"].newer})
+    assert subjects(back) == subjects(first) and back.context["live"]
+    oldest = client.get(reverse("mailboxes:inbox"), {"oldest": "1"})
+    assert subjects(oldest)[-1] == "m00" and len(subjects(oldest)) == 50
+    assert subjects(oldest)[0] == "m49" and oldest.context["page_obj"].older is None
+    # a cursor that does not parse is the newest page
+    assert subjects(client.get(reverse("mailboxes:inbox"), {"older": "x.y"})) == subjects(first)
+
+
+def test_pages_stay_put_while_mail_arrives(make_user, make_email, logged_in):
+    """A keyset page is "the 50 after this email": new mail does not shift it, and paging
+    back reaches the new mail on the newest page."""
+    ayse = make_user("ayse")
+    base = timezone.now() - datetime.timedelta(days=1)
+    for n in range(120):
+        make_email(users=[ayse], subject=f"m{n:03}", date_sent=base + datetime.timedelta(minutes=n))
+    client = logged_in(ayse)
+    first = client.get(reverse("mailboxes:inbox"))
+    second = client.get(reverse("mailboxes:inbox"), {"older": first.context["page_obj"].older})
+    before = subjects(second)
+    assert before[0] == "m069" and before[-1] == "m020"
+    for n in range(7):  # seven arrive while the second page is open
+        make_email(users=[ayse], subject=f"new{n}", date_sent=timezone.now())
+    again = client.get(reverse("mailboxes:inbox"), {"older": first.context["page_obj"].older})
+    assert subjects(again) == before
+    third = client.get(reverse("mailboxes:inbox"), {"older": again.context["page_obj"].older})
+    assert subjects(third) == [f"m{n:03}" for n in range(19, -1, -1)]
+    # "newer" is the 50 just before the page: the old first page, the new mail before it
+    newer = client.get(reverse("mailboxes:inbox"), {"newer": again.context["page_obj"].newer})
+    assert subjects(newer) == subjects(first)
+    assert not newer.context["page_obj"].is_newest
+    top = client.get(reverse("mailboxes:inbox"), {"newer": newer.context["page_obj"].newer})
+    assert subjects(top)[:2] == ["new6", "new5"] and len(subjects(top)) == 50
+    assert top.context["page_obj"].is_newest and top.context["live"]
+    # rows with the same date keep a stable order by id across pages
+    same = timezone.now() - datetime.timedelta(days=3)
+    bora = make_user("bora")
+    for n in range(60):
+        make_email(users=[bora], subject=f"s{n:02}", date_sent=same)
+    client = logged_in(bora)
+    page1 = client.get(reverse("mailboxes:inbox"))
+    page2 = client.get(reverse("mailboxes:inbox"), {"older": page1.context["page_obj"].older})
+    seen = subjects(page1) + subjects(page2)
+    assert seen == [f"s{n:02}" for n in range(59, -1, -1)]
 
 
 def test_bulk_actions_change_only_the_users_own_state(make_user, make_email, logged_in):
@@ -281,3 +327,43 @@ def test_live_update_keeps_the_search(make_user, make_email, logged_in):
 def test_live_update_without_htmx_goes_to_the_list(make_user, logged_in):
     response = logged_in(make_user("ayse")).get(reverse("mailboxes:folder-updates", args=["inbox"]))
     assert response.status_code == 302
+
+
+def test_a_users_row_carries_the_emails_date_whoever_writes_it(make_user, make_email):
+    """``EmailUser.date`` (the key of the user's folder index) is kept by the database: a
+    row inserted by any path takes its email's date, a row saved from a stale object keeps
+    it, and the rows follow when the email's date changes (a draft being sent)."""
+    ayse, bora = make_user("ayse"), make_user("bora")
+    when = timezone.now() - datetime.timedelta(days=2)
+    mail = make_email(users=[ayse], date_sent=when)
+    assert EmailUser.objects.get(user=ayse, email=mail).date == when
+    row = EmailUser.objects.create(email=mail, user=bora)  # the object itself knows nothing
+    row.is_read = True
+    row.save()
+    assert EmailUser.objects.get(pk=row.pk).date == when
+    later = when + datetime.timedelta(hours=5)
+    mail.date_sent = later
+    mail.save(update_fields=["date_sent"])
+    assert set(EmailUser.objects.filter(email=mail).values_list("date", flat=True)) == {later}
+
+
+def test_own_folders_read_the_users_index_by_date(make_user, make_email):
+    """Inbox and the other folders of the user's own rows are read along (user, date):
+    the list's order is the index's, whoever else has mail."""
+    from django.db import connection
+
+    from mailboxes.inbox.pagination import newest_first
+    from mailboxes.inbox.selectors import INBOX, UserMailbox, folder_emails, folder_sort_field
+
+    ayse = make_user("ayse")
+    make_email(users=[ayse])
+    mailbox = UserMailbox.of(ayse)
+    inbox = mailbox.resolve(INBOX)
+    assert folder_sort_field(inbox) == "user_date"
+    assert folder_sort_field(mailbox.resolve("all")) == "date_sent"
+    rows = newest_first(folder_emails(mailbox, inbox), folder_sort_field(inbox))[:51]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off")
+        plan = rows.explain()
+        assert "mailboxes_eu_user_date" in plan, plan

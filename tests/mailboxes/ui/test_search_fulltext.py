@@ -9,6 +9,7 @@ import re
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -168,15 +169,20 @@ def test_top_results_put_subject_and_sender_above_the_body(ayse, make_email, cli
     assert few.context["top_results"] == []  # all of it fits: no top results
 
 
-def test_counting_stops_at_the_cap(ayse, make_email, client_of_ayse, monkeypatch):
-    from mailboxes.inbox.pagination import CappedPaginator
-
-    monkeypatch.setattr(CappedPaginator, "cap", 3)
+def test_a_list_longer_than_a_page_is_not_counted(ayse, make_email, client_of_ayse, monkeypatch):
+    """Counting every match would cost more than the page: a list that fits is counted,
+    a longer one says "of many" (as Gmail does)."""
+    monkeypatch.setattr("mailboxes.views.inbox.PAGE_SIZE", 3)
     for n in range(5):
         make_email(users=[ayse], subject=f"Kargo {n}")
     response = client_of_ayse.get(reverse("mailboxes:inbox"), {"q": "kargo"})
-    assert response.context["page_obj"].paginator.count == 3
-    assert "1–3 of 3+" in response.content.decode()
+    assert len(subjects(response)) == 3 and not response.context["page_obj"].whole
+    assert "1–3 of many" in response.content.decode()
+    with CaptureQueriesContext(connection) as queries:
+        client_of_ayse.get(reverse("mailboxes:inbox"), {"q": "kargo"})
+    assert not [q for q in queries if "COUNT(" in q["sql"].upper() and "emailsearch" in q["sql"]]
+    few = client_of_ayse.get(reverse("mailboxes:inbox"), {"q": "kargo 4"})
+    assert "1 email<" in few.content.decode() and few.context["page_obj"].whole
 
 
 def test_a_search_never_finds_another_users_mail(make_user, make_email, logged_in):
@@ -185,14 +191,104 @@ def test_a_search_never_finds_another_users_mail(make_user, make_email, logged_i
         users=[bora],
         subject="Bora gizli",
         sender="secret@partner.example",
+        to=("hr@partner.example",),
         body_text="maaş bordrosu",
     )
     make_email(users=[ayse], subject="Ayşe açık", body_text="toplantı notları")
     client = logged_in(ayse)
-    for text in ("bordro", "gizli", "secret@partner.example", "from:partner", "subject:gizli"):
+    texts = ("bordro", "gizli", "secret@partner.example", "from:partner", "subject:gizli")
+    for text in (*texts, "to:hr@partner.example", "to:hr", "-toplantı", "partner.example"):
         for scope in ("", "all"):
             assert found(client, text, scope=scope) == [], (text, scope)
+    for field, value in (("sender", "partner"), ("recipient", "hr@partner.example")):
+        response = client.get(reverse("mailboxes:folder", args=["all"]), {field: value})
+        assert subjects(response) == [], field
     assert found(client, "toplantı", scope="all") == ["Ayşe açık"]
+    # bora finds it by every one of them
+    for text in (*texts, "to:hr@partner.example", "to:hr"):
+        assert found(logged_in(bora), text) == ["Bora gizli"], text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "subject:iade",
+        "from:mehmet",
+        "to:destek@postaci.example",
+        "subject:iade is:unread",
+        "from:mehmet -kargo after:2026-01-01",
+        "iade -kargo",
+    ],
+)
+def test_words_and_operators_are_answered_by_the_index(ayse, make_email, text, monkeypatch):
+    """``from:``, ``to:`` and ``subject:`` are conditions of the full-text index like words
+    (``document @@ tsquery``, SQLite: FTS5 ``MATCH``), never a comparison of folded columns
+    row by row (``LIKE``): the GIN index answers them, a million emails or thirty."""
+    from mailboxes.inbox import search_query
+    from mailboxes.inbox.list_filters import email_search
+    from mailboxes.inbox.selectors import INBOX, UserMailbox, folder_emails
+
+    monkeypatch.setattr(search_query, "RARE_MATCHES", 0)  # as for a common word
+
+    for n in range(30):
+        make_email(
+            users=[ayse],
+            subject=f"İade {n}",
+            sender=f"mehmet{n}@musteri.example",
+            to=("destek@postaci.example",),
+        )
+    mailbox = UserMailbox.of(ayse)
+    emails = email_search(folder_emails(mailbox, mailbox.resolve(INBOX)), text, ayse)
+    expected = 30
+    assert emails.count() == expected
+    sql = str(emails.query)
+    assert " LIKE " not in sql.upper(), sql
+    if connection.vendor == "sqlite":
+        assert "MATCH" in sql and "VIRTUAL TABLE" in emails[:50].explain()
+        return
+    found_tsquery = re.search(r"@@ to_tsquery\('postaci', (.*?)\)", sql)
+    assert found_tsquery is not None and "unaccent" not in sql, sql
+    # the condition alone, with sequential scans forbidden: read from the GIN index
+    tsquery = query_tsquery(text)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    plan = EmailSearch.objects.filter(document__matches=tsquery).explain()
+    assert "Bitmap Index Scan on mailboxes_emailsearch_document" in plan, plan
+
+
+def test_a_rare_word_is_read_from_the_index_as_ids(ayse, make_user, make_email):
+    """A search matching few emails is answered from the ids the GIN index lists, not by
+    walking the mailbox newest first until enough matches turn up (which, for a word that
+    matches nothing, reads every email); access is applied to those ids as to any list."""
+    from mailboxes.inbox.list_filters import email_search
+    from mailboxes.inbox.selectors import INBOX, UserMailbox, folder_emails
+
+    bora = make_user("bora")
+    make_email(users=[ayse], subject="Nadir kelime zümrüt")
+    make_email(users=[bora], subject="Bora's zümrüt")
+    make_email(users=[ayse], subject="Other")
+    mailbox = UserMailbox.of(ayse)
+    emails = email_search(folder_emails(mailbox, mailbox.resolve(INBOX)), "zumrut", ayse)
+    assert [e.subject for e in emails] == ["Nadir kelime zümrüt"]
+    if connection.vendor == "postgresql":
+        assert "@@" not in str(emails.query)  # the ids, already found
+    none = email_search(folder_emails(mailbox, mailbox.resolve(INBOX)), "zzqxvw", ayse)
+    with CaptureQueriesContext(connection) as queries:
+        assert list(none) == []
+    if connection.vendor == "postgresql":
+        assert len(queries) == 0  # nothing matches: nothing to read
+
+
+def query_tsquery(text: str) -> str:
+    from mailboxes.inbox.search_query import FIELD_WEIGHTS, Term, _tsquery
+
+    parsed = query_parse(text)
+    terms = list(parsed.terms) + [
+        Term(value, negated, weights=FIELD_WEIGHTS[name])
+        for name, value, negated in parsed.operators
+        if name in FIELD_WEIGHTS
+    ]
+    return _tsquery(terms)
 
 
 def test_tsquery_syntax_in_what_is_typed_is_only_text(ayse, make_email, client_of_ayse):
