@@ -10,6 +10,7 @@ URL, since a sandboxed document sends no session cookie with its requests.
 from __future__ import annotations
 
 import io
+import re
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -230,7 +231,18 @@ def _attachments_shown(
             by_pk[attachment.parent_id].unpacked_files.append(attachment)
         else:
             files.append(attachment)
-    return files, enclosed
+    return _named_once(files), enclosed
+
+
+_GENERATED_NAME = re.compile(r"attachment-\d+\.\w+")
+
+
+def _named_once(files: list[Attachment]) -> list[Attachment]:
+    """The same bytes attached twice, once under the name the intake made up for a part that
+    had none (Outlook's and Google's invitation: the calendar in the body and again as
+    invite.ics), are listed once, under the sender's name."""
+    named = {a.sha256 for a in files if a.sha256 and not _GENERATED_NAME.fullmatch(a.filename)}
+    return [a for a in files if not (_GENERATED_NAME.fullmatch(a.filename) and a.sha256 in named)]
 
 
 def _body_response(request: HttpRequest, html: str, *, show_images: bool) -> HttpResponse:

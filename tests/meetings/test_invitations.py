@@ -4,6 +4,7 @@ organizer's CANCEL and updates and an attendee's REPLY arriving by mail."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -56,6 +57,10 @@ def test_outlook_invitation_is_shown_in_the_readers_zone_in_english_and_turkish(
     assert "Ayşe Yılmaz" in page and "&lt;ayse@acme.example&gt;" in page
     assert "No answer yet" in page
     assert 'data-testid="invitation-accept"' in page and f"as {desk.address}" in page
+    # the calendar of the body and invite.ics are the same bytes: one file listed, by name
+    listed = page[page.index('data-testid="attachments"') :]
+    files = re.findall(r'<span class="name">([^<]+)</span>', listed[: listed.index("</ul>")])
+    assert files == ["invite.ics"]
 
     desk.user.language = "tr"
     desk.user.save()
