@@ -54,6 +54,7 @@ from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import HTTPError
+from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 
 from mailboxes.connection.hosts import checked_addresses
 from mailboxes.connection.network import new_mail_ssl_context
@@ -701,6 +702,10 @@ def _get(
         return response.status, location, None if cut.is_set() else body
     except (OSError, ssl.SSLError, HTTPError, http.client.HTTPException, ValueError) as exc:
         logger.info("settings discovery: %s://%s%s: %s", scheme, host, target, exc)
+        if isinstance(exc, (TimeoutError, Urllib3TimeoutError)):
+            # the socket's own timeout can beat the timer (a busy machine): the same "no
+            # answer in time", which says nothing about tomorrow
+            run.complete = False
         return 0, "", None
     finally:
         watchdog.cancel()
