@@ -643,6 +643,10 @@ def _part_payload(part: Message, content_type: str, defects: list[str]) -> bytes
     decoded = _base64_payload(part)
     if decoded is not None:
         return decoded
+    if isinstance(part._payload, list):
+        # message/delivery-status: the stdlib reads its field groups as header-only
+        # messages (get_payload(decode=True) gives None); the report is their text
+        return b"".join(block.as_bytes() for block in part._payload)
     try:
         return part.get_payload(decode=True) or b""
     except Exception:
@@ -996,6 +1000,9 @@ _EXTENSIONS = {
     "image/gif": "gif",
     "application/pdf": "pdf",
     "message/delivery-status": "txt",
+    "message/global-delivery-status": "txt",
+    "text/rfc822-headers": "txt",
+    "message/global-headers": "txt",
     "message/feedback-report": "txt",
 }
 

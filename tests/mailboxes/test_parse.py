@@ -394,3 +394,17 @@ def test_every_shortcut_agrees_with_the_stdlib_parse(monkeypatch, support_corpus
     monkeypatch.setattr(parse, "_plain_header_block", lambda block: None)
     monkeypatch.setattr(parse, "_plain_content_type", lambda value: None)
     assert fast == [parse.parse_message(raw) for raw in samples]
+
+
+def test_a_delivery_reports_parts_are_kept_as_readable_text():
+    """A DSN's machine-readable report (message/delivery-status) and the original's headers
+    (text/rfc822-headers) are stored with their text, not as an empty or .bin file."""
+    raw = (CORPUS / "sisimai" / "bsd" / "rfc3464-01.eml").read_bytes()
+    parsed = parse_message(raw)
+    parts = {a.content_type: a for a in parsed.attachments}
+    report = parts["message/delivery-status"]
+    assert b"Final-Recipient:" in report.payload and b"Status:" in report.payload
+    assert report.filename.endswith(".txt")
+    headers = parse_message((CORPUS / "sisimai" / "bsd" / "rfc3464-08.eml").read_bytes())
+    [original] = [a for a in headers.attachments if a.content_type == "text/rfc822-headers"]
+    assert original.filename.endswith(".txt") and b"Subject:" in original.payload
