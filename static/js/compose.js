@@ -305,11 +305,9 @@
        block: the signature. Typing there would write into the signature (replaced when the
        From changes, and sent glued to it); the caret goes to the end of the user's own text
        above the signature instead (a new empty line when there is none). */
-    area.addEventListener("mouseup", function (event) {
-      if (event.target !== area || plain) return;  // a click on text goes where it was clicked
+    function caretAboveSignature(signature) {
       var selection = window.getSelection();
-      var signature = area.querySelector("[data-signature]");
-      if (!signature || !selection.rangeCount || !selection.isCollapsed) return;
+      if (!selection.rangeCount || !selection.isCollapsed) return;
       if (!signature.contains(selection.anchorNode) || signature.nextElementSibling) return;
       var above = signature.previousElementSibling;
       if (!above) {
@@ -323,6 +321,15 @@
       range.collapse(empty);
       selection.removeAllRanges();
       selection.addRange(range);
+    }
+    jodit.container.addEventListener("mouseup", function (event) {
+      if (plain) return;
+      var signature = area.querySelector("[data-signature]");
+      // a click on the signature's own text goes where it was clicked
+      if (!signature || signature.contains(event.target)) return;
+      caretAboveSignature(signature);
+      // and once more after the editor's own handling of the click
+      window.setTimeout(function () { caretAboveSignature(signature); }, 0);
     });
 
     form.composeEditor = {
