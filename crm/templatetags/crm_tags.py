@@ -166,7 +166,7 @@ def address_shown(address, text: str = "") -> SafeString:
         return format_html("{}", shown)
     return format_html(
         '<span class="address-invalid" title="{}"><s>{}</s> '
-        '<span class="address-reason">({})</span></span>',
+        '<span class="address-reason">— {}</span></span>',
         address.invalid_diagnostic or invalid_reason(address),
         shown,
         invalid_reason(address),

@@ -37,8 +37,8 @@ def bounced_contact(make_user, make_record, transactional_db):
 @pytest.mark.parametrize(
     ("language", "reason", "mark_valid"),
     [
-        ("en", "(bounced: mailbox does not exist (5.1.1))", "Mark valid"),
-        ("tr", "(geri döndü: posta kutusu yok (5.1.1))", "Geçerli işaretle"),
+        ("en", "— bounced: mailbox does not exist (5.1.1)", "Mark valid"),
+        ("tr", "— geri döndü: posta kutusu yok (5.1.1)", "Geçerli işaretle"),
     ],
 )
 def test_bounced_address_is_struck_through_with_its_reason(
