@@ -449,10 +449,15 @@ class EmailViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         ``version`` is what the next write of the draft gives."""
         body = api_serializers.SendSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        data = _compose_data(request, body.validated_data)
+        if data.compose_token:  # a repeat of the same request changes nothing
+            known = Email.objects.filter(
+                created_by=request.user, outgoing__compose_token=data.compose_token
+            ).first()
+            if known is not None:
+                return _draft_answer(known, status.HTTP_201_CREATED)
         try:
-            email = email_save_draft(
-                user=request.user, data=_compose_data(request, body.validated_data)
-            )
+            email = email_save_draft(user=request.user, data=data)
         except SendError as error:
             raise _invalid(error) from error
         return _draft_answer(email, status.HTTP_201_CREATED)

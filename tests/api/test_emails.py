@@ -238,11 +238,13 @@ def test_a_draft_is_saved_rewritten_with_its_version_and_sent(
     agent = make_user(roles=[role("all")])
     support = make_smtp_group(smtp_server)
     client = api_client(agent)
-    saved = client.post(
-        f"{EMAILS}drafts/", {"subject": "Teklif", "body_text": "İlk satır."}, format="json"
-    )
+    first = {"subject": "Teklif", "body_text": "İlk satır."}
+    saved = client.post(f"{EMAILS}drafts/", first, format="json", HTTP_IDEMPOTENCY_KEY="d-1")
     assert saved.status_code == 201, saved.json()
     draft_id, version = saved.json()["id"], saved.json()["version"]
+    # the same request again (its answer was lost): the same draft, not written again
+    again = client.post(f"{EMAILS}drafts/", first, format="json", HTTP_IDEMPOTENCY_KEY="d-1")
+    assert again.json() == {"id": draft_id, "version": version}
     draft = Email.objects.get(pk=draft_id)
     assert draft.status == Email.Status.DRAFT and draft.created_by == agent
     assert client.get(f"{EMAILS}?folder=drafts").json()["results"][0]["id"] == draft_id
