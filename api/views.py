@@ -149,6 +149,14 @@ class DraftConflictError(exceptions.APIException):
     default_code = "draft_conflict"
 
 
+class NotADraftError(exceptions.APIException):
+    """409: the email was sent (or is being sent) already; it is no draft to write or send."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = gettext_lazy("This email is no longer a draft.")
+    default_code = "not_a_draft"
+
+
 def _draft_answer(email: Email, code: int) -> Response:
     return Response({"id": email.pk, "version": draft_version(email)}, status=code)
 
@@ -434,7 +442,7 @@ class EmailViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         if email.created_by_id != self.request.user.pk:
             raise Http404
         if email.status != Email.Status.DRAFT:
-            raise DraftConflictError(_("This email is no longer a draft."))
+            raise NotADraftError()
         return email
 
     @extend_schema(
@@ -485,7 +493,7 @@ class EmailViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             error.problem_extensions = {"version": conflict.current}
             raise error from conflict
         except NotSendable as error:
-            raise DraftConflictError(str(error)) from error
+            raise NotADraftError(str(error)) from error
         except SendError as error:
             raise _invalid(error) from error
         return _draft_answer(email, status.HTTP_200_OK)
@@ -502,7 +510,7 @@ class EmailViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         try:
             email = email_send(user=request.user, data=compose_data_of(draft), draft=draft)
         except NotSendable as error:
-            raise DraftConflictError(str(error)) from error
+            raise NotADraftError(str(error)) from error
         except SendError as error:
             raise _invalid(error) from error
         return Response({"id": email.pk, "status": email.status}, status=status.HTTP_202_ACCEPTED)

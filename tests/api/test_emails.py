@@ -286,6 +286,7 @@ def test_a_draft_is_saved_rewritten_with_its_version_and_sent(
     assert "Fiyatlar ektedir." in captured.original_content.decode()
     again = client.post(f"{EMAILS}{draft_id}/send-draft/")
     assert again.status_code == 409  # no longer a draft: never sent twice
+    assert again.json()["type"].endswith("#not_a_draft")
 
 
 def test_a_draft_without_recipients_cannot_be_sent(
