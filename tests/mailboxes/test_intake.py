@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Callable
 
 import pytest
 from django.db import connection
@@ -301,33 +303,27 @@ def test_attachments_and_inline_images_are_stored_once_and_readable(
         assert handle.read() == pdf
 
 
-def _imap_commands(monkeypatch) -> list[str]:
-    """The IMAP commands this process sends from now on (the server stays real)."""
-    import imaplib
+def _imap_commands(caplog) -> Callable[[], list[str]]:
+    """The IMAP commands this process sent since the call, as IMAPClient logs them (it
+    routes imaplib's protocol log to the ``imapclient`` loggers): nothing is wrapped, the
+    server and the client stay real."""
+    caplog.set_level(logging.DEBUG, logger="imapclient")
+    start = len(caplog.records)
+    line = re.compile(r"^> b?['\"]?\w+ (UID )?([A-Z]+)")
 
-    from imapclient import IMAPClient
-    from imapclient.util import to_unicode
+    def sent() -> list[str]:
+        names = []
+        for record in caplog.records[start:]:
+            if record.name.startswith("imapclient") and (found := line.match(record.getMessage())):
+                names.append(f"{found[1] or ''}{found[2]}")
+        return names
 
-    sent: list[str] = []
-    command = imaplib.IMAP4._command
-
-    def recording(self, name, *args):
-        sent.append(f"{name} {args[0]}" if name == "UID" and args else name)
-        return command(self, name, *args)
-
-    def recording_raw(self, name, args, uid=True):  # IMAPClient's way for SEARCH and SORT
-        sent.append(f"UID {to_unicode(name)}" if uid and self.use_uid else to_unicode(name))
-        return raw_command(self, name, args, uid=uid)
-
-    raw_command = IMAPClient._raw_command
-    monkeypatch.setattr(imaplib.IMAP4, "_command", recording)
-    monkeypatch.setattr(IMAPClient, "_raw_command", recording_raw)
     return sent
 
 
 @pytest.mark.parametrize("limit", [200, 2], ids=["by-number", "searched"])
 def test_an_urgent_fetch_selects_at_once_and_asks_for_new_uids_by_number(
-    dovecot, imap_user, make_group_account, monkeypatch, limit
+    dovecot, imap_user, make_group_account, monkeypatch, caplog, limit
 ):
     import mailboxes.intake.fetch as fetch
 
@@ -341,9 +337,10 @@ def test_an_urgent_fetch_selects_at_once_and_asks_for_new_uids_by_number(
         client.select_folder("INBOX")
         client.delete_messages([4])
         client.expunge()
-    sent = _imap_commands(monkeypatch)
+    commands = _imap_commands(caplog)
 
     summary = fetch_account(account.pk, urgent=True)
+    sent = commands()
 
     assert (summary.fetched, summary.imported, summary.errors) == (2, 2, [])
     assert sorted(RawMessage.objects.values_list("uid", flat=True)) == [1, 2, 3, 5]
@@ -351,6 +348,7 @@ def test_an_urgent_fetch_selects_at_once_and_asks_for_new_uids_by_number(
     assert ("UID SEARCH" in sent) == (limit == 2)
     assert FolderCursor.objects.get(account=account).last_uid == 5
     # a poll of the folder with nothing new is still one STATUS, no SELECT
-    sent.clear()
+    commands = _imap_commands(caplog)
     assert fetch_account(account.pk).fetched == 0
+    sent = commands()
     assert "STATUS" in sent and "SELECT" not in sent
