@@ -107,25 +107,6 @@ def deliverable_for_automatic_mail(addresses: Iterable[str]) -> set[str]:
     return wanted - invalid
 
 
-def is_deliverable_for_automatic_mail(address: str) -> bool:
-    """Whether automatic mail may be sent to ``address`` (see the function above)."""
-    return bool(deliverable_for_automatic_mail([address]))
-
-
-def addresses_mark_invalid(
-    address_ids: Iterable[int], *, source: str, status: str = "", diagnostic: str = ""
-) -> int:
-    """Mark these addresses invalid with why (the addresses invalid already keep their first
-    reason); returns how many changed."""
-    return EmailAddress.objects.filter(pk__in=list(address_ids), is_invalid=False).update(
-        is_invalid=True,
-        invalid_source=source,
-        invalid_status=status[:16],
-        invalid_diagnostic=diagnostic,
-        invalid_at=timezone.now(),
-    )
-
-
 def address_mark_valid(address: EmailAddress) -> None:
     """Mail may go to the address again (an agent's decision: the bounce was temporary,
     the mailbox was recreated)."""
