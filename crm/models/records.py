@@ -59,16 +59,16 @@ class Record(models.Model):
         return reverse(self.url_name, args=[self.pk])
 
     @property
-    def email_addresses(self) -> list[str]:
-        """Addresses, primary first (uses the prefetch cache when there is one)."""
-        links = sorted(self.email_links.all(), key=lambda link: (not link.primary, link.pk))
-        return [link.address.address for link in links]
-
-    @property
     def email_address_rows(self) -> list:
-        """The ``EmailAddress`` rows, primary first (with their invalid reason)."""
+        """The ``EmailAddress`` rows, primary first, with their invalid reason (uses the
+        prefetch cache when there is one)."""
         links = sorted(self.email_links.all(), key=lambda link: (not link.primary, link.pk))
         return [link.address for link in links]
+
+    @property
+    def email_addresses(self) -> list[str]:
+        """Addresses, primary first."""
+        return [address.address for address in self.email_address_rows]
 
     @property
     def primary_email(self) -> str:
