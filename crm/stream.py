@@ -221,6 +221,8 @@ def _mark_related(notes: Iterable[Note], user: User) -> None:
         full_text = getattr(related, "body_text", "") or "" if note.related_visible else ""
         if not note_kind_of(note).related_text:
             full_text = ""  # the note says what happened to it; its text is elsewhere
+        elif related is not None and not note.related_visible:
+            body = ""  # the note's text is the related item's (an email's): as closed as the email
         if not body:
             body = full_text
         note.display_body = body

@@ -240,6 +240,26 @@ def test_email_notes_hide_emails_the_user_may_not_read(make_user, make_record, l
     assert "You do not have access to this item." in page
 
 
+def test_email_notes_keep_the_text_of_an_email_the_user_may_not_read(
+    make_user, make_record, logged_in
+):
+    """A case's email note carries the email's text (as intake writes it); a user who may
+    see the record but not the email reads neither."""
+    me = make_user("me", level="own")
+    account = make_record("account", me)
+    email = _email("Private matter", "secret body", 1)  # no EmailUser row for me
+    note_create(
+        parent=account, type=Note.Type.EMAIL_SENT, related=email, body="secret body", notify=False
+    )
+
+    page = logged_in(me).get(account.get_absolute_url()).content.decode()
+
+    assert "secret body" not in page
+    assert "You do not have access to this item." in page
+    EmailUser.objects.create(email=email, user=me)
+    assert "secret body" in logged_in(me).get(account.get_absolute_url()).content.decode()
+
+
 @pytest.mark.parametrize("notes", [3, 30])
 def test_stream_query_count_does_not_grow_with_notes(
     notes, make_user, make_record, logged_in, django_assert_max_num_queries
