@@ -34,11 +34,19 @@ class RecordSerializer(serializers.ModelSerializer):
         return data
 
 
-def record_serializer_for(model, form_class, *, addresses: bool, extra: dict | None = None):
-    """A serializer of ``model`` whose writable fields are exactly those of the UI's form."""
+def record_serializer_for(
+    model,
+    form_class,
+    *,
+    addresses: bool,
+    extra: dict | None = None,
+    read_only: tuple[str, ...] = (),
+):
+    """A serializer of ``model`` whose writable fields are exactly those of the UI's form;
+    ``read_only`` names more fields shown but never written (a case's number)."""
     writable = list(form_class._meta.fields)
     fields = [*RECORD_READ_ONLY, *writable] + (["email_addresses"] if addresses else [])
-    extra_read_only = tuple(getattr(form_class, "api_read_only", ()))
+    extra_read_only = tuple(getattr(form_class, "api_read_only", ())) + tuple(read_only)
     meta = type(
         "Meta",
         (),

@@ -27,6 +27,11 @@ def test_create_list_filter_and_read(make_user, api_client):
     assert body["status"] == "new" and body["priority"] == "urgent"
     case = Case.objects.get(pk=body["id"])
     assert case.created_by == agent
+    # the number customers quote ([#N]) is shown, and never written
+    assert body["number"] == case.number and body["group_account"] is None
+    client.patch(f"{CASES}{case.pk}/", {"number": 999999}, format="json")
+    case.refresh_from_db()
+    assert case.number == body["number"]
     # the UI's side effects: the creator follows, the stream says who created it
     assert case.notes.filter(type=Note.Type.CREATE).exists()
     make_case(agent, name="Other", priority="low")
