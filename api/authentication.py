@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import zoneinfo
 
 from django.utils import timezone, translation
@@ -32,10 +33,8 @@ def use_owner_preferences(request, user) -> None:
         translation.activate(user.language)
         request._request.LANGUAGE_CODE = user.language
     if user.time_zone:
-        try:
+        with contextlib.suppress(zoneinfo.ZoneInfoNotFoundError, ValueError):
             timezone.activate(zoneinfo.ZoneInfo(user.time_zone))
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            pass
 
 
 class ApiKeyAuthentication(BaseAuthentication):

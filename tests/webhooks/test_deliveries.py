@@ -6,9 +6,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
+import subprocess
+import time
 from datetime import timedelta
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -234,3 +238,58 @@ def test_https_checks_the_certificate_against_the_url_host_name(
     else:
         assert delivery.status == "pending" and delivery.last_error == "connection"
         assert receiver.requests == []
+
+
+def _readme_block(language: str, after: str) -> str:
+    """The first ``language`` code block of the README after the line containing ``after``."""
+    readme = (django_settings.BASE_DIR / "README.md").read_text()
+    rest = readme[readme.index(after) :]
+    start = rest.index(f"```{language}\n") + len(language) + 4
+    return rest[start : rest.index("```", start)]
+
+
+def _signature(secret: str, t: int, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={t},v1={mac}"
+
+
+def test_the_readmes_verification_recipes_accept_deliveries_and_refuse_forgeries(
+    make_user, make_endpoint, receiver, tmp_path
+):
+    """The README's Python and shell recipes, run as written on a real delivery: it is
+    valid; a forged, truncated, empty or old signature, or another secret, is not."""
+    admin = make_user(admin=True)
+    make_endpoint(admin, ["case.created"])
+    record_create(Case(name="Recipe"), user=admin)
+    send_all()
+    [(headers, body)] = receiver.requests
+    header = headers["Postaci-Signature"]
+    t = int(header.split(",")[0][2:])
+    old = int(time.time()) - 3600
+    cases = {
+        header: True,
+        header[:-1] + ("0" if header[-1] != "0" else "1"): False,
+        f"t={t},v1=" + header.split("v1=")[1][:8]: False,  # a prefix of the right one
+        f"t={t},v1=a": False,
+        f"t={t},v1=": False,
+        _signature("whsec-test", old, body): False,  # signed right, but an hour ago
+        _signature("whsec-test", t, body) + "0": False,
+    }
+    namespace: dict = {}
+    exec(_readme_block("python", "Verify it:"), namespace)
+    shell = _readme_block("sh", "or in a shell")
+    (tmp_path / "body.json").write_bytes(body)
+    for signature, valid in cases.items():
+        assert namespace["verify"]("whsec-test", signature, body) is valid, signature
+        for secret in ("whsec-test", "another"):
+            result = subprocess.run(
+                ["bash", "-c", shell],
+                cwd=tmp_path,
+                env={"PATH": os.environ["PATH"], "SIG": signature, "SECRET": secret},
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+            expected = valid and secret == "whsec-test"
+            assert (result.stdout.strip() == "valid") is expected, (signature, secret, result)
+    assert not namespace["verify"]("another", header, body)
