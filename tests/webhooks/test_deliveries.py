@@ -21,10 +21,12 @@ from cases.models import Case
 from crm.models import Notification, Team
 from crm.records import record_create, record_update
 from crm.stream import note_create
+from mailboxes.intake.fetch import fetch_account
 from mailboxes.sending.compose import Mailbox
 from mailboxes.sending.delivery import email_deliver
 from mailboxes.sending.drafts import ComposeData
 from mailboxes.sending.send import email_send
+from tests.mailboxes.conftest import make_message
 from tests.mailboxes.sending.conftest import role
 from tests.servers.tls import make_test_certificate
 from webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -176,9 +178,17 @@ def test_administration_pages(make_user, logged_in, receiver):
     [delivery] = send_all()
     log = client.get(reverse("webhooks:endpoint-log", args=[endpoint.pk])).content.decode()
     assert str(delivery.pk) in log and "HTTP 200" in log
+    assert "A case was created" in log  # what it listens to, not only where it sends
     client.post(reverse("webhooks:delivery-send-again", args=[endpoint.pk, delivery.pk]))
     ids = [headers["Postaci-Delivery"] for headers, _body in receiver.requests]
     assert ids == [str(delivery.pk), str(delivery.pk)]
+    # deleting takes the whole log with it: the page asks first
+    delete_url = reverse("webhooks:endpoint-delete", args=[endpoint.pk])
+    asked = client.get(delete_url)
+    assert asked.status_code == 200 and "CRM" in asked.content.decode()
+    assert WebhookEndpoint.objects.filter(pk=endpoint.pk).exists()
+    assert client.post(delete_url).status_code == 302
+    assert not WebhookEndpoint.objects.exists()
     other = logged_in(make_user(level="all"))
     assert other.get(reverse("webhooks:endpoint-list")).status_code == 403
 
@@ -293,3 +303,33 @@ def test_the_readmes_verification_recipes_accept_deliveries_and_refuse_forgeries
             expected = valid and secret == "whsec-test"
             assert (result.stdout.strip() == "valid") is expected, (signature, secret, result)
     assert not namespace["verify"]("another", header, body)
+
+
+def test_email_received_through_imap_for_the_endpoints_team(
+    make_user, make_endpoint, make_group_account, imap_user, dovecot, receiver
+):
+    """Mail fetched from Dovecot is delivered as ``email.received`` to an endpoint of the
+    group mailbox's team; an endpoint of another team hears nothing. The first fetch of an
+    account is its history: no event."""
+    admin = make_user(admin=True)
+    support, sales = Team.objects.create(name="Support"), Team.objects.create(name="Sales")
+    account = make_group_account(imap_user, name="Support", teams=[support])
+    ours = make_endpoint(admin, ["email.received"], team=support)
+    make_endpoint(admin, ["email.received"], team=sales, name="Sales")
+    dovecot.deliver(imap_user, make_message(subject="Old news"))
+    assert not fetch_account(account.pk).errors  # the first fetch: history
+    assert not WebhookDelivery.objects.exists()
+    dovecot.deliver(
+        imap_user, make_message(subject="Order 7 is late", sender="Ayşe <ayse@acme.example>")
+    )
+    assert not fetch_account(account.pk).errors
+    [delivery] = WebhookDelivery.objects.all()
+    assert delivery.endpoint == ours and delivery.event == "email.received"
+    [sent] = send_all()
+    assert sent.status == "delivered"
+    [(headers, body)] = receiver.requests
+    assert verify("whsec-test", headers, body)
+    data = json.loads(body)["data"]
+    assert data["subject"] == "Order 7 is late"
+    assert data["from"] == {"address": "ayse@acme.example", "name": "Ayşe"}
+    assert data["to"] == [{"address": "support@example.test", "name": ""}]
