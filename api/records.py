@@ -203,6 +203,7 @@ def record_viewset(
             "screen": screen,
             "serializer_class": serializer,
             "filterset_class": screen.filterset_class,
+            "api_tag": tag,  # every operation of it, the base's actions too (api.schema)
             "__doc__": f"{name}",
         },
     )
