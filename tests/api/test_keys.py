@@ -148,6 +148,9 @@ def test_administrator_lists_and_revokes_any_key(make_user, api_key, client):
     client.force_login(admin)
     page = client.get(reverse("api:admin-key-list")).content.decode()
     assert row.prefix in page and str(owner) in page
+    assert "Expired" not in page
+    api_key(owner, expires_in=timedelta(minutes=-1))
+    assert "Expired" in client.get(reverse("api:admin-key-list")).content.decode()
     client.post(reverse("api:admin-key-revoke", args=[row.pk]))
     assert api_key_check(raw) is None
 
