@@ -117,6 +117,24 @@ def test_note_stream_close_and_reopen(make_user, api_client):
     assert reopened["status"] == "assigned"
 
 
+def test_a_streams_cursor_is_stable_while_notes_arrive(make_user, api_client):
+    agent = make_user(level="all")
+    case = make_case(agent)
+    client = api_client(agent)
+    for n in range(4):
+        client.post(f"{CASES}{case.pk}/stream/", {"body": f"note {n}"}, format="json")
+    first = client.get(f"{CASES}{case.pk}/stream/", {"page_size": 2}).json()
+    client.post(f"{CASES}{case.pk}/stream/", {"body": "newer"}, format="json")
+    seen = [n["body"] for n in first["results"]]
+    url = first["next"]
+    while url:
+        page = client.get(url).json()
+        seen += [n["body"] for n in page["results"]]
+        url = page["next"]
+    # newest first, each once, the one that came in meanwhile not shifting the pages
+    assert seen == ["note 3", "note 2", "note 1", "note 0", ""]  # "" the creation note
+
+
 def test_cases_of_others_do_not_exist(make_user, api_client):
     me = make_user(level="own")
     stranger = make_user(level="own")

@@ -122,6 +122,16 @@ def test_filter_by_team(make_user, make_endpoint):
     assert [d.payload["data"]["id"] for d in WebhookDelivery.objects.all()] == [ours.pk]
 
 
+def test_filter_by_group_account(make_user, make_endpoint, make_smtp_group, smtp_server):
+    admin = make_user(admin=True)
+    support, billing = make_smtp_group(smtp_server), make_smtp_group(smtp_server)
+    make_endpoint(admin, ["case.created"], group_account=support)
+    record_create(Case(name="Billing's", group_account=billing), user=admin)
+    record_create(Case(name="No mailbox"), user=admin)
+    ours = record_create(Case(name="Support's", group_account=support), user=admin)
+    assert [d.payload["data"]["id"] for d in WebhookDelivery.objects.all()] == [ours.pk]
+
+
 def test_email_sent_event(make_user, make_endpoint, make_smtp_group, smtp_server, receiver):
     admin = make_user(admin=True)
     agent = make_user(roles=[role("all")])
