@@ -179,8 +179,13 @@ class EmailListSerializer(serializers.ModelSerializer):
 
 
 class EmailDetailSerializer(EmailListSerializer):
+    """An email as its page shows it: every recipient kind (Bcc is only stored for what
+    was sent from here), Reply-To, the threading headers and the sanitized body."""
+
     to = serializers.SerializerMethodField()
     cc = serializers.SerializerMethodField()
+    bcc = serializers.SerializerMethodField()
+    reply_to = serializers.SerializerMethodField()
     body_html = serializers.SerializerMethodField()
     attachments = AttachmentSerializer(many=True, read_only=True)
 
@@ -189,8 +194,11 @@ class EmailDetailSerializer(EmailListSerializer):
             *EmailListSerializer.Meta.fields,
             "message_id",
             "in_reply_to",
+            "references",
             "to",
             "cc",
+            "bcc",
+            "reply_to",
             "body_text",
             "body_html",
             "attachments",
@@ -210,6 +218,14 @@ class EmailDetailSerializer(EmailListSerializer):
     @extend_schema_field(AddressSerializer(many=True))
     def get_cc(self, email):
         return self._recipients(email, "cc")
+
+    @extend_schema_field(AddressSerializer(many=True))
+    def get_bcc(self, email):
+        return self._recipients(email, "bcc")
+
+    @extend_schema_field(AddressSerializer(many=True))
+    def get_reply_to(self, email):
+        return self._recipients(email, "reply_to")
 
     def get_body_html(self, email) -> str:
         """Sanitized with nh3 as on the email page (remote images left out)."""
