@@ -113,6 +113,7 @@ def test_profile_page_creates_shows_once_and_revokes(make_user, client):
     assert response.status_code == 200
     raw = response.context["new_key"]
     assert raw.startswith("pst_")
+    assert "Your new key “billing”" in response.content.decode()  # which key it is
     key = ApiKey.objects.get(user=user)
     assert key.name == "billing" and key.read_only
     page = client.get(reverse("api:key-list")).content.decode()
