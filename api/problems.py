@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.defaults import page_not_found
 from rest_framework import exceptions, serializers
 from rest_framework.views import exception_handler
 
@@ -19,6 +20,8 @@ def problem_handler(exc, context):
     if response is None:
         return None
     if isinstance(exc, Http404):
+        # not Django's "No Case matches the given query." (English, and naming the model)
+        response.data = {}
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
@@ -49,3 +52,17 @@ class ProblemSerializer(serializers.Serializer):
     status = serializers.IntegerField()
     detail = serializers.CharField()
     errors = serializers.DictField(required=False)
+
+
+def not_found_handler(request: HttpRequest, exception=None) -> HttpResponse:
+    """``handler404``: a path under ``/api/`` that names no operation answers a problem
+    document as every other API error does (not the HTML page); other paths get the page."""
+    if request.path.startswith("/api/"):
+        body = {
+            "type": "about:blank#not_found",
+            "title": str(exceptions.NotFound.default_detail),
+            "status": 404,
+            "detail": str(exceptions.NotFound.default_detail),
+        }
+        return JsonResponse(body, status=404, content_type=PROBLEM_CONTENT_TYPE)
+    return page_not_found(request, exception)

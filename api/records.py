@@ -180,11 +180,20 @@ class RecordViewSet(
 
 
 def record_viewset(
-    screen: RecordScreen, *, base=RecordViewSet, tag: str, extra_fields: dict | None = None
+    screen: RecordScreen,
+    *,
+    base=RecordViewSet,
+    tag: str,
+    extra_fields: dict | None = None,
+    read_only: tuple[str, ...] = (),
 ):
     """A viewset class for ``screen`` (its serializer follows the screen's form)."""
     serializer = record_serializer_for(
-        screen.model, screen.form_class, addresses=screen.has_addresses, extra=extra_fields
+        screen.model,
+        screen.form_class,
+        addresses=screen.has_addresses,
+        extra=extra_fields,
+        read_only=read_only,
     )
     name = screen.model._meta.verbose_name_plural
     viewset = type(
@@ -194,6 +203,7 @@ def record_viewset(
             "screen": screen,
             "serializer_class": serializer,
             "filterset_class": screen.filterset_class,
+            "api_tag": tag,  # every operation of it, the base's actions too (api.schema)
             "__doc__": f"{name}",
         },
     )

@@ -13,6 +13,12 @@ PROBLEM_CODES = ("400", "401", "403", "404", "405", "406", "415", "429")
 
 
 class ProblemAutoSchema(AutoSchema):
+    def get_tags(self) -> list[str]:
+        """A view's ``api_tag`` (a record viewset's resource) for all its operations, the
+        actions it inherits too (a note, a case's close); else the path's first part."""
+        tag = getattr(self.view, "api_tag", None)
+        return [tag] if tag else super().get_tags()
+
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         for code in PROBLEM_CODES:

@@ -34,11 +34,19 @@ class RecordSerializer(serializers.ModelSerializer):
         return data
 
 
-def record_serializer_for(model, form_class, *, addresses: bool, extra: dict | None = None):
-    """A serializer of ``model`` whose writable fields are exactly those of the UI's form."""
+def record_serializer_for(
+    model,
+    form_class,
+    *,
+    addresses: bool,
+    extra: dict | None = None,
+    read_only: tuple[str, ...] = (),
+):
+    """A serializer of ``model`` whose writable fields are exactly those of the UI's form;
+    ``read_only`` names more fields shown but never written (a case's number)."""
     writable = list(form_class._meta.fields)
     fields = [*RECORD_READ_ONLY, *writable] + (["email_addresses"] if addresses else [])
-    extra_read_only = tuple(getattr(form_class, "api_read_only", ()))
+    extra_read_only = tuple(getattr(form_class, "api_read_only", ())) + tuple(read_only)
     meta = type(
         "Meta",
         (),
@@ -171,8 +179,13 @@ class EmailListSerializer(serializers.ModelSerializer):
 
 
 class EmailDetailSerializer(EmailListSerializer):
+    """An email as its page shows it: every recipient kind (Bcc is only stored for what
+    was sent from here), Reply-To, the threading headers and the sanitized body."""
+
     to = serializers.SerializerMethodField()
     cc = serializers.SerializerMethodField()
+    bcc = serializers.SerializerMethodField()
+    reply_to = serializers.SerializerMethodField()
     body_html = serializers.SerializerMethodField()
     attachments = AttachmentSerializer(many=True, read_only=True)
 
@@ -181,8 +194,11 @@ class EmailDetailSerializer(EmailListSerializer):
             *EmailListSerializer.Meta.fields,
             "message_id",
             "in_reply_to",
+            "references",
             "to",
             "cc",
+            "bcc",
+            "reply_to",
             "body_text",
             "body_html",
             "attachments",
@@ -202,6 +218,14 @@ class EmailDetailSerializer(EmailListSerializer):
     @extend_schema_field(AddressSerializer(many=True))
     def get_cc(self, email):
         return self._recipients(email, "cc")
+
+    @extend_schema_field(AddressSerializer(many=True))
+    def get_bcc(self, email):
+        return self._recipients(email, "bcc")
+
+    @extend_schema_field(AddressSerializer(many=True))
+    def get_reply_to(self, email):
+        return self._recipients(email, "reply_to")
 
     def get_body_html(self, email) -> str:
         """Sanitized with nh3 as on the email page (remote images left out)."""

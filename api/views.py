@@ -246,6 +246,8 @@ CaseViewSet = record_viewset(
     CASES,
     base=CaseBaseViewSet,
     tag="cases",
+    # the number customers quote ([#N]), the mailbox its mail goes through, when it was assigned
+    read_only=("number", "group_account", "assigned_at"),
     extra_fields={
         "customer": api_serializers.CustomerMessageSerializer(required=False, write_only=True)
     },

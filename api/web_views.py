@@ -22,9 +22,9 @@ ADMIN_PAGE_SIZE = 50
 def key_list(request: HttpRequest) -> HttpResponse:
     """The user's keys and a form for a new one; a new key is shown once, on this answer."""
     form = ApiKeyForm(request.POST or None)
-    new_key = None
+    new_key = created = None
     if request.method == "POST" and form.is_valid():
-        _key, new_key = api_key_create(
+        created, new_key = api_key_create(
             user=request.user,
             name=form.cleaned_data["name"],
             read_only=form.cleaned_data["read_only"],
@@ -34,7 +34,12 @@ def key_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "api/key_list.html",
-        {"keys": api_keys_of(request.user), "form": form, "new_key": new_key},
+        {
+            "keys": api_keys_of(request.user),
+            "form": form,
+            "new_key": new_key,
+            "created": created,
+        },
     )
 
 

@@ -356,7 +356,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Postaci API",
     "DESCRIPTION": "Cases, emails and CRM records of Postaci. Authenticate with an API key "
-    "(Authorization: Bearer <key>) created in My API keys.",
+    "(`Authorization: Bearer <key>`) created in *My API keys*.",
     "VERSION": "1",
     "OAS_VERSION": "3.1.0",
     "SERVE_INCLUDE_SCHEMA": False,

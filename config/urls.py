@@ -8,6 +8,10 @@ from crm.views.home import home
 # INSTALLED_APPS has SimpleAdminConfig: the apps' admin modules load with the web site only
 admin.autodiscover()
 
+# A path under /api/ that names no operation answers a problem document (RFC 9457), as
+# every other API error does; other paths the 404 page.
+handler404 = "api.problems.not_found_handler"
+
 urlpatterns = [
     path("", home, name="home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),

@@ -57,11 +57,16 @@ def endpoint_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 @admin_required
 def endpoint_log(request: HttpRequest, pk: int) -> HttpResponse:
     """The endpoint's secret (to verify signatures) and its deliveries, newest first."""
-    endpoint = get_object_or_404(WebhookEndpoint, pk=pk)
+    endpoint = get_object_or_404(
+        WebhookEndpoint.objects.select_related("group_account", "team"), pk=pk
+    )
+    labels = dict(EVENT_CHOICES)
+    endpoint.event_labels = [labels.get(e, e) for e in endpoint.events]
     page = Paginator(endpoint.deliveries.order_by("-created_at"), LOG_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     for delivery in page.object_list:
+        delivery.event_label = labels.get(delivery.event, delivery.event)
         delivery.error_label = ERROR_LABELS.get(delivery.last_error, delivery.last_error)
     return render(request, "webhooks/endpoint_log.html", {"endpoint": endpoint, "page_obj": page})
 
@@ -81,10 +86,16 @@ def delivery_send_again(request: HttpRequest, pk: int, delivery_id: str) -> Http
     return redirect("webhooks:endpoint-log", pk)
 
 
-@require_POST
 @admin_required
 def endpoint_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Asks first, as for teams and roles: the endpoint goes with its whole delivery log."""
     endpoint = get_object_or_404(WebhookEndpoint, pk=pk)
-    endpoint.delete()
-    messages.success(request, _("The webhook “%(name)s” was deleted.") % {"name": endpoint})
-    return redirect("webhooks:endpoint-list")
+    if request.method == "POST":
+        endpoint.delete()
+        messages.success(request, _("The webhook “%(name)s” was deleted.") % {"name": endpoint})
+        return redirect("webhooks:endpoint-list")
+    return render(
+        request,
+        "administration/confirm_delete.html",
+        {"obj": endpoint, "cancel_url": "webhooks:endpoint-list"},
+    )

@@ -27,6 +27,11 @@ def test_create_list_filter_and_read(make_user, api_client):
     assert body["status"] == "new" and body["priority"] == "urgent"
     case = Case.objects.get(pk=body["id"])
     assert case.created_by == agent
+    # the number customers quote ([#N]) is shown, and never written
+    assert body["number"] == case.number and body["group_account"] is None
+    client.patch(f"{CASES}{case.pk}/", {"number": 999999}, format="json")
+    case.refresh_from_db()
+    assert case.number == body["number"]
     # the UI's side effects: the creator follows, the stream says who created it
     assert case.notes.filter(type=Note.Type.CREATE).exists()
     make_case(agent, name="Other", priority="low")
@@ -110,6 +115,24 @@ def test_note_stream_close_and_reopen(make_user, api_client):
     assert closed["status"] == "closed"
     reopened = client.post(f"{CASES}{case.pk}/reopen/").json()
     assert reopened["status"] == "assigned"
+
+
+def test_a_streams_cursor_is_stable_while_notes_arrive(make_user, api_client):
+    agent = make_user(level="all")
+    case = make_case(agent)
+    client = api_client(agent)
+    for n in range(4):
+        client.post(f"{CASES}{case.pk}/stream/", {"body": f"note {n}"}, format="json")
+    first = client.get(f"{CASES}{case.pk}/stream/", {"page_size": 2}).json()
+    client.post(f"{CASES}{case.pk}/stream/", {"body": "newer"}, format="json")
+    seen = [n["body"] for n in first["results"]]
+    url = first["next"]
+    while url:
+        page = client.get(url).json()
+        seen += [n["body"] for n in page["results"]]
+        url = page["next"]
+    # newest first, each once, the one that came in meanwhile not shifting the pages
+    assert seen == ["note 3", "note 2", "note 1", "note 0", ""]  # "" the creation note
 
 
 def test_cases_of_others_do_not_exist(make_user, api_client):

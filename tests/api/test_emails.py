@@ -8,8 +8,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from cases.models import Case
+from crm.addresses import addresses_get_or_create
 from crm.records import record_create
-from mailboxes.models import Email, EmailFolder, EmailUser
+from mailboxes.models import Email, EmailFolder, EmailRecipient, EmailUser
 from mailboxes.sending.delivery import email_deliver
 from tests.mailboxes.sending.conftest import role
 from tests.mailboxes.ui.conftest import attachment_create, email_create
@@ -46,6 +47,13 @@ def test_read_sanitizes_html_and_lists_attachments(make_user, api_client):
     assert "script" not in body["body_html"] and "onclick" not in body["body_html"]
     assert body["to"] == [{"address": "support@example.test", "name": ""}]
     assert body["attachments"][0]["filename"] == "fatura.pdf"
+    # Reply-To and Bcc as the email's page shows them
+    for kind, address in (("reply_to", "billing@acme.example"), ("bcc", "boss@example.test")):
+        [row] = addresses_get_or_create([address]).values()
+        EmailRecipient.objects.create(email=email, address=row, kind=kind, position=9)
+    body = client.get(f"{EMAILS}{email.pk}/").json()
+    assert body["reply_to"] == [{"address": "billing@acme.example", "name": ""}]
+    assert body["bcc"] == [{"address": "boss@example.test", "name": ""}]
     download = client.get(f"/api/v1/attachments/{attachment.pk}/")
     assert download.status_code == 200
     assert b"".join(download.streaming_content) == b"%PDF-1.4 data"

@@ -113,6 +113,7 @@ def test_profile_page_creates_shows_once_and_revokes(make_user, client):
     assert response.status_code == 200
     raw = response.context["new_key"]
     assert raw.startswith("pst_")
+    assert "Your new key “billing”" in response.content.decode()  # which key it is
     key = ApiKey.objects.get(user=user)
     assert key.name == "billing" and key.read_only
     page = client.get(reverse("api:key-list")).content.decode()
@@ -148,6 +149,9 @@ def test_administrator_lists_and_revokes_any_key(make_user, api_key, client):
     client.force_login(admin)
     page = client.get(reverse("api:admin-key-list")).content.decode()
     assert row.prefix in page and str(owner) in page
+    assert "Expired" not in page
+    api_key(owner, expires_in=timedelta(minutes=-1))
+    assert "Expired" in client.get(reverse("api:admin-key-list")).content.decode()
     client.post(reverse("api:admin-key-revoke", args=[row.pk]))
     assert api_key_check(raw) is None
 

@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from tests.crm.conftest import fast_password_hasher, logged_in, make_record, make_user  # noqa: F401
+from tests.mailboxes.conftest import make_group_account  # noqa: F401
 from tests.mailboxes.sending.conftest import make_smtp_group  # noqa: F401
 from webhooks.models import WebhookEndpoint
 

@@ -6,9 +6,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
+import subprocess
+import time
 from datetime import timedelta
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -17,10 +21,12 @@ from cases.models import Case
 from crm.models import Notification, Team
 from crm.records import record_create, record_update
 from crm.stream import note_create
+from mailboxes.intake.fetch import fetch_account
 from mailboxes.sending.compose import Mailbox
 from mailboxes.sending.delivery import email_deliver
 from mailboxes.sending.drafts import ComposeData
 from mailboxes.sending.send import email_send
+from tests.mailboxes.conftest import make_message
 from tests.mailboxes.sending.conftest import role
 from tests.servers.tls import make_test_certificate
 from webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -116,6 +122,16 @@ def test_filter_by_team(make_user, make_endpoint):
     assert [d.payload["data"]["id"] for d in WebhookDelivery.objects.all()] == [ours.pk]
 
 
+def test_filter_by_group_account(make_user, make_endpoint, make_smtp_group, smtp_server):
+    admin = make_user(admin=True)
+    support, billing = make_smtp_group(smtp_server), make_smtp_group(smtp_server)
+    make_endpoint(admin, ["case.created"], group_account=support)
+    record_create(Case(name="Billing's", group_account=billing), user=admin)
+    record_create(Case(name="No mailbox"), user=admin)
+    ours = record_create(Case(name="Support's", group_account=support), user=admin)
+    assert [d.payload["data"]["id"] for d in WebhookDelivery.objects.all()] == [ours.pk]
+
+
 def test_email_sent_event(make_user, make_endpoint, make_smtp_group, smtp_server, receiver):
     admin = make_user(admin=True)
     agent = make_user(roles=[role("all")])
@@ -172,9 +188,17 @@ def test_administration_pages(make_user, logged_in, receiver):
     [delivery] = send_all()
     log = client.get(reverse("webhooks:endpoint-log", args=[endpoint.pk])).content.decode()
     assert str(delivery.pk) in log and "HTTP 200" in log
+    assert "A case was created" in log  # what it listens to, not only where it sends
     client.post(reverse("webhooks:delivery-send-again", args=[endpoint.pk, delivery.pk]))
     ids = [headers["Postaci-Delivery"] for headers, _body in receiver.requests]
     assert ids == [str(delivery.pk), str(delivery.pk)]
+    # deleting takes the whole log with it: the page asks first
+    delete_url = reverse("webhooks:endpoint-delete", args=[endpoint.pk])
+    asked = client.get(delete_url)
+    assert asked.status_code == 200 and "CRM" in asked.content.decode()
+    assert WebhookEndpoint.objects.filter(pk=endpoint.pk).exists()
+    assert client.post(delete_url).status_code == 302
+    assert not WebhookEndpoint.objects.exists()
     other = logged_in(make_user(level="all"))
     assert other.get(reverse("webhooks:endpoint-list")).status_code == 403
 
@@ -234,3 +258,88 @@ def test_https_checks_the_certificate_against_the_url_host_name(
     else:
         assert delivery.status == "pending" and delivery.last_error == "connection"
         assert receiver.requests == []
+
+
+def _readme_block(language: str, after: str) -> str:
+    """The first ``language`` code block of the README after the line containing ``after``."""
+    readme = (django_settings.BASE_DIR / "README.md").read_text()
+    rest = readme[readme.index(after) :]
+    start = rest.index(f"```{language}\n") + len(language) + 4
+    return rest[start : rest.index("```", start)]
+
+
+def _signature(secret: str, t: int, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={t},v1={mac}"
+
+
+def test_the_readmes_verification_recipes_accept_deliveries_and_refuse_forgeries(
+    make_user, make_endpoint, receiver, tmp_path
+):
+    """The README's Python and shell recipes, run as written on a real delivery: it is
+    valid; a forged, truncated, empty or old signature, or another secret, is not."""
+    admin = make_user(admin=True)
+    make_endpoint(admin, ["case.created"])
+    record_create(Case(name="Recipe"), user=admin)
+    send_all()
+    [(headers, body)] = receiver.requests
+    header = headers["Postaci-Signature"]
+    t = int(header.split(",")[0][2:])
+    old = int(time.time()) - 3600
+    cases = {
+        header: True,
+        header[:-1] + ("0" if header[-1] != "0" else "1"): False,
+        f"t={t},v1=" + header.split("v1=")[1][:8]: False,  # a prefix of the right one
+        f"t={t},v1=a": False,
+        f"t={t},v1=": False,
+        _signature("whsec-test", old, body): False,  # signed right, but an hour ago
+        _signature("whsec-test", t, body) + "0": False,
+    }
+    namespace: dict = {}
+    exec(_readme_block("python", "Verify it:"), namespace)
+    shell = _readme_block("sh", "or in a shell")
+    (tmp_path / "body.json").write_bytes(body)
+    for signature, valid in cases.items():
+        assert namespace["verify"]("whsec-test", signature, body) is valid, signature
+        for secret in ("whsec-test", "another"):
+            result = subprocess.run(
+                ["bash", "-c", shell],
+                cwd=tmp_path,
+                env={"PATH": os.environ["PATH"], "SIG": signature, "SECRET": secret},
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+            expected = valid and secret == "whsec-test"
+            assert (result.stdout.strip() == "valid") is expected, (signature, secret, result)
+    assert not namespace["verify"]("another", header, body)
+
+
+def test_email_received_through_imap_for_the_endpoints_team(
+    make_user, make_endpoint, make_group_account, imap_user, dovecot, receiver
+):
+    """Mail fetched from Dovecot is delivered as ``email.received`` to an endpoint of the
+    group mailbox's team; an endpoint of another team hears nothing. The first fetch of an
+    account is its history: no event."""
+    admin = make_user(admin=True)
+    support, sales = Team.objects.create(name="Support"), Team.objects.create(name="Sales")
+    account = make_group_account(imap_user, name="Support", teams=[support])
+    ours = make_endpoint(admin, ["email.received"], team=support)
+    make_endpoint(admin, ["email.received"], team=sales, name="Sales")
+    dovecot.deliver(imap_user, make_message(subject="Old news"))
+    assert not fetch_account(account.pk).errors  # the first fetch: history
+    assert not WebhookDelivery.objects.exists()
+    dovecot.deliver(
+        imap_user, make_message(subject="Order 7 is late", sender="Ayşe <ayse@acme.example>")
+    )
+    assert not fetch_account(account.pk).errors
+    [delivery] = WebhookDelivery.objects.all()
+    assert delivery.endpoint == ours and delivery.event == "email.received"
+    [sent] = send_all()
+    assert sent.status == "delivered"
+    [(headers, body)] = receiver.requests
+    assert verify("whsec-test", headers, body)
+    data = json.loads(body)["data"]
+    assert data["subject"] == "Order 7 is late"
+    assert data["from"] == {"address": "ayse@acme.example", "name": "Ayşe"}
+    assert data["to"] == [{"address": "support@example.test", "name": ""}]
