@@ -82,8 +82,7 @@ def _mailbox_metrics() -> list[Metric]:
     )
     measured = GaugeMetricFamily(
         "postaci_mailbox_lag_measured",
-        "1 when the folder's lag is measured from the server's dates, 0 when it is an upper "
-        "bound.",
+        "1 when the folder's lag is measured from the server's dates, 0 when it is an upper bound.",
         labels=[*account, "folder"],
     )
     since = GaugeMetricFamily(

@@ -104,9 +104,7 @@ def test_mail_a_stopped_fetch_left_on_the_server_shows_its_real_age_per_folder(
     assert metrics["postaci_mailbox_lag_seconds", "INBOX"] == 0
 
 
-def test_a_failing_mailbox_lag_grows_from_the_last_look_at_the_server(
-    dovecot, make_group_account
-):
+def test_a_failing_mailbox_lag_grows_from_the_last_look_at_the_server(dovecot, make_group_account):
     user = dovecot.add_user("failing")
     dovecot.append(user, "INBOX", make_message())
     account = make_group_account(user)
@@ -135,9 +133,7 @@ def test_a_failing_mailbox_lag_grows_from_the_last_look_at_the_server(
 def test_a_mailbox_never_reached_is_behind_since_it_was_added(dovecot, make_group_account):
     user = dovecot.add_user("never")
     account = make_group_account(user, imap_password="wrong")
-    MailAccount.objects.filter(pk=account.pk).update(
-        created_at=timezone.now() - timedelta(hours=1)
-    )
+    MailAccount.objects.filter(pk=account.pk).update(created_at=timezone.now() - timedelta(hours=1))
     assert fetch_account(account.pk).errors
     (row,) = mailboxes_figures()
     assert not row.lag.measured and 3600 - 5 < row.lag_seconds < 3600 + 60
