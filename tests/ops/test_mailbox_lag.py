@@ -4,13 +4,16 @@ per folder, as /metrics and the System page read it."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
+from crm.models import User
 from mailboxes.intake.fetch import fetch_account
 from mailboxes.models import Email, FolderCursor, MailAccount
 from ops.figures import mailboxes_figures
@@ -84,6 +87,14 @@ def test_mail_a_stopped_fetch_left_on_the_server_shows_its_real_age_per_folder(
     assert metrics["postaci_mailbox_lag_seconds", "INBOX"] < 60
     assert metrics["postaci_mailbox_lag_measured", "Orders"] == 1
     assert metrics["postaci_mailbox_lag_measured", "INBOX"] == 0
+
+    # the account page (the System page links to it) says since when mail waits there
+    admin = User.objects.create_user("boss", is_superuser=True, is_staff=True)
+    client = Client()
+    client.force_login(admin)
+    page = client.get(reverse("mailboxes:group-account-detail", args=[account.pk]))
+    cells = re.findall(r'<td data-testid="cursor-pending">(.*?)</td>', page.content.decode())
+    assert len(cells) == 2 and "—" in cells[0] and "3\xa0hours ago" in cells[1], cells
 
     # while nothing fetches it, the mail waits longer: the figure grows with time
     (later,) = mailboxes_figures(timezone.now() + timedelta(minutes=10))
