@@ -76,7 +76,15 @@ class OAuthProviderAdmin(admin.ModelAdmin):
 
 @admin.register(FolderCursor)
 class FolderCursorAdmin(admin.ModelAdmin):
-    list_display = ("account", "folder", "uidvalidity", "last_uid", "last_date", "updated_at")
+    list_display = (
+        "account",
+        "folder",
+        "uidvalidity",
+        "last_uid",
+        "last_date",
+        "pending_since",
+        "updated_at",
+    )
 
 
 @admin.register(RawMessage)

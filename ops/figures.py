@@ -40,8 +40,24 @@ class MailboxFigures:
     fetch_queued_at: datetime | None
     quarantined: int
     folder_imported_at: dict[str, datetime | None] = field(default_factory=dict)
-    lag_seconds: float = 0.0
+    folder_lag: dict[str, FolderLag] = field(default_factory=dict)
     since_fetch_seconds: float | None = None
+
+    @property
+    def lag(self) -> FolderLag:
+        """The folder most behind (the mailbox's lag)."""
+        return max(self.folder_lag.values(), key=lambda lag: lag.seconds, default=FolderLag(0.0))
+
+    @property
+    def lag_seconds(self) -> float:
+        return self.lag.seconds
+
+    @property
+    def lag_folder(self) -> str:
+        """Which folder is most behind, when the mailbox fetches several and one is."""
+        if len(self.folders) < 2 or not self.lag.seconds:
+            return ""
+        return max(self.folder_lag, key=lambda folder: self.folder_lag[folder].seconds)
 
     @property
     def url(self) -> str:
@@ -53,27 +69,61 @@ class MailboxFigures:
         return self.consecutive_failures > 0
 
 
+@dataclass(frozen=True)
+class FolderLag:
+    """How old the oldest message of a folder that is on the server and not imported yet is
+    (seconds); ``measured``: from the server's own date for it, else an upper bound."""
+
+    seconds: float
+    measured: bool = True
+
+
+@dataclass(frozen=True)
+class CursorFacts:
+    """What a folder's fetch cursor says about its last look at the server."""
+
+    pending_since: datetime | None
+    updated_at: datetime
+
+
 def mailbox_lag(
     now: datetime,
     *,
+    cursor: CursorFacts | None,
     last_fetch_at: datetime | None,
     created_at: datetime,
-    watched_live: bool,
-    fetch_queued_at: datetime | None,
-) -> float:
-    """How old, at most, the oldest message on the server that is not imported yet can be
-    (seconds), from what the database knows without asking the server:
+    failing: bool,
+    urgent_queued_at: datetime | None,
+) -> FolderLag:
+    """The lag of one folder of a mailbox, from what the fetches saw on the server:
 
-    - a fetch is waiting in the queue: mail has been waiting since it was queued at least,
-      and at most since the last fetch (the upper bound is used);
-    - the IDLE watcher holds the account live and no fetch waits: the server tells us of new
-      mail within a second, so nothing is waiting (0);
-    - otherwise: anything that arrived since the last successful fetch (or since the account
-      was added) is not imported yet.
+    - a fetch left mail there (it stopped at an error, a worker died): ``now`` minus the
+      INTERNALDATE of the oldest message it left, exact: that message still waits, and any
+      that came later is younger; it grows while the mailbox fails;
+    - the last fetch left nothing and the mailbox works: 0, or, while the IDLE watcher's fetch
+      waits in the queue, the time since it was queued (the watcher heard of the mail then,
+      within a second of its arrival);
+    - the mailbox fails and the last look left nothing: anything that arrived since that look
+      may wait, an upper bound;
+    - the server was never reached for the folder: the same bound from the last fetch of the
+      account, or since it was added.
+
+    Between two polls of a mailbox nobody watches, mail that arrived after the last look is
+    not known yet (``postaci_mailbox_seconds_since_fetch`` says how old the look is).
     """
-    since = last_fetch_at or created_at
-    if watched_live and fetch_queued_at is None:
-        return 0.0
+    if cursor is not None and cursor.pending_since is not None:
+        return FolderLag(_seconds(now, cursor.pending_since))
+    if cursor is None:
+        return FolderLag(_seconds(now, last_fetch_at or created_at), measured=False)
+    if failing:
+        looked_at = max(cursor.updated_at, last_fetch_at or cursor.updated_at)
+        return FolderLag(_seconds(now, looked_at), measured=False)
+    if urgent_queued_at is not None:
+        return FolderLag(_seconds(now, urgent_queued_at))
+    return FolderLag(0.0)
+
+
+def _seconds(now: datetime, since: datetime) -> float:
     return max((now - since).total_seconds(), 0.0)
 
 
@@ -91,6 +141,7 @@ def mailboxes_figures(now: datetime | None = None) -> list[MailboxFigures]:
         "last_error_at",
         "watched_at",
         "fetch_queued_at",
+        "fetch_queued_urgent",
         "created_at",
     )
     quarantined = dict(
@@ -98,11 +149,11 @@ def mailboxes_figures(now: datetime | None = None) -> list[MailboxFigures]:
         .values_list("account_id")
         .annotate(n=Count("id"))
     )
-    imported_at: dict[int, dict[str, datetime]] = {}
-    for account_id, folder, updated in FolderCursor.objects.values_list(
-        "account_id", "folder", "updated_at"
+    cursors: dict[int, dict[str, CursorFacts]] = {}
+    for account_id, folder, updated, pending_since in FolderCursor.objects.values_list(
+        "account_id", "folder", "updated_at", "pending_since"
     ):
-        imported_at.setdefault(account_id, {})[folder] = updated
+        cursors.setdefault(account_id, {})[folder] = CursorFacts(pending_since, updated)
     rows = []
     for row in accounts:
         live = row["watched_at"] is not None and row["watched_at"] >= now - WATCH_STALE
@@ -119,17 +170,19 @@ def mailboxes_figures(now: datetime | None = None) -> list[MailboxFigures]:
             watched_live=live,
             fetch_queued_at=row["fetch_queued_at"],
             quarantined=quarantined.get(row["id"], 0),
-            folder_imported_at={
-                folder: imported_at.get(row["id"], {}).get(folder) for folder in folders
-            },
         )
-        figures.lag_seconds = mailbox_lag(
-            now,
-            last_fetch_at=row["last_fetch_at"],
-            created_at=row["created_at"],
-            watched_live=live,
-            fetch_queued_at=row["fetch_queued_at"],
-        )
+        urgent_queued_at = row["fetch_queued_at"] if row["fetch_queued_urgent"] else None
+        for folder in folders:
+            cursor = cursors.get(row["id"], {}).get(folder)
+            figures.folder_imported_at[folder] = cursor.updated_at if cursor else None
+            figures.folder_lag[folder] = mailbox_lag(
+                now,
+                cursor=cursor,
+                last_fetch_at=row["last_fetch_at"],
+                created_at=row["created_at"],
+                failing=figures.failing,
+                urgent_queued_at=urgent_queued_at,
+            )
         if row["last_fetch_at"] is not None:
             figures.since_fetch_seconds = max((now - row["last_fetch_at"]).total_seconds(), 0.0)
         rows.append(figures)

@@ -75,8 +75,14 @@ def _mailbox_metrics() -> list[Metric]:
     account = ["account_id", "account"]
     lag = GaugeMetricFamily(
         "postaci_mailbox_lag_seconds",
-        "At most how old the oldest message not yet imported is (0 while watched live by IDLE "
-        "with no fetch waiting; else seconds since the last successful fetch).",
+        "Age of the oldest message on the server not imported yet, by the server's date for it "
+        "(INTERNALDATE) as the last fetch saw it; 0 when that fetch left nothing; an upper "
+        "bound (time since the last look) while the mailbox fails or was never reached.",
+        labels=[*account, "folder"],
+    )
+    measured = GaugeMetricFamily(
+        "postaci_mailbox_lag_measured",
+        "1 when the folder's lag is measured from the server's dates, 0 when it is an upper bound.",
         labels=[*account, "folder"],
     )
     since = GaugeMetricFamily(
@@ -112,7 +118,9 @@ def _mailbox_metrics() -> list[Metric]:
     for row in mailboxes:
         ids = [str(row.id), row.name]
         for folder in row.folders:
-            lag.add_metric([*ids, folder], row.lag_seconds)
+            folder_lag = row.folder_lag[folder]
+            lag.add_metric([*ids, folder], folder_lag.seconds)
+            measured.add_metric([*ids, folder], int(folder_lag.measured))
             at = row.folder_imported_at.get(folder)
             if at is not None:
                 imported.add_metric([*ids, folder], at.timestamp())
@@ -123,7 +131,7 @@ def _mailbox_metrics() -> list[Metric]:
         watched.add_metric(ids, int(row.watched_live))
         idle_count += len(row.folders) if row.watched_live else 0
     idle.add_metric([], idle_count)
-    return [lag, since, imported, failures, quarantined, watched, idle]
+    return [lag, measured, since, imported, failures, quarantined, watched, idle]
 
 
 def _other_metrics() -> list[Metric]:

@@ -344,6 +344,10 @@ class FolderCursor(models.Model):
     uidvalidity = models.BigIntegerField(null=True, blank=True)
     last_uid = models.BigIntegerField(default=0)
     last_date = models.DateTimeField(null=True, blank=True)
+    # When the server received (INTERNALDATE) the oldest message past the cursor that the last
+    # fetch left there (stopped by an error or a killed worker); null: it left nothing. Saved
+    # with each batch, so the System page and /metrics tell how long mail has been waiting.
+    pending_since = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -8,12 +8,14 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from mailboxes.intake.fetch import fetch_account
-from mailboxes.models import Email, RawMessage
+from mailboxes.models import Email, FolderCursor, RawMessage
 from tests.mailboxes.conftest import make_message, subprocess_env
 from tests.waiting import wait_until
 
@@ -43,7 +45,12 @@ def test_sigkill_at_random_points_during_a_large_fetch_leaves_one_email_per_mess
     dovecot, imap_user, make_group_account
 ):
     total = 3000
-    dovecot.append_many(imap_user, "INBOX", [make_message() for _ in range(total)])
+    # received a minute apart, the oldest first: UID n was received at received[n]
+    start = timezone.now().replace(microsecond=0) - timedelta(minutes=total)
+    received = {uid: start + timedelta(minutes=uid) for uid in range(1, total + 1)}
+    dovecot.append_many(
+        imap_user, "INBOX", [{"msg": make_message(), "date": received[uid]} for uid in received]
+    )
     account = make_group_account(imap_user)
     env = subprocess_env() | {"POSTACI_FETCH_BATCH_SIZE": "40"}
     seed = int(os.environ.get("POSTACI_TEST_SEED", time.time()))
@@ -58,12 +65,16 @@ def test_sigkill_at_random_points_during_a_large_fetch_leaves_one_email_per_mess
         process.send_signal(signal.SIGKILL)
         process.wait()
         counts.append(Email.objects.count())
+        # what the killed fetch left is known, with the cursor it committed
+        cursor = FolderCursor.objects.get(account=account)
+        assert cursor.pending_since == received.get(cursor.last_uid + 1), (cursor, seed)
         if counts[-1] == total:
             break
     interrupted = [c for c in counts[1:] if 0 < c < total]
     assert len(interrupted) >= 3, f"kills did not land mid-fetch: {counts} (seed {seed})"
 
     _fetch_until_done(account.pk)
+    assert FolderCursor.objects.get(account=account).pending_since is None
     assert Email.objects.count() == total, f"seed {seed}"
     assert Email.objects.values("message_id").distinct().count() == total
     assert RawMessage.objects.count() == total

@@ -1,5 +1,6 @@
-"""An installation as the System page shows it: one mailbox up to date, one two hours behind,
-one whose server refuses the password; 24 hours of samples; jobs that ran."""
+"""An installation as the System page shows it: one mailbox up to date, one whose fetches left
+mail on the server two hours ago and have not come back for it, one whose server has refused
+the password for 40 minutes; 24 hours of samples; jobs that ran."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from mailboxes.messages import IMAP_AUTH
-from mailboxes.models import GroupEmailAccount, MailAccount
+from mailboxes.models import FolderCursor, GroupEmailAccount, MailAccount
 from ops.models import JobOutcome, OpsSample
 from ops.samples import sample_record
 
@@ -32,13 +33,26 @@ def system_data() -> dict[str, GroupEmailAccount]:
         last_fetch_at=now - timedelta(seconds=20), watched_at=now
     )
     MailAccount.objects.filter(pk=accounts["lagging"].pk).update(
-        last_fetch_at=now - timedelta(hours=2, minutes=5)
+        last_fetch_at=now - timedelta(hours=3), monitored_folders=["INBOX", "Orders"]
     )
     MailAccount.objects.filter(pk=accounts["failing"].pk).update(
         last_fetch_at=now - timedelta(minutes=40),
         consecutive_failures=4,
         last_error=IMAP_AUTH().as_json(),
         last_error_at=now - timedelta(minutes=1),
+    )
+    cursors = [
+        ("fine", "INBOX", None),
+        ("lagging", "INBOX", None),
+        ("lagging", "Orders", now - timedelta(hours=2, minutes=5)),  # the oldest one left
+        ("failing", "INBOX", None),
+    ]
+    for key, folder, pending_since in cursors:
+        FolderCursor.objects.create(
+            account=accounts[key], folder=folder, uidvalidity=1, pending_since=pending_since
+        )
+    FolderCursor.objects.filter(account=accounts["failing"]).update(
+        updated_at=now - timedelta(minutes=40)
     )
     for step in range(288, 0, -1):  # every 5 minutes over the last day
         OpsSample.objects.create(

@@ -44,6 +44,11 @@ def test_system_page_lists_mailboxes_by_lag_with_the_error_in_plain_words():
     assert [name for _url, name in rows] == ["Sales", "Support", "Billing"]
     assert rows[0][0] == reverse("mailboxes:group-account-detail", args=[accounts["lagging"].pk])
     assert "The server refused the user name or password." in page
+    # Sales: measured from the oldest message left on the server, in its folder most behind;
+    # Support: the server refuses us, so only a bound; one mailbox known to be behind
+    assert re.search(r"2\xa0hours, 5\xa0minutes</span><div class=\"muted\">in Orders</div>", page)
+    assert "at most 40\xa0minutes" in page
+    assert re.search(r'<div class="value">1</div><div class="label">Mailboxes behind', page)
     assert "failed 4 times in a row" in page
     assert "OperationalError" in page
     assert "secret-pw" not in page and "support@example.test" not in page
@@ -52,6 +57,7 @@ def test_system_page_lists_mailboxes_by_lag_with_the_error_in_plain_words():
     admin.save(update_fields=["language"])
     page = _client(admin).get(URL).content.decode()
     assert "Sunucu kullanıcı adını ya da parolayı kabul etmedi." in page
+    assert "Orders klasöründe" in page and "en fazla 40\xa0dakika" in page
     # the default jobs by name in the reader's language (stored in English, the row's key)
     assert "Grup e-posta hesaplarını yokla" in page and "Poll group email accounts" not in page
     jobs = _client(admin).get(reverse("administration:job-list")).content.decode()
