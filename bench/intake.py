@@ -18,8 +18,9 @@ DATABASE_URL names. Each run then, on a fresh copy of that database and a fresh 
 3. stdlib parse only: ``email.message_from_bytes(raw, policy=compat32)`` of every message;
 4. Postaci: the whole process ``manage.py fetchmail --all`` on one group account of that
    mailbox, timed from spawn to exit (start-up counts), its SQL statements counted
-   (bench/count_sql.py) and its peak RSS (its own VmHWM); then the same command again
-   with nothing new (start-up plus one idle check).
+   (bench/count_sql.py), its peak RSS (its own VmHWM) and its own CPU time (user + system,
+   which other load on the machine disturbs less than the wall time); then the same command
+   again with nothing new (start-up plus one idle check).
 
 The account has fetched once before the mail arrives, so this is new mail reaching a mailbox
 in use, with notifications on; ``--backfill`` measures a first fetch (no notifications).
@@ -67,9 +68,11 @@ class Run:
     raw_seconds: float
     parse_seconds: float
     fetch_seconds: float
+    fetch_cpu: float
     statements: int
     peak_rss_kb: int
     idle_seconds: float
+    idle_cpu: float
     emails: int
     cases: int
 
@@ -77,6 +80,7 @@ class Run:
 @dataclass
 class Process:
     seconds: float
+    cpu: float  # user + system seconds of the process itself (not PostgreSQL's or Dovecot's)
     statements: int
     peak_rss_kb: int
 
@@ -318,9 +322,11 @@ def measure(
         raw_seconds=raw_seconds,
         parse_seconds=parse_seconds,
         fetch_seconds=fetch.seconds,
+        fetch_cpu=fetch.cpu,
         statements=fetch.statements,
         peak_rss_kb=fetch.peak_rss_kb,
         idle_seconds=idle.seconds,
+        idle_cpu=idle.cpu,
         emails=emails,
         cases=Case.objects.count(),
     )
@@ -372,7 +378,7 @@ def fetch_process(profile: Path | None) -> Process:
                 stdout=output,
                 stderr=subprocess.STDOUT,
             )
-            _pid, status, _usage = os.wait4(process.pid, 0)
+            _pid, status, usage = os.wait4(process.pid, 0)
             seconds = time.perf_counter() - started
             process.returncode = os.waitstatus_to_exitcode(status)
             output.seek(0)
@@ -380,7 +386,8 @@ def fetch_process(profile: Path | None) -> Process:
                 sys.exit(f"fetchmail exited {process.returncode}:\n{output.read()}")
         statements, peak_rss_kb = (int(n) for n in count_file.read_text().split())
     # the process's own VmHWM (count_sql.py): the child's ru_maxrss starts from the parent's
-    return Process(seconds=seconds, statements=statements, peak_rss_kb=peak_rss_kb)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Process(seconds=seconds, cpu=cpu, statements=statements, peak_rss_kb=peak_rss_kb)
 
 
 # --- output -----------------------------------------------------------------------------------
@@ -391,9 +398,11 @@ def _run_line(run: Run, count: int) -> str:
     postaci = count / run.fetch_seconds
     return (
         f"raw {raw:,.0f} msg/s · parse {count / run.parse_seconds:,.0f} msg/s · "
-        f"Postaci {postaci:,.1f} msg/s ({postaci / raw:.3f} × raw, {run.fetch_seconds:.2f} s) · "
+        f"Postaci {postaci:,.1f} msg/s ({postaci / raw:.3f} × raw, {run.fetch_seconds:.2f} s, "
+        f"CPU {run.fetch_cpu:.2f} s) · "
         f"{run.statements / count:.2f} SQL/msg · peak RSS {run.peak_rss_kb / 1024:.0f} MB · "
-        f"idle fetch {run.idle_seconds:.2f} s · {run.emails} emails, {run.cases} cases"
+        f"idle fetch {run.idle_seconds:.2f} s (CPU {run.idle_cpu:.2f} s) · "
+        f"{run.emails} emails, {run.cases} cases"
     )
 
 
@@ -419,8 +428,10 @@ def print_table(runs: list[Run], count: int, *, cases: bool) -> None:
     print(
         f"\nPostaci's fetch process: {median(r.statements for r in runs) / count:.2f} SQL "
         f"statements per message, peak RSS {median(r.peak_rss_kb for r in runs) / 1024:.0f} MB, "
-        f"{median(r.fetch_seconds for r in runs):.2f} s; with nothing new "
-        f"{median(r.idle_seconds for r in runs):.2f} s"
+        f"{median(r.fetch_seconds for r in runs):.2f} s "
+        f"(CPU {median(r.fetch_cpu for r in runs):.2f} s); "
+        f"with nothing new {median(r.idle_seconds for r in runs):.2f} s "
+        f"(CPU {median(r.idle_cpu for r in runs):.2f} s)"
     )
 
 

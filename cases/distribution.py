@@ -237,26 +237,49 @@ def case_assign(
     cases_assigned_publish([case], by=by)
 
 
-def cases_assigned_publish(cases: list[Case], *, by: str = "", quiet: bool = False) -> None:
+def cases_assigned_publish(
+    cases: list[Case],
+    *,
+    by: str = "",
+    quiet: bool = False,
+    created: bool = False,
+    memo: dict | None = None,
+) -> None:
     """What follows the assignment of saved cases (each with its ``assigned_user`` loaded):
     the assignee follows the case, an "assigned" stream note, and a notification unless the
     user turned "a case is assigned to me" off. A few statements for any number of cases.
 
     ``quiet`` (cases opened from history, ``run_is_history``): the follow and the note, but
-    no notification and no ``case.assigned`` event."""
+    no notification and no ``case.assigned`` event. ``created``: the cases were inserted in
+    this transaction, so nobody follows them yet (the follows go in as plain rows).
+    ``memo``: the caller's per-run memo for the event's listeners (``crm.events``)."""
     cases = [case for case in cases if case.assigned_user_id]
     if not cases:
         return
     if not quiet:
-        event_publish("case.assigned", cases)
+        event_publish("case.assigned", cases, memo=memo)
     content_type = ContentType.objects.get_for_model(Case)
-    Follow.objects.bulk_create(
-        [
-            Follow(user_id=c.assigned_user_id, content_type=content_type, object_id=c.pk)
-            for c in cases
-        ],
-        ignore_conflicts=True,
-    )
+    if created:
+        bulk_insert_rows(
+            Follow,
+            [
+                {
+                    "user_id": c.assigned_user_id,
+                    "content_type_id": content_type.pk,
+                    "object_id": c.pk,
+                }
+                for c in cases
+            ],
+            return_ids=False,
+        )
+    else:
+        Follow.objects.bulk_create(
+            [
+                Follow(user_id=c.assigned_user_id, content_type=content_type, object_id=c.pk)
+                for c in cases
+            ],
+            ignore_conflicts=True,
+        )
     note_ids = bulk_insert_rows(
         Note,
         [

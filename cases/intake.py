@@ -305,7 +305,13 @@ class _CaseIntake:
             ],
             return_ids=False,
         )
-        cases_assigned_publish(cases, by=self.account.name, quiet=run_is_history(self.run))
+        cases_assigned_publish(
+            cases,
+            by=self.account.name,
+            quiet=run_is_history(self.run),
+            created=True,
+            memo=self.run.cache,
+        )
 
     def link_emails(self) -> None:
         """Put the emails that opened a case, or answer one opened now, on it (one UPDATE)."""

@@ -7,7 +7,7 @@ roles (direct or through teams) the most permissive wins; superusers see everyth
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -103,12 +103,18 @@ class RecordQuerySet(models.QuerySet):
         return self.filter(condition)
 
 
-def users_access(user_ids: Iterable[int], scope: str) -> dict[int, tuple[str, frozenset[int]]]:
+def users_access(
+    user_ids: Iterable[int],
+    scope: str,
+    *,
+    flags: Mapping[int, tuple[bool, bool]] | None = None,
+) -> dict[int, tuple[str, frozenset[int]]]:
     """Read level for a record type and team ids of many users at once: three queries.
 
     Gives for each user what ``access_level(user, scope)`` and ``user_team_ids(user)`` give,
     for deciding about many users (followers of a record, say) without a query per user.
-    Unknown users are left out.
+    Unknown users are left out. ``flags``: user id → (is_active, is_superuser) of these users
+    when the caller read their rows already (one query less).
     """
     from crm.models import Role, TeamMembership, User
 
@@ -129,10 +135,12 @@ def users_access(user_ids: Iterable[int], scope: str) -> dict[int, tuple[str, fr
         teams.setdefault(user_id, set()).add(team_id)
         if role_id is not None:
             levels.setdefault(user_id, []).append(level or default)
+    if flags is None:
+        rows = User.objects.filter(pk__in=ids).values_list("pk", "is_active", "is_superuser")
+    else:
+        rows = [(user_id, *flags[user_id]) for user_id in ids if user_id in flags]
     result = {}
-    for user_id, active, superuser in User.objects.filter(pk__in=ids).values_list(
-        "pk", "is_active", "is_superuser"
-    ):
+    for user_id, active, superuser in rows:
         if not active:
             level = "no"
         elif superuser:

@@ -16,12 +16,18 @@ from collections.abc import Iterable
 
 from django.dispatch import Signal
 
-# sender: the event's name; objects: the model instances it is about (one or many)
+# sender: the event's name; objects: the model instances it is about (one or many); memo: a
+# dict the publisher keeps for a run of work (a fetch), where a listener may keep what it
+# read for the next events of the run, or None
 event_published = Signal()
 
 
-def event_publish(name: str, objects: Iterable) -> None:
-    """Tell the listeners that ``name`` happened to ``objects`` (nothing when none listen)."""
+def event_publish(name: str, objects: Iterable, *, memo: dict | None = None) -> None:
+    """Tell the listeners that ``name`` happened to ``objects`` (nothing when none listen).
+
+    ``memo``: the publisher's per-run memo (a fetch publishes three or four events per batch;
+    the webhooks read their endpoints once for the run instead of once per event).
+    """
     objects = [obj for obj in objects if obj is not None]
     if objects and event_published.receivers:
-        event_published.send(sender=name, objects=objects)
+        event_published.send(sender=name, objects=objects, memo=memo)

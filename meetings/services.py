@@ -24,13 +24,9 @@ from mailboxes.sending.send import email_send
 from meetings.ical import MAX_ICS_BYTES, Invitation, Person, invitation_parse, reply_build
 from meetings.models import Meeting, MeetingAttendee
 from meetings.notes import MEETING_ADDED
+from meetings.parts import is_calendar_part
 
-CALENDAR_TYPES = ("text/calendar", "application/ics")
 PRODID = "-//Postaci//Meetings//EN"
-
-
-def is_calendar_part(content_type: str, filename: str) -> bool:
-    return content_type.lower() in CALENDAR_TYPES or filename.lower().endswith(".ics")
 
 
 def calendar_attachment(email: Email) -> Attachment | None:

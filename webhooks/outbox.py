@@ -47,16 +47,23 @@ def _visible(endpoint: WebhookEndpoint, objects: list) -> list:
     return [obj for obj in objects if obj.pk in allowed]
 
 
-def on_event_published(sender: str, objects: list, **kwargs) -> None:
+def _active_endpoints(memo: dict | None) -> list[WebhookEndpoint]:
+    """The active endpoints with their owners: one query, or none when the publisher's run
+    (a fetch) read them already for an earlier event."""
+    if memo is not None and "webhooks.endpoints" in memo:
+        return memo["webhooks.endpoints"]
+    endpoints = list(WebhookEndpoint.objects.filter(is_active=True).select_related("owner"))
+    if memo is not None:
+        memo["webhooks.endpoints"] = endpoints
+    return endpoints
+
+
+def on_event_published(sender: str, objects: list, memo: dict | None = None, **kwargs) -> None:
     """Receiver of ``crm.events.event_published``: one delivery per endpoint and object."""
     source = EVENT_SOURCES.get(sender)
     if source is None:
         return
-    endpoints = [
-        endpoint
-        for endpoint in WebhookEndpoint.objects.filter(is_active=True).select_related("owner")
-        if sender in endpoint.events
-    ]
+    endpoints = [endpoint for endpoint in _active_endpoints(memo) if sender in endpoint.events]
     if not endpoints:
         return
     _label, build = source

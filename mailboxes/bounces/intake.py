@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -28,12 +29,14 @@ from crm.addresses import addresses_get_or_create
 from crm.models import EmailAddress, Notification, User
 from crm.notification_reasons import wants
 from mailboxes import messages
-from mailboxes.bounces.read import Failure
 from mailboxes.bounces.reading import failures_in
 from mailboxes.intake.context import IntakeContext, run_is_history
 from mailboxes.intake.link import bounced_message_ids
 from mailboxes.models import Bounce, Email, EmailRecipient, MailAccount
 from mailboxes.notification_reasons import MAIL_BOUNCED
+
+if TYPE_CHECKING:
+    from mailboxes.bounces.read import Failure
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +49,7 @@ def bounces_batch(batch: list[IntakeContext]) -> None:
     for ctx in batch:
         if not ctx.is_new_email or ctx.email is None or ctx.raw is None:
             continue
-        failures = failures_in(bytes(ctx.raw.raw), ctx.classification)
+        failures = failures_in(ctx.raw.raw, ctx.classification)
         if failures:
             found.append((ctx, failures))
     if not found:

@@ -46,6 +46,8 @@ class CaseRecord(Protocol):
     pk: int
     assigned_user_id: int | None
     account_id: int | None
+    # of a case the email opened: its text without quotes (``visible_reply_text``)
+    description: str
 
 
 @dataclass
@@ -77,9 +79,10 @@ def run_is_history(run: FetchRun) -> bool:
 
 def run_event_publish(run: FetchRun, name: str, objects: Iterable) -> None:
     """Publish a domain event of the intake (``crm.events``), except for history: webhooks
-    hear of new mail, not of an archive being imported."""
+    hear of new mail, not of an archive being imported. The run's cache is the listeners'
+    memo: the webhooks read their endpoints once a fetch, not once an event and batch."""
     if not run_is_history(run):
-        event_publish(name, objects)
+        event_publish(name, objects, memo=run.cache)
 
 
 def run_opens_cases(run: FetchRun) -> bool:

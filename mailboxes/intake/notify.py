@@ -48,6 +48,8 @@ def _news(ctx: IntakeContext, users_by_address: dict[str, int]) -> EmailNews:
         silenced_user_ids=silenced,
         # the case of step 9, as it stands in this transaction: no query for its assignee
         parent_assignee=(case.assigned_user_id,) if on_case else None,
+        # the text of the email that opened the case is its description (step 9 made it)
+        note_text=case.description if on_case and ctx.case_created else None,
     )
 
 

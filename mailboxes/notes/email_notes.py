@@ -49,8 +49,8 @@ from crm.access import users_access
 from crm.bulk import bulk_insert_rows
 from crm.kinds import EMAIL_RECEIVED as EMAIL_RECEIVED_NOTIFICATION
 from crm.kinds import note_kind_define
-from crm.models import Account, Follow, Note, Notification
-from crm.notification_reasons import preferences_of, wants
+from crm.models import Account, Follow, Note, Notification, User
+from crm.notification_reasons import wants
 from crm.records import status_label
 from mailboxes.inbox.reply_text import visible_reply_text
 from mailboxes.linking.parents import email_parent_models
@@ -119,6 +119,9 @@ class EmailNews:
     # the parent record's assignee, when the caller has the record at hand (the intake has
     # the case it just joined or opened): (assignee id or None,); None to look it up
     parent_assignee: tuple[int | None] | None = None
+    # the note's text when the caller has it already (the intake's step 9 made it the
+    # description of the case the email opened); None: taken from the body here
+    note_text: str | None = None
     # set by email_news_publish: the note written for it (None: none written now)
     note: NoteRef | None = None
 
@@ -147,7 +150,9 @@ def _note_for(news: EmailNews, email_type_id: int, account_type_id: int) -> dict
     if email.parent_type_id == account_type_id and email.parent_id == account_id:
         account_id = None  # the Account's own stream
     kind = _kind_of_type(email.parent_type_id)
-    body = visible_reply_text(email.body_text) if kind in NOTE_WITH_TEXT else ""
+    body = ""
+    if kind in NOTE_WITH_TEXT:
+        body = news.note_text if news.note_text is not None else visible_reply_text(email.body_text)
     return {
         "parent_type_id": email.parent_type_id,
         "parent_id": email.parent_id,
@@ -343,7 +348,16 @@ def _audience_load(items: list[EmailNews]) -> _Audience | None:
     if not candidates:
         return None
     email_ids = {news.email.pk for news in items}
-    access = users_access(readers, "email")
+    # the candidates' rows once: their flags for the access levels, their preferences
+    users = {
+        user_id: (active, superuser, preferences)
+        for user_id, active, superuser, preferences in User.objects.filter(pk__in=candidates)
+        .order_by()
+        .values_list("pk", "is_active", "is_superuser", "notification_preferences")
+    }
+    access = users_access(
+        readers, "email", flags={uid: (row[0], row[1]) for uid, row in users.items()}
+    )
     copies = {
         (email_id, user_id): (is_read, silenced or in_trash)
         for email_id, user_id, is_read, silenced, in_trash in EmailUser.objects.filter(
@@ -368,7 +382,7 @@ def _audience_load(items: list[EmailNews]) -> _Audience | None:
         copies=copies,
         email_teams=email_teams,
         told_before=told_before,
-        preferences=preferences_of(candidates),
+        preferences={user_id: row[2] for user_id, row in users.items()},
     )
 
 

@@ -69,3 +69,40 @@ def test_the_fetch_command_still_refuses_to_run_without_the_installation_keys():
 
     command = load_command_class("mailboxes", "fetchmail")
     assert Tags.security in command.requires_system_checks  # crm/checks.py: the keys
+
+
+# What the steps of an ordinary fetch (support mail: no invitation, no bounce) leave out:
+# each is imported with the first message that needs it.
+NOT_LOADED_BY_THE_STEPS = {
+    "icalendar": "the first calendar part (meetings/intake.py)",
+    "meetings.ical": "the first calendar part",
+    "meetings.services": "the first calendar part (it imports the sending code)",
+    "mailboxes.sending.send": "sending mail (an invitation's reply, an auto-reply)",
+    "flufl.bounce": "the first bounce (mailboxes/bounces/reading.py)",
+    "mailboxes.bounces.read": "the first bounce",
+}
+
+_STEPS_SCRIPT = """
+import json, sys
+import django
+
+django.setup()
+from mailboxes.intake.pipeline import _step_functions
+
+_step_functions()  # every step of the pipeline, imported as the first batch does
+print(json.dumps(sorted(set(sys.argv[1:]) & set(sys.modules))))
+"""
+
+
+def test_the_steps_of_a_fetch_load_the_calendar_and_bounce_readers_only_when_needed():
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    result = subprocess.run(
+        [sys.executable, "-c", _STEPS_SCRIPT, *NOT_LOADED_BY_THE_STEPS],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    assert loaded == [], {name: NOT_LOADED_BY_THE_STEPS[name] for name in loaded}
