@@ -52,7 +52,7 @@ from mailboxes.intake.link import Link, Parent, ThreadIndex, thread_ids
 from mailboxes.intake.recipients import active_user_ids_by_address
 from mailboxes.intake.store import account_team_ids
 from mailboxes.models import Email, EmailUser, GroupEmailAccount, MailAccount
-from mailboxes.sending.compose import subject_without_tags
+from mailboxes.sending.compose import subject_topic
 
 # Statuses a customer's reply takes a case out of (the account option "reopen on reply").
 REOPEN_FROM = (Case.Status.PENDING, Case.Status.CLOSED)
@@ -237,8 +237,9 @@ class _CaseIntake:
         email = ctx.email
         contact, account_id, lead = _sender_records(email, senders.get(_sender_address(ctx), []))
         return Case(
-            # without the tags of other cases the sender quoted: its own goes in front when sent
-            name=(subject_without_tags(email.subject) or str(_("(no subject)")))[:255],
+            # without the tags of other cases the sender quoted (its own goes in front when
+            # sent) and without "Re:"/"Ynt:"/"Fwd:" of a thread that began elsewhere
+            name=(subject_topic(email.subject) or str(_("(no subject)")))[:255],
             description=visible_reply_text(email.body_text),
             status=Case.Status.NEW,
             account_id=account_id,

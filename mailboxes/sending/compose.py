@@ -162,6 +162,16 @@ def subject_without_tags(subject: str, *, keep: str = "") -> str:
     return " ".join(_TAG_TO_REMOVE.sub(remove, subject or "").split())
 
 
+def subject_topic(subject: str) -> str:
+    """What a subject is about: without case tags and without the reply and forward prefixes
+    in front ("Ynt: Fwd: [#3] Şikâyet" -> "Şikâyet"), to name a case opened by a reply to
+    something outside Postaci."""
+    topic = subject_without_tags(subject)
+    while prefix := (_REPLY_PREFIX.match(topic) or _FORWARD_PREFIX.match(topic)):
+        topic = topic[prefix.end() :].lstrip()
+    return topic
+
+
 def subject_with_tag(subject: str, tag: str) -> str:
     """``subject`` carrying ``tag`` (a case's ``[#N]``) right after any reply prefix, and no
     other case's tag: a stranger's "[#3] ..." that opened case 11 is answered as

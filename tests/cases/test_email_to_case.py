@@ -111,6 +111,24 @@ def intake(*contexts: IntakeContext) -> IntakeContext:
     return batch[-1]
 
 
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Ynt: Şikâyet — kargo hasarlı",
+        "RE: Fwd: Şikâyet — kargo hasarlı",
+        "İlt: [#77] Şikâyet — kargo hasarlı",
+    ],
+)
+def test_a_case_opened_by_a_reply_is_named_after_its_topic(account, agents, subject):
+    """A customer answering a thread that began outside Postaci opens a case named after
+    what it is about, not "Ynt: ..." (the subject of the email itself is kept as it came)."""
+    ctx = intake(context(account, subject=subject))
+
+    assert ctx.case_created
+    assert ctx.case.name == "Şikâyet — kargo hasarlı"
+    assert ctx.email.subject == subject
+
+
 def test_first_email_opens_an_assigned_case(account, contact, agents, team):
     ctx = intake(context(account))
     case = ctx.case
