@@ -258,7 +258,28 @@ def _field_term(name: str, value: str, negated: bool = False) -> Term:
     return Term(" ".join(words), negated, phrase=len(words) > 1, weights=FIELD_WEIGHTS[name])
 
 
-def _built_in(emails: QuerySet[Email], name: str, value: str) -> QuerySet[Email] | None:
+def date_range(
+    emails: QuerySet[Email],
+    *,
+    since: datetime.date | None = None,
+    until: datetime.date | None = None,
+    field: str = "date_sent",
+) -> QuerySet[Email]:
+    """The emails dated on or after ``since`` and on or before ``until`` (days in the
+    reader's time zone), as a range of ``field``: the list's own sort field, so that on a
+    folder of the user's own rows (``user_date``, the email's date copied) the range is
+    where the walk of their index starts and stops, not a condition checked on every row
+    newer than the range (``before:`` a date of three years ago read the whole mailbox)."""
+    if since is not None:
+        emails = emails.filter(**{f"{field}__gte": _start_of(since)})
+    if until is not None:
+        emails = emails.filter(**{f"{field}__lt": _start_of(until + datetime.timedelta(days=1))})
+    return emails
+
+
+def _built_in(
+    emails: QuerySet[Email], name: str, value: str, date_field: str = "date_sent"
+) -> QuerySet[Email] | None:
     lowered = value.lower()
     if name == "has":
         return emails.filter(has_attachments=True) if lowered in ("attachment", "ek") else None
@@ -274,14 +295,18 @@ def _built_in(emails: QuerySet[Email], name: str, value: str) -> QuerySet[Email]
         if day is None:
             return None
         if name == "before":
-            return emails.filter(date_sent__lt=_start_of(day))
-        return emails.filter(date_sent__gte=_start_of(day + datetime.timedelta(days=1)))
+            return date_range(emails, until=day - datetime.timedelta(days=1), field=date_field)
+        return date_range(emails, since=day + datetime.timedelta(days=1), field=date_field)
     return None
 
 
-def query_apply(emails: QuerySet[Email], query: EmailQuery, user) -> QuerySet[Email]:
+def query_apply(
+    emails: QuerySet[Email], query: EmailQuery, user, *, date_field: str = "date_sent"
+) -> QuerySet[Email]:
     """The emails of ``emails`` the query finds (``emails`` already holds only what the
-    user may see; every operator narrows it, none widens it)."""
+    user may see; every operator narrows it, none widens it). ``date_field``: what the
+    list is sorted by (``selectors.folder_sort_field``), where ``before:`` and ``after:``
+    read their range."""
     terms = list(query.terms)
     for name, value, negated in query.operators:
         function = _OPERATORS.get(name)
@@ -289,7 +314,10 @@ def query_apply(emails: QuerySet[Email], query: EmailQuery, user) -> QuerySet[Em
             # one tsquery with the words: one pass over the GIN index
             terms.append(_field_term(name, value, negated))
             continue
-        kept = function(emails, value, user) if function else _built_in(emails, name, value)
+        if function:
+            kept = function(emails, value, user)
+        else:
+            kept = _built_in(emails, name, value, date_field)
         if kept is None:
             terms.append(Term(f"{name}:{value}", negated=negated))
         elif negated:
