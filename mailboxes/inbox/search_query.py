@@ -224,7 +224,17 @@ def _matching_ids(wanted: list[Term]) -> list[int] | None:
     return _rare_matches(_tsquery(wanted), rarest)
 
 
-def _words(emails: QuerySet[Email], terms: list[Term]) -> QuerySet[Email]:
+def _id_set(ids: list[int]) -> RawSQL:
+    """A subquery of these ids: one array, not thousands of parameters whose selectivity
+    the planner would estimate one by one (tens of milliseconds of planning)."""
+    return RawSQL("SELECT unnest(%s::bigint[])", [ids])
+
+
+def _words(emails: QuerySet[Email], terms: list[Term], own_rows: bool = False) -> QuerySet[Email]:
+    """The emails matching ``terms``. ``own_rows``: the list is of the user's own rows
+    (``EmailUser``, joined as ``mine``), so ids found in the index are looked up there: by
+    the rows' email index, each, instead of reading all the user's rows to join them to
+    the emails (150 ms for a user with 60,000)."""
     if not terms:
         return emails
     if connection.vendor == "postgresql":
@@ -234,10 +244,15 @@ def _words(emails: QuerySet[Email], terms: list[Term]) -> QuerySet[Email]:
         wanted = [t for t in terms if not t.negated and _tsquery([t])]
         if wanted:  # the index lists what the wanted words match; "-word" is checked after
             ids = _matching_ids(wanted)
+            if ids == []:
+                return emails.none()  # nothing matches: nothing to read
             if ids is not None:
+                # on the user's own rows the same emails, found through their index
+                found = "user_email_id__in" if own_rows else "pk__in"
+                emails = emails.filter(**{found: _id_set(ids)})
                 if len(wanted) == len(terms):
-                    return emails.filter(pk__in=ids)
-                return emails.filter(pk__in=ids, search__document__matches=tsquery)
+                    return emails
+                return emails.filter(search__document__matches=tsquery)
         return emails.filter(search__document__matches=tsquery)
     for term in terms:
         match = _fts_match(term)
@@ -375,7 +390,7 @@ def query_apply(
             emails = emails.exclude(pk__in=kept.values("pk"))
         else:
             emails = kept
-    return _words(emails, terms)
+    return _words(emails, terms, own_rows=date_field == "user_date")
 
 
 # --- highlighting ---------------------------------------------------------------------------

@@ -232,6 +232,7 @@ def with_user_state(queryset: QuerySet[Email], user: User) -> QuerySet[Email]:
         user_in_archive=Coalesce(F("mine__in_archive"), Value(False), output_field=BooleanField()),
         user_folder_id=F("mine__folder_id"),
         user_row_id=F("mine__id"),
+        user_email_id=F("mine__email_id"),
         user_date=F("mine__date"),
     )
 
