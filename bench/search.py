@@ -402,6 +402,8 @@ def measure(repeat: int) -> None:
         f"TOAST); search documents {search_size / 2**20:,.0f} MB "
         f"(GIN index {gin_size / 2**20:,.0f} MB) = {search_size / email_size:.0%} of the table"
     )
+    import config.wsgi  # noqa: F401 (start-up as a web worker's: its objects frozen)
+
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]  # the test client's
     inbox = reverse("mailboxes:inbox")
     print("load average: " + " ".join(f"{n:.2f}" for n in os.getloadavg()))

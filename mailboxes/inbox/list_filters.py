@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from crm.access import is_admin, user_team_ids
-from mailboxes.inbox.search_query import field_words, query_apply, query_parse
+from mailboxes.inbox.search_query import date_range, field_words, query_apply, query_parse
 from mailboxes.linking.parents import email_parent_models
 from mailboxes.models import Email, GroupEmailAccount, MailAccount
 
@@ -42,10 +42,12 @@ def _accounts(request) -> QuerySet[MailAccount]:
     return accounts_visible_to(request.user)
 
 
-def email_search(queryset: QuerySet[Email], text: str, user=None) -> QuerySet[Email]:
+def email_search(
+    queryset: QuerySet[Email], text: str, user=None, *, date_field: str = "date_sent"
+) -> QuerySet[Email]:
     """What the search box finds: words through the full-text index and the Gmail-like
     operators (mailboxes/inbox/search_query.py), in the list's order (newest first)."""
-    return query_apply(queryset, query_parse(text), user)
+    return query_apply(queryset, query_parse(text), user, date_field=date_field)
 
 
 class EmailFilterSet(django_filters.FilterSet):
@@ -53,14 +55,12 @@ class EmailFilterSet(django_filters.FilterSet):
     sender = django_filters.CharFilter(method="filter_sender", label=_("From"))
     recipient = django_filters.CharFilter(method="filter_recipient", label=_("To"))
     since = django_filters.DateFilter(
-        field_name="date_sent",
-        lookup_expr="date__gte",
+        method="filter_since",
         label=_("From date"),
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     until = django_filters.DateFilter(
-        field_name="date_sent",
-        lookup_expr="date__lte",
+        method="filter_until",
         label=_("To date"),
         widget=forms.DateInput(attrs={"type": "date"}),
     )
@@ -99,6 +99,11 @@ class EmailFilterSet(django_filters.FilterSet):
 
     ADVANCED = ("sender", "recipient", "since", "until", "account", "linked")
 
+    def __init__(self, *args, date_field: str = "date_sent", **kwargs):
+        # what the list is sorted by (selectors.folder_sort_field): dates are its ranges
+        self.date_field = date_field
+        super().__init__(*args, **kwargs)
+
     @property
     def advanced_in_use(self) -> bool:
         return self.is_bound and any(self.data.get(name) for name in self.ADVANCED)
@@ -106,7 +111,14 @@ class EmailFilterSet(django_filters.FilterSet):
     def filter_search(self, queryset, name, value):
         if not value.strip():
             return queryset
-        return email_search(queryset, value.strip(), self.request.user if self.request else None)
+        user = self.request.user if self.request else None
+        return email_search(queryset, value.strip(), user, date_field=self.date_field)
+
+    def filter_since(self, queryset, name, value):
+        return date_range(queryset, since=value, field=self.date_field) if value else queryset
+
+    def filter_until(self, queryset, name, value):
+        return date_range(queryset, until=value, field=self.date_field) if value else queryset
 
     def filter_sender(self, queryset, name, value):
         value = value.strip()

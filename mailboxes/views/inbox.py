@@ -71,8 +71,14 @@ def searched_folder(request: HttpRequest, mailbox: UserMailbox, folder: Folder) 
 
 
 def _filtered(request: HttpRequest, mailbox: UserMailbox, folder: Folder):
-    emails = folder_emails(mailbox, searched_folder(request, mailbox, folder))
-    filterset = EmailFilterSet(request.GET or None, queryset=emails, request=request)
+    searched = searched_folder(request, mailbox, folder)
+    emails = folder_emails(mailbox, searched)
+    filterset = EmailFilterSet(
+        request.GET or None,
+        queryset=emails,
+        request=request,
+        date_field=folder_sort_field(searched),
+    )
     if filterset.is_bound:
         emails = filterset.qs if filterset.is_valid() else emails.none()
     return filterset, emails

@@ -118,6 +118,41 @@ def test_operators(ayse, make_email, client_of_ayse):
     assert found(client_of_ayse, "before:01.04.2026") == ["Old invoice"]
 
 
+def test_dates_are_ranges_of_the_list_s_own_sort_field(ayse, make_email, client_of_ayse):
+    """``before:`` / ``after:`` and the From / To date filters find the same emails in a
+    folder of the user's own rows (read along their index by ``EmailUser.date``) and in
+    All (by the email's date); on the Inbox the range is on the user's rows, where the
+    walk newest first starts and stops, not a condition checked row by row."""
+    from mailboxes.inbox.list_filters import email_search
+    from mailboxes.inbox.selectors import INBOX, UserMailbox, folder_emails
+
+    for day in (1, 15, 28):
+        make_email(
+            users=[ayse],
+            subject=f"March {day}",
+            date_sent=timezone.make_aware(datetime.datetime(2026, 3, day, 12, 0)),
+        )
+    for url in (reverse("mailboxes:inbox"), reverse("mailboxes:folder", args=["all"])):
+
+        def dated(**params) -> list[str]:
+            return sorted(subjects(client_of_ayse.get(url, params)))  # noqa: B023
+
+        assert dated(q="before:2026-03-15") == ["March 1"], url
+        assert dated(q="after:2026-03-15") == ["March 28"], url
+        assert dated(q="after:2026-03-01 before:2026-03-28") == ["March 15"], url
+        assert dated(since="2026-03-15", until="2026-03-28") == ["March 15", "March 28"], url
+        assert dated(until="2026-03-01") == ["March 1"], url
+    mailbox = UserMailbox.of(ayse)
+    inbox = email_search(
+        folder_emails(mailbox, mailbox.resolve(INBOX)),
+        "before:2026-03-15",
+        ayse,
+        date_field="user_date",
+    )
+    assert [e.subject for e in inbox] == ["March 1"]
+    assert 'mine."date" <' in str(inbox.query)
+
+
 def test_an_unknown_operator_or_value_is_searched_as_text(ayse, make_email, client_of_ayse):
     make_email(users=[ayse], subject="Ticket", body_text="Error code:E42 on startup")
     make_email(users=[ayse], subject="Other", body_text="is fine")
