@@ -77,19 +77,24 @@ def _send(account_ids: list[int], *, urgent: bool) -> None:
     from mailboxes.tasks import fetch_account
 
     queue = FETCH_NOW_QUEUE if urgent else POLL_QUEUE
-    for position, account_id in enumerate(account_ids):
-        try:
-            fetch_account.apply_async((account_id,), {"urgent": urgent}, queue=queue)
-        except OperationalError:
-            unsent = account_ids[position:]
-            logger.exception(
-                "The broker refused fetches of %s accounts; the next poll queues them again",
-                len(unsent),
-            )
-            MailAccount.objects.filter(pk__in=unsent, fetch_queued_urgent=urgent).update(
-                fetch_queued_at=None, fetch_queued_urgent=False
-            )
-            raise
+    position = 0
+    try:
+        # one producer (one broker connection from the pool) for all of them
+        with fetch_account.app.producer_or_acquire() as producer:
+            for position, account_id in enumerate(account_ids):  # noqa: B007
+                fetch_account.apply_async(
+                    (account_id,), {"urgent": urgent}, queue=queue, producer=producer
+                )
+    except OperationalError:
+        unsent = account_ids[position:]
+        logger.exception(
+            "The broker refused fetches of %s accounts; the next poll queues them again",
+            len(unsent),
+        )
+        MailAccount.objects.filter(pk__in=unsent, fetch_queued_urgent=urgent).update(
+            fetch_queued_at=None, fetch_queued_urgent=False
+        )
+        raise
 
 
 def broker_connect() -> None:
