@@ -112,10 +112,15 @@ def broker_connect() -> None:
 
 def fetch_started(account_id: int, *, urgent: bool) -> None:
     """A worker takes the account's queued fetch: mail arriving from now on needs another.
-    A mark of the other queue stays (an urgent fetch queued behind a poll's)."""
-    MailAccount.objects.filter(pk=account_id, fetch_queued_urgent=urgent).update(
-        fetch_queued_at=None, fetch_queued_urgent=False
-    )
+    A mark of the other queue stays (an urgent fetch queued behind a poll's). Committed
+    without waiting for the disk (``commit_without_flush``): lost in a database crash, the
+    mark only keeps the account from being queued again until ``QUEUED_EXPIRY``."""
+    from mailboxes.intake.health import commit_without_flush
+
+    with commit_without_flush():
+        MailAccount.objects.filter(pk=account_id, fetch_queued_urgent=urgent).update(
+            fetch_queued_at=None, fetch_queued_urgent=False
+        )
 
 
 def accounts_to_poll(kind: str) -> QuerySet[MailAccount]:

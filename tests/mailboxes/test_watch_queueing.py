@@ -266,3 +266,38 @@ def test_watcher_holds_idle_over_tls_with_any_password(
         assert wait_until(lambda: heard == [account.pk, account.pk])
     finally:
         supervisor.stop_all()
+
+
+def _synchronous_commit() -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return cursor.fetchone()[0]
+
+
+def test_only_the_fetch_bookkeeping_commits_without_waiting_for_the_disk(
+    dovecot, imap_user, make_group_account
+):
+    from django.db import transaction
+    from django.utils import timezone
+
+    from mailboxes.intake.health import commit_without_flush
+
+    account = make_group_account(imap_user)
+    with commit_without_flush():
+        assert _synchronous_commit() == "off"
+    assert _synchronous_commit() == "on"  # the next transaction, an import's, waits again
+    with transaction.atomic():  # a caller's transaction (an eager task) stays durable
+        with commit_without_flush():
+            fetch_started(account.pk, urgent=True)
+        assert _synchronous_commit() == "on"
+    # the bookkeeping itself is written as before
+    MailAccount.objects.filter(pk=account.pk).update(
+        fetch_queued_at=timezone.now(), fetch_queued_urgent=True
+    )
+    fetch_started(account.pk, urgent=True)
+    dovecot.append(imap_user, "INBOX", make_message(subject="bookkept"))
+    assert fetch_account(account.pk).imported == 1
+    account.refresh_from_db()
+    assert account.fetch_queued_at is None and account.last_fetch_at is not None
