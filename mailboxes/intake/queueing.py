@@ -45,7 +45,8 @@ WATCH_STALE = timedelta(minutes=3)
 
 def fetch_enqueue(account_ids: Iterable[int], *, urgent: bool) -> list[int]:
     """Queue a fetch of each account that has none waiting (for ``urgent``: none waiting in
-    the fetch_now queue); return the ids queued. Sent when the caller's transaction commits.
+    the fetch_now queue), in the order given; return the ids queued. Sent when the caller's
+    transaction commits.
 
     A broker that cannot be reached is logged and the marks are taken back: the next poll
     (or notification) tries again.
@@ -64,11 +65,11 @@ def fetch_enqueue(account_ids: Iterable[int], *, urgent: bool) -> list[int]:
         fetch_queued_at=now, fetch_queued_urgent=urgent
     ):
         return []
-    claimed = list(
-        MailAccount.objects.filter(pk__in=ids, fetch_queued_at=now)
-        .order_by("pk")
-        .values_list("pk", flat=True)
+    ours = set(
+        MailAccount.objects.filter(pk__in=ids, fetch_queued_at=now).values_list("pk", flat=True)
     )
+    # in the order given: what the watcher heard first is fetched first
+    claimed = [pk for pk in dict.fromkeys(ids) if pk in ours]
     transaction.on_commit(lambda: _send(claimed, urgent=urgent))
     return claimed
 
