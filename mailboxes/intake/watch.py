@@ -22,9 +22,10 @@ PostgreSQL, with no extra service. A full reload every ``reload_seconds`` also c
 changes written by queryset ``update()``, which do not touch ``modified_at``.
 
 Notifications that arrive together are queued together (``NewMailReports``): while one
-call queues what was heard, the accounts heard meanwhile wait and go in the next call, so a
-burst into a hundred mailboxes costs a few queueing calls (one claim ``UPDATE`` each), not a
-hundred, and no notification waits for another's round trips to the database and broker.
+call queues what was heard (a claim ``UPDATE``, its commit, the broker), the accounts heard
+meanwhile wait and go in the next call, so mail heard in the same moment in many mailboxes
+costs one or two queueing calls instead of one each, and the loop's few threads are never
+all busy queueing one account apiece.
 
 The supervisor also writes the heartbeat ``watched_at`` of every account whose folders are
 all watched live (mailboxes/intake/queueing.py): beat's poll leaves those alone, and takes
