@@ -52,7 +52,7 @@ def import_archive(import_id: int) -> str:
 def _fan_out(kind: str) -> int:
     from mailboxes.intake.queueing import accounts_to_poll, fetch_enqueue
 
-    ids = list(accounts_to_poll(kind).values_list("id", flat=True))
+    ids = list(accounts_to_poll(kind).order_by("pk").values_list("id", flat=True))
     return len(fetch_enqueue(ids, urgent=False))
 
 

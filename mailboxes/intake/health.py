@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError
@@ -25,7 +27,34 @@ def retry_delay(failures: int) -> timedelta:
     return timedelta(seconds=min(60 * 2 ** max(failures - 1, 0), MAX_BACKOFF_SECONDS))
 
 
+@contextmanager
+def commit_without_flush() -> Iterator[None]:
+    """A transaction whose COMMIT does not wait for the disk (PostgreSQL's asynchronous
+    commit: the write-ahead log is flushed a moment later), for a fetch's own bookkeeping:
+    the queue mark a task clears when it starts, the time of the last fetch. A flush waits
+    behind every write of every database on the server (4 – 5 ms on the loaded development
+    machine, 0.1 ms on a quiet one), twice per one-message fetch besides the import's own
+    commit; a database crash in that moment loses only the newest bookkeeping (a fetch
+    queued again, or a mark that expires after ``QUEUED_EXPIRY``), never mail, which
+    commits as before. Inside a caller's transaction (an eager task) it changes nothing."""
+    if transaction.get_connection().in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        yield
+
+
 def account_record_success(account: MailAccount) -> None:
+    """The fetch went through: no back-off, no error count (bookkeeping: see
+    ``commit_without_flush``)."""
+    with commit_without_flush():
+        _record_success(account)
+
+
+def _record_success(account: MailAccount) -> None:
     MailAccount.objects.filter(pk=account.pk).update(
         last_fetch_at=timezone.now(),
         consecutive_failures=0,

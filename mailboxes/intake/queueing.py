@@ -45,7 +45,8 @@ WATCH_STALE = timedelta(minutes=3)
 
 def fetch_enqueue(account_ids: Iterable[int], *, urgent: bool) -> list[int]:
     """Queue a fetch of each account that has none waiting (for ``urgent``: none waiting in
-    the fetch_now queue); return the ids queued. Sent when the caller's transaction commits.
+    the fetch_now queue), in the order given; return the ids queued. Sent when the caller's
+    transaction commits.
 
     A broker that cannot be reached is logged and the marks are taken back: the next poll
     (or notification) tries again.
@@ -64,11 +65,11 @@ def fetch_enqueue(account_ids: Iterable[int], *, urgent: bool) -> list[int]:
         fetch_queued_at=now, fetch_queued_urgent=urgent
     ):
         return []
-    claimed = list(
-        MailAccount.objects.filter(pk__in=ids, fetch_queued_at=now)
-        .order_by("pk")
-        .values_list("pk", flat=True)
+    ours = set(
+        MailAccount.objects.filter(pk__in=ids, fetch_queued_at=now).values_list("pk", flat=True)
     )
+    # in the order given: what the watcher heard first is fetched first
+    claimed = [pk for pk in dict.fromkeys(ids) if pk in ours]
     transaction.on_commit(lambda: _send(claimed, urgent=urgent))
     return claimed
 
@@ -77,19 +78,24 @@ def _send(account_ids: list[int], *, urgent: bool) -> None:
     from mailboxes.tasks import fetch_account
 
     queue = FETCH_NOW_QUEUE if urgent else POLL_QUEUE
-    for position, account_id in enumerate(account_ids):
-        try:
-            fetch_account.apply_async((account_id,), {"urgent": urgent}, queue=queue)
-        except OperationalError:
-            unsent = account_ids[position:]
-            logger.exception(
-                "The broker refused fetches of %s accounts; the next poll queues them again",
-                len(unsent),
-            )
-            MailAccount.objects.filter(pk__in=unsent, fetch_queued_urgent=urgent).update(
-                fetch_queued_at=None, fetch_queued_urgent=False
-            )
-            raise
+    position = 0
+    try:
+        # one producer (one broker connection from the pool) for all of them
+        with fetch_account.app.producer_or_acquire() as producer:
+            for position, account_id in enumerate(account_ids):  # noqa: B007
+                fetch_account.apply_async(
+                    (account_id,), {"urgent": urgent}, queue=queue, producer=producer
+                )
+    except OperationalError:
+        unsent = account_ids[position:]
+        logger.exception(
+            "The broker refused fetches of %s accounts; the next poll queues them again",
+            len(unsent),
+        )
+        MailAccount.objects.filter(pk__in=unsent, fetch_queued_urgent=urgent).update(
+            fetch_queued_at=None, fetch_queued_urgent=False
+        )
+        raise
 
 
 def broker_connect() -> None:
@@ -107,10 +113,15 @@ def broker_connect() -> None:
 
 def fetch_started(account_id: int, *, urgent: bool) -> None:
     """A worker takes the account's queued fetch: mail arriving from now on needs another.
-    A mark of the other queue stays (an urgent fetch queued behind a poll's)."""
-    MailAccount.objects.filter(pk=account_id, fetch_queued_urgent=urgent).update(
-        fetch_queued_at=None, fetch_queued_urgent=False
-    )
+    A mark of the other queue stays (an urgent fetch queued behind a poll's). Committed
+    without waiting for the disk (``commit_without_flush``): lost in a database crash, the
+    mark only keeps the account from being queued again until ``QUEUED_EXPIRY``."""
+    from mailboxes.intake.health import commit_without_flush
+
+    with commit_without_flush():
+        MailAccount.objects.filter(pk=account_id, fetch_queued_urgent=urgent).update(
+            fetch_queued_at=None, fetch_queued_urgent=False
+        )
 
 
 def accounts_to_poll(kind: str) -> QuerySet[MailAccount]:

@@ -21,6 +21,12 @@ watcher process on every machine through the database they share, on SQLite as o
 PostgreSQL, with no extra service. A full reload every ``reload_seconds`` also catches
 changes written by queryset ``update()``, which do not touch ``modified_at``.
 
+Notifications that arrive together are queued together (``NewMailReports``): while one
+call queues what was heard (a claim ``UPDATE``, its commit, the broker), the accounts heard
+meanwhile wait and go in the next call, so mail heard in the same moment in many mailboxes
+costs one or two queueing calls instead of one each, and the loop's few threads are never
+all busy queueing one account apiece.
+
 The supervisor also writes the heartbeat ``watched_at`` of every account whose folders are
 all watched live (mailboxes/intake/queueing.py): beat's poll leaves those alone, and takes
 over within a minute when a connection drops. Polling stays the fallback: a missed
@@ -179,9 +185,46 @@ def shared_idle_loop() -> IdleLoop:
         return _shared_loop
 
 
+class NewMailReports:
+    """Hands the accounts the watchers heard of to ``on_new_mail(account_ids)``, in one of the
+    loop's threads: every account heard while a call runs goes in the next one (once,
+    however often it was heard meanwhile). At most one call runs at a time, so queueing a
+    burst is a few calls in a row and a notification never waits behind a queue of them."""
+
+    def __init__(self, on_new_mail: Callable[[list[int]], None], idle_loop: IdleLoop):
+        self.on_new_mail = on_new_mail
+        self.idle_loop = idle_loop
+        self._lock = threading.Lock()
+        self._heard: dict[int, None] = {}  # in the order heard
+        self._calling = False
+
+    def report(self, account_id: int) -> None:
+        """Called on the loop: queue a fetch of the account soon, never block."""
+        with self._lock:
+            self._heard[account_id] = None
+            if self._calling:
+                return  # the running call takes it next
+            self._calling = True
+        self.idle_loop.loop.run_in_executor(None, self._call_until_done)
+
+    def _call_until_done(self) -> None:
+        while True:
+            with self._lock:
+                account_ids = list(self._heard)
+                self._heard.clear()
+                if not account_ids:
+                    self._calling = False
+                    return
+            logger.debug("New mail in accounts %s", account_ids)
+            try:
+                _blocking(self.on_new_mail, account_ids)
+            except Exception as exc:  # the broker or database is away: polls cover them
+                logger.error("Queueing fetches of accounts %s failed: %s", account_ids, exc)
+
+
 class FolderWatcher:
-    """Keeps one IDLE connection open and calls ``on_new_mail(account_id)`` (in one of the
-    loop's threads) when the folder has mail the fetch cursor has not seen.
+    """Keeps one IDLE connection open and calls ``report(account_id)`` (on the loop; it
+    must not block) when the folder has mail the fetch cursor has not seen.
 
     ``cursor``: the folder's fetch cursor as the supervisor read it (saves a query per
     folder when a thousand connect); left out, it is read at connect time.
@@ -190,14 +233,14 @@ class FolderWatcher:
     def __init__(
         self,
         target: WatchTarget,
-        on_new_mail: Callable[[int], None],
+        report: Callable[[int], None],
         *,
         cursor: CursorState | object = _UNKNOWN,
         start_delay: float = 0.0,
         idle_loop: IdleLoop | None = None,
     ):
         self.target = target
-        self.on_new_mail = on_new_mail
+        self.report = report
         self.connected = threading.Event()
         self.failures = 0
         self._cursor = cursor
@@ -359,18 +402,7 @@ class FolderWatcher:
 
     def _report(self) -> None:
         logger.debug("New mail in account %s folder %s", self.target.account_id, self.target.folder)
-        future = asyncio.get_running_loop().run_in_executor(
-            None, _blocking, self.on_new_mail, self.target.account_id
-        )
-        future.add_done_callback(self._reported)
-
-    def _reported(self, future: asyncio.Future) -> None:
-        if not future.cancelled() and future.exception() is not None:
-            logger.error(
-                "Queueing a fetch of account %s failed: %s",
-                self.target.account_id,
-                future.exception(),
-            )
+        self.report(self.target.account_id)
 
 
 class WatchSupervisor:
@@ -379,16 +411,13 @@ class WatchSupervisor:
 
     def __init__(
         self,
-        on_new_mail: Callable[[int], None],
+        on_new_mail: Callable[[list[int]], None],
         *,
         shard: int = 0,
         shards: int = 1,
         reload_seconds: float = 60,
         check_seconds: float = 2,
     ):
-        # Every notification goes through: queueing does not queue a fetch that is waiting
-        # already, and one heard while a fetch runs needs a fetch of its own.
-        self.on_new_mail = on_new_mail
         self.shard, self.shards = shard, shards
         self.reload_seconds = reload_seconds
         self.check_seconds = min(check_seconds, reload_seconds)
@@ -397,6 +426,9 @@ class WatchSupervisor:
         self.stopping = threading.Event()
         self.warned_at = 0  # folder count of the last open-file limit warning
         self.idle_loop = shared_idle_loop()
+        # Every notification goes through: queueing does not queue a fetch that is waiting
+        # already, and one heard while a fetch runs needs a fetch of its own.
+        self.reports = NewMailReports(on_new_mail, self.idle_loop)
         self.live: set[int] = set()  # accounts whose heartbeat this process last wrote
         self.heartbeat_at = 0.0
 
@@ -415,7 +447,7 @@ class WatchSupervisor:
         for target in new:
             watcher = FolderWatcher(
                 target,
-                self.on_new_mail,
+                self.reports.report,
                 cursor=cursors[target.account_id, target.folder],
                 start_delay=random.uniform(0, spread),  # noqa: S311
                 idle_loop=self.idle_loop,

@@ -21,7 +21,7 @@ def _wait_for(condition, timeout: float = 10.0) -> bool:
 def test_idle_reports_new_mail_within_seconds(dovecot, imap_user, make_group_account):
     account = make_group_account(imap_user)
     heard: list[int] = []
-    supervisor = WatchSupervisor(heard.append, reload_seconds=3600)
+    supervisor = WatchSupervisor(heard.extend, reload_seconds=3600)
     thread = threading.Thread(target=supervisor.run, daemon=True)
     thread.start()
     try:
@@ -39,7 +39,7 @@ def test_idle_reports_new_mail_within_seconds(dovecot, imap_user, make_group_acc
 def test_watcher_follows_account_changes(dovecot, make_group_account):
     first, second = dovecot.add_user("one"), dovecot.add_user("two")
     account = make_group_account(first)
-    supervisor = WatchSupervisor(lambda _id: None, reload_seconds=3600)
+    supervisor = WatchSupervisor(lambda _ids: None, reload_seconds=3600)
     supervisor.reload()
     try:
         assert [w.target.account_id for w in supervisor.watchers.values()] == [account.pk]
@@ -76,7 +76,7 @@ def test_poll_task_fetches_through_a_real_worker(
 
 def test_watcher_wakes_for_a_saved_account_within_seconds(dovecot, imap_user, make_group_account):
     # A full reload is an hour away: only the check of the account table can see the account.
-    supervisor = WatchSupervisor(lambda _id: None, reload_seconds=3600, check_seconds=0.2)
+    supervisor = WatchSupervisor(lambda _ids: None, reload_seconds=3600, check_seconds=0.2)
     thread = threading.Thread(target=supervisor.run, daemon=True)
     thread.start()
     try:

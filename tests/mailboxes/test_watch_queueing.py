@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import pytest
+from kombu.exceptions import OperationalError
 
 from mailboxes.intake.fetch import fetch_account
 from mailboxes.intake.locking import account_fetch_lock
@@ -73,7 +75,7 @@ def test_a_restarted_watcher_fetches_only_folders_whose_uidnext_moved(dovecot, m
     fetch_account(busy.pk)  # both fetched: their cursors know UIDNEXT
 
     heard: list[int] = []
-    supervisor = WatchSupervisor(heard.append, reload_seconds=3600)
+    supervisor = WatchSupervisor(heard.extend, reload_seconds=3600)
     try:
         supervisor.reload()
         assert wait_until(lambda: _live(supervisor))
@@ -94,12 +96,60 @@ def test_mail_from_before_the_first_fetch_is_fetched_when_watching_starts(
 ):
     account = make_group_account(imap_user)  # never fetched: no cursor
     heard: list[int] = []
-    supervisor = WatchSupervisor(heard.append, reload_seconds=3600)
+    supervisor = WatchSupervisor(heard.extend, reload_seconds=3600)
     try:
         supervisor.reload()
         assert wait_until(lambda: heard == [account.pk])
     finally:
         supervisor.stop_all()
+
+
+def test_a_burst_heard_while_queueing_is_queued_together_and_every_account_once(
+    dovecot, make_group_account, watching
+):
+    users = [dovecot.add_user(f"burst{n}") for n in range(6)]
+    accounts = [make_group_account(user) for user in users]
+    for account in accounts:
+        fetch_account(account.pk)  # nothing to catch up at connect
+    calls: list[list[int]] = []
+    first_call_runs = threading.Event()
+
+    def slow_queueing(account_ids: list[int]) -> None:
+        calls.append(account_ids)
+        if len(calls) == 1:
+            first_call_runs.set()
+            time.sleep(1.5)  # a slow broker: what is heard meanwhile must wait, then go together
+
+    supervisor = watching(slow_queueing)
+    assert wait_until(lambda: _live(supervisor))
+    dovecot.deliver(users[0], make_message())
+    assert first_call_runs.wait(10)
+    for user in users[1:]:
+        dovecot.deliver(user, make_message())
+    everyone = sorted(a.pk for a in accounts)
+    assert wait_until(lambda: sorted(pk for call in calls for pk in call) == everyone, timeout=15)
+    assert calls[0] == [accounts[0].pk]
+    assert len(calls) <= 3  # the five heard during the first call: one call, two at most
+
+
+def test_the_watcher_keeps_queueing_after_a_call_failed(
+    dovecot, imap_user, make_group_account, watching
+):
+    account = make_group_account(imap_user)
+    fetch_account(account.pk)
+    calls: list[list[int]] = []
+
+    def broker_away_once(account_ids: list[int]) -> None:
+        calls.append(account_ids)
+        if len(calls) == 1:
+            raise OperationalError("the broker is away")
+
+    supervisor = watching(broker_away_once)
+    assert wait_until(lambda: _live(supervisor))
+    dovecot.deliver(imap_user, make_message(subject="first"))
+    assert wait_until(lambda: len(calls) == 1)
+    dovecot.deliver(imap_user, make_message(subject="second"))
+    assert wait_until(lambda: calls == [[account.pk], [account.pk]])
 
 
 def test_a_fetch_waiting_in_the_queue_is_not_queued_twice(
@@ -134,7 +184,7 @@ def test_beat_polls_only_what_no_watcher_holds_live(
     for account in (watched, other):
         fetch_account(account.pk)
 
-    supervisor = watching(lambda _id: None, shard=watched.pk % 2, shards=2, check_seconds=0.1)
+    supervisor = watching(lambda _ids: None, shard=watched.pk % 2, shards=2, check_seconds=0.1)
     assert wait_until(lambda: MailAccount.objects.get(pk=watched.pk).watched_at, timeout=15)
 
     group = MailAccount.Kind.GROUP
@@ -161,7 +211,7 @@ def test_mail_the_watcher_hears_of_is_fetched_ahead_of_the_polls_backlog(
         fetch_account(account.pk)
     fetch_enqueue([a.pk for a in backlog], urgent=False)  # a poll queued before the mail
 
-    supervisor = watching(lambda account_id: fetch_enqueue([account_id], urgent=True))
+    supervisor = watching(lambda account_ids: fetch_enqueue(account_ids, urgent=True))
     assert wait_until(lambda: _live(supervisor))
     dovecot.deliver(watched_user, make_message(subject="Heard by IDLE"))
     assert wait_until(lambda: _waiting(empty_queues, FETCH_NOW_QUEUE) == 1)
@@ -207,7 +257,7 @@ def test_watcher_holds_idle_over_tls_with_any_password(
     port = dovecot.imaps_port if security == Security.SSL else dovecot.imap_port
     account = make_group_account(user, imap_port=port, imap_security=security)
     heard: list[int] = []
-    supervisor = WatchSupervisor(heard.append, reload_seconds=3600)
+    supervisor = WatchSupervisor(heard.extend, reload_seconds=3600)
     try:
         supervisor.reload()
         assert wait_until(lambda: _live(supervisor))
@@ -216,3 +266,38 @@ def test_watcher_holds_idle_over_tls_with_any_password(
         assert wait_until(lambda: heard == [account.pk, account.pk])
     finally:
         supervisor.stop_all()
+
+
+def _synchronous_commit() -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return cursor.fetchone()[0]
+
+
+def test_only_the_fetch_bookkeeping_commits_without_waiting_for_the_disk(
+    dovecot, imap_user, make_group_account
+):
+    from django.db import transaction
+    from django.utils import timezone
+
+    from mailboxes.intake.health import commit_without_flush
+
+    account = make_group_account(imap_user)
+    with commit_without_flush():
+        assert _synchronous_commit() == "off"
+    assert _synchronous_commit() == "on"  # the next transaction, an import's, waits again
+    with transaction.atomic():  # a caller's transaction (an eager task) stays durable
+        with commit_without_flush():
+            fetch_started(account.pk, urgent=True)
+        assert _synchronous_commit() == "on"
+    # the bookkeeping itself is written as before
+    MailAccount.objects.filter(pk=account.pk).update(
+        fetch_queued_at=timezone.now(), fetch_queued_urgent=True
+    )
+    fetch_started(account.pk, urgent=True)
+    dovecot.append(imap_user, "INBOX", make_message(subject="bookkept"))
+    assert fetch_account(account.pk).imported == 1
+    account.refresh_from_db()
+    assert account.fetch_queued_at is None and account.last_fetch_at is not None

@@ -47,9 +47,9 @@ class Command(BaseCommand):
         else:
             self.stdout.write(f"Open-file limit: {after}.")
 
-        def enqueue(account_id: int) -> None:
+        def enqueue(account_ids: list[int]) -> None:
             # the fetch_now queue, ahead of polling; not when one is waiting there already
-            fetch_enqueue([account_id], urgent=True)
+            fetch_enqueue(account_ids, urgent=True)
 
         broker_connect()
         supervisor = WatchSupervisor(

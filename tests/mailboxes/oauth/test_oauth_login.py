@@ -140,7 +140,7 @@ def test_idle_keeps_reporting_new_mail_across_token_lifetimes(
 ):
     account = make_oauth_account(oauth_mailbox)
     heard: list[int] = []
-    supervisor = WatchSupervisor(heard.append, reload_seconds=3600)
+    supervisor = WatchSupervisor(heard.extend, reload_seconds=3600)
     try:
         for lifetime in range(3):
             oauth_server.expire_access_tokens(user=oauth_mailbox.address)
