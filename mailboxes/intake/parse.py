@@ -12,6 +12,7 @@ import codecs
 import contextlib
 import hashlib
 import re
+import urllib.parse
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy as email_policy
@@ -991,15 +992,16 @@ def _parse_single_part(
     return parsed
 
 
-# The fast path of a plain multipart message (most mail): the parts' bodies are cut out of the
-# raw bytes and decoded without a ``Message`` per part, once the checks below have made sure
-# the stdlib would build the same tree without a defect. Anything else (a delimiter line or
-# a part header not ending in CRLF, a line the stdlib might read as a delimiter, part headers
-# that are not plain ASCII fields, RFC 2231 or encoded parameters, a bounce's report or an
-# enclosed message, other transfer encodings, base64 that is not well formed) is left to
-# ``_parse_multipart``. fast_mail_parser (Rust mail-parser) was measured for this and is not
-# used: its answers differ from the stdlib's (quoted-printable, defects, bounces), and the
-# checks that would make them safe to take cost what it saves (README, Speed).
+# The fast path of a plain multipart message (most mail): the parts' bodies are cut out of
+# the raw bytes and decoded without a ``Message`` per part, once the checks below have made
+# sure the stdlib would build the same tree without a defect. Anything else (a delimiter
+# line or a part header not ending in CRLF, a line the stdlib might read as a delimiter,
+# part headers that are not plain ASCII fields, RFC 2231 parameters but a file name in one
+# piece, a bounce's report or an enclosed message, other transfer encodings, base64 that is
+# not well formed) is left to ``_parse_multipart``. fast_mail_parser (Rust mail-parser) was
+# measured for this and is not used: its answers differ from the stdlib's (quoted-printable,
+# defects, bounces), and the checks that would make them safe to take cost what it saves
+# (README, Speed).
 _FAST_CONTAINERS = frozenset({"multipart/mixed", "multipart/alternative", "multipart/related"})
 _FAST_CONTAINER_ENCODINGS = frozenset({"7bit", "8bit", "binary"})
 _FAST_LEAF_ENCODINGS = frozenset({"7bit", "8bit", "binary", "base64", "quoted-printable"})
@@ -1020,7 +1022,18 @@ _CONTENT_FIELD = re.compile(
     rb"([^\r\n]*(?:\r\n[ \t][^\r\n]*)*)",
     re.IGNORECASE | re.MULTILINE,
 )
-_PLAIN_DISPOSITION = re.compile(rf"{_BLANKS}({_WORD}){_BLANKS}((?:{_PARAMETER})*)(?:;{_BLANKS})?")
+# an RFC 2231 file name in one piece, "filename*=utf-8''fatura-%C5%9Fubat.pdf" (how mail
+# clients name a file with letters outside ASCII): the charset, the percent-encoded name
+_ATTRIBUTE_CHARS = r"[!#$&+.^_`|~0-9A-Za-z-]"
+_EXTENDED_FILENAME = (
+    rf";{_BLANKS}[Ff][Ii][Ll][Ee][Nn][Aa][Mm][Ee]\*{_BLANKS}={_BLANKS}"
+    rf"({_ATTRIBUTE_CHARS}+)'{_ATTRIBUTE_CHARS}*'((?:{_ATTRIBUTE_CHARS}|%[0-9A-Fa-f]{{2}})*)"
+    rf"{_BLANKS}"
+)
+_PLAIN_EXTENDED_FILENAME = re.compile(_EXTENDED_FILENAME)
+_PLAIN_DISPOSITION = re.compile(
+    rf"{_BLANKS}({_WORD}){_BLANKS}((?:{_PARAMETER}|{_EXTENDED_FILENAME})*)(?:;{_BLANKS})?"
+)
 
 
 @dataclass
@@ -1062,6 +1075,14 @@ def _plain_part(
             return None
         for name, text in _PLAIN_PARAMETER.findall(match.group(2)):
             disposition_parameters.setdefault(name.lower(), text[1:-1] if text[:1] == '"' else text)
+        extended = _PLAIN_EXTENDED_FILENAME.findall(match.group(2))
+        if extended and "filename" not in disposition_parameters:
+            if len(extended) > 1:
+                return None  # the stdlib joins them as continuations
+            filename = _extended_filename(*extended[0])
+            if filename is None:
+                return None
+            disposition_parameters["filename"] = filename
     # get_filename(): the disposition's filename, else the type's name, stripped
     filename = disposition_parameters.get("filename", parameters.get("name"))
     filename = filename.strip() if filename is not None else ""
@@ -1075,6 +1096,20 @@ def _plain_part(
         body_start=body_start,
         body_end=body_end,
     )
+
+
+def _extended_filename(charset: str, encoded: str) -> str | None:
+    """An RFC 2231 file name as ``get_filename()`` reads it (percent-decoded as Latin-1, then
+    decoded in its charset, undecodable bytes replaced); None for what it reads otherwise (an
+    unknown charset, a quote or backslash it would unescape)."""
+    try:
+        codecs.lookup(charset)
+    except LookupError:
+        return None
+    text = urllib.parse.unquote(encoded, encoding="latin-1")
+    if '"' in text or "\\" in text:
+        return None
+    return text.encode("latin-1").decode(charset, "replace")
 
 
 def _parse_plain_multipart(
