@@ -71,7 +71,7 @@ def _generated_corpus(into: str) -> Path:
 
 def _fast_mail_parser_alone(raw: bytes):
     """All ``parse_email`` says, read as ``parse_message`` stores it."""
-    import fast_mail_parser
+    fast_mail_parser = _fast_mail_parser()
 
     from crm.addresses import normalize_address
     from mailboxes.intake.parse import (
