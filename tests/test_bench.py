@@ -4,7 +4,7 @@ They are scripts, not tests, and are not run here (speed lives in bench/); what 
 quietly is an import of something only the test virtualenv has, such as the tests package
 (which needs pytest). Every import of every bench script, top-level or inside a function,
 must be the standard library, the project, bench itself or a distribution requirements.txt
-names.
+names, unless it is optional (``try: import x`` / ``except ImportError``).
 """
 
 from __future__ import annotations
@@ -19,9 +19,22 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _imported_modules(path: Path) -> set[str]:
-    """The top-level names of the absolute imports in *path*."""
+    """The top-level names of the absolute imports in *path*, but those in the body of a
+    ``try`` whose handler catches ImportError: optional (a column the script leaves out when
+    the package is not installed)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    optional = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Try) and any(
+            isinstance(handler.type, ast.Name)
+            and handler.type.id in ("ImportError", "ModuleNotFoundError")
+            for handler in node.handlers
+        ):
+            optional.update(id(inner) for statement in node.body for inner in ast.walk(statement))
     names = set()
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+    for node in ast.walk(tree):
+        if id(node) in optional:
+            continue
         if isinstance(node, ast.Import):
             names.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:

@@ -12,6 +12,7 @@ import codecs
 import contextlib
 import hashlib
 import re
+import urllib.parse
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy as email_policy
@@ -369,7 +370,7 @@ def parse_message(raw: bytes, *, headers_only: bool = False) -> ParsedMessage:
         return parsed
     if simple is not None:
         parsed = _parse_single_part(parsed, message, collected, simple, defects)
-    else:
+    elif not _parse_plain_multipart(parsed, raw, message, collected, defects):
         parsed = _parse_multipart(parsed, raw, message, defects)
     if any(is_tnef(part) for part in parsed.attachments):
         tnef_unpack(parsed)  # winmail.dat: its files become attachments too
@@ -989,6 +990,292 @@ def _parse_single_part(
         )
     parsed.defects = list(dict.fromkeys(defects))
     return parsed
+
+
+# The fast path of a plain multipart message (most mail): the parts' bodies are cut out of
+# the raw bytes and decoded without a ``Message`` per part, once the checks below have made
+# sure the stdlib would build the same tree without a defect. Anything else (a delimiter
+# line or a part header not ending in CRLF, a line the stdlib might read as a delimiter,
+# part headers that are not plain ASCII fields, RFC 2231 parameters but a file name in one
+# piece, a bounce's report or an enclosed message, other transfer encodings, base64 that is
+# not well formed) is left to ``_parse_multipart``. fast_mail_parser (Rust mail-parser) was
+# measured for this and is not used: its answers differ from the stdlib's (quoted-printable,
+# defects, bounces), and the checks that would make them safe to take cost what it saves
+# (README, Speed).
+_FAST_CONTAINERS = frozenset({"multipart/mixed", "multipart/alternative", "multipart/related"})
+_FAST_CONTAINER_ENCODINGS = frozenset({"7bit", "8bit", "binary"})
+_FAST_LEAF_ENCODINGS = frozenset({"7bit", "8bit", "binary", "base64", "quoted-printable"})
+# parts later steps read from the stdlib's tree: a bounce's report, an enclosed message
+_TREE_LEAVES = ("message/", "multipart/", "text/rfc822-headers")
+# the end of a delimiter line: "--" if it closes the multipart, blanks, CRLF
+_DELIMITER_TAIL_CRLF = re.compile(rb"(--)?[ \t]*(?:\r\n|\Z)")
+# a header block of plain fields, ASCII only, every line ending in CRLF (but the last, left
+# out): what ``_plain_header_block`` accepts, narrowed
+_FIELD_NAME_BYTES = rb"[\041-\071\073-\176]+:"
+_PLAIN_FIELDS_ASCII = re.compile(
+    rb"%s[^\r\n\x80-\xff]*(?:\r\n(?:%s|[ \t])[^\r\n\x80-\xff]*)*"
+    % (_FIELD_NAME_BYTES, _FIELD_NAME_BYTES)
+)
+# a Content-* field of such a block, its value as compat32 stores it (folds kept)
+_CONTENT_FIELD = re.compile(
+    rb"^(content-(?:type|disposition|id|transfer-encoding)):[ \t]*"
+    rb"([^\r\n]*(?:\r\n[ \t][^\r\n]*)*)",
+    re.IGNORECASE | re.MULTILINE,
+)
+# an RFC 2231 file name in one piece, "filename*=utf-8''fatura-%C5%9Fubat.pdf" (how mail
+# clients name a file with letters outside ASCII): the charset, the percent-encoded name
+_ATTRIBUTE_CHARS = r"[!#$&+.^_`|~0-9A-Za-z-]"
+_EXTENDED_FILENAME = (
+    rf";{_BLANKS}[Ff][Ii][Ll][Ee][Nn][Aa][Mm][Ee]\*{_BLANKS}={_BLANKS}"
+    rf"({_ATTRIBUTE_CHARS}+)'{_ATTRIBUTE_CHARS}*'((?:{_ATTRIBUTE_CHARS}|%[0-9A-Fa-f]{{2}})*)"
+    rf"{_BLANKS}"
+)
+_PLAIN_EXTENDED_FILENAME = re.compile(_EXTENDED_FILENAME)
+_PLAIN_DISPOSITION = re.compile(
+    rf"{_BLANKS}({_WORD}){_BLANKS}((?:{_PARAMETER}|{_EXTENDED_FILENAME})*)(?:;{_BLANKS})?"
+)
+
+
+@dataclass
+class _PlainPart:
+    """What the body step reads of one MIME part whose headers are plain, as ``_PartView``
+    reads it, and where its body is in the raw message."""
+
+    content_type: str
+    parameters: dict[str, str]
+    transfer_encoding: str
+    disposition: str  # the type, lower-cased: "inline", "attachment" or ""
+    filename: str
+    content_id: str
+    body_start: int
+    body_end: int
+
+
+def _plain_part(
+    content_type: str | None,
+    disposition: str | None,
+    content_id: str | None,
+    encoding: str | None,
+    body_start: int,
+    body_end: int,
+) -> _PlainPart | None:
+    """The ``_PartView`` answers of a part from its raw header values; None when one of them
+    is not in the plain form (the stdlib's ``Message`` API must read it)."""
+    if content_type is None:
+        kind, parameters = "text/plain", {}
+    else:
+        plain = _plain_content_type(content_type)
+        if plain is None:
+            return None
+        kind, parameters = plain
+    disposition_parameters: dict[str, str] = {}
+    if disposition is not None:
+        match = _PLAIN_DISPOSITION.fullmatch(disposition)
+        if match is None:
+            return None
+        for name, text in _PLAIN_PARAMETER.findall(match.group(2)):
+            disposition_parameters.setdefault(name.lower(), text[1:-1] if text[:1] == '"' else text)
+        extended = _PLAIN_EXTENDED_FILENAME.findall(match.group(2))
+        if extended and "filename" not in disposition_parameters:
+            if len(extended) > 1:
+                return None  # the stdlib joins them as continuations
+            filename = _extended_filename(*extended[0])
+            if filename is None:
+                return None
+            disposition_parameters["filename"] = filename
+    # get_filename(): the disposition's filename, else the type's name, stripped
+    filename = disposition_parameters.get("filename", parameters.get("name"))
+    filename = filename.strip() if filename is not None else ""
+    return _PlainPart(
+        content_type=kind,
+        parameters=parameters,
+        transfer_encoding=(encoding if encoding is not None else "8bit").lower(),
+        disposition=(disposition or "").split(";", 1)[0].strip().lower(),
+        filename=decode_header_value(filename)[:255] if filename else "",
+        content_id=content_id or "",
+        body_start=body_start,
+        body_end=body_end,
+    )
+
+
+def _extended_filename(charset: str, encoded: str) -> str | None:
+    """An RFC 2231 file name as ``get_filename()`` reads it (percent-decoded as Latin-1, then
+    decoded in its charset, undecodable bytes replaced); None for what it reads otherwise (an
+    unknown charset, a quote or backslash it would unescape)."""
+    try:
+        codecs.lookup(charset)
+    except LookupError:
+        return None
+    text = urllib.parse.unquote(encoded, encoding="latin-1")
+    if '"' in text or "\\" in text:
+        return None
+    return text.encode("latin-1").decode(charset, "replace")
+
+
+def _parse_plain_multipart(
+    parsed: ParsedMessage,
+    raw: bytes,
+    message: Message,
+    collected: dict[str, list[str]],
+    defects: list[str],
+) -> bool:
+    """The body of a plain multipart message, as ``_parse_multipart`` reads it, without a
+    ``Message`` per part; False (and ``parsed`` untouched) for any other message.
+
+    ``test_parse.py`` holds its answers to ``_parse_multipart``'s on both corpora.
+    """
+    body = message._payload
+    if message.defects or not isinstance(body, str) or len(collected.get("content-type", ())) != 1:
+        return False
+    top = _plain_part(
+        collected["content-type"][0],
+        None,
+        None,
+        (collected.get("content-transfer-encoding") or [None])[0],
+        len(raw) - len(body),  # the body is the end of the raw bytes, byte for character
+        len(raw),
+    )
+    if (
+        top is None
+        or top.content_type not in _FAST_CONTAINERS
+        or not raw.startswith(b"\r\n\r\n", top.body_start - 4)  # headers end in CRLF CRLF
+    ):
+        return False
+    part_types: list[str] = []
+    leaves: list[_PlainPart] = []
+    try:
+        if not _plain_tree(raw, top, part_types, leaves):
+            return False
+        payloads = [_plain_payload(raw, part) for part in leaves]
+    except (binascii.Error, RecursionError):
+        return False
+    parsed.part_types = part_types
+    texts: list[str] = []
+    htmls: list[str] = []
+    for part, payload in zip(leaves, payloads, strict=True):
+        content_type = part.content_type
+        if (
+            content_type in ("text/plain", "text/html")
+            and part.disposition != "attachment"
+            and not part.filename
+        ):
+            charset = part.parameters.get("charset")
+            charset = charset.lower() if charset is not None else None
+            text, fell_back = decode_bytes(payload, charset)
+            if fell_back:
+                defects.append(f"charset {charset!r} could not decode")
+            (texts if content_type == "text/plain" else htmls).append(text)
+            continue
+        content_id = normalize_message_id(part.content_id).strip("<>")
+        parsed.attachments.append(
+            ParsedAttachment(
+                filename=part.filename or _default_filename(content_type, len(parsed.attachments)),
+                content_type=content_type,
+                payload=payload,
+                content_id=content_id,
+                is_inline=bool(content_id) and part.disposition != "attachment",
+            )
+        )
+    parsed.body_text = "\n".join(texts).replace("\x00", "")
+    parsed.body_html = "<br>".join(htmls).replace("\x00", "")
+    parsed.defects = list(dict.fromkeys(defects))
+    return True
+
+
+def _plain_tree(
+    raw: bytes, container: _PlainPart, part_types: list[str], leaves: list[_PlainPart]
+) -> bool:
+    """The parts of the multipart ``container`` (its body at ``raw[body_start:body_end]``),
+    in the stdlib's ``walk()`` order, into ``part_types`` and ``leaves``: its boundary only on
+    delimiter lines that start after a CRLF and end in one, no text after the close
+    delimiter, every part's headers plain fields. False when anything is not so."""
+    boundary = container.parameters.get("boundary", "").rstrip()  # as get_boundary() reads it
+    if not boundary or container.transfer_encoding not in _FAST_CONTAINER_ENCODINGS:
+        return False
+    part_types.append(container.content_type)
+    separator = b"--" + boundary.encode("ascii")
+    start, end = container.body_start, container.body_end
+    delimiters: list[tuple[int, int]] = []  # line start, next line's start
+    position = start
+    closed = False
+    while (found := raw.find(separator, position, end)) >= 0:
+        if closed or (found != start and not raw.startswith(b"\r\n", found - 2)):
+            return False  # text after the close, the boundary inside a line, a bare LF or CR
+        tail = _DELIMITER_TAIL_CRLF.match(raw, found + len(separator), end)
+        if tail is None or (delimiters and delimiters[-1][1] == found):
+            return False  # "--boundary" starting a longer word; one delimiter right after another
+        closed = bool(tail.group(1))
+        delimiters.append((found, tail.end()))
+        position = tail.end()
+    if not closed or len(delimiters) < 2:
+        return False
+    for (_, part_start), (part_end, _) in pairwise(delimiters):
+        part = _plain_child(raw, part_start, part_end)
+        if part is None:
+            return False
+        if part.content_type.startswith("multipart/"):
+            part.body_end = part_end  # a container's line break before the delimiter is its own
+            if part.content_type not in _FAST_CONTAINERS or not _plain_tree(
+                raw, part, part_types, leaves
+            ):
+                return False
+            continue
+        if (
+            part.content_type.startswith(_TREE_LEAVES)
+            or part.transfer_encoding not in _FAST_LEAF_ENCODINGS
+        ):
+            return False
+        part_types.append(part.content_type)
+        leaves.append(part)
+    return True
+
+
+def _plain_child(raw: bytes, start: int, end: int) -> _PlainPart | None:
+    """The part between two delimiter lines, ``raw[start:end]``, if its headers are plain
+    fields; its body leaves out the line break before the next delimiter (RFC 2046)."""
+    fields: dict[bytes, bytes] = {}
+    if raw.startswith(b"\r\n", start, end):  # no header at all: text/plain
+        body_start = start + 2
+    else:
+        header_end = raw.find(b"\r\n\r\n", start, end)
+        if header_end < 0 or raw.startswith((b"--", b">From "), start, end):
+            return None
+        body_start = header_end + 4
+        block = raw[start:header_end]
+        if not _PLAIN_FIELDS_ASCII.fullmatch(block):
+            return None
+        for name, value in _CONTENT_FIELD.findall(block):
+            name = name.lower()
+            if name == b"content-type" and name in fields:
+                return None  # several Content-Type headers: a defect, the stdlib's to note
+            fields.setdefault(name, value)
+    body_end = end - 2 if end - 2 >= body_start and raw.startswith(b"\r\n", end - 2) else end
+    values = {name: value.decode("ascii") for name, value in fields.items()}
+    return _plain_part(
+        values.get(b"content-type"),
+        values.get(b"content-disposition"),
+        values.get(b"content-id"),
+        values.get(b"content-transfer-encoding"),
+        body_start,
+        body_end,
+    )
+
+
+def _plain_payload(raw: bytes, part: _PlainPart) -> bytes:
+    """A leaf's decoded bytes, as ``get_payload(decode=True)`` gives them: 7bit, 8bit and
+    binary as written, quoted-printable by ``binascii.a2b_qp`` (what the stdlib calls), base64
+    when well formed (``binascii.Error`` otherwise: the stdlib decodes it leniently and notes
+    a defect, so the message takes ``_parse_multipart``)."""
+    with memoryview(raw) as view:
+        written = bytes(view[part.body_start : part.body_end])
+    if part.transfer_encoding == "quoted-printable":
+        return binascii.a2b_qp(written)
+    if part.transfer_encoding == "base64":
+        written = written.translate(None, b"\r\n")  # as the stdlib joins its lines
+        if len(written) % 4:
+            raise binascii.Error("base64 that needs padding")
+        return base64.b64decode(written, validate=True)
+    return written
 
 
 _EXTENSIONS = {

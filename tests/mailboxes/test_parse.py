@@ -393,6 +393,7 @@ def test_every_shortcut_agrees_with_the_stdlib_parse(monkeypatch, support_corpus
     monkeypatch.setattr(parse, "_mime_tree", lambda message, views: None)
     monkeypatch.setattr(parse, "_plain_header_block", lambda block: None)
     monkeypatch.setattr(parse, "_plain_content_type", lambda value: None)
+    monkeypatch.setattr(parse, "_parse_plain_multipart", lambda *args: False)
     assert fast == [parse.parse_message(raw) for raw in samples]
 
 
@@ -408,3 +409,166 @@ def test_a_delivery_reports_parts_are_kept_as_readable_text():
     headers = parse_message((CORPUS / "sisimai" / "bsd" / "rfc3464-08.eml").read_bytes())
     [original] = [a for a in headers.attachments if a.content_type == "text/rfc822-headers"]
     assert original.filename.endswith(".txt") and b"Subject:" in original.payload
+
+
+# The fast path of a plain multipart message (``_parse_plain_multipart``) must store what the
+# general walk stores, on every message that takes it; these hold it to that on every message
+# of both corpora (as stored, with LF and with CRLF line breaks) and on edge cases, and check
+# that it refuses what it cannot read as the stdlib does.
+
+_PLAIN_CASES = [
+    # nested alternative in mixed, an inline image with a Content-ID, an attachment with a
+    # quoted name and blanks, quoted-printable with blanks at a line's end, 8-bit text
+    b"From: a@example.com\r\nMessage-ID: <p1@x>\r\n"
+    b'Content-Type: multipart/mixed;\r\n boundary="out"\r\n\r\npreamble\r\n--out\r\n'
+    b'Content-Type: multipart/alternative; boundary="in"\r\n\r\n--in\r\n'
+    b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable"
+    b"\r\n\r\nS=C3=B6zle=C5=9Fme   \r\nsoft=\r\nbreak\r\n--in\r\n"
+    b"Content-Type: text/html; charset=iso-8859-9\r\n\r\n<p>\xde\xfe</p>\r\n--in--\r\n"
+    b"--out\r\nContent-Type: image/png\r\nContent-ID: <logo@x>\r\n"
+    b"Content-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--out\r\n"
+    b'Content-Type: application/pdf; name="ignored.pdf"\r\n'
+    b'Content-Disposition: attachment;\r\n\tfilename="fatura  mart.pdf"\r\n'
+    b"Content-Transfer-Encoding: base64\r\n\r\nJVBE\r\nRi0x\r\n--out--\r\nepilogue\r\n",
+    # a part with no header, a text part that is an attachment, bare LF and CR inside a body
+    b"From: a@example.com\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\n"
+    b"no header\nbare LF\rbare CR\r\n--b\r\nContent-Type: text/plain\r\n"
+    b"Content-Disposition: attachment\r\n\r\nnot the body\r\n--b \t\r\n"
+    b"Content-Type: TEXT/HTML; charset=x-unknown-charset\r\n\r\n\xff<p>x</p>\r\n--b--",
+]
+# what the fast path leaves to the general walk (all still parse, and the same)
+_NOT_PLAIN_CASES = [
+    # an RFC 2231 file name in two pieces
+    b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: application/pdf"
+    b"\r\nContent-Disposition: attachment; filename*0*=utf-8''%C3%96; filename*1=deme.pdf"
+    b"\r\n\r\nx\r\n--b--\r\n",
+    # base64 that is not well formed (the stdlib decodes it leniently)
+    b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: image/png\r\n"
+    b"Content-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo\r\n--b--\r\n",
+    # the boundary inside a line, and a delimiter after a bare CR
+    b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nsee --b\r\n--b--\r\n",
+    b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nx\r--b\r\n\r\ny\r\n--b--\r\n",
+    # a delimiter line that only starts like one, text after the close delimiter
+    b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\n--bb\r\n--b--\r\n",
+    b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n--b\r\n",
+    # an enclosed message, a digest, a part header with 8-bit bytes, two Content-Types
+    b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: message/rfc822"
+    b"\r\n\r\nSubject: inner\r\n\r\nbody\r\n--b--\r\n",
+    b"Content-Type: multipart/digest; boundary=b\r\n\r\n--b\r\n\r\nSubject: x\r\n\r\ny\r\n"
+    b"--b--\r\n",
+    b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain;"
+    b' name="\xfe.txt"\r\n\r\nx\r\n--b--\r\n',
+    b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n"
+    b"Content-Type: text/html\r\n\r\nx\r\n--b--\r\n",
+    # a part that is only headers, a part header that is not a field
+    b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n"
+    b"--b--\r\n",
+    b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nnot a header\r\n\r\nx\r\n--b--\r\n",
+]
+
+
+def _with_and_without_the_fast_path(monkeypatch, samples):
+    from mailboxes.intake import parse
+
+    original = parse._parse_plain_multipart
+    taken: list[bool] = []
+
+    def spy(*args):
+        taken.append(original(*args))
+        return taken[-1]
+
+    monkeypatch.setattr(parse, "_parse_plain_multipart", spy)
+    fast = []
+    took = []
+    for raw in samples:
+        taken.clear()
+        fast.append(parse.parse_message(raw))
+        took.append(bool(taken and taken[0]))
+    monkeypatch.setattr(parse, "_parse_plain_multipart", lambda *args: False)
+    return fast, [parse.parse_message(raw) for raw in samples], took
+
+
+def test_the_plain_multipart_fast_path_stores_what_the_mime_walk_stores(
+    monkeypatch, support_corpus
+):
+    samples = _corpus_variants() + [v for r in support_corpus for v in _variants(r)]
+    samples += [v for r in _PLAIN_CASES + _NOT_PLAIN_CASES for v in _variants(r)]
+    fast, walked, took = _with_and_without_the_fast_path(monkeypatch, samples)
+    for raw, ours, theirs, fast_path in zip(samples, fast, walked, took, strict=True):
+        assert ours == theirs, (fast_path, raw[:300])
+    # the generated support mail is all plain multipart with CRLF line breaks: it all takes
+    # the fast path; LF-only variants never do
+    crlf_support = [n for n, raw in enumerate(samples) if raw in support_corpus]
+    assert all(took[n] for n in crlf_support)
+    assert not any(t for raw, t in zip(samples, took, strict=True) if b"\r\n" not in raw)
+
+
+def test_the_fast_path_takes_plain_multiparts_and_refuses_the_rest(monkeypatch):
+    fast, walked, took = _with_and_without_the_fast_path(
+        monkeypatch, _PLAIN_CASES + _NOT_PLAIN_CASES
+    )
+    assert took == [True] * len(_PLAIN_CASES) + [False] * len(_NOT_PLAIN_CASES)
+    assert fast == walked
+    nested, bare = fast[:2]
+    assert nested.part_types == [
+        "multipart/mixed",
+        "multipart/alternative",
+        "text/plain",
+        "text/html",
+        "image/png",
+        "application/pdf",
+    ]
+    assert nested.body_text == "Sözleşme   \r\nsoftbreak" and nested.body_html == "<p>Şş</p>"
+    [image, pdf] = nested.attachments
+    assert (image.content_id, image.is_inline) == ("logo@x", True)
+    assert image.payload == b"\x89PNG\r\n\x1a\n"
+    assert (pdf.filename, pdf.payload, pdf.is_inline) == ("fatura mart.pdf", b"%PDF-1", False)
+    assert bare.body_text == "no header\nbare LF\rbare CR"
+    assert bare.attachments[0].payload == b"not the body"
+    assert bare.is_malformed  # the HTML's unknown charset, as the walk notes it
+
+
+@pytest.mark.parametrize(
+    ("content_type", "disposition", "plain"),
+    [
+        ('text/plain; charset="UTF-8"', None, True),
+        ('application/pdf; name="fatura.pdf"', "attachment", True),
+        ('application/pdf; name="a.pdf"', 'attachment; filename="  b c.pdf "', True),
+        ("image/png", "inline; filename=logo.png; size=3", True),
+        ("image/png", 'INLINE;\r\n filename="=?utf-8?q?=C3=B6?=.png"', True),
+        ("application/octet-stream", 'attachment; filename=""', True),
+        (None, "attachment; filename=x.txt", True),
+        ("application/octet-stream", "attachment; filename*=utf-8''%C3%96deme%20belgesi.pdf", True),
+        ("application/pdf", "attachment;\r\n FileName*=ISO-8859-9'tr'%DEubat.pdf", True),
+        ("application/pdf", "attachment; filename=a.pdf; filename*=utf-8''b.pdf", True),
+        ("application/pdf", "attachment; filename*=utf-8''%FF.pdf", True),
+        ("application/pdf", "attachment; filename*=x-unknown''a.pdf", False),
+        ("application/pdf", "attachment; filename*=utf-8''a; filename*=utf-8''b", False),
+        ("application/pdf", "attachment; filename*=utf-8''%22a%22.pdf", False),
+        ("application/pdf", "attachment; filename*0*=utf-8''a; filename*1=b.pdf", False),
+        ("application/octet-stream", 'attachment; filename="a;b"', False),
+        ("text", "attachment", False),
+    ],
+)
+def test_plain_part_headers_read_what_the_message_api_reads(content_type, disposition, plain):
+    from email.message import Message
+
+    from mailboxes.intake.parse import _part_filename, _PartView, _plain_part
+
+    part = Message()
+    if content_type is not None:
+        part["Content-Type"] = content_type
+    if disposition is not None:
+        part["Content-Disposition"] = disposition
+    part["Content-ID"] = "<x@y>"
+    read = _plain_part(content_type, disposition, "<x@y>", None, 0, 0)
+    assert (read is not None) == plain  # not plain: the general walk reads it
+    if read is None:
+        return
+    view = _PartView(part)
+    assert read.content_type == view.content_type == part.get_content_type()
+    assert read.filename == _part_filename(part)
+    assert read.disposition == view.disposition()
+    assert read.content_id == view.content_id()
+    charset = read.parameters.get("charset")
+    assert (charset.lower() if charset else None) == part.get_content_charset()
