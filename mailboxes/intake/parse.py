@@ -473,32 +473,60 @@ def _parse_multipart(
         payload = _part_payload(part, content_type, defects)
         if content_type in ("text/rfc822-headers", "message/global-headers"):
             _note_enclosed_headers(parsed, payload)
-        if (
-            content_type in ("text/plain", "text/html")
-            and disposition != "attachment"
-            and not filename
-        ):
-            charset = view.charset()
-            text, fell_back = decode_bytes(payload, charset)
-            if fell_back:
-                defects.append(f"charset {charset!r} could not decode")
+        if _is_body_text(content_type, disposition, filename):
+            text = _text_decode(payload, view.charset(), defects)
             (texts if content_type == "text/plain" else htmls).append(text)
             continue
-        content_id = normalize_message_id(view.content_id()).strip("<>")
         part.set_payload(None)  # its text is decoded: a large attachment is not kept twice
-        parsed.attachments.append(
-            ParsedAttachment(
-                filename=filename or _default_filename(content_type, len(parsed.attachments)),
-                content_type=content_type,
-                payload=payload,
-                content_id=content_id,
-                is_inline=bool(content_id) and disposition != "attachment",
-            )
+        _attachment_add(parsed, content_type, filename, payload, view.content_id(), disposition)
+    _bodies_set(parsed, texts, htmls, defects)
+    return parsed
+
+
+def _is_body_text(content_type: str, disposition: str, filename: str) -> bool:
+    """A leaf that is the message's text, not an attachment (both multipart readers)."""
+    return (
+        content_type in ("text/plain", "text/html") and disposition != "attachment" and not filename
+    )
+
+
+def _text_decode(payload: bytes, charset: str | None, defects: list[str]) -> str:
+    """A text part's payload decoded; a charset that could not decode it is a defect."""
+    text, fell_back = decode_bytes(payload, charset)
+    if fell_back:
+        defects.append(f"charset {charset!r} could not decode")
+    return text
+
+
+def _attachment_add(
+    parsed: ParsedMessage,
+    content_type: str,
+    filename: str,
+    payload: bytes,
+    content_id: str,
+    disposition: str,
+) -> None:
+    """A leaf kept as an attachment (``content_id`` as its header has it); every reader of a
+    body makes its attachments here, so they name and mark them alike."""
+    content_id = normalize_message_id(content_id).strip("<>")
+    parsed.attachments.append(
+        ParsedAttachment(
+            filename=filename or _default_filename(content_type, len(parsed.attachments)),
+            content_type=content_type,
+            payload=payload,
+            content_id=content_id,
+            is_inline=bool(content_id) and disposition != "attachment",
         )
+    )
+
+
+def _bodies_set(
+    parsed: ParsedMessage, texts: list[str], htmls: list[str], defects: list[str]
+) -> None:
+    """The text and HTML parts joined (NULs dropped), the defects once each."""
     parsed.body_text = "\n".join(texts).replace("\x00", "")
     parsed.body_html = "<br>".join(htmls).replace("\x00", "")
     parsed.defects = list(dict.fromkeys(defects))
-    return parsed
 
 
 def _note_parts(
@@ -969,25 +997,14 @@ def _parse_single_part(
     disposition = (collected.get("content-disposition") or [""])[0]
     disposition = disposition.split(";", 1)[0].strip().lower()
     if content_type in ("text/plain", "text/html") and disposition != "attachment":
-        text, fell_back = decode_bytes(payload, charset)
-        if fell_back:
-            defects.append(f"charset {charset!r} could not decode")
-        text = text.replace("\x00", "")
+        text = _text_decode(payload, charset, defects).replace("\x00", "")
         if content_type == "text/plain":
             parsed.body_text = text
         else:
             parsed.body_html = text
     else:
-        content_id = normalize_message_id((collected.get("content-id") or [""])[0]).strip("<>")
-        parsed.attachments.append(
-            ParsedAttachment(
-                filename=_default_filename(content_type, 0),
-                content_type=content_type,
-                payload=payload,
-                content_id=content_id,
-                is_inline=bool(content_id) and disposition != "attachment",
-            )
-        )
+        content_id = (collected.get("content-id") or [""])[0]
+        _attachment_add(parsed, content_type, "", payload, content_id, disposition)
     parsed.defects = list(dict.fromkeys(defects))
     return parsed
 
@@ -1154,31 +1171,16 @@ def _parse_plain_multipart(
     htmls: list[str] = []
     for part, payload in zip(leaves, payloads, strict=True):
         content_type = part.content_type
-        if (
-            content_type in ("text/plain", "text/html")
-            and part.disposition != "attachment"
-            and not part.filename
-        ):
+        if _is_body_text(content_type, part.disposition, part.filename):
             charset = part.parameters.get("charset")
             charset = charset.lower() if charset is not None else None
-            text, fell_back = decode_bytes(payload, charset)
-            if fell_back:
-                defects.append(f"charset {charset!r} could not decode")
+            text = _text_decode(payload, charset, defects)
             (texts if content_type == "text/plain" else htmls).append(text)
             continue
-        content_id = normalize_message_id(part.content_id).strip("<>")
-        parsed.attachments.append(
-            ParsedAttachment(
-                filename=part.filename or _default_filename(content_type, len(parsed.attachments)),
-                content_type=content_type,
-                payload=payload,
-                content_id=content_id,
-                is_inline=bool(content_id) and part.disposition != "attachment",
-            )
+        _attachment_add(
+            parsed, content_type, part.filename, payload, part.content_id, part.disposition
         )
-    parsed.body_text = "\n".join(texts).replace("\x00", "")
-    parsed.body_html = "<br>".join(htmls).replace("\x00", "")
-    parsed.defects = list(dict.fromkeys(defects))
+    _bodies_set(parsed, texts, htmls, defects)
     return True
 
 
