@@ -526,11 +526,20 @@ def _quarantine(raw: RawMessage, exc: BaseException) -> str:
     return "quarantined"
 
 
+def run_for_stored(raw: RawMessage, account: MailAccount, *, notify: bool) -> FetchRun:
+    """A run that processes a journaled message again (retry, import anyway) as its first
+    processing would have: one from an archive is history (nobody told) and opens cases
+    only if its import asked for them."""
+    archived = raw_from_archive(raw)
+    run = run_prepare(account, notify=notify and not archived)
+    if archived:
+        run.cases = bool(raw.mail_import_id and raw.mail_import.open_cases)
+    return run
+
+
 def raw_message_retry(raw: RawMessage, *, notify: bool = True) -> str:
     """Retry a quarantined message: the same processing a first-time success gets."""
-    run = run_prepare(raw.account.specific, notify=notify and not raw_from_archive(raw))
-    if raw_from_archive(raw):  # cases as its import asked
-        run.cases = bool(raw.mail_import_id and raw.mail_import.open_cases)
+    run = run_for_stored(raw, raw.account.specific, notify=notify)
     with transaction.atomic():
         raw = RawMessage.objects.select_for_update().get(pk=raw.pk)
         if raw.status != RawMessage.Status.QUARANTINED:
@@ -602,7 +611,7 @@ def raw_message_import_anyway(raw_id: int, *, notify: bool = True) -> str:
                 body = _download_body(account, raw)
             except (OSError, IMAPClientError) as exc:
                 raise connection_error(exc, account.imap_host) from exc
-        run = run_prepare(account, notify=notify and not raw_from_archive(raw))
+        run = run_for_stored(raw, account, notify=notify)
         run.filters_may_skip = False
         with transaction.atomic():
             raw = RawMessage.objects.select_for_update().get(pk=raw_id)

@@ -152,6 +152,31 @@ def test_import_with_cases_opens_them_quietly(support, tmp_path):
     _nothing_told()
 
 
+def test_an_archived_message_a_filter_skipped_is_imported_anyway_as_its_import_asked(
+    support, tmp_path
+):
+    """ "Import anyway" on a message of an import without cases files it as history: no
+    case (the account opens cases for its live mail), nobody told."""
+    from filters.models import EmailFilter
+    from mailboxes.intake.fetch import raw_message_import_anyway
+
+    EmailFilter.objects.create(
+        name="Bulk",
+        scope=EmailFilter.Scope.GLOBAL,
+        action=EmailFilter.Action.SKIP,
+        subject_pattern="no id*",
+    )
+    path = write(tmp_path / "one.mbox", mboxrd([NO_MESSAGE_ID]))
+    [result] = _importmail("--account", str(support.pk), str(path))
+    raw = RawMessage.objects.get(mail_import_id=result["import"])
+    assert raw.status == RawMessage.Status.SKIPPED
+
+    assert raw_message_import_anyway(raw.pk) == "imported"
+    assert Email.objects.filter(subject="No id here").exists()
+    assert not Case.objects.exists()
+    _nothing_told()
+
+
 def test_eml_files_and_a_message_without_message_id_are_imported_once(support, tmp_path):
     first = write(tmp_path / "a.eml", NO_MESSAGE_ID)
     # the same message as another server delivered it: other bytes, the same content
