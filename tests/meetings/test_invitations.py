@@ -386,3 +386,17 @@ def test_a_reply_as_a_single_text_calendar_part_updates_the_answer(desk, logged_
     message.set_content(answer.decode(), subtype="calendar", params={"method": "REPLY"})
     desk.receive(message.as_bytes())
     assert meeting.attendees.get(address="zeynep@acme.example").partstat == "ACCEPTED"
+
+
+def test_meeting_page_links_its_invitation_while_the_email_exists(desk, logged_in):
+    ics = outlook_ics(attendees=[("Ali Kaya", desk.address, "NEEDS-ACTION")])
+    email = desk.receive(outlook_message(ics, to=desk.address))
+    client = logged_in(desk.user)
+    client.post(reverse("meetings:invitation-add", args=[email.pk]))
+    meeting = Meeting.objects.get()
+    link = f'href="{reverse("mailboxes:email-detail", args=[email.pk])}"'
+
+    assert link in client.get(meeting.get_absolute_url()).content.decode()
+    email.delete()
+    page = client.get(meeting.get_absolute_url())
+    assert page.status_code == 200 and link not in page.content.decode()
