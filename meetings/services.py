@@ -23,7 +23,7 @@ from mailboxes.sending.permissions import SendingIdentity, sending_identities
 from mailboxes.sending.send import email_send
 from meetings.ical import MAX_ICS_BYTES, Invitation, Person, invitation_parse, reply_build
 from meetings.models import Meeting, MeetingAttendee
-from meetings.notes import MEETING_ADDED
+from meetings.notes import MEETING_ADDED, MEETING_CANCELLED
 from meetings.parts import is_calendar_part
 
 PRODID = "-//Postaci//Meetings//EN"
@@ -249,8 +249,6 @@ def _cancel_apply(meeting: Meeting, invitation: Invitation) -> int:
     meeting.sequence = invitation.sequence
     meeting.save(update_fields=["status", "sequence", "modified_at"])
     if meeting.parent is not None:
-        from meetings.notes import MEETING_CANCELLED
-
         note_create(
             parent=meeting.parent,
             type=MEETING_CANCELLED.type,
