@@ -97,17 +97,22 @@ def _attendees_set(meeting: Meeting, people: list[Person]) -> None:
     contacts = records_for_addresses(addresses, [Contact])
     meeting.attendees.exclude(address__in=addresses).delete()
     known = {a.address: a for a in meeting.attendees.all()}
+    added, kept = [], []
     for person in people:
-        attendee = known.get(person.address) or MeetingAttendee(
-            meeting=meeting, address=person.address
-        )
+        attendee = known.get(person.address)
+        if attendee is None:
+            attendee = MeetingAttendee(meeting=meeting, address=person.address)
+            added.append(attendee)
+        else:
+            kept.append(attendee)
         attendee.name = person.name or attendee.name
         if person.partstat in MeetingAttendee.PartStat.values:
             attendee.partstat = person.partstat
         attendee.role = person.role
         attendee.user = users.get(person.address)
         attendee.contact = (contacts.get(person.address) or [None])[0]
-        attendee.save()
+    MeetingAttendee.objects.bulk_create(added)
+    MeetingAttendee.objects.bulk_update(kept, ["name", "partstat", "role", "user", "contact"])
 
 
 @transaction.atomic

@@ -400,3 +400,31 @@ def test_meeting_page_links_its_invitation_while_the_email_exists(desk, logged_i
     email.delete()
     page = client.get(meeting.get_absolute_url())
     assert page.status_code == 200 and link not in page.content.decode()
+
+
+def test_setting_attendees_updates_the_known_and_adds_the_new_in_a_fixed_number_of_queries(
+    desk, logged_in
+):
+    from meetings.ical import Person
+    from meetings.services import _attendees_set
+
+    ics = outlook_ics(attendees=[("Ali Kaya", desk.address, "NEEDS-ACTION")])
+    email = desk.receive(outlook_message(ics, to=desk.address))
+    logged_in(desk.user).post(reverse("meetings:invitation-add", args=[email.pk]))
+    meeting = Meeting.objects.get()
+
+    def people(count: int) -> list[Person]:
+        guests = [
+            Person(f"guest{i}@example.test", f"Guest {i}", "NEEDS-ACTION", "") for i in range(count)
+        ]
+        return [Person(desk.address, "Ali K.", "TENTATIVE", "CHAIR"), *guests]
+
+    with CaptureQueriesContext(connection) as few:
+        _attendees_set(meeting, people(2))
+    with CaptureQueriesContext(connection) as many:
+        _attendees_set(meeting, people(12))
+    assert len(many) == len(few)
+    ali = meeting.attendees.get(address=desk.address)
+    assert (ali.name, ali.partstat, ali.role) == ("Ali K.", "TENTATIVE", "CHAIR")
+    assert meeting.attendees.count() == 13
+    assert meeting.attendees.get(address="guest11@example.test").name == "Guest 11"
