@@ -428,3 +428,36 @@ def test_setting_attendees_updates_the_known_and_adds_the_new_in_a_fixed_number_
     assert (ali.name, ali.partstat, ali.role) == ("Ali K.", "TENTATIVE", "CHAIR")
     assert meeting.attendees.count() == 13
     assert meeting.attendees.get(address="guest11@example.test").name == "Guest 11"
+
+
+def test_setting_attendees_lists_each_once_links_users_by_any_case_and_keeps_who_answered(
+    desk, logged_in
+):
+    """An invitation naming an attendee twice, a user whose login address has capitals, and
+    the user who answered from a mailbox other than their login address, after the
+    organizer's update."""
+    from django.contrib.auth import get_user_model
+
+    from meetings.ical import Person
+    from meetings.services import _attendees_set
+
+    ics = outlook_ics(attendees=[("Ali Kaya", desk.address, "NEEDS-ACTION")])
+    email = desk.receive(outlook_message(ics, to=desk.address))
+    logged_in(desk.user).post(reverse("meetings:invitation-add", args=[email.pk]))
+    meeting = Meeting.objects.get()
+    meeting.attendees.filter(address=desk.address).update(user=desk.user)
+    cem = get_user_model().objects.create_user("cem", email="Cem.Aydin@Firma.Example")
+
+    _attendees_set(
+        meeting,
+        [
+            Person(desk.address, "Ali K.", "ACCEPTED", "CHAIR"),
+            Person("cem.aydin@firma.example", "Cem", "NEEDS-ACTION", ""),
+            Person("cem.aydin@firma.example", "Cem again", "DECLINED", ""),
+        ],
+    )
+
+    assert meeting.attendees.count() == 2
+    assert meeting.attendees.get(address=desk.address).user == desk.user
+    cem_row = meeting.attendees.get(address="cem.aydin@firma.example")
+    assert (cem_row.user, cem_row.name) == (cem, "Cem")
