@@ -43,15 +43,13 @@ def invitation_panel(request: HttpRequest, email: Email) -> str:
         return ""
     meeting = meeting_of(request.user, invitation)
     chosen = reply_identity(request.user, invitation) if invitation.method == "REQUEST" else None
-    mine = None
-    if chosen is not None:
-        identity, _person = chosen
-        if meeting is not None:
-            mine = next((a for a in meeting.attendees.all() if a.address == identity.address), None)
     # the answers as recorded (the user's own, replies that came by mail) once it is a meeting
     attendees = invitation.attendees
     if meeting is not None and invitation.method == "REQUEST":
-        attendees = list(meeting.attendees.all())
+        attendees = list(meeting.attendees.all())  # one query, the user's answer read from it
+    mine = None
+    if chosen is not None and meeting is not None:
+        mine = next((a for a in attendees if a.address == chosen[0].address), None)
     context = {
         "email": email,
         "invitation": invitation,

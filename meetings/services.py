@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Case, Value, When
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,7 +24,7 @@ from mailboxes.sending.permissions import SendingIdentity, sending_identities
 from mailboxes.sending.send import email_send
 from meetings.ical import MAX_ICS_BYTES, Invitation, Person, invitation_parse, reply_build
 from meetings.models import Meeting, MeetingAttendee
-from meetings.notes import MEETING_ADDED
+from meetings.notes import MEETING_ADDED, MEETING_CANCELLED
 from meetings.parts import is_calendar_part
 
 PRODID = "-//Postaci//Meetings//EN"
@@ -89,25 +90,37 @@ def _override(occurrence: Invitation) -> dict:
 def _attendees_set(meeting: Meeting, people: list[Person]) -> None:
     """The meeting's attendees as the invitation lists them, each linked to the user or
     contact with that address (a few queries, whatever the number of attendees)."""
+    first_of: dict[str, Person] = {}
+    for person in people:  # an invitation may list an attendee twice: the first counts
+        first_of.setdefault(person.address, person)
+    people = list(first_of.values())
     addresses = [p.address for p in people]
     users = {
-        u.email.lower(): u
-        for u in get_user_model().objects.filter(email__in=addresses, is_active=True)
+        u.email_lower: u
+        for u in get_user_model()
+        .objects.annotate(email_lower=Lower("email"))
+        .filter(email_lower__in=addresses, is_active=True)
     }
     contacts = records_for_addresses(addresses, [Contact])
     meeting.attendees.exclude(address__in=addresses).delete()
     known = {a.address: a for a in meeting.attendees.all()}
+    added, kept = [], []
     for person in people:
-        attendee = known.get(person.address) or MeetingAttendee(
-            meeting=meeting, address=person.address
-        )
+        attendee = known.get(person.address)
+        if attendee is None:
+            attendee = MeetingAttendee(meeting=meeting, address=person.address)
+            added.append(attendee)
+        else:
+            kept.append(attendee)
         attendee.name = person.name or attendee.name
         if person.partstat in MeetingAttendee.PartStat.values:
             attendee.partstat = person.partstat
         attendee.role = person.role
-        attendee.user = users.get(person.address)
+        # the user who answered from a mailbox of theirs stays linked
+        attendee.user = users.get(person.address) or attendee.user
         attendee.contact = (contacts.get(person.address) or [None])[0]
-        attendee.save()
+    MeetingAttendee.objects.bulk_create(added)
+    MeetingAttendee.objects.bulk_update(kept, ["name", "partstat", "role", "user", "contact"])
 
 
 @transaction.atomic
@@ -249,8 +262,6 @@ def _cancel_apply(meeting: Meeting, invitation: Invitation) -> int:
     meeting.sequence = invitation.sequence
     meeting.save(update_fields=["status", "sequence", "modified_at"])
     if meeting.parent is not None:
-        from meetings.notes import MEETING_CANCELLED
-
         note_create(
             parent=meeting.parent,
             type=MEETING_CANCELLED.type,

@@ -34,12 +34,12 @@ def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = get_object_or_404(
         Meeting.objects.visible_to(request.user).prefetch_related("attendees"), pk=pk
     )
-    source = meeting.source_email
-    if (
-        source is not None
-        and not Email.objects.visible_to(request.user).filter(pk=source.pk).exists()
-    ):
-        source = None
+    # the invitation's email, when the user may read it: one query, not a load and a check
+    source = (
+        Email.objects.visible_to(request.user).filter(pk=meeting.source_email_id).first()
+        if meeting.source_email_id is not None
+        else None
+    )
     parent = meeting.parent
     return render(
         request,

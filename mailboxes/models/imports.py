@@ -69,8 +69,10 @@ class MailImport(models.Model):
     @property
     def percent(self) -> int:
         """How far through the file the import is (by bytes)."""
-        if self.status == self.Status.DONE or not self.size:
-            return 100 if self.status == self.Status.DONE else 0
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.size:
+            return 0
         return min(100, self.position * 100 // self.size)
 
     @property

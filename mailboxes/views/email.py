@@ -114,10 +114,18 @@ def _cid_map(email: Email) -> dict[str, Attachment]:
     return {a.content_id: a for a in email.attachments.all() if a.content_id}
 
 
-def inline_image_url(request: HttpRequest, attachment: Attachment) -> str:
-    token = signing.dumps({"a": attachment.pk, "u": request.user.pk}, salt=INLINE_SALT)
-    path = reverse("mailboxes:attachment-inline", args=[attachment.pk])
-    return request.build_absolute_uri(f"{path}?{urlencode({'t': token})}")
+def inline_image_url(request: HttpRequest, attachment: Attachment, part_path: str = "") -> str:
+    """The signed URL of an inline image: a stored attachment, or (``part_path``) a part of
+    the attached email it is; the token names the user, the attachment and the part, which
+    :func:`_inline_user` checks."""
+    claims = {"a": attachment.pk, "u": request.user.pk}
+    if part_path:
+        claims["p"] = part_path
+        url = reverse("mailboxes:enclosed-inline", args=[attachment.pk, part_path])
+    else:
+        url = reverse("mailboxes:attachment-inline", args=[attachment.pk])
+    token = signing.dumps(claims, salt=INLINE_SALT)
+    return request.build_absolute_uri(f"{url}?{urlencode({'t': token})}")
 
 
 def _sanitized(request: HttpRequest, email: Email, *, show_images: bool):
@@ -401,12 +409,7 @@ def enclosed_body(request: HttpRequest, pk: int, path: str = "") -> HttpResponse
 
     def cid_url(content_id: str) -> str | None:
         part_path = cids.get(content_id)
-        if part_path is None:
-            return None
-        claims = {"a": attachment.pk, "p": part_path, "u": request.user.pk}
-        token = signing.dumps(claims, salt=INLINE_SALT)
-        url = reverse("mailboxes:enclosed-inline", args=[attachment.pk, part_path])
-        return request.build_absolute_uri(f"{url}?{urlencode({'t': token})}")
+        return inline_image_url(request, attachment, part_path) if part_path else None
 
     show_images = request.GET.get("images") == "1"
     sanitized = sanitize_email_html(

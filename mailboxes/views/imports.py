@@ -187,7 +187,9 @@ def _account_import(request: HttpRequest, kind: str, account) -> HttpResponse:
 
 def _import_context(request: HttpRequest, kind: str, pk: int, import_pk: int) -> dict:
     account = _account(request, kind, pk)
-    mail_import = get_object_or_404(MailImport, pk=import_pk, account_id=account.pk)
+    mail_import = get_object_or_404(
+        MailImport.objects.select_related("user"), pk=import_pk, account_id=account.pk
+    )  # the card names who uploaded it, polled every second while it runs
     return {
         "account": account,
         "mail_import": mail_import,

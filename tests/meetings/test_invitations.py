@@ -386,3 +386,78 @@ def test_a_reply_as_a_single_text_calendar_part_updates_the_answer(desk, logged_
     message.set_content(answer.decode(), subtype="calendar", params={"method": "REPLY"})
     desk.receive(message.as_bytes())
     assert meeting.attendees.get(address="zeynep@acme.example").partstat == "ACCEPTED"
+
+
+def test_meeting_page_links_its_invitation_while_the_email_exists(desk, logged_in):
+    ics = outlook_ics(attendees=[("Ali Kaya", desk.address, "NEEDS-ACTION")])
+    email = desk.receive(outlook_message(ics, to=desk.address))
+    client = logged_in(desk.user)
+    client.post(reverse("meetings:invitation-add", args=[email.pk]))
+    meeting = Meeting.objects.get()
+    link = f'href="{reverse("mailboxes:email-detail", args=[email.pk])}"'
+
+    assert link in client.get(meeting.get_absolute_url()).content.decode()
+    email.delete()
+    page = client.get(meeting.get_absolute_url())
+    assert page.status_code == 200 and link not in page.content.decode()
+
+
+def test_setting_attendees_updates_the_known_and_adds_the_new_in_a_fixed_number_of_queries(
+    desk, logged_in
+):
+    from meetings.ical import Person
+    from meetings.services import _attendees_set
+
+    ics = outlook_ics(attendees=[("Ali Kaya", desk.address, "NEEDS-ACTION")])
+    email = desk.receive(outlook_message(ics, to=desk.address))
+    logged_in(desk.user).post(reverse("meetings:invitation-add", args=[email.pk]))
+    meeting = Meeting.objects.get()
+
+    def people(count: int) -> list[Person]:
+        guests = [
+            Person(f"guest{i}@example.test", f"Guest {i}", "NEEDS-ACTION", "") for i in range(count)
+        ]
+        return [Person(desk.address, "Ali K.", "TENTATIVE", "CHAIR"), *guests]
+
+    with CaptureQueriesContext(connection) as few:
+        _attendees_set(meeting, people(2))
+    with CaptureQueriesContext(connection) as many:
+        _attendees_set(meeting, people(12))
+    assert len(many) == len(few)
+    ali = meeting.attendees.get(address=desk.address)
+    assert (ali.name, ali.partstat, ali.role) == ("Ali K.", "TENTATIVE", "CHAIR")
+    assert meeting.attendees.count() == 13
+    assert meeting.attendees.get(address="guest11@example.test").name == "Guest 11"
+
+
+def test_setting_attendees_lists_each_once_links_users_by_any_case_and_keeps_who_answered(
+    desk, logged_in
+):
+    """An invitation naming an attendee twice, a user whose login address has capitals, and
+    the user who answered from a mailbox other than their login address, after the
+    organizer's update."""
+    from django.contrib.auth import get_user_model
+
+    from meetings.ical import Person
+    from meetings.services import _attendees_set
+
+    ics = outlook_ics(attendees=[("Ali Kaya", desk.address, "NEEDS-ACTION")])
+    email = desk.receive(outlook_message(ics, to=desk.address))
+    logged_in(desk.user).post(reverse("meetings:invitation-add", args=[email.pk]))
+    meeting = Meeting.objects.get()
+    meeting.attendees.filter(address=desk.address).update(user=desk.user)
+    cem = get_user_model().objects.create_user("cem", email="Cem.Aydin@Firma.Example")
+
+    _attendees_set(
+        meeting,
+        [
+            Person(desk.address, "Ali K.", "ACCEPTED", "CHAIR"),
+            Person("cem.aydin@firma.example", "Cem", "NEEDS-ACTION", ""),
+            Person("cem.aydin@firma.example", "Cem again", "DECLINED", ""),
+        ],
+    )
+
+    assert meeting.attendees.count() == 2
+    assert meeting.attendees.get(address=desk.address).user == desk.user
+    cem_row = meeting.attendees.get(address="cem.aydin@firma.example")
+    assert (cem_row.user, cem_row.name) == (cem, "Cem")
