@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from crm.administration.views import admin_required
+from crm.administration.views import admin_required, delete_confirmed
 from webhooks.forms import EVENT_CHOICES, WebhookEndpointForm
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.sending import CONNECTION, HOST_NOT_ALLOWED, HTTP_STATUS, TIMEOUT, delivery_attempt
@@ -90,12 +90,9 @@ def delivery_send_again(request: HttpRequest, pk: int, delivery_id: str) -> Http
 def endpoint_delete(request: HttpRequest, pk: int) -> HttpResponse:
     """Asks first, as for teams and roles: the endpoint goes with its whole delivery log."""
     endpoint = get_object_or_404(WebhookEndpoint, pk=pk)
-    if request.method == "POST":
-        endpoint.delete()
-        messages.success(request, _("The webhook “%(name)s” was deleted.") % {"name": endpoint})
-        return redirect("webhooks:endpoint-list")
-    return render(
+    return delete_confirmed(
         request,
-        "administration/confirm_delete.html",
-        {"obj": endpoint, "cancel_url": "webhooks:endpoint-list"},
+        endpoint,
+        list_url="webhooks:endpoint-list",
+        done=_("The webhook “%(name)s” was deleted.") % {"name": endpoint},
     )
