@@ -11,6 +11,17 @@ from rest_framework.views import exception_handler
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 
+def _problem_head(exc, status: int, status_text: str = "") -> dict:
+    """A problem document's ``type``, ``title`` and ``status`` for ``exc``: the same for an
+    error raised in a view and for a path that names no operation."""
+    code = getattr(exc, "default_code", "error")
+    return {
+        "type": f"about:blank#{code}" if code else "about:blank",
+        "title": str(getattr(exc, "default_detail", "")) or status_text,
+        "status": status,
+    }
+
+
 def problem_handler(exc, context):
     """DRF's handler (keeps headers such as ``Retry-After`` and ``WWW-Authenticate``), with
     the body rewritten as a problem document: ``type``, ``title``, ``status``, ``detail``
@@ -25,12 +36,7 @@ def problem_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
-    code = getattr(exc, "default_code", "error")
-    body = {
-        "type": f"about:blank#{code}" if code else "about:blank",
-        "title": str(getattr(exc, "default_detail", "")) or response.status_text,
-        "status": response.status_code,
-    }
+    body = _problem_head(exc, response.status_code, response.status_text)
     if isinstance(exc, exceptions.ValidationError):
         body["detail"] = str(exc.default_detail)
         detail = response.data
@@ -58,11 +64,7 @@ def not_found_handler(request: HttpRequest, exception=None) -> HttpResponse:
     """``handler404``: a path under ``/api/`` that names no operation answers a problem
     document as every other API error does (not the HTML page); other paths get the page."""
     if request.path.startswith("/api/"):
-        body = {
-            "type": "about:blank#not_found",
-            "title": str(exceptions.NotFound.default_detail),
-            "status": 404,
-            "detail": str(exceptions.NotFound.default_detail),
-        }
+        body = _problem_head(exceptions.NotFound(), 404)
+        body["detail"] = body["title"]
         return JsonResponse(body, status=404, content_type=PROBLEM_CONTENT_TYPE)
     return page_not_found(request, exception)

@@ -113,6 +113,11 @@ def _invalid(error: SendError) -> serializers.ValidationError:
     return serializers.ValidationError({field: [str(error)]})
 
 
+def _accepted(email: Email) -> Response:
+    """202: the email is taken for sending (the outbox sends it); its id and status."""
+    return Response({"id": email.pk, "status": email.status}, status=status.HTTP_202_ACCEPTED)
+
+
 def send_through_compose(
     request,
     *,
@@ -137,7 +142,7 @@ def send_through_compose(
         email = email_send(user=request.user, data=data)
     except SendError as error:
         raise _invalid(error) from error
-    return Response({"id": email.pk, "status": email.status}, status=status.HTTP_202_ACCEPTED)
+    return _accepted(email)
 
 
 class DraftConflictError(exceptions.APIException):
@@ -155,6 +160,14 @@ class NotADraftError(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = gettext_lazy("This email is no longer a draft.")
     default_code = "not_a_draft"
+
+
+def _draft_refused(error: SendError) -> exceptions.APIException:
+    """A draft's write or send refused: 409 when it is no draft any more (sent meanwhile),
+    else 400 naming the field, as for a new message."""
+    if isinstance(error, NotSendable):
+        return NotADraftError(str(error))
+    return _invalid(error)
 
 
 def _draft_answer(email: Email, code: int) -> Response:
@@ -494,10 +507,8 @@ class EmailViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             error = DraftConflictError(str(conflict))
             error.problem_extensions = {"version": conflict.current}
             raise error from conflict
-        except NotSendable as error:
-            raise NotADraftError(str(error)) from error
         except SendError as error:
-            raise _invalid(error) from error
+            raise _draft_refused(error) from error
         return _draft_answer(email, status.HTTP_200_OK)
 
     @extend_schema(
@@ -511,11 +522,9 @@ class EmailViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         draft = self._draft()
         try:
             email = email_send(user=request.user, data=compose_data_of(draft), draft=draft)
-        except NotSendable as error:
-            raise NotADraftError(str(error)) from error
         except SendError as error:
-            raise _invalid(error) from error
-        return Response({"id": email.pk, "status": email.status}, status=status.HTTP_202_ACCEPTED)
+            raise _draft_refused(error) from error
+        return _accepted(email)
 
 
 class AttachmentViewSet(viewsets.GenericViewSet):

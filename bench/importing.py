@@ -27,7 +27,6 @@ import tempfile
 import time
 from email.message import EmailMessage
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 _MESSAGE_ID = re.compile(rb"^Message-ID: <([^>\r\n]*)>", re.IGNORECASE | re.MULTILINE)
@@ -119,10 +118,7 @@ def main() -> None:
     from bench import intake
 
     messages = intake.generate_corpus(args.count)
-    url = urlsplit(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postaci"))
-    if not url.scheme.startswith("postgres"):
-        sys.exit("bench/importing.py measures on PostgreSQL: set DATABASE_URL=postgres://…")
-    database = url._replace(path=f"{url.path}_importbench").geturl()
+    database = intake.bench_database_url("_importbench", "bench/importing.py")
     intake.configure_environment(database)
     with tempfile.TemporaryDirectory(prefix="postaci-mbox-") as directory:
         os.environ["MEDIA_ROOT"] = str(Path(directory) / "media")

@@ -183,11 +183,13 @@ def generate_corpus(count: int) -> list[bytes]:
 # --- the database -----------------------------------------------------------------------------
 
 
-def bench_database_url() -> str:
+def bench_database_url(suffix: str = "_bench", script: str = "bench/intake.py") -> str:
+    """The benchmark's own database beside the one DATABASE_URL names (its name + ``suffix``),
+    so that a run never writes into the real one; ``script`` names the caller in the error."""
     url = urlsplit(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postaci"))
     if not url.scheme.startswith("postgres"):
-        sys.exit("bench/intake.py measures on PostgreSQL: set DATABASE_URL=postgres://…")
-    return url._replace(path=f"{url.path}_bench").geturl()
+        sys.exit(f"{script} measures on PostgreSQL: set DATABASE_URL=postgres://…")
+    return url._replace(path=f"{url.path}{suffix}").geturl()
 
 
 def configure_environment(database: str) -> None:

@@ -15,7 +15,7 @@ import json
 import logging
 import time
 from datetime import timedelta
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import urllib3
 from django.conf import settings
@@ -53,8 +53,16 @@ def url_check(url: str) -> str:
     allow-list); raises ``MailHostNotAllowed`` or ``MailConnectionError``. Returns the
     address checked, the one to connect to."""
     parts = urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    return checked_addresses(parts.hostname or "", port)[0]
+    return checked_addresses(parts.hostname or "", _port(parts))[0]
+
+
+def _port(parts: SplitResult) -> int:
+    """The port a webhook URL names, else its scheme's: the one checked is the one used."""
+    return parts.port or _default_port(parts)
+
+
+def _default_port(parts: SplitResult) -> int:
+    return 443 if parts.scheme == "https" else 80
 
 
 def pinned_post(url: str, address: str, body: bytes, headers: dict[str, str]) -> int:
@@ -66,7 +74,7 @@ def pinned_post(url: str, address: str, body: bytes, headers: dict[str, str]) ->
     parts = urlsplit(url)
     host = parts.hostname or ""
     https = parts.scheme == "https"
-    port = parts.port or (443 if https else 80)
+    port = _port(parts)
     timeout = urllib3.Timeout(total=settings.POSTACI_WEBHOOK_TIMEOUT)
     if https:
         pool = urllib3.HTTPSConnectionPool(
@@ -75,9 +83,8 @@ def pinned_post(url: str, address: str, body: bytes, headers: dict[str, str]) ->
         )  # fmt: skip
     else:
         pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False)
-    default_port = 443 if https else 80
     host_header = host if ":" not in host else f"[{host}]"
-    if port != default_port:
+    if port != _default_port(parts):
         host_header = f"{host_header}:{port}"
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     with pool:

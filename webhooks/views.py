@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from crm.administration.views import admin_required
+from crm.administration.views import admin_required, delete_confirmed
 from webhooks.forms import EVENT_CHOICES, WebhookEndpointForm
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.sending import CONNECTION, HOST_NOT_ALLOWED, HTTP_STATUS, TIMEOUT, delivery_attempt
@@ -23,13 +23,19 @@ ERROR_LABELS = {
     HTTP_STATUS: gettext_lazy("Refused by the receiver"),
 }
 
+EVENT_LABELS = dict(EVENT_CHOICES)
+
+
+def event_label(event: str) -> str:
+    """An event's name in the reader's language (the code itself for one no longer offered)."""
+    return EVENT_LABELS.get(event, event)
+
 
 @admin_required
 def endpoint_list(request: HttpRequest) -> HttpResponse:
-    labels = dict(EVENT_CHOICES)
     endpoints = list(WebhookEndpoint.objects.select_related("group_account", "team"))
     for endpoint in endpoints:
-        endpoint.event_labels = [labels.get(e, e) for e in endpoint.events]
+        endpoint.event_labels = [event_label(e) for e in endpoint.events]
     return render(
         request,
         "webhooks/endpoint_list.html",
@@ -60,13 +66,12 @@ def endpoint_log(request: HttpRequest, pk: int) -> HttpResponse:
     endpoint = get_object_or_404(
         WebhookEndpoint.objects.select_related("group_account", "team"), pk=pk
     )
-    labels = dict(EVENT_CHOICES)
-    endpoint.event_labels = [labels.get(e, e) for e in endpoint.events]
+    endpoint.event_labels = [event_label(e) for e in endpoint.events]
     page = Paginator(endpoint.deliveries.order_by("-created_at"), LOG_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     for delivery in page.object_list:
-        delivery.event_label = labels.get(delivery.event, delivery.event)
+        delivery.event_label = event_label(delivery.event)
         delivery.error_label = ERROR_LABELS.get(delivery.last_error, delivery.last_error)
     return render(request, "webhooks/endpoint_log.html", {"endpoint": endpoint, "page_obj": page})
 
@@ -90,12 +95,9 @@ def delivery_send_again(request: HttpRequest, pk: int, delivery_id: str) -> Http
 def endpoint_delete(request: HttpRequest, pk: int) -> HttpResponse:
     """Asks first, as for teams and roles: the endpoint goes with its whole delivery log."""
     endpoint = get_object_or_404(WebhookEndpoint, pk=pk)
-    if request.method == "POST":
-        endpoint.delete()
-        messages.success(request, _("The webhook “%(name)s” was deleted.") % {"name": endpoint})
-        return redirect("webhooks:endpoint-list")
-    return render(
+    return delete_confirmed(
         request,
-        "administration/confirm_delete.html",
-        {"obj": endpoint, "cancel_url": "webhooks:endpoint-list"},
+        endpoint,
+        list_url="webhooks:endpoint-list",
+        done=_("The webhook “%(name)s” was deleted.") % {"name": endpoint},
     )

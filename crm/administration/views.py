@@ -63,6 +63,19 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, "administration/index.html", {"groups": admin_link_groups()})
 
 
+def delete_confirmed(request: HttpRequest, obj, *, list_url: str, done: str) -> HttpResponse:
+    """Deletes ``obj`` on POST (then says ``done`` and goes back to ``list_url``), else shows
+    the page asking first: one place for every Administration delete (teams, roles, and
+    other apps' pages such as webhooks)."""
+    if request.method == "POST":
+        obj.delete()
+        messages.success(request, done)
+        return redirect(list_url)
+    return render(
+        request, "administration/confirm_delete.html", {"obj": obj, "cancel_url": list_url}
+    )
+
+
 # --- Users ----------------------------------------------------------------------------------
 
 
@@ -132,14 +145,11 @@ def team_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 @admin_required
 def team_delete(request: HttpRequest, pk: int) -> HttpResponse:
     team = get_object_or_404(Team, pk=pk)
-    if request.method == "POST":
-        team.delete()
-        messages.success(request, _("Team %(team)s was deleted.") % {"team": team})
-        return redirect("administration:team-list")
-    return render(
+    return delete_confirmed(
         request,
-        "administration/confirm_delete.html",
-        {"obj": team, "cancel_url": "administration:team-list"},
+        team,
+        list_url="administration:team-list",
+        done=_("Team %(team)s was deleted.") % {"team": team},
     )
 
 
@@ -214,14 +224,11 @@ def role_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 @admin_required
 def role_delete(request: HttpRequest, pk: int) -> HttpResponse:
     role = get_object_or_404(Role, pk=pk)
-    if request.method == "POST":
-        role.delete()
-        messages.success(request, _("Role %(role)s was deleted.") % {"role": role})
-        return redirect("administration:role-list")
-    return render(
+    return delete_confirmed(
         request,
-        "administration/confirm_delete.html",
-        {"obj": role, "cancel_url": "administration:role-list"},
+        role,
+        list_url="administration:role-list",
+        done=_("Role %(role)s was deleted.") % {"role": role},
     )
 
 
