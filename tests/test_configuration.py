@@ -71,6 +71,17 @@ def test_local_sqlite_installation_checks_clean_with_its_development_keys(tmp_pa
     assert result.returncode == 0, result.stderr
 
 
+def test_a_command_runs_with_the_garbage_collector_on(tmp_path):
+    """manage.py keeps the collector off while it starts and freezes what start-up made; the
+    command itself (watchmail runs for weeks) collects as usual."""
+    var_dir = tmp_path / "var"
+    manage("local_setup", var_dir=var_dir)
+    script = "import gc; print(gc.isenabled(), gc.get_freeze_count() > 10_000)"
+    result = manage("shell", "--no-startup", "-c", script, var_dir=var_dir)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "True True"
+
+
 def test_local_sqlite_installation_without_keys_says_to_run_local_setup(tmp_path):
     result = manage("check", var_dir=tmp_path / "var")
     assert result.returncode != 0
