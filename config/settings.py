@@ -8,6 +8,7 @@ listed in README.md. Importing this module changes nothing on disk: ``manage.py 
 
 from __future__ import annotations
 
+import logging.config
 from pathlib import Path
 
 import environ
@@ -295,28 +296,56 @@ if env("CELERY_KEY_PREFIX", default=""):
 # LOG_FORMAT=json: one JSON object per line with the request, task and account ids
 # (ops/log_format.py); plain text otherwise. Either way no message body or secret is logged.
 LOG_FORMAT = env("LOG_FORMAT", default="plain")
+# Configured here, when the settings load, not by django.setup(): Django's set-up applies its
+# own DEFAULT_LOGGING first, whose mail_admins handler imports the error page's code
+# (django.views.debug) in every process, a fetch and a worker too. What DEFAULT_LOGGING gave
+# is below: server errors mailed to ADMINS (ops/log_handlers.py imports the reporter with
+# the first one) and runserver's request lines; the django logger's other records go to the
+# console like every logger's.
+LOGGING_CONFIG = None
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "json": {"()": "ops.log_format.JsonFormatter"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
     },
     # A refused request (4xx) is logged as one line; server errors keep their traceback.
     "filters": {
         "client_errors_one_line": {"()": "crm.log_filters.ClientErrorsOnOneLine"},
         "context": {"()": "ops.log_format.ContextFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if LOG_FORMAT == "json" else "plain",
             "filters": ["client_errors_one_line", "context"],
-        }
+        },
+        "mail_admins": {
+            "level": "ERROR",
+            "filters": ["require_debug_false"],
+            "class": "ops.log_handlers.AdminEmailHandler",
+        },
+        "django.server": {
+            "level": "INFO",
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+        },
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }
+logging.config.dictConfig(LOGGING)
 # A worker logs through the handler above (JSON too) instead of Celery's own format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
 

@@ -45,3 +45,30 @@ def test_server_error_still_logs_its_traceback(console, db):
     assert "ERROR django.request Internal Server Error: /broken/" in output
     assert "Traceback (most recent call last)" in output
     assert "RuntimeError: the database exploded" in output
+
+
+@pytest.mark.urls("tests.crm.error_urls")
+def test_server_error_is_mailed_to_the_admins(console, db, settings, mailoutbox):
+    """Django's mail_admins, configured by settings.LOGGING with a handler that imports the
+    exception reporter (django.views.debug) only with the first error it mails."""
+    settings.ADMINS = [("Operations", "ops@example.com")]
+    settings.DEBUG = False
+    client = Client(raise_request_exception=False)
+
+    assert client.get("/broken/").status_code == 500
+
+    [message] = mailoutbox
+    assert message.to == ["ops@example.com"]
+    assert "Internal Server Error: /broken/" in message.subject
+    assert "RuntimeError at /broken/\nthe database exploded" in message.body
+    assert "Traceback (most recent call last)" in message.body
+
+
+@pytest.mark.urls("tests.crm.error_urls")
+def test_refused_requests_and_errors_without_admins_mail_nobody(console, db, settings, mailoutbox):
+    settings.ADMINS = []
+    client = Client(raise_request_exception=False)
+
+    assert client.get("/broken/").status_code == 500
+    assert client.get("/filters/new/?scope=global").status_code in (302, 403)
+    assert mailoutbox == []

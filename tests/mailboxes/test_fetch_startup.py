@@ -31,6 +31,9 @@ NOT_LOADED_BY_A_FETCH = {
     "mailboxes.forms": "an account form",
     "cases.forms": "an account form",
     "crm.forms": "a form of the web site",
+    # the error page: Django's mail_admins handler imported its reporter when logging was set
+    # up (ops/log_handlers.py imports it with the first error it mails)
+    "django.views.debug": "the first server error, mailed to ADMINS, or an error page",
     # the pipeline steps of the apps built on mailboxes, provided by import path
     "cases.intake": "the first mail a fetch brings",
     "filters.intake": "the first mail a fetch brings",
