@@ -34,6 +34,9 @@ NOT_LOADED_BY_A_FETCH = {
     # the error page: Django's mail_admins handler imported its reporter when logging was set
     # up (ops/log_handlers.py imports it with the first error it mails)
     "django.views.debug": "the first server error, mailed to ADMINS, or an error page",
+    # quoted-history patterns: loaded with the first stream note that carries an email's text
+    # (mailboxes.notes.email_notes loads in every process for its note kinds)
+    "mailboxes.inbox.reply_text": "the first email noted with its text",
     # the pipeline steps of the apps built on mailboxes, provided by import path
     "cases.intake": "the first mail a fetch brings",
     "filters.intake": "the first mail a fetch brings",
