@@ -5,9 +5,10 @@
     ... bench/startup.py --importtime 30     # then the fetch's 30 slowest imports, cumulative
 
 Needs ``requirements.txt`` and PostgreSQL. It creates and migrates a throw-away database
-``<name>_startup`` beside the one DATABASE_URL names (no accounts in it), runs each command
-once to write a bytecode cache of its own (``PYTHONPYCACHEPREFIX``, as a deployment reads
-its ``.pyc`` files, whatever ``PYTHONDONTWRITEBYTECODE`` says), then ``--runs`` times, taking turns:
+``<name>_startup`` beside the one DATABASE_URL names (no accounts in it; ``--keep`` keeps
+it), runs each command once to write a bytecode cache of its own (``PYTHONPYCACHEPREFIX``:
+a deployment reads its ``.pyc`` files, whatever ``PYTHONDONTWRITEBYTECODE`` says here), then
+``--runs`` times (10), taking turns:
 
 - ``python -c pass``: the interpreter alone;
 - ``python -c "import django; django.setup()"`` with Postaci's settings: Django and the apps;
