@@ -103,7 +103,7 @@ def import_process(account_id: int, path: Path) -> tuple[float, int, int, dict]:
         seconds = time.perf_counter() - started
         if done.returncode != 0:
             sys.exit(f"importmail exited {done.returncode}:\n{done.stdout}\n{done.stderr[-3000:]}")
-        statements, peak_rss_kb = (int(n) for n in count_file.read_text().split())
+        statements, peak_rss_kb = (int(n) for n in count_file.read_text().split()[:2])
     [result] = json.loads(done.stdout.strip().splitlines()[-1])
     return seconds, statements, peak_rss_kb, result
 

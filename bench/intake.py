@@ -19,8 +19,10 @@ DATABASE_URL names. Each run then, on a fresh copy of that database and a fresh 
 4. Postaci: the whole process ``manage.py fetchmail --all`` on one group account of that
    mailbox, timed from spawn to exit (start-up counts), its SQL statements counted
    (bench/count_sql.py), its peak RSS (its own VmHWM) and its own CPU time (user + system,
-   which other load on the machine disturbs less than the wall time); then the same command
-   again with nothing new (start-up plus one idle check).
+   which other load on the machine disturbs less than the wall time), and apart the command
+   itself without the interpreter's and Django's start-up (what a fetch costs a Celery worker
+   that is already running); then the same command again with nothing new (start-up plus one
+   idle check).
 
 The account has fetched once before the mail arrives, so this is new mail reaching a mailbox
 in use, with notifications on; ``--backfill`` measures a first fetch (no notifications).
@@ -71,6 +73,8 @@ class Run:
     fetch_cpu: float
     statements: int
     peak_rss_kb: int
+    command_seconds: float
+    command_cpu: float
     idle_seconds: float
     idle_cpu: float
     emails: int
@@ -83,6 +87,8 @@ class Process:
     cpu: float  # user + system seconds of the process itself (not PostgreSQL's or Dovecot's)
     statements: int
     peak_rss_kb: int
+    command_seconds: float  # the management command alone, without the process's start-up
+    command_cpu: float
 
 
 def main() -> None:
@@ -327,6 +333,8 @@ def measure(
         fetch_cpu=fetch.cpu,
         statements=fetch.statements,
         peak_rss_kb=fetch.peak_rss_kb,
+        command_seconds=fetch.command_seconds,
+        command_cpu=fetch.command_cpu,
         idle_seconds=idle.seconds,
         idle_cpu=idle.cpu,
         emails=emails,
@@ -386,10 +394,18 @@ def fetch_process(profile: Path | None) -> Process:
             output.seek(0)
             if process.returncode != 0:
                 sys.exit(f"fetchmail exited {process.returncode}:\n{output.read()}")
-        statements, peak_rss_kb = (int(n) for n in count_file.read_text().split())
+        counted = count_file.read_text().split()
     # the process's own VmHWM (count_sql.py): the child's ru_maxrss starts from the parent's
+    statements, peak_rss_kb = int(counted[0]), int(counted[1])
     cpu = usage.ru_utime + usage.ru_stime
-    return Process(seconds=seconds, cpu=cpu, statements=statements, peak_rss_kb=peak_rss_kb)
+    return Process(
+        seconds=seconds,
+        cpu=cpu,
+        statements=statements,
+        peak_rss_kb=peak_rss_kb,
+        command_seconds=float(counted[2]),
+        command_cpu=float(counted[3]),
+    )
 
 
 # --- output -----------------------------------------------------------------------------------
@@ -401,7 +417,9 @@ def _run_line(run: Run, count: int) -> str:
     return (
         f"raw {raw:,.0f} msg/s · parse {count / run.parse_seconds:,.0f} msg/s · "
         f"Postaci {postaci:,.1f} msg/s ({postaci / raw:.3f} × raw, {run.fetch_seconds:.2f} s, "
-        f"CPU {run.fetch_cpu:.2f} s) · "
+        f"CPU {run.fetch_cpu:.2f} s; without start-up {count / run.command_seconds:,.0f} msg/s, "
+        f"{run.raw_seconds / run.command_seconds:.3f} × raw, {run.command_seconds:.2f} s, "
+        f"CPU {run.command_cpu:.2f} s) · "
         f"{run.statements / count:.2f} SQL/msg · peak RSS {run.peak_rss_kb / 1024:.0f} MB · "
         f"idle fetch {run.idle_seconds:.2f} s (CPU {run.idle_cpu:.2f} s) · "
         f"{run.emails} emails, {run.cases} cases"
@@ -419,6 +437,8 @@ def print_table(runs: list[Run], count: int, *, cases: bool) -> None:
     postaci = median(count / r.fetch_seconds for r in runs)
     parse_ratio = median(r.raw_seconds / r.parse_seconds for r in runs)
     postaci_ratio = median(r.raw_seconds / r.fetch_seconds for r in runs)
+    command = median(count / r.command_seconds for r in runs)
+    command_ratio = median(r.raw_seconds / r.command_seconds for r in runs)
     kind = "with email-to-case (round-robin, team of 3)" if cases else "without cases"
     label = "median of" if len(runs) > 1 else "one run of"
     print(f"\n{label} {len(runs)}, {count} messages:\n")
@@ -427,6 +447,10 @@ def print_table(runs: list[Run], count: int, *, cases: bool) -> None:
     print(f"| raw IMAP FETCH of the same messages | {raw:,.0f} | 1.000 |")
     print(f"| stdlib parse only (compat32) | {parse:,.0f} | {parse_ratio:.3f} |")
     print(f"| Postaci, group account {kind} | {postaci:,.1f} | {postaci_ratio:.3f} |")
+    print(
+        f"| the same fetch without the process's start-up (as in a running worker) "
+        f"| {command:,.1f} | {command_ratio:.3f} |"
+    )
     print(
         f"\nPostaci's fetch process: {median(r.statements for r in runs) / count:.2f} SQL "
         f"statements per message, peak RSS {median(r.peak_rss_kb for r in runs) / 1024:.0f} MB, "
