@@ -3,11 +3,14 @@ messages (``POSTACI_FETCH_BATCH_BYTES``); the peak itself is measured by bench/m
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from mailboxes.intake.fetch import fetch_account, fetch_batches
+from mailboxes.intake import pipeline, store
+from mailboxes.intake.fetch import fetch_account, fetch_batches, objects_before_run_frozen
 from mailboxes.models import Email, FolderCursor
 from tests.mailboxes.conftest import make_message
 
@@ -44,3 +47,52 @@ def test_a_fetch_over_the_byte_budget_imports_everything_in_several_batches(
     assert FolderCursor.objects.get(account=account).last_uid == max(
         dovecot.folder_uids(imap_user, "INBOX")
     )
+
+
+@pytest.fixture
+def nothing_frozen():
+    """A process whose start-up froze nothing (config/wsgi.py freezes the web's)."""
+    frozen = gc.get_freeze_count()
+    gc.unfreeze()
+    yield
+    if frozen:
+        gc.freeze()
+
+
+def test_a_run_keeps_collections_off_what_the_process_held_before_it(nothing_frozen):
+    held_before = gc.get_freeze_count()
+    with objects_before_run_frozen():
+        during = gc.get_freeze_count()
+        made_in_run = [object()]
+    assert (held_before, gc.get_freeze_count()) == (0, 0)  # collected again after the run
+    assert during > 0 and gc.is_tracked(made_in_run)
+
+
+def test_a_run_leaves_a_process_that_froze_its_start_up_as_it_was(nothing_frozen):
+    gc.freeze()
+    with objects_before_run_frozen():
+        pass
+    assert gc.get_freeze_count() > 0  # still frozen (unfrozen, it would be 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fetch_runs_its_batches_with_the_objects_before_it_frozen(
+    dovecot, imap_user, make_group_account, monkeypatch, nothing_frozen
+):
+    dovecot.append(imap_user, "INBOX", make_message(subject="Order 1"))
+    account = make_group_account(imap_user)
+    frozen_while_storing = []
+    store_batch = store.store_batch
+    monkeypatch.setattr(
+        store,
+        "store_batch",
+        lambda batch: frozen_while_storing.append(gc.get_freeze_count()) or store_batch(batch),
+    )
+    pipeline._step_functions.cache_clear()
+    try:
+        summary = fetch_account(account.pk)
+    finally:
+        pipeline._step_functions.cache_clear()
+    assert (summary.imported, summary.errors) == (1, [])
+    assert frozen_while_storing and frozen_while_storing[0] > 0
+    assert gc.get_freeze_count() == 0
