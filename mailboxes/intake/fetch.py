@@ -18,8 +18,6 @@ import contextlib
 import gc
 import hashlib
 import logging
-import queue
-import threading
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -273,27 +271,16 @@ def fetch_folder(
     if len(uids) > MAX_UIDS_WITH_DATES:
         dates = message_sizes_and_dates(client, [batch[0] for batch in batches], sizes=False)[1]
     waiting = oldest_dates_from(uids, dates)
-    # Several batches and nothing to decide on headers alone: the next batch downloads while
-    # this one is processed (BatchPrefetch). A header-only filter counts its matches in the
-    # run, written after each commit, so then every batch downloads in its turn.
-    prefetch = (
-        BatchPrefetch(client, run, batches, sizes)
-        if len(batches) > 1 and hook_headers_skip(run) is None
-        else None
-    )
     try:
         for batch in batches:
             # what this batch leaves on the server, saved with its cursor (fetch_batch)
             cursor.pending_since = waiting[bisect.bisect_right(uids, batch[-1])]
-            summary.add(fetch_batch(client, run, folder, cursor, batch, sizes, prefetch=prefetch))
+            summary.add(fetch_batch(client, run, folder, cursor, batch, sizes))
             if progress:
                 progress("advance", len(batch))
     except Exception:
         cursor_note_pending(cursor, waiting[bisect.bisect_right(uids, cursor.last_uid)])
         raise
-    finally:
-        if prefetch is not None:
-            prefetch.close()
     fields = []
     if uidnext is not None and cursor.uidvalidity == uidvalidity and cursor.last_uid < uidnext - 1:
         # Every UID below UIDNEXT is behind us (fetched, or expunged before we looked): the
@@ -383,22 +370,17 @@ def fetch_batches(uids: list[int], sizes: dict[int, int]) -> list[list[int]]:
 
 
 def _download(
-    client: IMAPClient,
-    run: FetchRun,
-    uids: list[int],
-    sizes: dict[int, int] | None = None,
-    *,
-    headers_first: bool = True,
+    client: IMAPClient, run: FetchRun, uids: list[int], sizes: dict[int, int] | None = None
 ) -> list[FetchedMessage]:
     """Bodies of the messages that are kept and within the size limit; headers only for the
     rest. Which messages are too large their sizes say (``message_sizes``); headers are
     fetched first only when a header-only filter could skip a message (so its body is never
-    downloaded; ``headers_first=False``: the caller knows none can)."""
+    downloaded)."""
     max_size = settings.POSTACI_MAX_MESSAGE_SIZE
     if sizes is None:
         sizes = message_sizes(client, uids)
     too_large = {uid for uid in uids if sizes.get(uid, 0) > max_size}
-    header_skip = hook_headers_skip(run) if headers_first else None
+    header_skip = hook_headers_skip(run)
     fetched: dict[int, FetchedMessage] = {}
     if header_skip is not None:
         for uid, data in client.fetch(uids, [b"BODY.PEEK[HEADER]"]).items():
@@ -430,64 +412,6 @@ def _download(
     return [fetched[uid] for uid in sorted(fetched)]
 
 
-class BatchPrefetch:
-    """The batches of a folder downloaded one ahead of their processing, on a thread of its own.
-
-    Socket reads release the GIL and Dovecot works on the other core, so the next batch's
-    download overlaps this batch's parsing and database work. What keeps a crash harmless is
-    unchanged: the thread only reads (``BODY.PEEK[]``, no flag changes); journal, cursor and
-    ``\\Seen`` are written by the fetch's own thread, in order, each batch's flags after its
-    commit. ``lock`` gives the connection to one command at a time (the flags wait for a
-    download in progress); at most two batches are held, the one processed and the next.
-    """
-
-    def __init__(
-        self, client: IMAPClient, run: FetchRun, batches: list[list[int]], sizes: dict[int, int]
-    ) -> None:
-        self.client, self.run, self.sizes = client, run, sizes
-        self.lock = threading.Lock()
-        self._slots = threading.Semaphore(2)
-        self._downloaded: queue.SimpleQueue = queue.SimpleQueue()
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(
-            target=self._download_all, args=(batches,), name="imap-prefetch", daemon=True
-        )
-        self._thread.start()
-
-    def _download_all(self, batches: list[list[int]]) -> None:
-        for uids in batches:
-            self._slots.acquire()
-            if self._stopping.is_set():
-                return
-            try:
-                with self.lock:
-                    items = _download(self.client, self.run, uids, self.sizes, headers_first=False)
-            except BaseException as exc:  # raised by the fetch's thread, at this batch
-                self._downloaded.put((uids, exc))
-                return
-            self._downloaded.put((uids, items))
-
-    def take(self, uids: list[int]) -> list[FetchedMessage]:
-        """The messages of the next batch (``uids``), once downloaded; its download's error
-        is raised here, where a download in turn would have raised it."""
-        done, items = self._downloaded.get()
-        if done != uids:
-            raise RuntimeError("Batches taken out of order")
-        if isinstance(items, BaseException):
-            raise items
-        return items
-
-    def batch_done(self) -> None:
-        """A batch has committed and its flags are set: the one after the next may download."""
-        self._slots.release()
-
-    def close(self) -> None:
-        """Stop after the download in progress, if any; the connection is the caller's again."""
-        self._stopping.set()
-        self._slots.release()
-        self._thread.join()
-
-
 def fetch_batch(
     client: IMAPClient,
     run: FetchRun,
@@ -495,13 +419,10 @@ def fetch_batch(
     cursor: FolderCursor,
     uids: list[int],
     sizes: dict[int, int] | None = None,
-    *,
-    prefetch: BatchPrefetch | None = None,
 ) -> FetchSummary:
-    """Download, journal and process one batch; commit it with the cursor; then set \\Seen.
-    With ``prefetch`` the batch was downloaded meanwhile (and the next one is downloading)."""
+    """Download, journal and process one batch; commit it with the cursor; then set \\Seen."""
     summary = FetchSummary(account_id=run.account.pk)
-    items = _download(client, run, uids, sizes) if prefetch is None else prefetch.take(uids)
+    items = _download(client, run, uids, sizes)
     summary.fetched = len(items)
     with transaction.atomic():
         batch = journal_and_process(run, folder, cursor.uidvalidity, items)
@@ -522,12 +443,9 @@ def fetch_batch(
     ]
     if seen_uids and not run.account.keep_fetched_unread:
         try:
-            with prefetch.lock if prefetch is not None else contextlib.nullcontext():
-                client.add_flags(seen_uids, [SEEN], silent=True)
+            client.add_flags(seen_uids, [SEEN], silent=True)
         except IMAPClientError as exc:  # flags are cosmetic; the mail is safely imported
             logger.warning("Could not set \\Seen on %s/%s: %s", run.account.pk, folder, exc)
-    if prefetch is not None:
-        prefetch.batch_done()
     return summary
 
 

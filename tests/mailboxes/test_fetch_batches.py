@@ -4,7 +4,6 @@ messages (``POSTACI_FETCH_BATCH_BYTES``); the peak itself is measured by bench/m
 from __future__ import annotations
 
 import gc
-import threading
 
 import pytest
 from django.db import connection
@@ -101,11 +100,11 @@ def test_a_fetch_runs_its_batches_with_the_objects_before_it_frozen(
 
 
 def _record_downloads(monkeypatch, events: list, fail_at: int | None = None):
-    """Note where each batch is downloaded and when each is stored (steps run in order)."""
+    """Note each batch's download and store, in order; the ``fail_at``-th download fails."""
     download = fetch._download
 
     def downloading(client, run, uids, *args, **kwargs):
-        events.append(("download", threading.current_thread().name, tuple(uids)))
+        events.append(("download", tuple(uids)))
         if fail_at is not None and sum(e[0] == "download" for e in events) == fail_at:
             raise IMAPClientError("connection reset by peer")
         return download(client, run, uids, *args, **kwargs)
@@ -113,7 +112,7 @@ def _record_downloads(monkeypatch, events: list, fail_at: int | None = None):
     store_batch = store.store_batch
 
     def storing(batch):
-        events.append(("store", threading.current_thread().name, len(batch)))
+        events.append(("store", len(batch)))
         return store_batch(batch)
 
     monkeypatch.setattr(fetch, "_download", downloading)
@@ -122,36 +121,7 @@ def _record_downloads(monkeypatch, events: list, fail_at: int | None = None):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_next_batch_downloads_while_one_is_processed_and_every_message_is_seen_once(
-    dovecot, imap_user, make_group_account, monkeypatch, settings
-):
-    for n in range(7):
-        dovecot.append(imap_user, "INBOX", make_message(subject=f"Order {n}"))
-    settings.POSTACI_FETCH_BATCH_SIZE = 2
-    account = make_group_account(imap_user)
-    events: list = []
-    _record_downloads(monkeypatch, events)
-    try:
-        summary = fetch_account(account.pk)
-    finally:
-        pipeline._step_functions.cache_clear()
-    assert (summary.fetched, summary.imported, summary.errors) == (7, 7, [])
-    downloads = [event for event in events if event[0] == "download"]
-    assert [uids for _kind, _thread, uids in downloads] == [(1, 2), (3, 4), (5, 6), (7,)]
-    assert {thread for _kind, thread, _uids in downloads} == {"imap-prefetch"}
-    # never more than two batches held: the one stored and the next
-    held = 0
-    for kind, _thread, _what in events:
-        held += 1 if kind == "download" else -1
-        assert held <= 2
-    assert [e[0] for e in events[:2]] == ["download", "download"]  # the 2nd before the 1st stored
-    assert Email.objects.count() == 7
-    assert all("\\Seen" in flags for flags in dovecot.flags(imap_user, "INBOX").values())
-    assert not any(t.name == "imap-prefetch" for t in threading.enumerate())
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_download_failing_ahead_keeps_the_batches_before_it_and_the_next_fetch_the_rest(
+def test_a_download_failing_keeps_the_batches_before_it_and_the_next_fetch_brings_the_rest(
     dovecot, imap_user, make_group_account, monkeypatch, settings
 ):
     for n in range(6):
@@ -169,37 +139,8 @@ def test_a_download_failing_ahead_keeps_the_batches_before_it_and_the_next_fetch
     assert FolderCursor.objects.get(account=account).last_uid == 4
     flags = dovecot.flags(imap_user, "INBOX")
     assert [uid for uid in sorted(flags) if "\\Seen" in flags[uid]] == [1, 2, 3, 4]
-    assert not any(t.name == "imap-prefetch" for t in threading.enumerate())
 
     summary = fetch_account(account.pk)
     assert (summary.fetched, summary.imported, summary.errors) == (2, 2, [])
     assert Email.objects.count() == 6
     assert RawMessage.objects.filter(account=account).count() == 6
-
-
-@pytest.mark.django_db(transaction=True)
-def test_with_a_header_only_skip_filter_each_batch_downloads_in_its_turn(
-    dovecot, imap_user, make_group_account, monkeypatch, settings
-):
-    from filters.models import EmailFilter
-    from tests.filters.conftest import save_filter
-
-    for n in range(4):
-        dovecot.append(imap_user, "INBOX", make_message(subject=f"Order {n}"))
-    dovecot.append(imap_user, "INBOX", make_message(sender="Win <prize@spam.test>"))
-    settings.POSTACI_FETCH_BATCH_SIZE = 2
-    account = make_group_account(imap_user)
-    save_filter(
-        name="Spam",
-        scope=EmailFilter.Scope.GLOBAL,
-        action=EmailFilter.Action.SKIP,
-        from_pattern="*@spam.test",
-    )
-    events: list = []
-    _record_downloads(monkeypatch, events)
-    try:
-        summary = fetch_account(account.pk)
-    finally:
-        pipeline._step_functions.cache_clear()
-    assert (summary.imported, summary.skipped) == (4, 1)
-    assert {thread for kind, thread, _ in events if kind == "download"} == {"MainThread"}
