@@ -11,7 +11,9 @@ resident memory in kB and the wall and CPU seconds of the management command its
 ``execute`` to the end: the process without the interpreter's and Django's start-up, which
 is what a fetch costs in a worker that is already running). With ``BENCH_PROFILE_FILE``
 set the script runs under cProfile and its stats are written there; with
-``BENCH_WITHOUT_SEARCH_INDEX`` set the intake writes no search documents (step 6b off).
+``BENCH_WITHOUT_SEARCH_INDEX`` set the intake writes no search documents (step 6b off); with
+``BENCH_SQL_TIMES=FILE`` the wall time of each statement is added up by its start and
+appended to FILE, slowest first.
 """
 
 from __future__ import annotations
@@ -44,6 +46,63 @@ def _counting(method: Callable, per_call: Callable[[tuple], int] = lambda args: 
 def _parameter_sets(args: tuple) -> int:
     params = args[2] if len(args) > 2 else ()
     return len(params) if hasattr(params, "__len__") else 1
+
+
+sql_times: dict[str, list[float]] = {}
+
+
+def _timing(method: Callable, kind: str) -> Callable:
+    """BENCH_SQL_TIMES: add up the wall time of each statement, by its first 90 characters
+    (a COPY from its start to the end of its block: what the client waits for)."""
+    import contextlib
+    import time
+
+    def key(args: tuple) -> str:
+        query = args[1] if len(args) > 1 else ""
+        if not isinstance(query, str):
+            query = query.as_string(None) if hasattr(query, "as_string") else str(query)
+        return f"{kind} {' '.join(query.split())[:90]}"
+
+    def note(name: str, started: float) -> None:
+        entry = sql_times.setdefault(name, [0, 0.0])
+        entry[0] += 1
+        entry[1] += time.perf_counter() - started
+
+    if kind == "copy":
+
+        @contextlib.contextmanager
+        def timed_copy(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            with method(*args, **kwargs) as copy:
+                yield copy
+            note(key(args), started)
+
+        return timed_copy
+
+    @functools.wraps(method)
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return method(*args, **kwargs)
+        finally:
+            note(key(args), started)
+
+    return timed
+
+
+def install_timer() -> None:
+    psycopg.Cursor.execute = _timing(psycopg.Cursor.execute, "exec")
+    psycopg.Cursor.executemany = _timing(psycopg.Cursor.executemany, "many")
+    psycopg.Cursor.copy = _timing(psycopg.Cursor.copy, "copy")
+
+
+def write_sql_times(path: str) -> None:
+    lines = sorted(sql_times.items(), key=lambda item: -item[1][1])
+    total = sum(seconds for _count, seconds in sql_times.values())
+    text = [f"{total:8.4f} s in {sum(c for c, _s in sql_times.values())} statements"]
+    text += [f"{seconds:8.4f} s {count:5d}x  {name}" for name, (count, seconds) in lines]
+    with Path(path).open("a") as out:  # each process of a run after the other
+        out.write("\n".join(text) + "\n\n")
 
 
 def install_counter() -> None:
@@ -82,6 +141,9 @@ def main() -> None:
     count_file, script = sys.argv[1], sys.argv[2]
     sys.argv = sys.argv[2:]
     sys.path[0] = str(Path(script).resolve().parent)  # as ``python SCRIPT`` sets it
+    times_file = os.environ.get("BENCH_SQL_TIMES")
+    if times_file:
+        install_timer()
     install_counter()
     install_command_clock()
     if os.environ.get("BENCH_WITHOUT_SEARCH_INDEX"):
@@ -100,6 +162,8 @@ def main() -> None:
             profiler.disable()
             profiler.dump_stats(profile_file)
         Path(count_file).write_text(f"{statements} {_peak_rss_kb()} {_command_seconds()}")
+        if times_file:
+            write_sql_times(times_file)
 
 
 def _search_index_off() -> None:

@@ -38,7 +38,7 @@ from cases.models import (
 )
 from cases.notes import CASE_OPENED, CASE_REOPENED
 from crm.addresses import normalize_address, records_for_addresses
-from crm.bulk import bulk_insert, bulk_insert_rows, bulk_update_values
+from crm.bulk import bulk_insert, bulk_insert_rows, bulk_update_values, model_build
 from crm.models import Account, Contact, Lead, Note
 from mailboxes.inbox.reply_text import visible_reply_text
 from mailboxes.intake.classify import is_automatic
@@ -236,7 +236,8 @@ class _CaseIntake:
         """The case the email opens (unsaved): named after it, on the sender's records."""
         email = ctx.email
         contact, account_id, lead = _sender_records(email, senders.get(_sender_address(ctx), []))
-        return Case(
+        return model_build(
+            Case,
             # without the tags of other cases the sender quoted (its own goes in front when
             # sent) and without "Re:"/"Ynt:"/"Fwd:" of a thread that began elsewhere
             name=(subject_topic(email.subject) or str(_("(no subject)")))[:255],

@@ -16,16 +16,88 @@ Only for plain inserts of new rows: no signals, no conflict handling (callers us
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import inspect
+from collections.abc import Callable, Sequence
+from functools import cache
 from operator import attrgetter
+from typing import TypeVar
 
 from django.db import connection, models
+from django.db.models.base import ModelState
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
+from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 
 try:
     from psycopg.types.json import Jsonb
 except ImportError:  # pragma: no cover - psycopg is installed with the PostgreSQL extra
     Jsonb = None
+
+
+M = TypeVar("M", bound=models.Model)
+
+
+@cache
+def _build_plan(
+    model: type[models.Model],
+) -> tuple[dict, list[tuple[str, Callable]], dict[str, models.Field], frozenset[str], set[str]]:
+    """What ``model_build`` needs of a model, worked out once: the constant defaults, the
+    callable ones, the foreign keys by name, every name a value may be given under, and the
+    fields whose attribute converts what is set (a descriptor with ``__set__``, such as a
+    MessageField's): those are set through it."""
+    constant, computed, relations = {}, [], {}
+    converted = set()
+    for field in model._meta.concrete_fields:
+        descriptor = inspect.getattr_static(model, field.attname, None)
+        # a foreign key's id attribute only forgets a cached object: a new instance has none
+        if hasattr(descriptor, "__set__") and not isinstance(
+            descriptor, ForeignKeyDeferredAttribute
+        ):
+            converted.add(field.attname)
+    for field in model._meta.concrete_fields:
+        if field.has_default() and callable(field.default):
+            computed.append((field.attname, field.get_default))
+        else:
+            constant[field.attname] = field.get_default()
+        if field.is_relation and field.attname != field.name:
+            relations[field.name] = field
+    names = frozenset(constant) | {attname for attname, _ in computed} | relations.keys()
+    return constant, computed, relations, names, converted
+
+
+def model_build(model: type[M], **values) -> M:
+    """``model(**values)`` for the intake's many new rows, at a fraction of the cost.
+
+    ``Model.__init__`` walks every field for every instance (40 µs an Email, a thousand per
+    1,000 messages); this fills the instance's ``__dict__`` from defaults worked out once per
+    model. Values are given by attname (``account_id``) or, for a foreign key, by name with
+    the related object (cached on the instance, as ``__init__`` does). A model that something
+    listens to at init (``pre_init``/``post_init``) is built by ``__init__``."""
+    if pre_init.has_listeners(model) or post_init.has_listeners(model):
+        return model(**values)
+    constant, computed, relations, names, converted = _build_plan(model)
+    unknown = values.keys() - names
+    if unknown:
+        raise TypeError(f"{model.__name__} has no field {', '.join(sorted(unknown))}")
+    instance = model.__new__(model)
+    instance._state = ModelState()
+    fields = instance.__dict__
+    fields.update(constant)
+    for name, value in values.items():
+        field = relations.get(name)
+        if field is None:
+            fields[name] = value
+        elif value is None:
+            fields[field.attname] = None
+        else:
+            fields[field.attname] = getattr(value, field.target_field.attname)
+            field.set_cached_value(instance, value)
+    for attname, default in computed:
+        if attname not in fields:  # not given (by attname, or as the related object)
+            fields[attname] = default()
+    for attname in converted:
+        setattr(instance, attname, fields[attname])
+    return instance
 
 
 def _columns(model: type[models.Model]) -> list[models.Field]:

@@ -14,10 +14,12 @@ them through it.
 from __future__ import annotations
 
 import bisect
+import contextlib
+import gc
 import hashlib
 import logging
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
@@ -110,6 +112,26 @@ class FetchSummary:
 ProgressCallback = Callable[[str, int], None]  # ("total"|"advance", n)
 
 
+@contextlib.contextmanager
+def objects_before_run_frozen() -> Iterator[None]:
+    """Keep the garbage collector's full collections off what the process held before the
+    run (Django, the models, the settings: some 150,000 objects in a fetch process).
+
+    A batch of 200 messages allocates enough for a full collection or two per run, and each
+    walked them all: 0.13 - 0.18 s of a 1,000-message fetch's 0.9 s of CPU (bench/intake.py,
+    gc callbacks). Frozen for the run, a collection walks only what the run made; unfrozen
+    after it, they are collected again as before (a worker's later tasks lose nothing). A
+    process that froze its start-up itself (config/wsgi.py) is left as it is."""
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def run_prepare(account: MailAccount, *, notify: bool) -> FetchRun:
     """A new fetch run of ``account``, with what the apps attach to it (hook prepare_run)."""
     return hook_prepare_run(FetchRun(account=account, notify=notify))
@@ -144,7 +166,7 @@ def fetch_account(
             notify = bool(cursors)
         run = None  # prepared when a folder has mail: an idle poll loads no filters
         try:
-            with imap_session(account) as client:
+            with objects_before_run_frozen(), imap_session(account) as client:
                 for folder in account.monitored_folders or ["INBOX"]:
                     try:
                         if not urgent and folder_unchanged(client, folder, cursors.get(folder)):

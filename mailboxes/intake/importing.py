@@ -35,7 +35,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from mailboxes.intake.fetch import process_batch, run_prepare
+from mailboxes.intake.fetch import objects_before_run_frozen, process_batch, run_prepare
 from mailboxes.intake.journal import ARCHIVE_FOLDER, journal_write
 from mailboxes.intake.locking import import_lock
 from mailboxes.intake.pipeline import hook_after_batch
@@ -274,7 +274,7 @@ def _run(mail_import: MailImport, progress: ImportProgress | None) -> MailImport
     run = run_prepare(mail_import.account.specific, notify=False)  # history
     run.cases = mail_import.open_cases
     fields = ["position", "messages", *COUNTERS]
-    with path.open("rb") as file:
+    with objects_before_run_frozen(), path.open("rb") as file:
         for batch in archive_batches(archive_messages(file, start=mail_import.position)):
             with transaction.atomic():
                 counts = import_batch(run, mail_import, batch)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
-from crm.bulk import bulk_insert, bulk_update_values
+from crm.bulk import bulk_insert, bulk_update_values, model_build
 from mailboxes.models import MailAccount, RawMessage
 
 if TYPE_CHECKING:
@@ -104,7 +104,8 @@ def journal_batch(
             )
             raw.skipped_by, raw.skip_filter_id = "", None
         else:
-            raw = RawMessage(
+            raw = model_build(
+                RawMessage,
                 account_id=account.pk,
                 folder=folder,
                 uidvalidity=uidvalidity,

@@ -9,7 +9,7 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from crm.addresses import addresses_get_or_create
-from crm.bulk import bulk_insert, bulk_insert_rows
+from crm.bulk import bulk_insert, bulk_insert_rows, model_build
 from crm.models import EmailAddress
 from mailboxes.intake.context import FetchRun, IntakeContext
 from mailboxes.intake.parse import ParsedAttachment, ParsedMessage
@@ -85,7 +85,8 @@ def email_build(
 ) -> Email:
     """An unsaved Email for a parsed message."""
     sender = parsed.sender
-    return Email(
+    return model_build(
+        Email,
         message_id=parsed.message_id,
         message_id_is_fingerprint=parsed.message_id_is_fingerprint,
         subject=parsed.subject,

@@ -3,12 +3,16 @@ messages (``POSTACI_FETCH_BATCH_BYTES``); the peak itself is measured by bench/m
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from imapclient.exceptions import IMAPClientError
 
-from mailboxes.intake.fetch import fetch_account, fetch_batches
-from mailboxes.models import Email, FolderCursor
+from mailboxes.intake import fetch, pipeline, store
+from mailboxes.intake.fetch import fetch_account, fetch_batches, objects_before_run_frozen
+from mailboxes.models import Email, FolderCursor, RawMessage
 from tests.mailboxes.conftest import make_message
 
 
@@ -44,3 +48,99 @@ def test_a_fetch_over_the_byte_budget_imports_everything_in_several_batches(
     assert FolderCursor.objects.get(account=account).last_uid == max(
         dovecot.folder_uids(imap_user, "INBOX")
     )
+
+
+@pytest.fixture
+def nothing_frozen():
+    """A process whose start-up froze nothing (config/wsgi.py freezes the web's)."""
+    frozen = gc.get_freeze_count()
+    gc.unfreeze()
+    yield
+    if frozen:
+        gc.freeze()
+
+
+def test_a_run_keeps_collections_off_what_the_process_held_before_it(nothing_frozen):
+    held_before = gc.get_freeze_count()
+    with objects_before_run_frozen():
+        during = gc.get_freeze_count()
+        made_in_run = [object()]
+    assert (held_before, gc.get_freeze_count()) == (0, 0)  # collected again after the run
+    assert during > 0 and gc.is_tracked(made_in_run)
+
+
+def test_a_run_leaves_a_process_that_froze_its_start_up_as_it_was(nothing_frozen):
+    gc.freeze()
+    with objects_before_run_frozen():
+        pass
+    assert gc.get_freeze_count() > 0  # still frozen (unfrozen, it would be 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fetch_runs_its_batches_with_the_objects_before_it_frozen(
+    dovecot, imap_user, make_group_account, monkeypatch, nothing_frozen
+):
+    dovecot.append(imap_user, "INBOX", make_message(subject="Order 1"))
+    account = make_group_account(imap_user)
+    frozen_while_storing = []
+    store_batch = store.store_batch
+    monkeypatch.setattr(
+        store,
+        "store_batch",
+        lambda batch: frozen_while_storing.append(gc.get_freeze_count()) or store_batch(batch),
+    )
+    pipeline._step_functions.cache_clear()
+    try:
+        summary = fetch_account(account.pk)
+    finally:
+        pipeline._step_functions.cache_clear()
+    assert (summary.imported, summary.errors) == (1, [])
+    assert frozen_while_storing and frozen_while_storing[0] > 0
+    assert gc.get_freeze_count() == 0
+
+
+def _record_downloads(monkeypatch, events: list, fail_at: int | None = None):
+    """Note each batch's download and store, in order; the ``fail_at``-th download fails."""
+    download = fetch._download
+
+    def downloading(client, run, uids, *args, **kwargs):
+        events.append(("download", tuple(uids)))
+        if fail_at is not None and sum(e[0] == "download" for e in events) == fail_at:
+            raise IMAPClientError("connection reset by peer")
+        return download(client, run, uids, *args, **kwargs)
+
+    store_batch = store.store_batch
+
+    def storing(batch):
+        events.append(("store", len(batch)))
+        return store_batch(batch)
+
+    monkeypatch.setattr(fetch, "_download", downloading)
+    monkeypatch.setattr(store, "store_batch", storing)
+    pipeline._step_functions.cache_clear()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_download_failing_keeps_the_batches_before_it_and_the_next_fetch_brings_the_rest(
+    dovecot, imap_user, make_group_account, monkeypatch, settings
+):
+    for n in range(6):
+        dovecot.append(imap_user, "INBOX", make_message(subject=f"Order {n}"))
+    settings.POSTACI_FETCH_BATCH_SIZE = 2
+    account = make_group_account(imap_user)
+    events: list = []
+    _record_downloads(monkeypatch, events, fail_at=3)
+    try:
+        summary = fetch_account(account.pk)
+    finally:
+        pipeline._step_functions.cache_clear()
+    assert summary.errors  # the third batch's download failed ...
+    assert Email.objects.count() == 4  # ... after the first two committed
+    assert FolderCursor.objects.get(account=account).last_uid == 4
+    flags = dovecot.flags(imap_user, "INBOX")
+    assert [uid for uid in sorted(flags) if "\\Seen" in flags[uid]] == [1, 2, 3, 4]
+
+    summary = fetch_account(account.pk)
+    assert (summary.fetched, summary.imported, summary.errors) == (2, 2, [])
+    assert Email.objects.count() == 6
+    assert RawMessage.objects.filter(account=account).count() == 6
