@@ -110,3 +110,16 @@ def compose_tool_templates() -> list[str]:
     from mailboxes.sending.compose_tools import compose_tools
 
     return [tool.template for tool in compose_tools()]
+
+
+@register.simple_tag(takes_context=True)
+def email_rows(context, emails, new: bool = False) -> SafeString:
+    """The rows of an email list (``mailboxes.inbox.list_rows``), for the folder open."""
+    from mailboxes.inbox.list_rows import email_rows_html
+
+    return email_rows_html(
+        emails,
+        folder_key=context["folder"].key,
+        show_recipients=bool(context.get("show_recipients")),
+        new=new,
+    )
