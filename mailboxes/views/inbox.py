@@ -101,8 +101,8 @@ def folder_list(request: HttpRequest, folder: str = INBOX) -> HttpResponse:
     filterset, emails = _filtered(request, mailbox, current)
     searched = searched_folder(request, mailbox, current)
     page = _page(request, _rows(emails, current), searched)
-    top = _top_results(request, emails, searched, page)
-    _highlight(request, [*page.object_list, *top])
+    top = _top_results(request, page)
+    _highlight(request, page.object_list)
     context = mailbox_context(request, current.key, mailbox)
     live = page.number == 1
     if live:
@@ -137,14 +137,13 @@ def _page(request: HttpRequest, rows, folder: Folder):
     )
 
 
-def _top_results(request: HttpRequest, emails, folder: Folder, page) -> list:
+def _top_results(request: HttpRequest, page) -> list:
     """On a search's first page, when it found more than fits, its most relevant few."""
     text = request.GET.get("q", "").strip()
     if not text or page.number != 1 or len(page.object_list) <= TOP_RESULTS:
         return []
-    among = [row.pk for row in page.object_list]
-    ids = top_results(query_parse(text), among, limit=TOP_RESULTS)
-    rows = {row.pk: row for row in _rows(emails.filter(pk__in=ids), folder)}
+    rows = {row.pk: row for row in page.object_list}  # the most relevant of this page
+    ids = top_results(query_parse(text), list(rows), limit=TOP_RESULTS)
     return [rows[pk] for pk in ids if pk in rows]
 
 
