@@ -44,6 +44,7 @@ from django.utils.translation import pgettext_lazy
 from crm.access import access_level, is_admin, user_team_ids
 from crm.models import EmailAddress, EmailAddressLink, User
 from crm.text_search import fold
+from mailboxes.inbox.pagination import serial_query
 from mailboxes.models import (
     Email,
     EmailFolder,
@@ -365,7 +366,7 @@ def folder_unread_counts(mailbox: UserMailbox) -> dict[str, int]:
         sql, row_params = rows.values("pk")[: UNREAD_CAP + 1].query.sql_with_params()
         parts.append(f"SELECT %s, COUNT(*) FROM ({sql}) AS folder_{n}")  # noqa: S608
         params += [key, *row_params]
-    with connection.cursor() as cursor:
+    with serial_query(), connection.cursor() as cursor:  # a thousand rows: no workers
         cursor.execute(" UNION ALL ".join(parts), params)
         return {key: count for key, count in cursor.fetchall() if count}
 
