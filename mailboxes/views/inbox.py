@@ -18,7 +18,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from mailboxes.inbox.list_filters import EmailFilterSet
-from mailboxes.inbox.pagination import CappedPaginator, keyset_page
+from mailboxes.inbox.pagination import CappedPaginator, keyset_page, serial_query
 from mailboxes.inbox.search_query import email_headlines, query_parse, top_results
 from mailboxes.inbox.selectors import (
     ALL,
@@ -100,13 +100,14 @@ def folder_list(request: HttpRequest, folder: str = INBOX) -> HttpResponse:
     current = mailbox.resolve(folder)
     filterset, emails = _filtered(request, mailbox, current)
     searched = searched_folder(request, mailbox, current)
-    page = _page(request, _rows(emails, current), searched)
-    top = _top_results(request, page)
-    _highlight(request, page.object_list)
-    context = mailbox_context(request, current.key, mailbox)
-    live = page.number == 1
-    if live:
-        context["email_mark"], context["row_mark"] = newest_marks(request.user)
+    with serial_query():  # the page, its search and the counts: one setting of the planner
+        page = _page(request, _rows(emails, current), searched)
+        top = _top_results(request, page)
+        _highlight(request, page.object_list)
+        context = mailbox_context(request, current.key, mailbox)
+        live = page.number == 1
+        if live:
+            context["email_mark"], context["row_mark"] = newest_marks(request.user)
     context.update(
         folder=current,
         page_obj=page,
