@@ -3,8 +3,8 @@
 A page has fifty rows; drawn by a template include each, they were most of the page's time
 (a hundred includes and thousands of variable lookups). Here what is the same on every row
 is worked out once a page (translations, the detail URL's prefix, date formats, the
-paperclip icon) and each row is one string with its values escaped. What a row shows:
-``templates/mailboxes/email_list.html`` documents it beside the table's header.
+paperclip icon) and each row is one string with its values escaped. The template tag
+``email_rows`` (``mailboxes_tags``) draws them in ``email_list.html`` and ``_list_updates.html``.
 """
 
 from __future__ import annotations
@@ -27,6 +27,25 @@ _ID = 2_147_483_646  # a placeholder id: the detail URL is reversed once a page
 
 
 @dataclass(frozen=True, slots=True)
+class DateFormats:
+    """The reader's day and date formats (their language and time zone), read once."""
+
+    today: datetime.date
+    time_format: str
+    short_date_format: str
+    datetime_format: str
+
+    @classmethod
+    def current(cls) -> DateFormats:
+        return cls(
+            today=timezone.localdate(),
+            time_format=get_format("TIME_FORMAT"),
+            short_date_format=get_format("SHORT_DATE_FORMAT"),
+            datetime_format=get_format("DATETIME_FORMAT"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class _Page:
     """What every row of one page shares, in the reader's language and time zone."""
 
@@ -35,10 +54,7 @@ class _Page:
     folder: str
     show_recipients: bool
     new: bool
-    today: datetime.date
-    time_format: str
-    short_date_format: str
-    datetime_format: str
+    dates: DateFormats
     no_subject: str
     select_label: str
     important_on: str
@@ -65,10 +81,7 @@ def _page(folder_key: str, *, show_recipients: bool, new: bool) -> _Page:
         folder=escape(folder_key),
         show_recipients=show_recipients,
         new=new,
-        today=timezone.localdate(),
-        time_format=get_format("TIME_FORMAT"),
-        short_date_format=get_format("SHORT_DATE_FORMAT"),
-        datetime_format=get_format("DATETIME_FORMAT"),
+        dates=DateFormats.current(),
         no_subject=_("(no subject)"),
         select_label=_("Select “%(subject)s”"),
         important_on=escape(_("Important (click to remove)")),
@@ -92,19 +105,20 @@ def email_url(page: _Page, pk: int) -> str:
     return f"{page.detail_prefix}{pk}{page.detail_suffix}"
 
 
-def _date_cell(page: _Page, value: datetime.datetime | None) -> str:
+def email_date_html(value: datetime.datetime | None, dates: DateFormats | None = None) -> str:
     """Time for today's mail, day and month for this year's, the full date otherwise; the
-    exact moment in the tooltip (as ``mailboxes_tags.email_date``)."""
+    exact moment in the tooltip. Escaped HTML."""
     if not value:
         return ""
+    dates = dates or DateFormats.current()
     local = timezone.localtime(value)
-    if local.date() == page.today:
-        shown = dateformat.format(local, page.time_format)
-    elif local.year == page.today.year:
+    if local.date() == dates.today:
+        shown = dateformat.format(local, dates.time_format)
+    elif local.year == dates.today.year:
         shown = dateformat.format(local, "j M")
     else:
-        shown = dateformat.format(local, page.short_date_format)
-    title = dateformat.format(local, page.datetime_format)
+        shown = dateformat.format(local, dates.short_date_format)
+    title = dateformat.format(local, dates.datetime_format)
     return (
         f'<time datetime="{escape(local.isoformat())}" title="{escape(title)}">'
         f"{escape(shown)}</time>"
@@ -120,7 +134,7 @@ def _status_cell(page: _Page, email: Email) -> str:
     if status == "scheduled":
         if email.scheduled_for:
             local = timezone.localtime(email.scheduled_for)
-            exact = escape(dateformat.format(local, page.datetime_format))
+            exact = escape(dateformat.format(local, page.dates.datetime_format))
             moment = (
                 f'<time datetime="{escape(dateformat.format(local, "c"))}" '
                 f'title="{page.scheduled}: {exact}">'
@@ -131,7 +145,7 @@ def _status_cell(page: _Page, email: Email) -> str:
         return f'<span data-testid="scheduled-badge">{moment}</span>'
     if status == "sending":
         return f'<span class="badge badge-warning">{page.sending}</span>'
-    return _date_cell(page, email.date_sent)
+    return email_date_html(email.date_sent, page.dates)
 
 
 def _people(page: _Page, email: Email) -> str:
