@@ -366,7 +366,10 @@ def test_snippets_mark_whole_words_found_by_prefix_stem_or_folding(
         subject="Snippet",
         body_text="Merhaba, Siparişim gelmedi. We refunded the order & <b>thanks</b>.",
     )
-    for typed, marked in (("siparis", "Siparişim"), ("refunds", "refunded"), ("İADE", None)):
+    cases = [("siparis", "Siparişim"), ("İADE", None)]
+    if connection.vendor == "postgresql":  # English stems: the index's, not FTS5's
+        cases.append(("refunds", "refunded"))
+    for typed, marked in cases:
         response = client_of_ayse.get(reverse("mailboxes:inbox"), {"q": typed})
         page = response.content.decode()
         snippet = re.search(r'data-testid="search-snippet">(.*?)</span>', page)
