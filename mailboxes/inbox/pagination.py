@@ -109,8 +109,8 @@ def serial_query():
     milliseconds on a busy machine) than the whole read, yet the planner often picks them
     for the row estimate, and a plan whose estimate is large (a million emails) is compiled
     to machine code first, 20 - 60 ms, for a statement that then runs in a few."""
-    if connection.vendor != "postgresql":
-        yield
+    if connection.vendor != "postgresql" or getattr(connection, "postaci_serial", False):
+        yield  # not PostgreSQL, or inside a serial block already (a page's whole request)
         return
     with transaction.atomic():
         with connection.cursor() as cursor:
@@ -118,7 +118,11 @@ def serial_query():
                 "SELECT set_config('max_parallel_workers_per_gather', '0', true), "
                 "set_config('jit', 'off', true)"
             )
-        yield
+        connection.postaci_serial = True
+        try:
+            yield
+        finally:
+            connection.postaci_serial = False
 
 
 @dataclass

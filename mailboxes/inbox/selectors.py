@@ -32,7 +32,6 @@ from django.db.models import (
     BooleanField,
     F,
     FilteredRelation,
-    Max,
     Q,
     QuerySet,
     Value,
@@ -45,6 +44,7 @@ from django.utils.translation import pgettext_lazy
 from crm.access import access_level, is_admin, user_team_ids
 from crm.models import EmailAddress, EmailAddressLink, User
 from crm.text_search import fold
+from mailboxes.inbox.pagination import serial_query
 from mailboxes.models import (
     Email,
     EmailFolder,
@@ -366,7 +366,7 @@ def folder_unread_counts(mailbox: UserMailbox) -> dict[str, int]:
         sql, row_params = rows.values("pk")[: UNREAD_CAP + 1].query.sql_with_params()
         parts.append(f"SELECT %s, COUNT(*) FROM ({sql}) AS folder_{n}")  # noqa: S608
         params += [key, *row_params]
-    with connection.cursor() as cursor:
+    with serial_query(), connection.cursor() as cursor:  # a thousand rows: no workers
         cursor.execute(" UNION ALL ".join(parts), params)
         return {key: count for key, count in cursor.fetchall() if count}
 
@@ -374,9 +374,14 @@ def folder_unread_counts(mailbox: UserMailbox) -> dict[str, int]:
 def newest_marks(user: User) -> tuple[int, int]:
     """The newest Email id and the user's newest EmailUser id: the cursor of live updates
     ("anything past these is new")."""
-    email_mark = Email.objects.aggregate(m=Max("pk"))["m"] or 0
-    row_mark = EmailUser.objects.filter(user=user).aggregate(m=Max("pk"))["m"] or 0
-    return email_mark, row_mark
+    with connection.cursor() as cursor:  # one statement, both ends of an index
+        cursor.execute(
+            f"SELECT (SELECT MAX(id) FROM {Email._meta.db_table}), "  # noqa: S608
+            f"(SELECT MAX(id) FROM {EmailUser._meta.db_table} WHERE user_id = %s)",
+            [user.pk],
+        )
+        email_mark, row_mark = cursor.fetchone()
+    return email_mark or 0, row_mark or 0
 
 
 def emails_newer_than(emails: QuerySet[Email], *, email_mark: int, row_mark: int):

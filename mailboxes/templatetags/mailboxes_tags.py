@@ -5,12 +5,10 @@ from __future__ import annotations
 import datetime
 
 from django import template
-from django.template.defaultfilters import date as date_filter
 from django.template.defaultfilters import timeuntil
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -20,23 +18,10 @@ register = template.Library()
 @register.filter
 def email_date(value: datetime.datetime | None) -> SafeString:
     """Time for today's mail, day and month for this year's, the full date otherwise; the
-    exact moment in the tooltip."""
-    if not value:
-        return format_html("")
-    local = timezone.localtime(value)
-    today = timezone.localdate()
-    if local.date() == today:
-        shown = date_filter(local, "TIME_FORMAT")
-    elif local.year == today.year:
-        shown = date_filter(local, "j M")
-    else:
-        shown = date_filter(local, "SHORT_DATE_FORMAT")
-    return format_html(
-        '<time datetime="{}" title="{}">{}</time>',
-        local.isoformat(),
-        date_filter(local, "DATETIME_FORMAT"),
-        shown,
-    )
+    exact moment in the tooltip (as on the list's rows)."""
+    from mailboxes.inbox.list_rows import email_date_html
+
+    return mark_safe(email_date_html(value))  # noqa: S308 (escaped there)
 
 
 @register.filter
@@ -110,3 +95,16 @@ def compose_tool_templates() -> list[str]:
     from mailboxes.sending.compose_tools import compose_tools
 
     return [tool.template for tool in compose_tools()]
+
+
+@register.simple_tag(takes_context=True)
+def email_rows(context, emails, new: bool = False) -> SafeString:
+    """The rows of an email list (``mailboxes.inbox.list_rows``), for the folder open."""
+    from mailboxes.inbox.list_rows import email_rows_html
+
+    return email_rows_html(
+        emails,
+        folder_key=context["folder"].key,
+        show_recipients=bool(context.get("show_recipients")),
+        new=new,
+    )

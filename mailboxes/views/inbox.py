@@ -18,7 +18,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from mailboxes.inbox.list_filters import EmailFilterSet
-from mailboxes.inbox.pagination import CappedPaginator, keyset_page
+from mailboxes.inbox.pagination import CappedPaginator, keyset_page, serial_query
 from mailboxes.inbox.search_query import email_headlines, query_parse, top_results
 from mailboxes.inbox.selectors import (
     ALL,
@@ -100,13 +100,14 @@ def folder_list(request: HttpRequest, folder: str = INBOX) -> HttpResponse:
     current = mailbox.resolve(folder)
     filterset, emails = _filtered(request, mailbox, current)
     searched = searched_folder(request, mailbox, current)
-    page = _page(request, _rows(emails, current), searched)
-    top = _top_results(request, emails, searched, page)
-    _highlight(request, [*page.object_list, *top])
-    context = mailbox_context(request, current.key, mailbox)
-    live = page.number == 1
-    if live:
-        context["email_mark"], context["row_mark"] = newest_marks(request.user)
+    with serial_query():  # the page, its search and the counts: one setting of the planner
+        page = _page(request, _rows(emails, current), searched)
+        top = _top_results(request, page)
+        _highlight(request, page.object_list)
+        context = mailbox_context(request, current.key, mailbox)
+        live = page.number == 1
+        if live:
+            context["email_mark"], context["row_mark"] = newest_marks(request.user)
     context.update(
         folder=current,
         page_obj=page,
@@ -137,14 +138,13 @@ def _page(request: HttpRequest, rows, folder: Folder):
     )
 
 
-def _top_results(request: HttpRequest, emails, folder: Folder, page) -> list:
+def _top_results(request: HttpRequest, page) -> list:
     """On a search's first page, when it found more than fits, its most relevant few."""
     text = request.GET.get("q", "").strip()
     if not text or page.number != 1 or len(page.object_list) <= TOP_RESULTS:
         return []
-    among = [row.pk for row in page.object_list]
-    ids = top_results(query_parse(text), among, limit=TOP_RESULTS)
-    rows = {row.pk: row for row in _rows(emails.filter(pk__in=ids), folder)}
+    rows = {row.pk: row for row in page.object_list}  # the most relevant of this page
+    ids = top_results(query_parse(text), list(rows), limit=TOP_RESULTS)
     return [rows[pk] for pk in ids if pk in rows]
 
 

@@ -367,3 +367,30 @@ def test_own_folders_read_the_users_index_by_date(make_user, make_email):
             cursor.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off")
         plan = rows.explain()
         assert "mailboxes_eu_user_date" in plan, plan
+
+
+def test_rows_escape_the_mail_and_speak_the_readers_language_and_time(
+    make_user, make_email, logged_in
+):
+    ayse = make_user("ayse")
+    ayse.language, ayse.time_zone = "tr", "America/New_York"
+    ayse.save()
+    sent = datetime.datetime(2020, 3, 1, 3, 30, tzinfo=datetime.UTC)  # 29 Feb 22:30 in New York
+    make_email(
+        users=[ayse],
+        subject='<img src=x onerror="alert(1)">',
+        sender_name="<b>Eve</b>",
+        body_text="<script>alert(2)</script> & more",
+        date_sent=sent,
+    )
+    page = logged_in(ayse).get(reverse("mailboxes:inbox")).content.decode()
+    row = page[page.index('data-testid="email-row"') : page.index("</tr>", page.index("email-row"))]
+    assert "<img" not in row and "<b>" not in row and "<script" not in row
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in row
+    assert (
+        "&lt;b&gt;Eve&lt;/b&gt;" in row
+        and "&lt;script&gt;alert(2)&lt;/script&gt; &amp; more" in row
+    )
+    assert "“&lt;img src=x onerror=&quot;alert(1)&quot;&gt;” e-postasını seç" in row  # Turkish
+    assert 'title="Önemli olarak işaretle"' in row and "Okunmadı:" in row
+    assert 'datetime="2020-02-29T22:30:00-05:00"' in row  # the reader's zone

@@ -356,3 +356,26 @@ def test_snippets_mark_the_words_found_and_cannot_inject_html(ayse, make_email, 
     assert "<mark>iade</mark>" in snippet
     assert "<script" not in snippet and "<img" not in snippet  # text at most, never markup
     assert snippet.count("<mark>") == snippet.count("</mark>") == 1  # the mail's markers gone
+
+
+def test_snippets_mark_whole_words_found_by_prefix_stem_or_folding(
+    ayse, make_email, client_of_ayse
+):
+    make_email(
+        users=[ayse],
+        subject="Snippet",
+        body_text="Merhaba, Siparişim gelmedi. We refunded the order & <b>thanks</b>.",
+    )
+    cases = [("siparis", "Siparişim"), ("İADE", None)]
+    if connection.vendor == "postgresql":  # English stems: the index's, not FTS5's
+        cases.append(("refunds", "refunded"))
+    for typed, marked in cases:
+        response = client_of_ayse.get(reverse("mailboxes:inbox"), {"q": typed})
+        page = response.content.decode()
+        snippet = re.search(r'data-testid="search-snippet">(.*?)</span>', page)
+        if marked is None:
+            assert snippet is None, typed  # not found: no snippet of it
+            continue
+        assert f"<mark>{marked}</mark>" in snippet.group(1), typed
+        assert snippet.group(1).count("<mark>") == 1, typed
+        assert "&amp; &lt;b&gt;thanks&lt;/b&gt;" in snippet.group(1), typed  # text, escaped
