@@ -172,8 +172,9 @@ def _row(page: _Page, e: Email) -> str:
         snippet = ""
     badges = ""
     if e.parent:
+        parent = escape(e.parent)  # cut short in the row; whole in the tooltip
         badges = (
-            f'<span class="badge badge-accent" title="{page.linked_to}">{escape(e.parent)}</span>'
+            f'<span class="badge badge-accent" title="{page.linked_to}: {parent}">{parent}</span>'
         )
     if e.auto_kind:
         badges += f'<span class="badge badge-muted">{escape(e.get_auto_kind_display())}</span>'

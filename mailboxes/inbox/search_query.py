@@ -398,6 +398,7 @@ def query_apply(
 _START, _STOP = "\ue000", "\ue001"  # private-use characters: never shown, stripped from mail
 HEADLINE_SOURCE = 20_000  # characters of the body the snippet is taken from
 FRAGMENT_WORDS = 24  # words of a piece of the snippet
+LEAD_WORDS = 2  # words before the first match: a list row shows the snippet's start only
 FRAGMENTS = 2  # pieces of a snippet, around different matches
 _WORD = re.compile(r"\w+")
 # The searched words as the index reads them (folded, English stems), and the bodies: one
@@ -471,7 +472,7 @@ def _mark_words(text: str, wanted: tuple[str, ...], seen: dict[str, bool]) -> st
             continue
         if len(pieces) == FRAGMENTS:
             break
-        first = max(0, min(hit - FRAGMENT_WORDS // 4, len(spans) - FRAGMENT_WORDS))
+        first = max(0, min(hit - LEAD_WORDS, len(spans) - FRAGMENT_WORDS))
         covered = min(len(spans), first + FRAGMENT_WORDS)
         out, cursor = [], spans[first][0]
         for n in range(first, covered):

@@ -379,3 +379,24 @@ def test_snippets_mark_whole_words_found_by_prefix_stem_or_folding(
         assert f"<mark>{marked}</mark>" in snippet.group(1), typed
         assert snippet.group(1).count("<mark>") == 1, typed
         assert "&amp; &lt;b&gt;thanks&lt;/b&gt;" in snippet.group(1), typed  # text, escaped
+
+
+def test_a_rows_snippet_starts_just_before_the_word_found(ayse, make_email, client_of_ayse):
+    """A list row shows the start of its snippet only: the word found must be in it, not
+    behind a dozen words of lead-in that the row cuts off."""
+    words = " ".join(f"kelime{n}" for n in range(40))
+    make_email(users=[ayse], subject="Uzun", body_text=f"{words} kargo gecikti {words}")
+    response = client_of_ayse.get(reverse("mailboxes:inbox"), {"q": "kargo"})
+    snippet = re.search(r'data-testid="search-snippet">(.*?)</span>', response.content.decode())
+    assert snippet.group(1).startswith(" — kelime38 kelime39 <mark>kargo</mark> gecikti")
+
+
+def test_a_long_record_name_in_a_row_keeps_its_whole_name_in_the_tooltip(
+    ayse, make_email, client_of_ayse
+):
+    from crm.models import Account
+
+    account = Account.objects.create(name="Çok Uzun İsimli Müşteri Anonim Şirketi ve Ortakları")
+    make_email(users=[ayse], subject="Teklif", parent=account)
+    page = client_of_ayse.get(reverse("mailboxes:inbox")).content.decode()
+    assert f'title="Linked to: {account.name}">{account.name}</span>' in page
