@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -90,6 +91,7 @@ def imap_connect(imap: ImapSettings, *, timeout: float | None = None) -> IMAPCli
             ssl_context=mail_ssl_context() if implicit_tls else None,
             timeout=timeout,
         )
+        imap_quiet(client)
         if imap.security == Security.STARTTLS:
             client.starttls(mail_ssl_context())
         if imap.oauth_account is not None:
@@ -102,6 +104,22 @@ def imap_connect(imap: ImapSettings, *, timeout: float | None = None) -> IMAPCli
             with suppress(OSError):
                 client.shutdown()
         raise connection_error(exc, imap.host, oauth=imap.oauth_account is not None) from exc
+
+
+# the logger IMAPClient hands imaplib's own debug messages to
+IMAPLIB_LOGGER = "imapclient.imaplib"
+
+
+def imap_quiet(client: IMAPClient) -> None:
+    """Turn imaplib's debug messages off unless their logger would write them.
+
+    IMAPClient sets imaplib's debug level to 5 so that imaplib talks to a logger; imaplib
+    then builds each message before asking whether anyone listens, among them ``repr()`` of
+    every response it stores and hands back: a 25 MB message body became two strings of
+    25 MB each while it was read (50 MB of a fetch's peak, bench/memory.py). With the logger
+    at DEBUG (someone reading the protocol) the messages stay, at that cost."""
+    if not logging.getLogger(IMAPLIB_LOGGER).isEnabledFor(logging.DEBUG):
+        client._imap.debug = 0
 
 
 @sensitive_variables("bearer")

@@ -355,10 +355,11 @@ def parse_message(raw: bytes, *, headers_only: bool = False) -> ParsedMessage:
     """Parse raw RFC 822 bytes; never raises on malformed input (see ``defects``).
 
     Headers first (the body is not even split into lines); a one-part message then needs no
-    MIME walk at all, and only a multipart one is parsed whole.
+    MIME walk at all, and only a multipart one is parsed whole. The body is read as text only
+    for the paths that need it (a plain multipart message is read from ``raw`` alone).
     """
     defects: list[str] = []
-    message = _parse_headers(raw)
+    message, body_start = _parse_head(raw)
     collected = _collect_headers(message)
     parsed = _read_headers(raw, collected, defects, headers_only=headers_only)
     defects.extend(type(defect).__name__ for defect in message.defects)
@@ -369,8 +370,10 @@ def parse_message(raw: bytes, *, headers_only: bool = False) -> ParsedMessage:
         parsed.defects = defects
         return parsed
     if simple is not None:
+        _body_set(message, raw, body_start)
         parsed = _parse_single_part(parsed, message, collected, simple, defects)
-    elif not _parse_plain_multipart(parsed, raw, message, collected, defects):
+    elif not _parse_plain_multipart(parsed, raw, message, collected, defects, body_start):
+        _body_set(message, raw, body_start)
         parsed = _parse_multipart(parsed, raw, message, defects)
     if any(is_tnef(part) for part in parsed.attachments):
         tnef_unpack(parsed)  # winmail.dat: its files become attachments too
@@ -699,16 +702,40 @@ def _base64_payload(part: Message) -> bytes | None:
     written = payload.encode("ascii")
     part.set_payload(None)  # the text goes (it is back below if the stdlib must decode it)
     del payload
-    # the line breaks bytes.splitlines() splits at (\r, \n, \r\n), deleted in one copy
-    encoded = written.translate(None, b"\r\n")
     decoded = None
-    if not len(encoded) % 4:  # else the stdlib pads it and notes a defect
-        # invalid characters: the stdlib's lenient decoding and its defect
-        with contextlib.suppress(binascii.Error):
-            decoded = base64.b64decode(encoded, validate=True)
+    # needing padding or with invalid characters: the stdlib's lenient decoding and its defect
+    with contextlib.suppress(binascii.Error):
+        decoded = _base64_decode(written, 0, len(written))
     if decoded is None:
         part.set_payload(written.decode("ascii"))
     return decoded
+
+
+# base64 text, line breaks (\r, \n: where bytes.splitlines() splits, as the stdlib joins
+# the lines of a part) anywhere: no character of the alphabet after a "="
+_BASE64_LINES = re.compile(rb"[A-Za-z0-9+/\r\n]*[=\r\n]*")
+
+
+def _base64_decode(data: bytes, start: int, end: int) -> bytes:
+    """``base64.b64decode(data[start:end] without its line breaks, validate=True)``, with
+    ``binascii.Error`` also when that needs padding (the stdlib pads it and notes a defect),
+    decoded where it lies: the lenient decoder skips the line breaks itself, so the text is
+    not copied to take them out (with the copy of a part's text before, 48 MB more at a
+    fetch's peak for an 18 MB attachment).
+
+    What the strict decoder accepts: characters of the alphabet, then "=" only; no more
+    "=" than the last group needs, or any number after complete groups (Python 3.11)."""
+    breaks = data.count(b"\r", start, end) + data.count(b"\n", start, end)
+    pads = data.count(b"=", start, end)
+    characters = end - start - breaks - pads
+    if (characters + pads) % 4:
+        raise binascii.Error("base64 that needs padding")
+    if (pads > 2 and (characters % 4 or not characters)) or _BASE64_LINES.fullmatch(
+        data, start, end
+    ) is None:
+        raise binascii.Error("not base64")
+    with memoryview(data) as view:
+        return binascii.a2b_base64(view[start:end])
 
 
 def _note_enclosed_headers(parsed: ParsedMessage, payload: bytes) -> None:
@@ -726,21 +753,37 @@ _STR_PARSER = Parser(policy=email_policy.compat32)
 
 def _parse_headers(raw: bytes) -> Message:
     """What ``parsebytes(raw, headersonly=True)`` returns, without feeding the body through
-    the line parser: the header block is parsed, the body set as the payload as is.
+    the line parser: the header block is parsed, the body set as the payload as is."""
+    message, body_start = _parse_head(raw)
+    _body_set(message, raw, body_start)
+    return message
+
+
+def _parse_head(raw: bytes) -> tuple[Message, int | None]:
+    """``_parse_headers`` without the body when the headers are plain fields: the message
+    and where its body starts in ``raw`` (``_body_set`` reads it as text when a path needs
+    it); otherwise the stdlib parser's message, body set, and None.
 
     Plain headers are decoded alone and the body straight from ``raw`` (decoding is byte for
     character, so the offsets are the same): the whole message is never text twice, which
-    for a 25 MB message with 8-bit text (two bytes a character then) was 50 MB more."""
+    for a 25 MB message with 8-bit text (two bytes a character then) was 50 MB more; and a
+    plain multipart message, read from ``raw``, is never text at all (25 MB of the peak of
+    a fetch of a 25 MB message, bench/memory.py)."""
     end = _HEADER_END_BYTES.search(raw)
     if end is not None:
         head = raw[: end.start()].decode("ascii", "surrogateescape")
         if not head.lstrip().startswith(("--", ">From ")):
             message = _plain_header_block(head)
             if message is not None:
-                with memoryview(raw) as view:
-                    message.set_payload(str(view[end.end() :], "ascii", "surrogateescape"))
-                return message
-    return _parse_header_block(raw.decode("ascii", "surrogateescape"))
+                return message, end.end()
+    return _parse_header_block(raw.decode("ascii", "surrogateescape")), None
+
+
+def _body_set(message: Message, raw: bytes, body_start: int | None) -> None:
+    """Set the body ``_parse_head`` left out (``body_start`` None: it is set already)."""
+    if body_start is not None:
+        with memoryview(raw) as view:
+            message.set_payload(str(view[body_start:], "ascii", "surrogateescape"))
 
 
 def _parse_header_block(text: str) -> Message:
@@ -1135,21 +1178,30 @@ def _parse_plain_multipart(
     message: Message,
     collected: dict[str, list[str]],
     defects: list[str],
+    body_start: int | None = None,
 ) -> bool:
     """The body of a plain multipart message, as ``_parse_multipart`` reads it, without a
     ``Message`` per part; False (and ``parsed`` untouched) for any other message.
+    ``body_start``: where the body starts in ``raw`` when the message has no payload set yet
+    (``_parse_head``).
 
     ``test_parse.py`` holds its answers to ``_parse_multipart``'s on both corpora.
     """
-    body = message._payload
-    if message.defects or not isinstance(body, str) or len(collected.get("content-type", ())) != 1:
+    if body_start is None:
+        body = message._payload
+        if not isinstance(body, str):
+            return False
+        body_start = len(raw) - len(
+            body
+        )  # the body is the end of the raw bytes, byte for character
+    if message.defects or len(collected.get("content-type", ())) != 1:
         return False
     top = _plain_part(
         collected["content-type"][0],
         None,
         None,
         (collected.get("content-transfer-encoding") or [None])[0],
-        len(raw) - len(body),  # the body is the end of the raw bytes, byte for character
+        body_start,
         len(raw),
     )
     if (
@@ -1267,17 +1319,14 @@ def _plain_payload(raw: bytes, part: _PlainPart) -> bytes:
     """A leaf's decoded bytes, as ``get_payload(decode=True)`` gives them: 7bit, 8bit and
     binary as written, quoted-printable by ``binascii.a2b_qp`` (what the stdlib calls), base64
     when well formed (``binascii.Error`` otherwise: the stdlib decodes it leniently and notes
-    a defect, so the message takes ``_parse_multipart``)."""
-    with memoryview(raw) as view:
-        written = bytes(view[part.body_start : part.body_end])
-    if part.transfer_encoding == "quoted-printable":
-        return binascii.a2b_qp(written)
+    a defect, so the message takes ``_parse_multipart``); the encoded ones decoded from
+    ``raw`` itself, without a copy of their text."""
     if part.transfer_encoding == "base64":
-        written = written.translate(None, b"\r\n")  # as the stdlib joins its lines
-        if len(written) % 4:
-            raise binascii.Error("base64 that needs padding")
-        return base64.b64decode(written, validate=True)
-    return written
+        return _base64_decode(raw, part.body_start, part.body_end)
+    with memoryview(raw) as view:
+        if part.transfer_encoding == "quoted-printable":
+            return binascii.a2b_qp(view[part.body_start : part.body_end])
+        return bytes(view[part.body_start : part.body_end])
 
 
 _EXTENSIONS = {

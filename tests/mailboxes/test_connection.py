@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 
 import pytest
 
-from mailboxes.connection.imap import ImapSettings, account_test_connection
+from mailboxes.connection.imap import (
+    IMAPLIB_LOGGER,
+    ImapSettings,
+    account_test_connection,
+    imap_close,
+    imap_connect,
+)
 from mailboxes.exceptions import MailConnectionError, MailHostNotAllowed
 from mailboxes.models import Security
+from tests.mailboxes.conftest import make_message
 
 
 def _settings(dovecot, user, **changes) -> ImapSettings:
@@ -99,3 +107,33 @@ def test_a_server_that_never_answers_times_out(dovecot, imap_user, settings):
         with pytest.raises(MailConnectionError) as error:
             account_test_connection(_settings(dovecot, imap_user, port=silent.getsockname()[1]))
     assert error.value.code == "timeout"
+
+
+def _fetch_body_noting_imaplib_messages(dovecot, imap_user) -> tuple[bytes, list[str]]:
+    client = imap_connect(_settings(dovecot, imap_user))
+    messages: list[str] = []
+    log = client._imap._mesg
+    client._imap._mesg = lambda text, *args: messages.append(text) or log(text, *args)
+    try:
+        client.select_folder("INBOX")
+        (data,) = client.fetch(client.search(["ALL"]), [b"BODY.PEEK[]"]).values()
+    finally:
+        imap_close(client)
+    return data[b"BODY[]"], messages
+
+
+def test_imaplib_builds_no_debug_messages_nobody_reads(dovecot, imap_user, caplog):
+    """IMAPClient has imaplib build a debug message of every response, whether its logger
+    writes it or not: a repr() of a whole message body, twice, as it was fetched."""
+    message = make_message(body="Merhaba, faturam ekte. " * 2000)
+    dovecot.append(imap_user, "INBOX", message)
+    caplog.set_level(logging.INFO, logger=IMAPLIB_LOGGER)
+    body, messages = _fetch_body_noting_imaplib_messages(dovecot, imap_user)
+    assert body.replace(b"\r\n", b"\n") == message
+    assert messages == []
+    # someone reading the protocol still gets every message
+    caplog.set_level(logging.DEBUG, logger=IMAPLIB_LOGGER)
+    body, messages = _fetch_body_noting_imaplib_messages(dovecot, imap_user)
+    assert body.replace(b"\r\n", b"\n") == message
+    assert any("untagged_responses[FETCH]" in text for text in messages)
+    assert any(record.name == IMAPLIB_LOGGER for record in caplog.records)

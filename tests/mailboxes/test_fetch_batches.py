@@ -4,13 +4,14 @@ messages (``POSTACI_FETCH_BATCH_BYTES``); the peak itself is measured by bench/m
 from __future__ import annotations
 
 import gc
+import weakref
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from imapclient.exceptions import IMAPClientError
 
-from mailboxes.intake import fetch, pipeline, store
+from mailboxes.intake import fetch, notify, pipeline, store
 from mailboxes.intake.fetch import fetch_account, fetch_batches, objects_before_run_frozen
 from mailboxes.models import Email, FolderCursor, RawMessage
 from tests.mailboxes.conftest import make_message
@@ -144,3 +145,60 @@ def test_a_download_failing_keeps_the_batches_before_it_and_the_next_fetch_bring
     assert (summary.fetched, summary.imported, summary.errors) == (2, 2, [])
     assert Email.objects.count() == 6
     assert RawMessage.objects.filter(account=account).count() == 6
+
+
+@pytest.fixture
+def no_automatic_collections():
+    """Only explicit collections: what a reference cycle holds stays until one runs."""
+    enabled = gc.isenabled()
+    gc.disable()
+    yield
+    if enabled:
+        gc.enable()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cycle_left_by_a_step_frees_the_parsed_batch_before_the_journal_is_written(
+    dovecot, imap_user, make_group_account, monkeypatch, no_automatic_collections
+):
+    """Django leaves such a cycle (an exception kept while it resolves a JSON key, whose
+    traceback holds every frame above it): the parsed messages and their decoded attachments
+    must not outlive the steps while the journal's bytes are copied out."""
+    attachment = bytes(range(256)) * 64
+    dovecot.append(
+        imap_user,
+        "INBOX",
+        make_message(
+            subject="Invoice", attachments=[("invoice.pdf", "application/pdf", attachment)]
+        ),
+    )
+    account = make_group_account(imap_user)
+    parsed_alive: list[weakref.ref] = []
+    notify_batch = notify.notify_batch
+
+    def notifying_with_a_cycle(batch):
+        parsed_alive.extend(weakref.ref(ctx.parsed) for ctx in batch)
+        cycle: dict = {"batch": batch}
+        cycle["self"] = cycle
+        return notify_batch(batch)
+
+    alive_at_journal: list[bool] = []
+    journal_write = fetch.journal_write
+
+    def writing(raws):
+        alive_at_journal.extend(ref() is not None for ref in parsed_alive)
+        return journal_write(raws)
+
+    monkeypatch.setattr(notify, "notify_batch", notifying_with_a_cycle)
+    monkeypatch.setattr(fetch, "journal_write", writing)
+    pipeline._step_functions.cache_clear()
+    try:
+        summary = fetch_account(account.pk)
+    finally:
+        pipeline._step_functions.cache_clear()
+    assert (summary.imported, summary.errors) == (1, [])
+    assert alive_at_journal == [False]
+    stored = Email.objects.get().attachments.get()
+    with stored.file.open("rb") as file:
+        assert file.read() == attachment  # the file was written before the payload went
+    assert RawMessage.objects.get().status == RawMessage.Status.IMPORTED

@@ -3,6 +3,7 @@
 import pytest
 
 from mailboxes.intake.parse import ParsedAddress, parse_message
+from tests.mailboxes.conftest import make_message
 from tests.shared import CORPUS
 
 
@@ -572,3 +573,80 @@ def test_plain_part_headers_read_what_the_message_api_reads(content_type, dispos
     assert read.content_id == view.content_id()
     charset = read.parameters.get("charset")
     assert (charset.lower() if charset else None) == part.get_content_charset()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"",
+        b"TWVyaGFiYQ==",
+        b"TWVy\r\naGFi\r\nYQ==\r\n",
+        b"TWVy\naGFiYQ=\r\n=",  # the padding split by a line break
+        b"TWVyaGFiYWE=\r\n",
+        b"TWVy\raGFi",  # a lone CR is a line break too (bytes.splitlines)
+        b"TWVyaGFiYQ",  # needs padding
+        b"TWVyaGFiYQ=",
+        b"TWVy aGFi",  # a space
+        b"TWVy\taGFi",
+        b"TW==aGFi",  # padding in the middle
+        b"=TWVyaGE",
+        b"TWVyaGFi====",  # more padding after complete groups: accepted
+        b"TWVy\r\n==\r\n==",
+        b"TW======",  # more than the last group needs
+        b"TWV=====",
+        b"TWVyaG=====",
+        b"TWVyaGFi==TW",
+        b"====",
+        b"TWVyaGE=AAAA",
+        b"TWVyaGFiYQ==\x00",
+        b"TWVy-_Fi",  # the URL-safe alphabet
+        b"T\r\n\r\nWVy",
+    ],
+)
+def test_base64_is_decoded_in_place_exactly_as_the_stdlib_strictly_decodes_its_lines(text):
+    """``_base64_decode`` reads the text where it lies, line breaks and all: it accepts
+    what ``b64decode(validate=True)`` accepts once the lines are joined, gives the same
+    bytes, and refuses the rest (those parts then go the stdlib's lenient way)."""
+    import base64
+    import binascii
+
+    from mailboxes.intake.parse import _base64_decode
+
+    joined = b"".join(text.splitlines())
+    try:
+        if len(joined) % 4:
+            raise binascii.Error("needs padding")
+        expected = base64.b64decode(joined, validate=True)
+    except binascii.Error:
+        expected = None
+    raw = b"header\r\n\r\n" + text + b"\r\n--b--\r\n"
+    try:
+        decoded = _base64_decode(raw, 10, 10 + len(text))
+    except binascii.Error:
+        decoded = None
+    assert decoded == expected
+
+
+def test_a_plain_multipart_message_is_never_read_as_text(monkeypatch):
+    """Its parts are read from the raw bytes: the body as text (as large as the message)
+    only for a one-part message or one the stdlib must parse."""
+    from mailboxes.intake import parse
+
+    attachment = bytes(range(256)) * 40
+    plain = make_message(attachments=[("fatura.pdf", "application/pdf", attachment)])
+    read_as_text = []
+    body_set = parse._body_set
+    monkeypatch.setattr(
+        parse,
+        "_body_set",
+        lambda message, raw, start: (
+            read_as_text.append(start is not None) or body_set(message, raw, start)
+        ),
+    )
+    parsed = parse.parse_message(plain.replace(b"\n", b"\r\n"))
+    assert [(a.filename, a.payload) for a in parsed.attachments] == [("fatura.pdf", attachment)]
+    assert parsed.body_text.startswith("Hello") and not parsed.is_malformed
+    assert read_as_text == []
+    one_part = parse.parse_message(make_message(body="Merhaba").replace(b"\n", b"\r\n"))
+    assert one_part.body_text.startswith("Merhaba")
+    assert read_as_text == [True]
