@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun, worker_init, worker_process_init
+from celery.signals import task_postrun, task_prerun, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -22,18 +22,6 @@ def refuse_to_start_misconfigured(**kwargs) -> None:
     errors = [message for message in run_checks(tags=[Tags.security]) if message.is_serious()]
     if errors:
         raise SystemExit("\n".join(str(error) for error in errors))
-
-
-@worker_process_init.connect
-def startup_objects_freeze(**kwargs) -> None:
-    """A worker process keeps what start-up made out of the garbage collector's reach, as
-    config/wsgi.py and manage.py do: a full collection walked some 150,000 objects, and a
-    fetch task would otherwise collect and freeze them itself at the start of every run
-    (mailboxes.intake.fetch.objects_before_run_frozen)."""
-    import gc
-
-    gc.collect()
-    gc.freeze()
 
 
 @task_prerun.connect

@@ -120,15 +120,11 @@ def objects_before_run_frozen() -> Iterator[None]:
     A batch of 200 messages allocates enough for a full collection or two per run, and each
     walked them all: 0.13 - 0.18 s of a 1,000-message fetch's 0.9 s of CPU (bench/intake.py,
     gc callbacks). Frozen for the run, a collection walks only what the run made; unfrozen
-    after it, they are collected again as before (a worker's later tasks lose nothing). What
-    is garbage already is collected first: frozen, it would outlive the run (a finished
-    thread's database connection stayed open, and the test database could not be dropped).
-    A process that froze its start-up itself (config/wsgi.py, manage.py, a Celery worker
-    process: config/celery.py) is left as it is, and pays no collection per run."""
+    after it, they are collected again as before (a worker's later tasks lose nothing). A
+    process that froze its start-up itself (config/wsgi.py) is left as it is."""
     if gc.get_freeze_count():
         yield
         return
-    gc.collect()
     gc.freeze()
     try:
         yield

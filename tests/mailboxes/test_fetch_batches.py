@@ -70,33 +70,6 @@ def test_a_run_keeps_collections_off_what_the_process_held_before_it(nothing_fro
     assert during > 0 and gc.is_tracked(made_in_run)
 
 
-def test_garbage_from_before_a_run_is_collected_not_frozen_with_it(nothing_frozen):
-    """Frozen, garbage would outlive the run (a dead thread's open connection, say)."""
-
-    class Held:
-        pass
-
-    cycle = Held()
-    cycle.me = cycle
-    gone = weakref.ref(cycle)
-    gc.disable()  # only the run may collect it
-    try:
-        del cycle
-        with objects_before_run_frozen():
-            collected_before_freezing = gone() is None
-    finally:
-        gc.enable()
-    assert collected_before_freezing
-
-
-def test_a_celery_worker_process_freezes_its_start_up(nothing_frozen):
-    from config.celery import startup_objects_freeze
-
-    startup_objects_freeze()
-    assert gc.get_freeze_count() > 0  # so a fetch task's run pays no collection
-    gc.unfreeze()
-
-
 def test_a_run_leaves_a_process_that_froze_its_start_up_as_it_was(nothing_frozen):
     gc.freeze()
     with objects_before_run_frozen():
