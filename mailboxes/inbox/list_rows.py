@@ -148,9 +148,15 @@ def _status_cell(page: _Page, email: Email) -> str:
     return email_date_html(email.date_sent, page.dates)
 
 
+def sender_text(email: Email, unknown_sender: str) -> str:
+    """The sender as a person reads it: their name, else their address."""
+    return email.from_name or email.from_email or unknown_sender
+
+
 def _people(page: _Page, email: Email) -> str:
+    """The sender, or on Sent and Drafts rows the To and Cc names (or addresses)."""
     if not page.show_recipients:
-        return email.from_name or email.from_email or page.unknown_sender
+        return sender_text(email, page.unknown_sender)
     people = [r.name or r.address.address for r in email.recipients.all()]
     if not people:
         return page.no_recipients

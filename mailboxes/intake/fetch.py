@@ -466,14 +466,14 @@ def journal_and_process(
     raws = journal_batch(run.account, folder, uidvalidity, items)
     pending = [raw for raw in raws if raw.status == RawMessage.Status.PENDING]
     outcomes = process_batch(run, pending)
-    steps_garbage_collect()
     journal_write(raws)
     return JournaledBatch(raws=raws, pending=pending, outcomes=outcomes)
 
 
 def steps_garbage_collect() -> None:
     """Free what the steps of a batch left in reference cycles, before the journal's bytes
-    are copied out to the database.
+    are copied out to the database (``process_batch`` calls it, for a fetch and an archive
+    import alike).
 
     Django keeps an exception in a local while it resolves a lookup through a JSON key
     (``Query.setup_joins``, as ``users_access`` asks of role permissions): the exception's
@@ -495,6 +495,12 @@ def process_batch(run: FetchRun, raws: list[RawMessage]) -> list[str]:
     """
     if not raws:
         return []
+    outcomes = _batch_outcomes(run, raws)
+    steps_garbage_collect()
+    return outcomes
+
+
+def _batch_outcomes(run: FetchRun, raws: list[RawMessage]) -> list[str]:
     if len(raws) > 1:
         contexts = [IntakeContext(run=run, folder=raw.folder, raw=raw) for raw in raws]
         try:

@@ -1187,13 +1187,11 @@ def _parse_plain_multipart(
 
     ``test_parse.py`` holds its answers to ``_parse_multipart``'s on both corpora.
     """
-    if body_start is None:
+    if body_start is None:  # the body is the end of the raw bytes, byte for character
         body = message._payload
         if not isinstance(body, str):
             return False
-        body_start = len(raw) - len(
-            body
-        )  # the body is the end of the raw bytes, byte for character
+        body_start = len(raw) - len(body)
     if message.defects or len(collected.get("content-type", ())) != 1:
         return False
     top = _plain_part(

@@ -26,17 +26,10 @@ def email_date(value: datetime.datetime | None) -> SafeString:
 
 @register.filter
 def sender_display(email) -> str:
-    """The sender as a person reads it: their name, else their address."""
-    return email.from_name or email.from_email or _("(unknown sender)")
+    """The sender as a person reads it (as on the list's rows)."""
+    from mailboxes.inbox.list_rows import sender_text
 
-
-@register.filter
-def recipients_display(email) -> str:
-    """To and Cc names (or addresses), for Sent and Drafts rows."""
-    people = [r.name or r.address.address for r in email.recipients.all()]
-    if not people:
-        return _("(no recipients)")
-    return _("To: %(people)s") % {"people": ", ".join(people)}
+    return sender_text(email, _("(unknown sender)"))
 
 
 @register.filter

@@ -55,17 +55,22 @@ print(json.dumps(sorted(set(sys.argv[1:]) & set(sys.modules))))
 """
 
 
-def test_the_fetch_command_starts_without_what_a_fetch_does_not_use():
+def _loaded_in_a_new_process(script: str, modules: dict[str, str]) -> list[str]:
+    """Which of ``modules`` a fresh interpreter has imported once ``script`` ran."""
     environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
     result = subprocess.run(
-        [sys.executable, "-c", _SCRIPT, *NOT_LOADED_BY_A_FETCH],
+        [sys.executable, "-c", script, *modules],
         cwd=ROOT,
         env=environment,
         capture_output=True,
         text=True,
         check=True,
     )
-    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_the_fetch_command_starts_without_what_a_fetch_does_not_use():
+    loaded = _loaded_in_a_new_process(_SCRIPT, NOT_LOADED_BY_A_FETCH)
     assert loaded == [], {name: NOT_LOADED_BY_A_FETCH[name] for name in loaded}
 
 
@@ -101,14 +106,5 @@ print(json.dumps(sorted(set(sys.argv[1:]) & set(sys.modules))))
 
 
 def test_the_steps_of_a_fetch_load_the_calendar_and_bounce_readers_only_when_needed():
-    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
-    result = subprocess.run(
-        [sys.executable, "-c", _STEPS_SCRIPT, *NOT_LOADED_BY_THE_STEPS],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    loaded = _loaded_in_a_new_process(_STEPS_SCRIPT, NOT_LOADED_BY_THE_STEPS)
     assert loaded == [], {name: NOT_LOADED_BY_THE_STEPS[name] for name in loaded}
